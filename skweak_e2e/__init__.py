@@ -1,0 +1,14 @@
+"""skweak_e2e: programmatic weak supervision, native to scikit-learn.
+
+Label models (:class:`MajorityVote`, :class:`DawidSkene`, :class:`Snorkel`,
+:class:`LinearizedApprox`) turn a label matrix ``L`` (``-1`` = abstain) into
+probabilistic labels; :class:`LabelModelClassifier` trains any classifier on
+them; :class:`WeaSELClassifier` learns the labels and the classifier end to
+end; :class:`SourceAwareInfluence` explains and repairs two-stage pipelines
+source by source.
+"""
+
+from ._version import __version__
+from .label_model import MajorityVote
+
+__all__ = ["MajorityVote", "__version__"]

@@ -1,0 +1,249 @@
+"""Base class shared by every label model."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+
+from .label_model._tensor_form import apply_tensor_form
+from .utils._validation import (
+    check_class_prior,
+    check_label_matrix,
+    check_sample_alignment,
+    is_covered,
+    warn_silent_sources,
+)
+
+__all__ = ["BaseLabelModel", "proba_to_labels"]
+
+TIE_TOL = 1e-5
+
+
+def proba_to_labels(proba, tie_break="abstain", random_state=None, tol=TIE_TOL):
+    """Turn class probabilities into hard labels with a tie policy.
+
+    Classes within ``tol`` of a row's maximum are tied.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+    tie_break : {"abstain", "random", "lowest"}, default="abstain"
+        ``"abstain"`` returns -1 on ties, ``"random"`` draws one of the tied
+        classes, ``"lowest"`` returns the smallest tied class.
+    random_state : int, RandomState instance or None, default=None
+        Used by ``"random"``.
+    tol : float, default=1e-5
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> proba_to_labels(np.array([[0.2, 0.8], [0.5, 0.5]]))
+    array([ 1, -1])
+    >>> proba_to_labels(np.array([[0.5, 0.5]]), tie_break="lowest")
+    array([0])
+    """
+    tied = proba >= proba.max(axis=1, keepdims=True) - tol
+    labels = np.argmax(tied, axis=1)
+    n_tied = tied.sum(axis=1)
+    if tie_break == "abstain":
+        labels[n_tied > 1] = -1
+    elif tie_break == "random":
+        rng = check_random_state(random_state)
+        # Choose uniformly among the tied classes, row by row but vectorised:
+        # the k-th tied class with k ~ U{0..n_tied-1}.
+        pick = np.floor(rng.random_sample(len(proba)) * n_tied).astype(np.intp)
+        rank = np.cumsum(tied, axis=1) - 1
+        labels = np.argmax(tied & (rank == pick[:, None]), axis=1)
+    elif tie_break != "lowest":
+        raise ValueError(
+            f"tie_break must be 'abstain', 'random' or 'lowest'; got {tie_break!r}."
+        )
+    return labels
+
+
+class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class of the label models: transformers over a label matrix.
+
+    A label model reads a label matrix ``L`` (``-1`` = abstain) and outputs,
+    for every sample, a distribution over the classes. Subclasses implement
+    ``_fit(L)``, which must set ``W_`` (the tensor form, see
+    :func:`~skweak_e2e.label_model.apply_tensor_form`); ``predict_proba`` is
+    then the tensor form applied to ``L`` with the class activation
+    ``activation`` ("identity" or "exp").
+
+    Rows where every source abstains are normal input: they get the
+    model's posterior for the all-abstain pattern (the class prior unless the
+    model treats abstaining as informative).
+
+    Notes
+    -----
+    Fitted attributes common to all label models: ``classes_``,
+    ``n_classes_``, ``n_features_in_`` (the number of sources),
+    ``class_prior_``, ``coverage_`` (fraction of training rows with at least
+    one vote), ``silent_sources_`` and ``W_``.
+    """
+
+    activation = "exp"
+    accepts_soft = True
+
+    _parameter_constraints: dict = {
+        "n_classes": [Interval(Integral, 2, None, closed="left"), None],
+        "abstain": [Integral, None],
+        "class_prior": ["array-like", None],
+        "tie_break": [StrOptions({"abstain", "random", "lowest"})],
+        "random_state": ["random_state"],
+    }
+
+    def _validate_L(self, L, *, reset):
+        """Validate ``L`` with sklearn's machinery, then with the label rules."""
+        L = validate_data(
+            self,
+            L,
+            reset=reset,
+            dtype="numeric",
+            ensure_all_finite=False,
+            allow_nd=self.accepts_soft,
+        )
+        n_classes = self.n_classes if reset else self.n_classes_
+        L, n_classes = check_label_matrix(
+            L,
+            n_classes=n_classes,
+            abstain=self.abstain,
+            allow_soft=self.accepts_soft,
+            require_votes=reset,
+        )
+        return L, n_classes
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, L, y=None):
+        """Fit the label model on a label matrix.
+
+        Parameters
+        ----------
+        L : array-like of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+            Votes of the sources (``abstain`` for no vote), or soft votes.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted label model.
+        """
+        L, n_classes = self._validate_L(L, reset=True)
+        if y is not None:
+            check_sample_alignment(L.shape[0], _num_samples(y), "L", "y")
+        self.n_classes_ = n_classes
+        self.classes_ = np.arange(n_classes)
+        self.class_prior_ = check_class_prior(self.class_prior, n_classes)
+        covered = is_covered(L)
+        self.coverage_ = float(covered.mean())
+        self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
+        self._fit(L)
+        self._n_features_out = n_classes
+        return self
+
+    def _fit(self, L):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def predict_proba(self, L):
+        """Probabilistic labels.
+
+        Parameters
+        ----------
+        L : array-like of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+            Label matrix with the fitted number of sources.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Each row sums to one. Rows with no vote get the all-abstain
+            posterior (the class prior for most models).
+        """
+        check_is_fitted(self)
+        L, _ = self._validate_L(L, reset=False)
+        return self._predict_proba(L)
+
+    def _predict_proba(self, L):
+        return apply_tensor_form(L, self.W_, self.activation, self.class_prior_)
+
+    def transform(self, L):
+        """Probabilistic labels (same as :meth:`predict_proba`).
+
+        Parameters
+        ----------
+        L : array-like of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+            Label matrix with the fitted number of sources.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self.predict_proba(L)
+
+    def predict(self, L):
+        """Hard labels, with ties resolved by ``tie_break``.
+
+        Parameters
+        ----------
+        L : array-like of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+            Label matrix with the fitted number of sources.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Class indices, or -1 for a tie under ``tie_break="abstain"``.
+        """
+        proba = self.predict_proba(L)
+        return proba_to_labels(proba, self.tie_break, self.random_state)
+
+    def score(self, L, y, sample_weight=None):
+        """Accuracy of :meth:`predict` against gold labels.
+
+        A prediction of -1 (a tie under ``tie_break="abstain"``) counts as an
+        error, so that abstaining cannot inflate the score; gold labels equal
+        to -1 (unknown) are ignored.
+
+        Parameters
+        ----------
+        L : array-like of shape (n_samples, n_sources)
+            Label matrix.
+        y : array-like of shape (n_samples,)
+            Gold class indices, -1 where unknown.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Weighted accuracy over the samples with a known gold label.
+        """
+        pred = self.predict(L)
+        y = np.asarray(y).ravel()
+        check_sample_alignment(len(pred), len(y), "L", "y")
+        known = y != -1
+        if not known.any():
+            raise ValueError("y holds no gold label (every entry is -1).")
+        weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+        correct = (pred == y)[known]
+        return float(np.average(correct, weights=weight[known]))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Label matrices hold integer codes; the common checks then feed
+        # non-negative integer data instead of floats.
+        tags.input_tags.categorical = True
+        tags.target_tags.required = False
+        return tags

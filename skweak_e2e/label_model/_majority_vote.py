@@ -1,0 +1,126 @@
+"""Majority vote."""
+
+import numpy as np
+from sklearn.utils._param_validation import StrOptions
+
+from ..base import BaseLabelModel
+from ._tensor_form import scores_to_proba
+
+__all__ = ["MajorityVote"]
+
+
+class MajorityVote(BaseLabelModel):
+    """Majority vote over the sources, as a transformer.
+
+    ``predict_proba`` returns the fraction of votes each class receives
+    ("soft" majority vote), or, with ``method="argmax"``, the uniform
+    distribution over the classes with the most votes. Rows where every
+    source abstains get ``class_prior`` (uniform by default).
+
+    Parameters
+    ----------
+    method : {"soft", "argmax"}, default="soft"
+        ``"soft"``: vote fractions. ``"argmax"``: uniform over the tied
+        winners, as snorkel's ``MajorityLabelVoter``.
+    n_classes : int, default=None
+        Number of classes; inferred as ``max(L) + 1`` when None.
+    abstain : int, default=-1
+        Value of ``L`` that means "no vote".
+    class_prior : array-like of shape (n_classes,), default=None
+        Output for rows with no vote; uniform when None.
+    tie_break : {"abstain", "random", "lowest"}, default="abstain"
+        How :meth:`predict` resolves ties: -1, a random tied class, or the
+        lowest tied class.
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``tie_break="random"``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class indices ``0..n_classes-1``.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Number of sources.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Source names, when ``L`` was a DataFrame with string column names.
+    class_prior_ : ndarray of shape (n_classes,)
+        Output for rows with no vote.
+    coverage_ : float
+        Fraction of training rows with at least one vote.
+    silent_sources_ : ndarray
+        Sources that never voted during fit; they get no weight.
+    source_weights_ : ndarray of shape (n_sources,)
+        1 for active sources, 0 for silent ones.
+    W_ : ndarray of shape (n_sources, n_classes + 1, n_classes)
+        Tensor form (``activation="identity"``): ``W_[j, k + 1, c] = 1[k == c]``
+        for active sources, zero elsewhere.
+
+    See Also
+    --------
+    DawidSkene : Learns a confusion matrix per source.
+    Snorkel : Learns source accuracies from agreements.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skweak_e2e import MajorityVote
+    >>> L = np.array([[0, 0, 1], [2, -1, -1], [-1, -1, -1], [1, 1, -1]])
+    >>> mv = MajorityVote().fit(L)
+    >>> mv.predict_proba(L).round(3)
+    array([[0.667, 0.333, 0.   ],
+           [0.   , 0.   , 1.   ],
+           [0.333, 0.333, 0.333],
+           [0.   , 1.   , 0.   ]])
+    >>> mv.predict(L)
+    array([ 0,  2, -1,  1])
+    """
+
+    activation = "identity"
+
+    _parameter_constraints: dict = {
+        **BaseLabelModel._parameter_constraints,
+        "method": [StrOptions({"soft", "argmax"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        method="soft",
+        n_classes=None,
+        abstain=-1,
+        class_prior=None,
+        tie_break="abstain",
+        random_state=None,
+    ):
+        self.method = method
+        self.n_classes = n_classes
+        self.abstain = abstain
+        self.class_prior = class_prior
+        self.tie_break = tie_break
+        self.random_state = random_state
+
+    def _fit(self, L):
+        n_sources = L.shape[1]
+        C = self.n_classes_
+        self.source_weights_ = np.ones(n_sources)
+        self.source_weights_[self.silent_sources_] = 0.0
+        W = np.zeros((n_sources, C + 1, C))
+        W[:, 1:, :] = np.eye(C)[None]
+        self.W_ = W * self.source_weights_[:, None, None]
+
+    def _predict_proba(self, L):
+        active = self.source_weights_ > 0
+        L = L[:, active]
+        if L.ndim == 3:
+            counts = L.sum(axis=1)
+        else:
+            # count_nonzero per class is a single pass over a small-int array.
+            counts = np.stack(
+                [np.count_nonzero(L == c, axis=1) for c in range(self.n_classes_)],
+                axis=1,
+            ).astype(np.float64)
+        if self.method == "argmax":
+            top = counts.max(axis=1, keepdims=True)
+            counts = ((counts == top) & (top > 0)).astype(np.float64)
+        return scores_to_proba(counts, "identity", self.class_prior_)

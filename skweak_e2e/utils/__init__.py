@@ -1,0 +1,21 @@
+"""Utilities: label-matrix validation and encodings."""
+
+from ._validation import (
+    check_class_prior,
+    check_label_matrix,
+    infer_n_classes,
+    is_covered,
+    silent_sources,
+    unique_rows,
+    vote_indicator,
+)
+
+__all__ = [
+    "check_class_prior",
+    "check_label_matrix",
+    "infer_n_classes",
+    "is_covered",
+    "silent_sources",
+    "unique_rows",
+    "vote_indicator",
+]

@@ -1,0 +1,456 @@
+"""Validation and encodings of label matrices.
+
+Every estimator of the library reads its label matrix through
+:func:`check_label_matrix`, so the conventions live in one place:
+
+* a *hard* label matrix ``L`` is an integer array ``(n_samples, n_sources)``
+  whose entries are class indices ``0..n_classes-1`` or the abstain value
+  (``-1`` by default);
+* a *soft* (probabilistic) label matrix is a float array
+  ``(n_samples, n_sources, n_classes)`` whose fibres are non-negative and sum
+  to at most one; the missing mass is the probability of abstaining.
+
+Internally the votes are encoded as a sparse CSR one-hot matrix with one
+column per (source, class) pair, so that every label-model step is a single
+sparse-dense product whose cost grows with the number of votes.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "check_label_matrix",
+    "check_class_prior",
+    "infer_n_classes",
+    "vote_indicator",
+    "unique_rows",
+    "is_covered",
+    "silent_sources",
+]
+
+_SOFT_TOL = 1e-6
+
+
+def _as_array(L):
+    """Return ``L`` as a numpy array, accepting pandas objects."""
+    if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
+        L = L.to_numpy()
+    if sp.issparse(L):
+        raise TypeError(
+            "A sparse label matrix is ambiguous (an implicit zero would be a vote "
+            "for class 0); pass a dense array with -1 for abstain."
+        )
+    return np.asarray(L)
+
+
+def _smallest_int_dtype(n_classes):
+    """Smallest signed integer dtype that holds ``-1..n_classes-1``."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_classes - 1 <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def infer_n_classes(L):
+    """Infer the number of classes of a validated hard label matrix.
+
+    The number of classes is ``max(L) + 1`` (and at least 2). Classes that no
+    source ever votes for cannot be seen, so pass ``n_classes`` explicitly
+    when some class may receive no vote.
+
+    Parameters
+    ----------
+    L : ndarray of shape (n_samples, n_sources)
+        Integer label matrix with ``-1`` for abstain.
+
+    Returns
+    -------
+    n_classes : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> infer_n_classes(np.array([[0, -1], [2, 1]]))
+    3
+    """
+    top = int(L.max()) if L.size else -1
+    return max(top + 1, 2)
+
+
+def check_label_matrix(
+    L,
+    *,
+    n_classes=None,
+    abstain=-1,
+    allow_soft=True,
+    require_votes=True,
+    input_name="L",
+):
+    """Validate a label matrix and return it in the library's canonical form.
+
+    Parameters
+    ----------
+    L : array-like of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        Hard votes (integers, ``abstain`` for no vote) or soft votes (floats in
+        ``[0, 1]`` whose sum over classes is at most 1). pandas DataFrames are
+        accepted for hard votes.
+    n_classes : int, default=None
+        Number of classes. Inferred from the votes when None.
+    abstain : int, default=-1
+        Value that means "no vote". It is mapped to ``-1`` in the output.
+    allow_soft : bool, default=True
+        Whether a 3-D soft label matrix is accepted.
+    require_votes : bool, default=True
+        Raise when the matrix contains no vote at all.
+    input_name : str, default="L"
+        Name used in error messages.
+
+    Returns
+    -------
+    L : ndarray
+        Hard votes as a small signed integer array with ``-1`` for abstain, or
+        soft votes as a float64 array of shape (n_samples, n_sources, n_classes).
+    n_classes : int
+        The declared or inferred number of classes.
+
+    Raises
+    ------
+    ValueError
+        On a wrong number of dimensions, an empty matrix, NaN or infinite
+        entries, non-integer hard votes, votes outside ``[-1, n_classes-1]``,
+        invalid soft votes, or (with ``require_votes``) a matrix with no vote.
+    TypeError
+        On sparse, complex, string or object input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L, n_classes = check_label_matrix([[0, -1], [1, 1]])
+    >>> L.dtype, n_classes
+    (dtype('int8'), 2)
+    """
+    arr = _as_array(L)
+    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
+        # Object arrays of numbers (e.g. from pandas) are converted; anything
+        # else (strings, complex) is rejected with the offending dtype.
+        if arr.dtype.kind == "O":
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{input_name} must hold numeric votes; got dtype object with "
+                    "non-numeric entries."
+                ) from None
+        else:
+            raise TypeError(
+                f"{input_name} must hold numeric votes; got dtype {arr.dtype}."
+            )
+    if arr.dtype == bool:
+        arr = arr.astype(np.int8)
+
+    if arr.ndim == 3:
+        if not allow_soft:
+            raise ValueError(
+                f"{input_name} must be 2-D (n_samples, n_sources); got a 3-D array "
+                f"of shape {arr.shape}, and this estimator does not take soft votes."
+            )
+        return _check_soft(arr, n_classes, require_votes, input_name)
+    if arr.ndim != 2:
+        expected = (
+            "(n_samples, n_sources) or (n_samples, n_sources, n_classes)"
+            if allow_soft
+            else "(n_samples, n_sources)"
+        )
+        raise ValueError(
+            f"{input_name} must be a 2-D array {expected}; got {arr.ndim} "
+            f"dimension(s) with shape {arr.shape}. Reshape a single source with "
+            "L.reshape(-1, 1)."
+        )
+    n_samples, n_sources = arr.shape
+    if n_samples == 0 or n_sources == 0:
+        raise ValueError(
+            f"{input_name} is empty: shape {arr.shape}; need at least one sample "
+            "and one source."
+        )
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(
+                f"{input_name} contains NaN or inf; votes must be integers with "
+                f"{abstain} for abstain."
+            )
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(
+                f"{input_name} contains non-integer votes; hard votes must be "
+                "integer class indices (pass soft votes as a 3-D array "
+                "(n_samples, n_sources, n_classes))."
+            )
+    if arr.dtype.kind not in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind == "u":
+        # Unsigned input cannot hold -1; widen so that abstains can be mapped.
+        arr = arr.astype(np.int64)
+    if abstain is not None and abstain != -1:
+        is_abstain = arr == abstain
+        arr = np.where(is_abstain, -1, arr)
+        if (arr[~is_abstain] < 0).any():
+            raise ValueError(
+                f"{input_name} contains negative votes; classes are 0..n_classes-1 "
+                f"and abstain is {abstain}."
+            )
+    elif abstain is None and (arr < 0).any():
+        raise ValueError(
+            f"{input_name} contains negative votes but abstain=None; classes are "
+            "0..n_classes-1."
+        )
+    low = int(arr.min())
+    if low < -1:
+        raise ValueError(
+            f"{input_name} contains the vote {low}; votes must be class indices "
+            "0..n_classes-1 or -1 for abstain."
+        )
+    if n_classes is None:
+        n_classes = infer_n_classes(arr)
+    else:
+        high = int(arr.max())
+        if high >= n_classes:
+            raise ValueError(
+                f"{input_name} contains the vote {high} but n_classes={n_classes}; "
+                f"votes must be in [-1, {n_classes - 1}]."
+            )
+    if require_votes and high_is_abstain(arr):
+        raise ValueError(
+            f"{input_name} contains no vote at all: every source abstains on "
+            "every sample."
+        )
+    return arr.astype(_smallest_int_dtype(n_classes), copy=False), int(n_classes)
+
+
+def high_is_abstain(L):
+    """Return True when a hard label matrix holds no vote at all."""
+    return int(L.max()) < 0
+
+
+def _check_soft(arr, n_classes, require_votes, input_name):
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"Soft {input_name} must be numeric; got dtype {arr.dtype}.")
+    n_samples, n_sources, n_cls = arr.shape
+    if n_samples == 0 or n_sources == 0:
+        raise ValueError(f"{input_name} is empty: shape {arr.shape}.")
+    if n_cls < 2:
+        raise ValueError(
+            f"Soft {input_name} must have at least 2 classes on its last axis; "
+            f"got shape {arr.shape}."
+        )
+    if n_classes is not None and n_cls != n_classes:
+        raise ValueError(
+            f"Soft {input_name} has {n_cls} classes on its last axis but "
+            f"n_classes={n_classes}."
+        )
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"Soft {input_name} contains NaN or inf.")
+    if (arr < 0).any():
+        raise ValueError(f"Soft {input_name} contains negative probabilities.")
+    if (arr.sum(axis=2) > 1 + _SOFT_TOL).any():
+        raise ValueError(
+            f"Soft {input_name} has a (sample, source) fibre whose class "
+            "probabilities sum to more than 1."
+        )
+    if require_votes and not (arr > 0).any():
+        raise ValueError(
+            f"{input_name} contains no vote at all: every source abstains on "
+            "every sample."
+        )
+    return arr, int(n_cls)
+
+
+def check_class_prior(class_prior, n_classes):
+    """Validate a class prior, or return the uniform prior when None.
+
+    Parameters
+    ----------
+    class_prior : array-like of shape (n_classes,) or None
+        Non-negative class probabilities; they are normalised to sum to 1.
+    n_classes : int
+        Expected length.
+
+    Returns
+    -------
+    prior : ndarray of shape (n_classes,)
+
+    Examples
+    --------
+    >>> check_class_prior(None, 4)
+    array([0.25, 0.25, 0.25, 0.25])
+    """
+    if class_prior is None:
+        return np.full(n_classes, 1.0 / n_classes)
+    prior = np.asarray(class_prior, dtype=np.float64).ravel()
+    if prior.shape != (n_classes,):
+        raise ValueError(
+            f"class_prior has {prior.size} entries but there are {n_classes} classes."
+        )
+    if not np.isfinite(prior).all() or (prior < 0).any() or prior.sum() <= 0:
+        raise ValueError(
+            "class_prior must hold finite non-negative probabilities with a "
+            "positive sum."
+        )
+    return prior / prior.sum()
+
+
+def is_covered(L):
+    """Boolean mask of the rows where at least one source votes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_covered(np.array([[0, -1], [-1, -1]]))
+    array([ True, False])
+    """
+    if L.ndim == 3:
+        return L.reshape(L.shape[0], -1).sum(axis=1) > 0
+    return (L >= 0).any(axis=1)
+
+
+def silent_sources(L):
+    """Indices of the sources that never vote.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> silent_sources(np.array([[0, -1], [1, -1]]))
+    array([1])
+    """
+    if L.ndim == 3:
+        return np.flatnonzero(L.sum(axis=(0, 2)) <= 0)
+    return np.flatnonzero((L < 0).all(axis=0))
+
+
+def warn_silent_sources(L, owner):
+    """Warn, naming the columns, when some sources never vote."""
+    silent = silent_sources(L)
+    if silent.size:
+        warnings.warn(
+            f"{owner}: source(s) {silent.tolist()} never vote on the training "
+            "data; they get no weight.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return silent
+
+
+def vote_indicator(L, n_classes, *, include_abstain=False, dtype=np.float64):
+    """Sparse one-hot encoding of a label matrix.
+
+    Column ``j * n_classes + c`` (or ``j * (n_classes + 1) + c + 1`` with
+    ``include_abstain``; column ``j * (n_classes + 1)`` is then the abstain
+    slot) holds the vote of source ``j`` for class ``c``. Every label-model
+    step is one product with this matrix.
+
+    Parameters
+    ----------
+    L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        A validated hard or soft label matrix.
+    n_classes : int
+        Number of classes.
+    include_abstain : bool, default=False
+        Add one abstain column per source, so that every (sample, source)
+        fibre sums to one.
+    dtype : dtype, default=np.float64
+        dtype of the stored values.
+
+    Returns
+    -------
+    indicator : scipy.sparse.csr_matrix of shape (n_samples, n_sources * K)
+        With ``K = n_classes`` or ``n_classes + 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vote_indicator(np.array([[1, -1]]), 2).toarray()
+    array([[0., 1., 0., 0.]])
+    >>> vote_indicator(np.array([[1, -1]]), 2, include_abstain=True).toarray()
+    array([[0., 0., 1., 1., 0., 0.]])
+    """
+    n_samples, n_sources = L.shape[:2]
+    width = n_classes + 1 if include_abstain else n_classes
+    shape = (n_samples, n_sources * width)
+    if L.ndim == 3:
+        if include_abstain:
+            abstain_mass = np.clip(1.0 - L.sum(axis=2, keepdims=True), 0.0, None)
+            dense = np.concatenate([abstain_mass, L], axis=2)
+        else:
+            dense = L
+        return sp.csr_matrix(dense.reshape(shape).astype(dtype, copy=False))
+    offsets = (np.arange(n_sources, dtype=np.int64) * width)[None, :]
+    if include_abstain:
+        # Exactly one entry per (sample, source): a regular CSR structure.
+        indices = (offsets + L.astype(np.int64) + 1).ravel()
+        indptr = np.arange(0, n_samples * n_sources + 1, n_sources, dtype=np.int64)
+    else:
+        voted = L >= 0
+        indices = (offsets + L.astype(np.int64))[voted]
+        indptr = np.zeros(n_samples + 1, dtype=np.int64)
+        np.cumsum(voted.sum(axis=1), out=indptr[1:])
+    data = np.ones(indices.size, dtype=dtype)
+    return sp.csr_matrix((data, indices, indptr), shape=shape)
+
+
+def unique_rows(L):
+    """Unique row patterns of a label matrix, with inverse map and counts.
+
+    Label models depend on ``L`` only through its row patterns, and a handful
+    of sources rarely produce more than a few hundred patterns, so fitting on
+    the unique rows with count weights is much cheaper than on all rows.
+
+    Parameters
+    ----------
+    L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+
+    Returns
+    -------
+    patterns : ndarray of shape (n_patterns, ...)
+    inverse : ndarray of shape (n_samples,)
+        ``patterns[inverse]`` equals ``L``.
+    counts : ndarray of shape (n_patterns,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> patterns, inverse, counts = unique_rows(np.array([[0, 1], [0, 1], [1, -1]]))
+    >>> counts.tolist(), inverse.tolist()
+    ([2, 1], [0, 0, 1])
+    """
+    flat = np.ascontiguousarray(L.reshape(L.shape[0], -1))
+    # Comparing rows as opaque byte strings sorts one key instead of m keys.
+    rows = flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(
+        rows, return_index=True, return_inverse=True, return_counts=True
+    )
+    return L[first], inverse.ravel(), counts
+
+
+def check_n_sources(n_sources, expected, owner):
+    """Raise when the number of sources differs from the fitted one."""
+    if n_sources != expected:
+        raise ValueError(
+            f"L has {n_sources} sources (columns) but {owner} was fitted with "
+            f"{expected}."
+        )
+
+
+def check_sample_alignment(n_left, n_right, left="X", right="L"):
+    """Raise when two sample-aligned inputs have different lengths."""
+    if n_left != n_right:
+        raise ValueError(
+            f"{left} and {right} have different numbers of samples: {n_left} and "
+            f"{n_right}."
+        )
+
+
+def is_integral_number(value):
+    """True for Python/numpy integers (bools excluded)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
