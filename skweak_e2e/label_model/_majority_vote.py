@@ -111,7 +111,8 @@ class MajorityVote(BaseLabelModel):
 
     def _predict_proba(self, L):
         active = self.source_weights_ > 0
-        L = L[:, active]
+        if not active.all():  # avoid copying a large matrix in the common case
+            L = L[:, active]
         if L.ndim == 3:
             counts = L.sum(axis=1)
         else:
