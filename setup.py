@@ -26,7 +26,7 @@ setup(
         "numpy>=1.24",
         "scipy>=1.10",
         "scikit-learn>=1.6",
-        "joblib>=1.2",
+        "joblib>=1.3",
         "torch>=2.1",
         "skorch>=1.0",
     ],

@@ -1,0 +1,605 @@
+"""Apply labeling functions to records and build the label matrix."""
+
+import math
+import sys
+import time
+from collections import namedtuple
+from collections.abc import Mapping
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._labeling_function import LabelingFunction, LabelingFunctionError
+
+__all__ = ["LFApplier"]
+
+_MAX_CHUNK = 4096  # records per chunk, parallel runs
+_SEQUENTIAL_CHUNK = 1024  # records per chunk, sequential runs (progress steps)
+_AUTO_DELAY = 2.0  # seconds before an "auto" progress bar shows up
+
+
+# --------------------------------------------------------------------------
+# Records: what the applier accepts and how it cuts it into chunks.
+# --------------------------------------------------------------------------
+def _pandas():
+    # pandas objects can only be passed in if pandas was imported already, so
+    # the applier never imports it itself.
+    return sys.modules.get("pandas")
+
+
+def _check_records(X):
+    """Return ``(records, kind)`` with kind in {frame, series, array, list}."""
+    pd = _pandas()
+    if pd is not None and isinstance(X, pd.DataFrame):
+        return X, "frame"
+    if pd is not None and isinstance(X, pd.Series):
+        return X, "series"
+    if isinstance(X, np.ndarray):
+        if X.ndim == 0:
+            raise TypeError("Records must be a collection; got a 0-d array.")
+        return X, "array"
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            "Records must be a collection of records; got a single string. Wrap "
+            "it in a list: [text]."
+        )
+    if isinstance(X, Mapping):
+        raise TypeError(
+            "Records must be a sequence of records (a list, an array, a pandas "
+            "DataFrame or Series); got a mapping. For a dict of columns, pass "
+            "pandas.DataFrame(X)."
+        )
+    if hasattr(X, "to_pandas") and hasattr(X, "columns"):  # polars and friends
+        X = X.to_pandas()
+        return X, "frame"
+    if isinstance(X, (list, tuple)):
+        return X, "list"
+    try:
+        return list(X), "list"
+    except TypeError:
+        raise TypeError(
+            "Records must be a list, a tuple, a numpy array, a pandas DataFrame or "
+            f"Series, or another iterable; got {type(X).__name__}."
+        ) from None
+
+
+def _slice(X, kind, start, stop):
+    if kind in ("frame", "series"):
+        return X.iloc[start:stop]
+    return X[start:stop]
+
+
+def _record_type(columns):
+    """A namedtuple type for DataFrame rows that also takes column-name keys.
+
+    ``row.text``, ``row["text"]``, ``row.get("text")`` and ``row[0]`` all
+    work, as on a pandas Series, at a fraction of the cost of building a
+    Series per row. Column names that are not identifiers are reachable by
+    key only.
+    """
+    columns = list(columns)
+    base = namedtuple("Record", [str(c) for c in columns], rename=True)
+    index = {c: i for i, c in enumerate(columns) if isinstance(c, str)}
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            try:
+                key = index[key]
+            except KeyError:
+                raise KeyError(key) from None
+        return tuple.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except (KeyError, IndexError):
+            return default
+
+    def keys(self):
+        return list(columns)
+
+    namespace = {"__slots__": (), "__getitem__": __getitem__, "get": get, "keys": keys}
+    return type("Record", (base,), namespace)
+
+
+def _rows(chunk, kind, row_type):
+    """The records of a chunk, one Python object per record."""
+    if kind == "frame":
+        if row_type == "record":
+            make = _record_type(chunk.columns)._make
+            return [make(t) for t in chunk.itertuples(index=False, name=None)]
+        if row_type == "series":
+            return [row for _, row in chunk.iterrows()]
+        return chunk.to_dict("records")
+    if kind == "series":
+        return chunk.tolist()
+    if kind == "array":
+        return list(chunk)
+    return chunk
+
+
+def _index_note(chunk, kind, i, position):
+    """ ", index label 'x'" when a pandas index label differs from the position."""
+    if kind not in ("frame", "series"):
+        return ""
+    label = chunk.index[i]
+    if isinstance(label, Integral) and int(label) == position:
+        return ""
+    return f" (index label {label!r})"
+
+
+# --------------------------------------------------------------------------
+# Output checks.
+# --------------------------------------------------------------------------
+def _expected(abstain, n_classes):
+    if n_classes is None:
+        return f"a class index >= 0 or {abstain} (abstain)"
+    return f"a class index in [0, {n_classes - 1}] or {abstain} (abstain)"
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _invalid_value_error(lf, value, position, note, abstain, n_classes):
+    kind = "" if _is_int(value) else f" of type {type(value).__name__}"
+    return ValueError(
+        f"labeling function {lf.name!r} returned {value!r}{kind} on record "
+        f"{position}{note}; expected {_expected(abstain, n_classes)}."
+    )
+
+
+def _check_range(arr, lf, start, chunk, kind, abstain, n_classes):
+    valid = (arr >= 0) | (arr == abstain)
+    if n_classes is not None:
+        valid &= arr < n_classes
+    if not valid.all():
+        i = int(np.flatnonzero(~valid)[0])
+        raise _invalid_value_error(
+            lf,
+            arr[i].item(),
+            start + i,
+            _index_note(chunk, kind, i, start + i),
+            abstain,
+            n_classes,
+        )
+
+
+def _check_record_values(values, lf, start, chunk, kind, abstain, n_classes):
+    """Integer array of one LF's per-record outputs, or a ValueError."""
+    types = set(map(type, values))
+    if all(
+        issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_))
+        for t in types
+    ):
+        arr = np.array(values, dtype=np.int64)
+    else:
+        for i, value in enumerate(values):  # error path only
+            if not _is_int(value):
+                raise _invalid_value_error(
+                    lf,
+                    value,
+                    start + i,
+                    _index_note(chunk, kind, i, start + i),
+                    abstain,
+                    n_classes,
+                )
+    _check_range(arr, lf, start, chunk, kind, abstain, n_classes)
+    return arr
+
+
+def _check_batch_values(values, lf, start, chunk, kind, n, abstain, n_classes):
+    arr = np.asarray(values)
+    if arr.shape != (n,):
+        raise ValueError(
+            f"batch labeling function {lf.name!r} returned an array of shape "
+            f"{arr.shape} for records {start}-{start + n - 1}; expected shape "
+            f"({n},), one label per record."
+        )
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "O":
+            return _check_record_values(
+                list(arr), lf, start, chunk, kind, abstain, n_classes
+            )
+        raise ValueError(
+            f"batch labeling function {lf.name!r} returned an array of dtype "
+            f"{arr.dtype} for records {start}-{start + n - 1}; expected integers: "
+            f"{_expected(abstain, n_classes)}."
+        )
+    arr = arr.astype(np.int64, copy=False)
+    _check_range(arr, lf, start, chunk, kind, abstain, n_classes)
+    return arr
+
+
+# --------------------------------------------------------------------------
+# The unit of work: all labeling functions on one chunk of records.
+# --------------------------------------------------------------------------
+def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
+    n = len(chunk)
+    out = np.empty((n, len(lfs)), dtype=np.int64)
+    records = None
+    for j, lf in enumerate(lfs):
+        if lf.batch:
+            try:
+                values = lf.func(chunk, **lf.resources)
+            except Exception as exc:
+                raise LabelingFunctionError(
+                    f"batch labeling function {lf.name!r} failed on records "
+                    f"{start}-{start + n - 1}: {exc!r}",
+                    lf.name,
+                    None,
+                ) from exc
+            out[:, j] = _check_batch_values(
+                values, lf, start, chunk, kind, n, abstain, n_classes
+            )
+            continue
+        if records is None:
+            records = _rows(chunk, kind, row_type)
+        func, resources = lf.func, lf.resources
+        values = []
+        append = values.append
+        for i, record in enumerate(records):
+            try:
+                append(func(record, **resources))
+            except Exception as exc:
+                position = start + i
+                raise LabelingFunctionError(
+                    f"labeling function {lf.name!r} failed on record {position}"
+                    f"{_index_note(chunk, kind, i, position)}: {exc!r}",
+                    lf.name,
+                    position,
+                ) from exc
+        out[:, j] = _check_record_values(
+            values, lf, start, chunk, kind, abstain, n_classes
+        )
+    return out
+
+
+# --------------------------------------------------------------------------
+# Progress reporting (tqdm when installed, else a plain stderr line).
+# --------------------------------------------------------------------------
+class _NoProgress:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+class _StderrProgress:
+    """Minimal progress line on stderr, shown after ``delay`` seconds."""
+
+    def __init__(self, total, desc, delay, interval=0.5, file=None):
+        self.total = total
+        self.desc = desc
+        self.delay = delay
+        self.interval = interval
+        self.file = sys.stderr if file is None else file
+        self.done = 0
+        self.started = time.monotonic()
+        self.last = None
+
+    def _write(self, end=""):
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        self.file.write(
+            f"\r{self.desc}: {self.done}/{self.total} records ({pct:.0f}%){end}"
+        )
+        self.file.flush()
+
+    def update(self, n):
+        self.done += n
+        now = time.monotonic()
+        if now - self.started < self.delay:
+            return
+        if self.last is None or now - self.last >= self.interval:
+            self.last = now
+            self._write()
+
+    def close(self):
+        if self.last is not None:
+            self._write(end="\n")
+
+
+def _make_progress(total, progress_bar, desc="Applying labeling functions"):
+    if progress_bar is False or total == 0:
+        return _NoProgress()
+    delay = _AUTO_DELAY if progress_bar == "auto" else 0.0
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _StderrProgress(total, desc, delay)
+    return tqdm(total=total, desc=desc, unit="rec", delay=delay, file=sys.stderr)
+
+
+def _smallest_signed(low, high):
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return dtype
+    return np.int64
+
+
+def _check_lfs(lfs):
+    """Validate ``lfs`` and wrap plain callables; names must be unique."""
+    if isinstance(lfs, (LabelingFunction, str)) or callable(lfs):
+        raise TypeError(
+            "lfs must be a list of labeling functions; wrap a single one in a "
+            "list: [lf]."
+        )
+    lfs = list(lfs)
+    if not lfs:
+        raise ValueError("lfs is empty; pass at least one labeling function.")
+    checked = []
+    for i, lf in enumerate(lfs):
+        if isinstance(lf, LabelingFunction):
+            checked.append(lf)
+        elif callable(lf):
+            try:
+                checked.append(LabelingFunction(lf))
+            except ValueError:
+                raise ValueError(
+                    f"lfs[{i}] is a callable without a usable name; wrap it in "
+                    "LabelingFunction(func, name=...)."
+                ) from None
+        else:
+            raise TypeError(
+                f"lfs[{i}] is a {type(lf).__name__}, not a labeling function (a "
+                "LabelingFunction or a callable)."
+            )
+    names = [lf.name for lf in checked]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(
+            f"Labeling functions need unique names (they name the columns of L); "
+            f"duplicated: {dup}. Pass name= to tell them apart."
+        )
+    return checked
+
+
+class LFApplier(TransformerMixin, BaseEstimator):
+    """Apply labeling functions to records: records -> label matrix ``L``.
+
+    A scikit-learn transformer, so it can be the first step of a
+    :class:`~sklearn.pipeline.Pipeline` that ends with a label model.
+    ``transform`` calls every labeling function on every record and returns
+    the integer label matrix, one column per labeling function. It is
+    stateless: ``fit`` only validates the labeling functions.
+
+    Parameters
+    ----------
+    lfs : list of LabelingFunction or callable
+        The labeling functions (sources). Plain callables are wrapped and
+        named after their ``__name__``. Names must be unique: they are the
+        output feature names.
+    n_classes : int, default=None
+        Number of classes. When given, every vote must lie in
+        ``[0, n_classes - 1]``; when None, any non-negative class index is
+        accepted.
+    abstain : int, default=-1
+        The value a labeling function returns to abstain.
+    row_type : {"record", "series", "dict"}, default="record"
+        What a labeling function receives for a row of a DataFrame:
+        ``"record"``, a light namedtuple that also takes column-name keys
+        (``x.text``, ``x["text"]``, ``x.get("text")`` and ``x[0]`` work); a
+        pandas Series (the same access, plus the Series methods, but about
+        ten times slower to build); or a dict. Other inputs pass their
+        elements as they are: list items, Series values, array rows.
+    batch_size : int or "auto", default="auto"
+        Number of records per chunk (the unit of parallel work and of
+        progress updates; batch labeling functions get one chunk per call).
+        ``"auto"``: 1024 in a sequential run; about four chunks per worker,
+        at most 4096 records each, in a parallel run.
+    n_jobs : int, default=None
+        Number of joblib workers over chunks of records. ``None`` means 1
+        unless in a :func:`joblib.parallel_config` context; ``-1`` uses all
+        processors. Labeling functions and their resources must then be
+        picklable (functions defined in a script or notebook are shipped by
+        value). Workers start once per session, which takes seconds, so
+        parallelism pays off for expensive labeling functions, not for
+        keyword lookups.
+    progress_bar : bool or "auto", default="auto"
+        Show progress on stderr (with tqdm when it is installed, else a plain
+        line). ``"auto"`` shows it only for runs longer than 2 seconds.
+
+    Attributes
+    ----------
+    lfs_ : list of LabelingFunction
+        The validated labeling functions.
+    n_sources_ : int
+        Number of labeling functions (columns of ``L``).
+
+    See Also
+    --------
+    labeling_function : Decorator that builds a labeling function.
+    keyword_lf, regex_lf, model_lf : Ready-made labeling functions.
+
+    Notes
+    -----
+    An exception inside a labeling function is re-raised as
+    :class:`~skweak_e2e.labeling.LabelingFunctionError` naming the function
+    and the record position; a return value that is not an integer in the
+    allowed range raises a ``ValueError`` naming both as well.
+
+    Examples
+    --------
+    >>> from skweak_e2e import LFApplier, MajorityVote, labeling_function
+    >>> from sklearn.pipeline import make_pipeline
+    >>> @labeling_function()
+    ... def has_link(text):
+    ...     return 1 if "http" in text else -1
+    >>> @labeling_function()
+    ... def is_short(text):
+    ...     return 0 if len(text) < 20 else -1
+    >>> texts = ["nice song", "visit http://spam.example now", "love it"]
+    >>> applier = LFApplier([has_link, is_short])
+    >>> applier.fit_transform(texts)
+    array([[-1,  0],
+           [ 1, -1],
+           [-1,  0]], dtype=int8)
+    >>> applier.get_feature_names_out()
+    array(['has_link', 'is_short'], dtype=object)
+    >>> pipe = make_pipeline(LFApplier([has_link, is_short]), MajorityVote())
+    >>> pipe.fit(texts).predict(texts)
+    array([0, 1, 0])
+    """
+
+    _parameter_constraints: dict = {
+        "lfs": [list, tuple],
+        "n_classes": [Interval(Integral, 1, None, closed="left"), None],
+        "abstain": [Integral],
+        "row_type": [StrOptions({"record", "series", "dict"})],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "n_jobs": [Integral, None],
+        "progress_bar": ["boolean", StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        lfs,
+        *,
+        n_classes=None,
+        abstain=-1,
+        row_type="record",
+        batch_size="auto",
+        n_jobs=None,
+        progress_bar="auto",
+    ):
+        self.lfs = lfs
+        self.n_classes = n_classes
+        self.abstain = abstain
+        self.row_type = row_type
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.progress_bar = progress_bar
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate the labeling functions.
+
+        Parameters
+        ----------
+        X : sequence of records or None
+            Ignored apart from a type check; the applier learns nothing.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The applier.
+        """
+        self._validate_abstain()
+        if X is not None:
+            _check_records(X)
+        self.lfs_ = _check_lfs(self.lfs)
+        self.n_sources_ = len(self.lfs_)
+        return self
+
+    def _validate_abstain(self):
+        if self.abstain >= 0:
+            raise ValueError(
+                f"abstain must be negative (class indices are >= 0); got "
+                f"{self.abstain}."
+            )
+
+    def transform(self, X):
+        """Apply every labeling function to every record.
+
+        Parameters
+        ----------
+        X : list, tuple, ndarray, pandas DataFrame or Series
+            The records. A DataFrame passes its rows (see ``row_type``), a
+            Series its values, an array its rows (or items when 1-D), a list
+            its items.
+
+        Returns
+        -------
+        L : ndarray of shape (n_records, n_lfs)
+            The votes, the smallest signed integer dtype that holds them
+            (``abstain`` for no vote).
+        """
+        self._validate_params()
+        self._validate_abstain()
+        lfs = _check_lfs(self.lfs)
+        records, kind = _check_records(X)
+        n = len(records)
+        n_jobs = effective_n_jobs(self.n_jobs)
+        if self.batch_size == "auto":
+            if n_jobs == 1:
+                size = _SEQUENTIAL_CHUNK
+            else:
+                size = min(_MAX_CHUNK, max(1, math.ceil(n / (4 * n_jobs))))
+        else:
+            size = self.batch_size
+        starts = range(0, n, size)
+        args = (lfs, self.row_type, self.abstain, self.n_classes)
+        low = min(self.abstain, 0)
+        # Chunks are stored compactly as they arrive (the label matrix can be
+        # large); the final dtype is the smallest that holds every vote.
+        part_dtype = _smallest_signed(
+            low, self.n_classes - 1 if self.n_classes is not None else 2**31 - 1
+        )
+        progress = _make_progress(n, self.progress_bar)
+        parts = []
+        try:
+            if n_jobs == 1 or len(starts) <= 1:
+                for start in starts:
+                    chunk = _slice(records, kind, start, start + size)
+                    part = _apply_chunk(chunk, kind, start, *args)
+                    parts.append(part.astype(part_dtype, copy=False))
+                    progress.update(len(chunk))
+            else:
+                tasks = (
+                    delayed(_apply_chunk)(
+                        _slice(records, kind, start, start + size), kind, start, *args
+                    )
+                    for start in starts
+                )
+                try:  # results as they complete, for the progress bar
+                    parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
+                except TypeError:  # pragma: no cover - joblib < 1.3
+                    parallel = Parallel(n_jobs=self.n_jobs)
+                for part in parallel(tasks):
+                    parts.append(part.astype(part_dtype, copy=False))
+                    progress.update(len(part))
+        finally:
+            progress.close()
+        if not parts:
+            return np.empty((0, len(lfs)), dtype=_smallest_signed(low, 0))
+        L = np.concatenate(parts, axis=0)
+        return L.astype(_smallest_signed(low, int(L.max())), copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the labeling functions (the columns of ``L``).
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; the output names come from the labeling functions.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        return np.asarray([lf.name for lf in _check_lfs(self.lfs)], dtype=object)
+
+    def __sklearn_is_fitted__(self):
+        """The applier is stateless: it is always ready to transform."""
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.no_validation = True
+        tags.input_tags.one_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.dict = True
+        return tags
