@@ -1,5 +1,12 @@
 """Data sets: synthetic generators, the embedded default and a WRENCH loader."""
 
 from ._synthetic import make_weak_supervision, planted_posterior
+from ._tabular import load_tabular_weak_supervision
+from ._wrench import load_wrench
 
-__all__ = ["make_weak_supervision", "planted_posterior"]
+__all__ = [
+    "load_tabular_weak_supervision",
+    "load_wrench",
+    "make_weak_supervision",
+    "planted_posterior",
+]

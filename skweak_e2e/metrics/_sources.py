@@ -1,0 +1,167 @@
+"""Per-source statistics of a label matrix."""
+
+import numpy as np
+from sklearn.utils.validation import column_or_1d
+
+from ..utils._validation import _as_array, check_label_matrix, check_sample_alignment
+
+__all__ = ["source_summary"]
+
+
+def _pandas_or_none():
+    try:
+        import pandas
+    except ImportError:
+        return None
+    return pandas
+
+
+def _check_gold(y, n_samples, n_classes, explicit_n_classes):
+    y = column_or_1d(np.asarray(y), warn=False)
+    check_sample_alignment(n_samples, y.shape[0], "L", "y")
+    if y.dtype.kind not in "iuf" or (
+        y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
+    ):
+        raise ValueError(
+            f"y must hold integer class indices (-1 for unknown); got dtype {y.dtype}."
+        )
+    y = y.astype(np.int64)
+    if (y < -1).any():
+        raise ValueError("y holds values below -1; use -1 for an unknown gold label.")
+    if explicit_n_classes and (y >= n_classes).any():
+        raise ValueError(f"y holds the class {int(y.max())} but n_classes={n_classes}.")
+    return y
+
+
+def source_summary(
+    L, y=None, *, n_classes=None, abstain=-1, source_names=None, as_frame="auto"
+):
+    """Coverage, overlap, conflict and (with gold labels) accuracy of each source.
+
+    Parameters
+    ----------
+    L : array-like of shape (n_samples, n_sources)
+        Hard votes, ``abstain`` for no vote. A DataFrame's column names are
+        used as source names.
+    y : array-like of shape (n_samples,), default=None
+        Gold labels (``-1`` where unknown; those rows are left out of the
+        accuracy columns). Adds the ``correct``, ``incorrect`` and
+        ``accuracy`` columns.
+    n_classes : int, default=None
+        Number of classes; inferred from the votes when None.
+    abstain : int, default=-1
+        Value of ``L`` that means "no vote".
+    source_names : list of str, default=None
+        One name per source. Defaults to the DataFrame columns of ``L``, else
+        ``0..n_sources-1``.
+    as_frame : bool or "auto", default="auto"
+        Return a pandas DataFrame (``True``), a dict of arrays (``False``), or
+        a DataFrame when pandas can be imported and a dict otherwise
+        (``"auto"``).
+
+    Returns
+    -------
+    summary : pandas.DataFrame or dict
+        One row per source, indexed by source name, with columns
+
+        - ``polarity``: tuple of the classes the source votes for;
+        - ``coverage``: fraction of rows where it votes;
+        - ``overlap``: fraction of rows where it votes and another source
+          votes too;
+        - ``conflict``: fraction of rows where it votes and another source
+          votes a different class;
+        - with ``y``: ``correct`` and ``incorrect`` (numbers of votes that
+          agree or disagree with a known gold label) and ``accuracy``
+          (``correct / (correct + incorrect)``, NaN for a source with no vote
+          on a row with a known label).
+
+        The dict form maps ``"source"`` (the names) and each column name to a
+        list or array of length ``n_sources``.
+
+    Raises
+    ------
+    ValueError
+        On an invalid label matrix (see
+        :func:`~skweak_e2e.utils.check_label_matrix`; soft votes are not
+        accepted), gold labels of the wrong length or with invalid values, or
+        a wrong number of source names.
+    ImportError
+        With ``as_frame=True`` when pandas is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skweak_e2e.metrics import source_summary
+    >>> L = np.array([[0, 0, -1], [1, 0, -1], [-1, 1, 1], [-1, -1, -1]])
+    >>> y = np.array([0, 1, 1, 0])
+    >>> summary = source_summary(L, y, as_frame=False)
+    >>> summary["coverage"], summary["conflict"]
+    (array([0.5 , 0.75, 0.25]), array([0.25, 0.25, 0.  ]))
+    >>> summary["accuracy"].round(3)
+    array([1.   , 0.667, 1.   ])
+    >>> summary["polarity"]
+    [(0, 1), (0, 1), (1,)]
+    """
+    if as_frame not in (True, False, "auto"):
+        raise ValueError(f"as_frame must be True, False or 'auto'; got {as_frame!r}.")
+    raw = L
+    L, n_cls = check_label_matrix(
+        _as_array(L),
+        n_classes=n_classes,
+        abstain=abstain,
+        allow_soft=False,
+        require_votes=False,
+    )
+    n_samples, n_sources = L.shape
+    if source_names is None:
+        columns = getattr(raw, "columns", None)
+        source_names = (
+            [str(c) for c in columns] if columns is not None else list(range(n_sources))
+        )
+    else:
+        source_names = list(source_names)
+        if len(source_names) != n_sources:
+            raise ValueError(
+                f"source_names has {len(source_names)} entries but L has "
+                f"{n_sources} sources."
+            )
+
+    voted = L >= 0
+    # Votes per (row, class) and the classes each source votes for (one
+    # pass per class; no (n, m, C) array).
+    class_votes = np.empty((n_samples, n_cls), dtype=np.int64)
+    voted_classes = np.empty((n_sources, n_cls), dtype=bool)
+    for c in range(n_cls):
+        is_c = L == c
+        class_votes[:, c] = is_c.sum(axis=1)
+        voted_classes[:, c] = is_c.any(axis=0)
+    n_votes = class_votes.sum(axis=1)
+    # For a vote of source j: another source votes when n_votes > 1, and
+    # another source votes a different class when n_votes exceeds the votes
+    # for j's class.
+    own = np.take_along_axis(class_votes, np.where(voted, L, 0).astype(np.intp), axis=1)
+    overlap = voted & (n_votes[:, None] > 1)
+    conflict = voted & (n_votes[:, None] > own)
+    columns = {
+        "polarity": [tuple(np.flatnonzero(row).tolist()) for row in voted_classes],
+        "coverage": voted.mean(axis=0),
+        "overlap": overlap.mean(axis=0),
+        "conflict": conflict.mean(axis=0),
+    }
+    if y is not None:
+        y = _check_gold(y, n_samples, n_cls, n_classes is not None)
+        scored = voted & (y != -1)[:, None]
+        correct = (scored & (L == y[:, None])).sum(axis=0)
+        incorrect = scored.sum(axis=0) - correct
+        total = correct + incorrect
+        with np.errstate(invalid="ignore", divide="ignore"):
+            accuracy = np.where(total > 0, correct / np.maximum(total, 1), np.nan)
+        columns.update(correct=correct, incorrect=incorrect, accuracy=accuracy)
+
+    pandas = None if as_frame is False else _pandas_or_none()
+    if as_frame is True and pandas is None:
+        raise ImportError("as_frame=True needs pandas; pip install pandas.")
+    if pandas is None:
+        return {"source": source_names, **columns}
+    frame = pandas.DataFrame(columns, index=pandas.Index(source_names, name="source"))
+    return frame
