@@ -1,0 +1,606 @@
+"""Two-stage weak supervision: a label model, then any classifier."""
+
+import copy
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    get_routing_for_object,
+    process_routing,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_method_params,
+    _check_sample_weight,
+    _num_samples,
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+    indexable,
+)
+
+from .base import proba_to_labels
+from .label_model import MajorityVote
+from .utils._validation import check_sample_alignment
+
+__all__ = ["LabelModelClassifier"]
+
+
+def _estimator_has(attr):
+    """available_if check: the fitted (else the given or default) estimator has ``attr``."""
+
+    def check(self):
+        if hasattr(self, "estimator_"):
+            getattr(self.estimator_, attr)
+        else:
+            getattr(self._estimator_template(), attr)
+        return True
+
+    return check
+
+
+class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Train any classifier on the probabilistic labels of a label model.
+
+    The two-stage weak-supervision pipeline as one scikit-learn classifier:
+    ``fit(X, y=L)`` fits ``label_model`` on the label matrix ``L``, turns its
+    output into training labels, drops the rows where no source votes, and
+    fits ``estimator`` on the features ``X``. (A scikit-learn ``Pipeline``
+    cannot do this, because its steps cannot transform ``y``.)
+
+    Soft labels are trained by sample-weight expansion: row ``i`` is repeated
+    once per class ``c`` with label ``c`` and weight ``yhat[i, c]`` (zero
+    weights are dropped). For any estimator whose loss is a weighted sum over
+    rows, such as :class:`~sklearn.linear_model.LogisticRegression`, this
+    minimises exactly the expected loss under the probabilistic labels
+    (cross-entropy with soft targets). A :class:`~sklearn.pipeline.Pipeline`
+    gets the weights through its final step (``<step>__sample_weight``; with
+    metadata routing enabled, through the steps that request
+    ``sample_weight``). Estimators that take no sample weights get hard labels
+    instead, with a warning.
+
+    Parameters
+    ----------
+    label_model : label model, default=None
+        Turns the label matrix into probabilistic labels: any estimator with
+        ``fit(L)`` and ``predict_proba(L)``, such as
+        :class:`~skweak_e2e.MajorityVote` (the default when None),
+        :class:`~skweak_e2e.DawidSkene` or :class:`~skweak_e2e.Snorkel`. It
+        is cloned, and receives the votes as class indices with ``-1`` for
+        abstain (its ``abstain`` parameters, nested ones included, are set to
+        ``-1``; a :class:`~sklearn.frozen.FrozenEstimator` is used as is).
+    estimator : classifier, default=None
+        The end model trained on ``X``. It is cloned. Defaults to
+        :class:`~sklearn.linear_model.LogisticRegression`. To search over
+        the parameters of either model (``label_model__<param>``,
+        ``estimator__<param>``), pass an instance rather than None.
+    soft_labels : bool, default=True
+        Train on the label model's probabilities (by sample-weight
+        expansion). When False, or when ``estimator`` takes no
+        ``sample_weight``, train on hard labels: the most probable class,
+        ties going to the lowest class index.
+    drop_uncovered : bool, default=True
+        Leave out the rows where every source abstains (their label is only
+        the label model's prior). When False they are trained on that prior.
+    abstain : int, str or None, default=-1
+        Value of ``y`` that means "no vote". None means that every value is a
+        vote.
+
+    Attributes
+    ----------
+    label_model_ : label model
+        The fitted clone of ``label_model``.
+    estimator_ : classifier
+        The fitted clone of ``estimator``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels. When the votes are non-negative integers they are the
+        class indices ``0..n_classes-1`` of the label model; otherwise (e.g.
+        strings) the sorted distinct votes.
+    n_classes_ : int
+        Number of classes.
+    coverage_ : float
+        Fraction of training rows with at least one vote.
+    n_features_in_ : int
+        Number of features of ``X`` (from ``estimator_``).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names of ``X`` when it was a DataFrame (from ``estimator_``).
+
+    See Also
+    --------
+    MajorityVote, DawidSkene, Snorkel : Label models.
+    skweak_e2e.metrics.make_gold_scorer : Scores model selection with gold
+        labels routed next to the label matrix.
+
+    Notes
+    -----
+    ``y`` may be
+
+    - a label matrix ``(n_samples, n_sources)`` with ``abstain`` for no vote;
+    - a soft label matrix ``(n_samples, n_sources, n_classes)``;
+    - a 1-D array, read as a single source: this is ordinary supervision
+      (with ``abstain`` entries left out), so the estimator behaves like any
+      scikit-learn classifier. A column vector ``(n_samples, 1)`` is read the
+      same way, with a ``DataConversionWarning``.
+
+    Sample-aligned ``fit_params`` (``sample_weight``, or any array with one
+    entry per row) follow the rows into the expanded training set. Without
+    metadata routing, ``fit_params`` are passed to ``estimator.fit``; with
+    routing enabled, they are routed to it as requested.
+
+    Expansion repeats a row once per class with a positive probability, so
+    the training set of ``estimator`` has up to ``n_classes`` times as many
+    rows as ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skweak_e2e import LabelModelClassifier
+    >>> from skweak_e2e.datasets import make_weak_supervision
+    >>> X, L, y = make_weak_supervision(300, 5, random_state=0)
+    >>> clf = LabelModelClassifier().fit(X, L)
+    >>> clf.classes_
+    array([0, 1])
+    >>> clf.predict(X[:5])
+    array([1, 1, 1, 1, 0])
+    >>> round(clf.coverage_, 3)  # rows with a vote, the training set
+    0.957
+    >>> round(clf.score(X, y), 3)  # 1-D y: accuracy against gold labels
+    0.803
+    >>> round(clf.score(X, L), 3)  # label matrix: agreement with the label model
+    0.775
+    """
+
+    _parameter_constraints: dict = {
+        "label_model": [HasMethods(["fit", "predict_proba"]), None],
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "soft_labels": ["boolean"],
+        "drop_uncovered": ["boolean"],
+        "abstain": [Integral, str, None],
+    }
+
+    def __init__(
+        self,
+        label_model=None,
+        estimator=None,
+        *,
+        soft_labels=True,
+        drop_uncovered=True,
+        abstain=-1,
+    ):
+        self.label_model = label_model
+        self.estimator = estimator
+        self.soft_labels = soft_labels
+        self.drop_uncovered = drop_uncovered
+        self.abstain = abstain
+
+    # ------------------------------------------------------------------ utils
+    def _estimator_template(self):
+        return LogisticRegression() if self.estimator is None else self.estimator
+
+    def _make_label_model(self):
+        if self.label_model is None:
+            return MajorityVote()
+        label_model = clone(self.label_model)
+        if isinstance(label_model, FrozenEstimator):
+            return label_model
+        # The label model (and any label model nested in it, such as the base
+        # model of LinearizedApprox) reads the encoded votes: -1 = abstain.
+        updates = {
+            key: -1
+            for key, value in label_model.get_params(deep=True).items()
+            if (key == "abstain" or key.endswith("__abstain")) and value != -1
+        }
+        if updates:
+            label_model.set_params(**updates)
+        return label_model
+
+    def _abstain_mask(self, y):
+        abstain = self.abstain
+        if abstain is None:
+            return np.zeros(y.shape, dtype=bool)
+        if y.dtype.kind in "iufb":
+            if isinstance(abstain, str):
+                return np.zeros(y.shape, dtype=bool)
+            return y == abstain
+        if y.dtype.kind in "US" and not isinstance(abstain, str):
+            return np.zeros(y.shape, dtype=bool)
+        return np.asarray(y == abstain, dtype=bool)
+
+    def _check_y(self, y):
+        """Validate ``y`` and give it the shape of a label matrix."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
+        if y.ndim == 1:
+            return y[:, None]
+        if y.ndim == 2 and y.shape[1] == 1:
+            return column_or_1d(y, warn=True)[:, None]
+        if y.ndim in (2, 3):
+            return y
+        raise ValueError(
+            "y must be 1-D (one source), a label matrix (n_samples, n_sources) or "
+            f"soft votes (n_samples, n_sources, n_classes); got shape {y.shape}."
+        )
+
+    def _encode(self, y):
+        """Votes of a validated 2-D ``y`` as class codes, -1 for abstain."""
+        mask = self._abstain_mask(y)
+        votes = y[~mask]
+        known = np.isin(votes, self.classes_)
+        if not known.all():
+            raise ValueError(
+                f"y contains the label {votes[~known][0]!r}, which is not one of "
+                f"the classes seen in fit {self.classes_.tolist()}."
+            )
+        codes = np.full(y.shape, -1, dtype=np.int64)
+        codes[~mask] = np.searchsorted(self.classes_, votes)
+        return codes
+
+    def _fit_encode(self, y):
+        """Codes of ``y`` for the label model, and the class labels (or None)."""
+        if y.ndim == 3:
+            if y.dtype.kind not in "iuf":
+                raise ValueError(f"Soft y must be numeric; got dtype {y.dtype}.")
+            return y.astype(np.float64), None
+        mask = self._abstain_mask(y)
+        votes = y[~mask]
+        if votes.size == 0:
+            raise ValueError(
+                f"y contains no vote: every entry equals abstain={self.abstain!r}."
+            )
+        check_classification_targets(votes)
+        integral = votes.dtype.kind in "iub" or (
+            votes.dtype.kind == "f" and np.array_equal(votes, np.round(votes))
+        )
+        codes = np.full(y.shape, -1, dtype=np.int64)
+        if integral and votes.min() >= 0:
+            # Votes are class indices: the label model's classes 0..C-1.
+            codes[~mask] = votes.astype(np.int64)
+            return codes, None
+        classes = np.unique(votes)
+        codes[~mask] = np.searchsorted(classes, votes)
+        return codes, classes
+
+    def _sample_weight_key(self, estimator):
+        """Name of the fit parameter that takes sample weights, or None."""
+        if has_fit_parameter(estimator, "sample_weight"):
+            return "sample_weight"
+        if not isinstance(estimator, Pipeline):
+            return None
+        if _routing_enabled():
+            # The pipeline routes sample_weight to the steps that request it.
+            consumed = get_routing_for_object(estimator).consumes(
+                "fit", ["sample_weight"]
+            )
+            return "sample_weight" if consumed else None
+        name, final = estimator.steps[-1]
+        if final not in (None, "passthrough") and has_fit_parameter(
+            final, "sample_weight"
+        ):
+            return f"{name}__sample_weight"
+        return None
+
+    # -------------------------------------------------------------------- fit
+    # label_model and estimator are user-supplied: keep nested validation.
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the label model on ``y``, then the estimator on its labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features. Anything ``estimator`` accepts and that can be indexed
+            by rows (e.g. a list of texts for a text pipeline).
+        y : array-like of shape (n_samples, n_sources), (n_samples, n_sources, n_classes) or (n_samples,)
+            Label matrix (``abstain`` for no vote), soft votes, or a single
+            source.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the estimator's loss (multiplied into the
+            expansion weights). The label model is fitted unweighted.
+        **fit_params : dict
+            Passed to ``estimator.fit`` (routed to it when metadata routing
+            is enabled); sample-aligned arrays follow their rows.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        Y = self._check_y(y)
+        n_samples = _num_samples(X)
+        check_sample_alignment(n_samples, Y.shape[0], "X", "y")
+        codes, classes = self._fit_encode(Y)
+
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **fit_params)
+            estimator_params = dict(routed.estimator.fit)
+        else:
+            estimator_params = dict(fit_params)
+
+        label_model = self._make_label_model()
+        if classes is not None:
+            declared = label_model.get_params(deep=False).get("n_classes")
+            if declared is not None and declared != len(classes):
+                raise ValueError(
+                    f"label_model has n_classes={declared} but y holds "
+                    f"{len(classes)} classes {classes.tolist()}."
+                )
+        label_model.fit(codes)
+        proba = np.asarray(label_model.predict_proba(codes), dtype=np.float64)
+        n_classes = proba.shape[1]
+        if classes is None:
+            classes = np.arange(n_classes)
+        elif len(classes) != n_classes:
+            raise ValueError(
+                f"y holds {len(classes)} class(es) {classes.tolist()}, but the "
+                f"label model predicts {n_classes}; at least two classes are "
+                "needed."
+            )
+        self.label_model_ = label_model
+        self.classes_ = classes
+        self.n_classes_ = n_classes
+
+        if codes.ndim == 3:
+            covered = codes.reshape(n_samples, -1).sum(axis=1) > 0
+        else:
+            covered = (codes >= 0).any(axis=1)
+        self.coverage_ = float(covered.mean())
+        rows = np.flatnonzero(covered) if self.drop_uncovered else np.arange(n_samples)
+        if rows.size == 0:
+            raise ValueError("No training row has a vote; nothing to train on.")
+
+        estimator = clone(self._estimator_template())
+        weight_key = self._sample_weight_key(estimator)
+        if sample_weight is not None:
+            if weight_key is None:
+                raise ValueError(
+                    f"sample_weight was given but {type(estimator).__name__}.fit "
+                    "takes no sample_weight."
+                )
+            sample_weight = _check_sample_weight(sample_weight, codes)
+        soft = self.soft_labels and weight_key is not None
+        if self.soft_labels and weight_key is None:
+            warnings.warn(
+                f"{type(estimator).__name__}.fit takes no sample_weight, so soft "
+                "labels cannot be used; training on hard labels (most probable "
+                "class, ties to the lowest). Pass soft_labels=False to silence "
+                "this warning.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+        if soft:
+            # One row per (sample, class) with a positive probability.
+            P = proba[rows]
+            r, labels = np.nonzero(P > 0)
+            index = rows[r]
+            weight = P[r, labels]
+        else:
+            index = rows
+            labels = proba_to_labels(proba[rows], tie_break="lowest")
+            weight = None
+        if sample_weight is not None:
+            weight = (
+                sample_weight[index]
+                if weight is None
+                else weight * sample_weight[index]
+            )
+            positive = weight > 0
+            index, labels, weight = index[positive], labels[positive], weight[positive]
+
+        X = indexable(X)[0]  # row indexing (sparse -> CSR, iterables -> arrays)
+        params = _check_method_params(X, estimator_params, indices=index)
+        if weight is not None:
+            params[weight_key] = weight
+        estimator.fit(_safe_indexing(X, index), labels, **params)
+        self.estimator_ = estimator
+        return self
+
+    # ------------------------------------------------------------- prediction
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict class labels with the fitted estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels (values of ``classes_``).
+        """
+        check_is_fitted(self)
+        codes = np.asarray(self.estimator_.predict(X))
+        return self.classes_[codes.astype(np.intp)]
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of the fitted estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; a class that received no training
+            label gets probability 0.
+        """
+        check_is_fitted(self)
+        proba = self.estimator_.predict_proba(X)
+        seen = np.asarray(self.estimator_.classes_).astype(np.intp)
+        if len(seen) == self.n_classes_:
+            return proba
+        full = np.zeros((proba.shape[0], self.n_classes_), dtype=proba.dtype)
+        full[:, seen] = proba
+        return full
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            As returned by ``estimator_.decision_function``; columns follow
+            ``estimator_.classes_`` (equal to ``classes_`` unless a class
+            received no training label).
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy against gold labels, or agreement with the label model.
+
+        - 1-D ``y``: gold labels; accuracy of :meth:`predict`, leaving out the
+          entries equal to ``abstain`` (unknown gold labels).
+        - 2-D (or soft 3-D) ``y``: a label matrix; the fraction of covered rows
+          on which :meth:`predict` agrees with the label model's most probable
+          class, leaving out rows where the label model ties (within 1e-5).
+          This is what model selection optimises without gold labels; use
+          :func:`~skweak_e2e.metrics.make_gold_scorer` to select on gold
+          labels instead.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features.
+        y : array-like of shape (n_samples,), (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+            Gold labels or a label matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        y_arr = check_array(
+            y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y"
+        )
+        check_sample_alignment(_num_samples(X), y_arr.shape[0], "X", "y")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, y_arr)
+        if y_arr.ndim == 1 or (y_arr.ndim == 2 and y_arr.shape[1] == 1):
+            gold = column_or_1d(y_arr)
+            keep = ~self._abstain_mask(gold)
+            if not keep.any():
+                raise ValueError(
+                    f"y holds no gold label: every entry equals abstain={self.abstain!r}."
+                )
+            pred = self.predict(X)
+            return float(
+                accuracy_score(
+                    gold[keep],
+                    pred[keep],
+                    sample_weight=None
+                    if sample_weight is None
+                    else sample_weight[keep],
+                )
+            )
+        if y_arr.ndim == 3:
+            codes = y_arr.astype(np.float64)
+            covered = codes.reshape(len(codes), -1).sum(axis=1) > 0
+        else:
+            codes = self._encode(y_arr)
+            covered = (codes >= 0).any(axis=1)
+        target = proba_to_labels(
+            self.label_model_.predict_proba(codes), tie_break="abstain"
+        )
+        keep = covered & (target >= 0)
+        if not keep.any():
+            raise ValueError(
+                "No row of y has an untied label-model label to compare with."
+            )
+        pred_codes = np.asarray(self.estimator_.predict(X)).astype(np.intp)
+        return float(
+            accuracy_score(
+                target[keep],
+                pred_codes[keep],
+                sample_weight=None if sample_weight is None else sample_weight[keep],
+            )
+        )
+
+    # ------------------------------------------------------------- delegation
+    @property
+    def n_features_in_(self):
+        """Number of features seen by ``estimator_`` during fit."""
+        return self.estimator_.n_features_in_
+
+    @property
+    def feature_names_in_(self):
+        """Feature names seen by ``estimator_`` during fit."""
+        return self.estimator_.feature_names_in_
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            ``sample_weight`` is consumed by this estimator (it weights the
+            expanded rows); other fit parameters are routed to ``estimator``.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self._estimator_template(),
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        est_tags = get_tags(self._estimator_template())
+        tags.input_tags = copy.deepcopy(est_tags.input_tags)
+        tags.classifier_tags.poor_score = est_tags.classifier_tags.poor_score
+        tags.non_deterministic = est_tags.non_deterministic
+        return tags
