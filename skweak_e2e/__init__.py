@@ -9,6 +9,22 @@ source by source.
 """
 
 from ._version import __version__
-from .label_model import MajorityVote
+from .labeling import LabelingFunction, LFApplier, labeling_function
+from .label_model import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
+from .end_to_end import WeaSELClassifier
+from .inspection import SourceAwareInfluence
+from .two_stage import LabelModelClassifier
 
-__all__ = ["MajorityVote", "__version__"]
+__all__ = [
+    "DawidSkene",
+    "LFApplier",
+    "LabelModelClassifier",
+    "LabelingFunction",
+    "LinearizedApprox",
+    "MajorityVote",
+    "Snorkel",
+    "SourceAwareInfluence",
+    "WeaSELClassifier",
+    "labeling_function",
+    "__version__",
+]

@@ -1,0 +1,211 @@
+"""Torch modules of WeaSEL: the MLPs and the joint encoder/downstream module.
+
+The joint module follows algorithms.md §4.1. For a sample with features
+``x`` and vote one-hot ``lam`` of shape ``(n_sources, n_classes)`` (an
+abstaining source has an all-zero row; soft sources give their class
+probabilities), the encoder ``e`` scores every source from ``enc(L)`` and
+``x``; the sample-dependent source accuracies are
+
+    theta = tau2 * softmax_j(tau1 * e)        ("softmax", the default)
+    theta = tau2 * sigmoid(tau1 * e)          ("sigmoid")
+
+where the softmax runs over the sources (separately for each class when the
+accuracies are class-conditional). The encoder's logits are
+``s_c = sum_j theta_jc * lam_jc (+ log prior_c)`` and its labels
+``y_e = softmax(s)``; the downstream network gives ``y_f = softmax(f(x))``.
+Abstaining sources contribute nothing to ``s`` because their ``lam`` row is
+zero; the softmax is *not* renormalised over the voting sources (as in the
+paper and the reference code), so ``theta`` sums to ``tau2`` over all
+sources.
+
+This module imports torch; the estimator imports it lazily.
+"""
+
+import torch
+from torch import nn
+
+__all__ = ["MLP", "WeaSELModule"]
+
+
+class MLP(nn.Module):
+    """Multi-layer perceptron returning logits.
+
+    Each hidden layer is ``Linear -> [BatchNorm1d] -> ReLU -> [Dropout]``,
+    followed by a final ``Linear`` to ``n_outputs``. With the defaults it is
+    WeaSEL's downstream network (50-50-25, dropout 0.3 on every hidden layer
+    but the last); the encoder uses ``hidden_layer_sizes=(70, 70)``,
+    ``batchnorm=True`` and ``dropout_last_hidden=True``.
+
+    Parameters
+    ----------
+    n_features_in : int
+        Input dimension.
+    n_outputs : int
+        Output dimension (number of logits).
+    hidden_layer_sizes : tuple of int, default=(50, 50, 25)
+        Widths of the hidden layers; ``()`` gives a linear model.
+    dropout : float, default=0.3
+        Dropout probability after the hidden activations.
+    batchnorm : bool, default=False
+        Insert ``BatchNorm1d`` after each hidden ``Linear``.
+    dropout_last_hidden : bool, default=False
+        Also apply dropout after the last hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skweak_e2e.end_to_end import MLP
+    >>> net = MLP(4, 2, hidden_layer_sizes=(8,))
+    >>> net(torch.zeros(3, 4)).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(
+        self,
+        n_features_in,
+        n_outputs,
+        hidden_layer_sizes=(50, 50, 25),
+        dropout=0.3,
+        batchnorm=False,
+        dropout_last_hidden=False,
+    ):
+        super().__init__()
+        layers = []
+        width_in = int(n_features_in)
+        sizes = [int(h) for h in hidden_layer_sizes]
+        for k, width in enumerate(sizes):
+            layers.append(nn.Linear(width_in, width))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(width))
+            layers.append(nn.ReLU())
+            last = k == len(sizes) - 1
+            if dropout > 0 and (dropout_last_hidden or not last):
+                layers.append(nn.Dropout(dropout))
+            width_in = width
+        layers.append(nn.Linear(width_in, int(n_outputs)))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+class WeaSELModule(nn.Module):
+    """Encoder (source accuracies) and downstream network, trained jointly.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Maps the encoder input (see ``lf_encoding`` and
+        ``encoder_uses_features``) of shape ``(batch, n_in)`` to
+        ``(batch, n_sources)`` scores, or ``(batch, n_sources * n_classes)``
+        when ``class_conditional`` (source-major: column ``j * n_classes + c``).
+    downstream : nn.Module
+        Maps features ``(batch, n_features)`` to ``(batch, n_classes)`` logits.
+    n_sources : int
+        Number of sources.
+    n_classes : int
+        Number of classes.
+    class_conditional : bool, default=False
+        One accuracy per (source, class) instead of one per source.
+    tau1 : float, default=1.0
+        Inverse temperature of the accuracy softmax (or sigmoid).
+    tau2 : float, default=1.0
+        Scale of the accuracies: they sum to ``tau2`` over the sources.
+    accuracy : {"softmax", "sigmoid"}, default="softmax"
+        Accuracy parameterisation.
+    lf_encoding : {"onehot", "signed", "raw"}, default="onehot"
+        How the votes enter the encoder: the flattened one-hot (or soft)
+        votes, ``+1/-1/0`` for binary votes, or the raw class index with
+        ``-1`` for abstain.
+    encoder_uses_features : bool, default=True
+        Concatenate the features to the encoded votes.
+    log_prior : Tensor of shape (n_classes,), default=None
+        Added to the encoder logits.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        downstream,
+        *,
+        n_sources,
+        n_classes,
+        class_conditional=False,
+        tau1=1.0,
+        tau2=1.0,
+        accuracy="softmax",
+        lf_encoding="onehot",
+        encoder_uses_features=True,
+        log_prior=None,
+    ):
+        super().__init__()
+        self.encoder = encoder
+        self.downstream = downstream
+        self.n_sources = int(n_sources)
+        self.n_classes = int(n_classes)
+        self.class_conditional = bool(class_conditional)
+        self.tau1 = float(tau1)
+        self.tau2 = float(tau2)
+        self.accuracy = accuracy
+        self.lf_encoding = lf_encoding
+        self.encoder_uses_features = bool(encoder_uses_features)
+        self.register_buffer(
+            "log_prior", None if log_prior is None else torch.as_tensor(log_prior)
+        )
+        self.register_buffer(
+            "class_codes", torch.arange(self.n_classes), persistent=False
+        )
+
+    def vote_onehot(self, L, dtype):
+        """Vote one-hot ``(batch, n_sources, n_classes)``; zero rows abstain.
+
+        ``L`` holds integer votes (``-1`` = abstain) or soft votes of shape
+        ``(batch, n_sources, n_classes)``.
+        """
+        if L.is_floating_point():
+            return L.to(dtype)
+        codes = self.class_codes.to(device=L.device, dtype=L.dtype)
+        return (L.unsqueeze(-1) == codes).to(dtype)
+
+    def encoder_input(self, X, L, lam):
+        batch = lam.shape[0]
+        if self.lf_encoding == "onehot":
+            votes = lam.reshape(batch, -1)
+        elif self.lf_encoding == "signed":
+            votes = lam[..., 1] - lam[..., 0]
+        else:  # "raw": class index, -1 for abstain (hard votes only)
+            votes = L.to(lam.dtype)
+        if self.encoder_uses_features:
+            return torch.cat([votes, X], dim=1)
+        return votes
+
+    def accuracy_scores(self, X, L, lam=None):
+        """Per-sample accuracies ``theta``: ``(batch, n_sources[, n_classes])``."""
+        if lam is None:
+            lam = self.vote_onehot(L, X.dtype)
+        scores = self.encoder(self.encoder_input(X, L, lam))
+        if self.class_conditional:
+            scores = scores.reshape(scores.shape[0], self.n_sources, self.n_classes)
+        scores = self.tau1 * scores
+        if self.accuracy == "softmax":
+            return self.tau2 * torch.softmax(scores, dim=1)
+        return self.tau2 * torch.sigmoid(scores)
+
+    def aggregate(self, theta, lam):
+        """Encoder logits ``s_c = sum_j theta_j(c) lam_jc (+ log prior)``."""
+        if theta.dim() == 2:
+            logits = torch.bmm(theta.unsqueeze(1), lam).squeeze(1)
+        else:
+            logits = (theta * lam).sum(dim=1)
+        if self.log_prior is not None:
+            logits = logits + self.log_prior.to(logits.dtype)
+        return logits
+
+    def encoder_logits(self, X, L):
+        """Logits of the encoder's labels ``y_e``."""
+        lam = self.vote_onehot(L, X.dtype)
+        return self.aggregate(self.accuracy_scores(X, L, lam), lam)
+
+    def forward(self, X, L):
+        """Return ``(encoder logits, downstream logits)``."""
+        return self.encoder_logits(X, L), self.downstream(X)
