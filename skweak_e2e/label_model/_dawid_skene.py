@@ -1,0 +1,311 @@
+"""Dawid-Skene: one confusion matrix per source, fitted by EM."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
+
+from ..base import BaseLabelModel
+from ._tensor_form import _compress_rows, _soft_augmented, _VoteCodes, apply_tensor_form
+
+__all__ = ["DawidSkene"]
+
+# Compress to the unique row patterns when they are fewer than this fraction
+# of the rows (the EM cost is proportional to the number of rows it runs on).
+_COMPRESS_BELOW = 0.5
+_LOG_FLOOR = 1e-300
+
+
+def _softmax_t(St):
+    """Column-wise softmax and logsumexp of ``St`` (n_classes, n); overwrites it."""
+    top = St.max(axis=0)
+    St -= top
+    np.exp(St, out=St)
+    total = St.sum(axis=0)
+    St /= total
+    np.log(total, out=total)
+    total += top
+    return St, total
+
+
+def _exp_proba(L, W):
+    """``softmax(S)`` of the tensor form (sigma = exp), without (n, C) temporaries."""
+    if L.ndim == 3:
+        return apply_tensor_form(L, W, "exp")
+    proba_t, _ = _softmax_t(_VoteCodes(L, W.shape[2]).scores_t(W))
+    return np.ascontiguousarray(proba_t.T)
+
+
+class _HardData:
+    """Hard votes, possibly compressed to unique patterns, for EM."""
+
+    def __init__(self, L, n_classes):
+        codes = _VoteCodes(L, n_classes)
+        self.weights = None
+        unique = _compress_rows(L, n_classes, codes, below=_COMPRESS_BELOW)
+        if unique is not None:
+            first, _, counts = unique
+            codes = codes.take(first)
+            self.weights = counts.astype(np.float64)
+        self.codes = codes
+
+    def scores_t(self, W):
+        return self.codes.scores_t(W)
+
+    def counts_t(self, Tt):
+        if self.weights is not None:
+            Tt = Tt * self.weights
+        return self.codes.counts_t(Tt)
+
+
+class _SoftData:
+    """Soft votes (n, m, C): augmented one-hot, flattened to (n, m (C+1))."""
+
+    def __init__(self, L, n_classes):
+        self.n_sources = L.shape[1]
+        self.K = n_classes + 1
+        self.aug = _soft_augmented(L).reshape(L.shape[0], -1)
+        self.weights = None
+
+    def scores_t(self, W):
+        return (self.aug @ W.reshape(-1, W.shape[2])).T
+
+    def counts_t(self, Tt):
+        return (Tt @ self.aug).T.reshape(self.n_sources, self.K, Tt.shape[0])
+
+
+class DawidSkene(BaseLabelModel):
+    """Dawid-Skene label model: a confusion matrix per source, fitted by EM.
+
+    The true class of a sample is drawn from the class prior; given the
+    class, every source independently produces an outcome (a vote, or
+    abstaining) from its own confusion matrix. EM alternates between the
+    posterior of the classes (E-step) and the maximum a posteriori prior and
+    confusion matrices (M-step), starting from the soft majority vote. With
+    ``model_abstain=True`` abstaining is an outcome like any vote, so that a
+    source that only ever votes for one class still informs the rows where
+    it abstains; with ``model_abstain=False`` abstains are missing at random
+    and drop out of the likelihood (classic Dawid-Skene).
+
+    Everything runs in log space and on the unique row patterns of ``L``
+    when they are few; each EM iteration costs O(n_samples n_sources
+    n_classes) at most.
+
+    Parameters
+    ----------
+    model_abstain : bool, default=True
+        Whether abstaining is modelled as an informative outcome.
+    alpha : float, default=1e-10
+        Dirichlet pseudo-count added to every confusion count; it keeps the
+        logarithms finite. Raise it for genuine Bayesian smoothing.
+    alpha_prior : float, default=0.0
+        Dirichlet pseudo-count added to the class counts of the prior.
+    max_iter : int, default=1000
+        Maximum number of EM iterations.
+    tol : float, default=1e-5
+        EM stops when the L1 changes of both the prior and the confusion
+        matrices between two iterations are below ``tol``.
+    n_classes : int, default=None
+        Number of classes; inferred as ``max(L) + 1`` when None.
+    abstain : int, default=-1
+        Value of ``L`` that means "no vote".
+    class_prior : array-like of shape (n_classes,), default=None
+        Class prior. When None it is learned by EM; when given it is held
+        fixed.
+    tie_break : {"abstain", "random", "lowest"}, default="abstain"
+        How :meth:`predict` resolves ties: -1, a random tied class, or the
+        lowest tied class.
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``tie_break="random"`` (fitting is deterministic).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class indices ``0..n_classes-1``.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Number of sources.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Source names, when ``L`` was a DataFrame with string column names.
+    class_prior_ : ndarray of shape (n_classes,)
+        Learned (or given) class prior.
+    confusion_ : ndarray of shape (n_sources, n_classes, n_outcomes)
+        ``confusion_[j, c, o]`` = P(outcome o of source j | class c). With
+        ``model_abstain=True`` the outcomes are ``0`` = abstain and ``k + 1``
+        = vote for class k (``n_outcomes = n_classes + 1``); otherwise they
+        are the votes ``k`` (``n_outcomes = n_classes``).
+    coverage_ : float
+        Fraction of training rows with at least one vote.
+    silent_sources_ : ndarray
+        Sources that never voted during fit; they get no weight.
+    n_iter_ : int
+        Number of EM iterations run.
+    log_likelihood_ : ndarray of shape (n_iter_,)
+        Log-likelihood of the training data after each M-step (plus the
+        log-density of the Dirichlet pseudo-counts when ``alpha`` or
+        ``alpha_prior`` is positive); non-decreasing.
+    W_ : ndarray of shape (n_sources, n_classes + 1, n_classes)
+        Tensor form (``activation="exp"``): ``W_[j, k', c] = log
+        P(outcome k' | c) + log(class_prior_[c]) / n_active`` (the abstain
+        slot holds only the prior share when ``model_abstain=False``);
+        silent sources have zero rows.
+
+    See Also
+    --------
+    MajorityVote : Unweighted vote counts.
+    Snorkel : Learns source accuracies from agreements, without EM.
+
+    Notes
+    -----
+    With fewer than three sources the model is barely identifiable and a
+    warning is raised. No class realignment is done after EM: the majority
+    vote initialisation puts it in the "sources better than chance" basin.
+
+    References
+    ----------
+    .. [1] A. P. Dawid and A. M. Skene, "Maximum likelihood estimation of
+       observer error-rates using the EM algorithm", Journal of the Royal
+       Statistical Society C, 28(1), 1979.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skweak_e2e import DawidSkene
+    >>> L = np.array([[0, 0, 1], [1, 1, 1], [0, 0, -1], [1, -1, 1], [0, 1, 0]])
+    >>> ds = DawidSkene().fit(L)
+    >>> ds.predict(L)
+    array([0, 1, 0, 1, 0])
+    >>> ds.confusion_.shape
+    (3, 2, 3)
+    """
+
+    activation = "exp"
+
+    _parameter_constraints: dict = {
+        **BaseLabelModel._parameter_constraints,
+        "model_abstain": ["boolean"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha_prior": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        model_abstain=True,
+        alpha=1e-10,
+        alpha_prior=0.0,
+        max_iter=1000,
+        tol=1e-5,
+        n_classes=None,
+        abstain=-1,
+        class_prior=None,
+        tie_break="abstain",
+        random_state=None,
+    ):
+        self.model_abstain = model_abstain
+        self.alpha = alpha
+        self.alpha_prior = alpha_prior
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_classes = n_classes
+        self.abstain = abstain
+        self.class_prior = class_prior
+        self.tie_break = tie_break
+        self.random_state = random_state
+
+    def _predict_proba(self, L):
+        return _exp_proba(L, self.W_)
+
+    def _fit(self, L):
+        n_samples, n_sources = L.shape[:2]
+        C = self.n_classes_
+        K = C + 1
+        if n_sources <= 2:
+            warnings.warn(
+                f"DawidSkene with n_sources = {n_sources}: Dawid-Skene is barely "
+                "identifiable with fewer than 3 sources; consider MajorityVote.",
+                UserWarning,
+                stacklevel=4,
+            )
+        active = np.setdiff1d(np.arange(n_sources), self.silent_sources_)
+        L_active = L[:, active] if len(active) < n_sources else L
+        data = (_HardData if L.ndim == 2 else _SoftData)(L_active, C)
+        learn_prior = self.class_prior is None
+
+        # Initial posterior: soft majority vote (uniform on uncovered rows).
+        W_mv = np.zeros((len(active), K, C))
+        W_mv[:, 1:, :] = np.eye(C)
+        Tt = data.scores_t(W_mv)
+        total = Tt.sum(axis=0)
+        Tt = np.where(total > 0, Tt / np.where(total > 0, total, 1.0), 1.0 / C)
+
+        weights = data.weights
+        n_eff = float(n_samples)
+        log_prior = np.log(np.clip(self.class_prior_, _LOG_FLOOR, None))
+        prior = self.class_prior_
+        E = E_prev = prior_prev = None
+        history = []
+        converged = False
+        for it in range(1, self.max_iter + 1):
+            # M-step: MAP prior and confusion matrices from expected counts.
+            N = data.counts_t(Tt)  # (m, K, C): N[j, k', c]
+            if learn_prior:
+                class_mass = Tt.sum(axis=1) if weights is None else Tt @ weights
+                prior = (class_mass + self.alpha_prior) / (n_eff + C * self.alpha_prior)
+                log_prior = np.log(np.clip(prior, _LOG_FLOOR, None))
+            counts = N if self.model_abstain else N[:, 1:, :]
+            counts = counts + self.alpha
+            E = counts / counts.sum(axis=1, keepdims=True)
+            log_E = np.log(np.clip(E, _LOG_FLOOR, None))
+            W = log_E if self.model_abstain else np.concatenate(
+                [np.zeros((len(active), 1, C)), log_E], axis=1
+            )
+            # E-step: class posteriors and the log-likelihood of (prior, E).
+            St = data.scores_t(W)
+            St += log_prior[:, None]
+            Tt, norm = _softmax_t(St)
+            loglik = float(norm.sum() if weights is None else norm @ weights)
+            if self.alpha > 0:
+                loglik += self.alpha * float(log_E.sum())
+            if learn_prior and self.alpha_prior > 0:
+                loglik += self.alpha_prior * float(log_prior.sum())
+            history.append(loglik)
+            if it > 1:
+                change_E = np.abs(E - E_prev).sum()
+                change_prior = np.abs(prior - prior_prev).sum()
+                if change_E < self.tol and change_prior < self.tol:
+                    converged = True
+                    break
+            E_prev, prior_prev = E, prior
+        if not converged:
+            warnings.warn(
+                f"DawidSkene did not converge in max_iter={self.max_iter} "
+                f"iterations (tol={self.tol}); raise max_iter.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+        self.n_iter_ = it
+        self.log_likelihood_ = np.asarray(history)
+        self.class_prior_ = np.asarray(prior, dtype=np.float64)
+
+        # Confusion matrices P(outcome | class), silent sources included.
+        n_out = K if self.model_abstain else C
+        confusion = np.zeros((n_sources, C, n_out))
+        if self.model_abstain:
+            confusion[:, :, 0] = 1.0  # a silent source always abstains
+        else:
+            confusion[:] = 1.0 / C
+        confusion[active] = E.transpose(0, 2, 1)
+        self.confusion_ = confusion
+
+        # Tensor form: the prior is spread over the active sources, so that
+        # every row adds it exactly once and silent sources weigh nothing.
+        W_full = np.zeros((n_sources, K, C))
+        W_full[active] = W + log_prior / len(active)
+        self.W_ = W_full

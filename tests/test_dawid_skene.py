@@ -1,0 +1,272 @@
+"""Known-answer tests of DawidSkene (algorithms.md §2.2, §6.3)."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
+
+from skweak_e2e import DawidSkene
+from skweak_e2e.datasets import make_weak_supervision, planted_posterior
+from skweak_e2e.label_model import _dawid_skene, apply_tensor_form
+
+PRIOR = np.array([0.5, 0.3, 0.2])
+
+
+def planted(model_abstain, n_samples=20000, seed=0):
+    """m = 8, C = 3 sources with accuracy 0.65-0.9 (uniform errors) and
+    abstention 0.2-0.6, class-dependent when ``model_abstain``, else MCAR."""
+    rng = np.random.RandomState(100 + seed)
+    n_sources, n_classes = 8, 3
+    shape = (n_sources, n_classes) if model_abstain else (n_sources,)
+    coverage = 1.0 - rng.uniform(0.2, 0.6, size=shape)
+    accuracy = rng.uniform(0.65, 0.9, size=n_sources)
+    _, L, y, params = make_weak_supervision(
+        n_samples, n_sources, n_classes, class_prior=PRIOR, coverage=coverage,
+        accuracy=accuracy, n_features=0, return_params=True, random_state=seed,
+    )
+    return L, y, params
+
+
+def outcome_probabilities(params):
+    """True P(outcome | class), shape (m, C, C+1), outcome 0 = abstain."""
+    cov = params.coverage
+    return np.concatenate([(1 - cov)[:, :, None], cov[:, :, None] * params.confusion], 2)
+
+
+def naive_log_joint(L, confusion, prior, model_abstain):
+    """log P(y = c, L_i) summed source by source with explicit indexing."""
+    n_samples, n_sources = L.shape
+    out = np.tile(np.log(prior), (n_samples, 1))
+    for i in range(n_samples):
+        for j in range(n_sources):
+            if model_abstain:
+                out[i] += np.log(confusion[j, :, L[i, j] + 1])
+            elif L[i, j] >= 0:
+                out[i] += np.log(confusion[j, :, L[i, j]])
+    return out
+
+
+@pytest.fixture(scope="module")
+def class_dependent():
+    L, y, params = planted(model_abstain=True)
+    return L, y, params, DawidSkene().fit(L)
+
+
+def test_planted_recovery_with_abstain_model(class_dependent):
+    L, y, params, ds = class_dependent
+    assert ds.confusion_.shape == (8, 3, 4)
+    assert np.abs(ds.confusion_ - outcome_probabilities(params)).max() <= 0.03
+    assert np.abs(ds.class_prior_ - PRIOR).max() <= 0.01
+    # EM's prior is the mean posterior, which tracks the sample frequencies.
+    assert np.abs(ds.class_prior_ - np.bincount(y) / len(y)).max() <= 0.005
+    proba, oracle = ds.predict_proba(L), planted_posterior(L, params)
+    assert (proba.argmax(1) == oracle.argmax(1)).mean() >= 0.98
+    assert 0.5 * np.abs(proba - oracle).sum(1).mean() <= 0.02
+
+
+def test_planted_recovery_classic_mcar():
+    L, _, params = planted(model_abstain=False, seed=1)
+    ds = DawidSkene(model_abstain=False).fit(L)
+    assert ds.confusion_.shape == (8, 3, 3)
+    assert np.allclose(ds.confusion_.sum(axis=2), 1.0)
+    assert np.abs(ds.confusion_ - params.confusion).max() <= 0.03
+    assert np.abs(ds.class_prior_ - PRIOR).max() <= 0.01
+    proba, oracle = ds.predict_proba(L), planted_posterior(L, params)
+    assert (proba.argmax(1) == oracle.argmax(1)).mean() >= 0.98
+    assert 0.5 * np.abs(proba - oracle).sum(1).mean() <= 0.02
+
+
+def test_abstain_model_beats_mcar_when_abstention_is_informative(class_dependent):
+    L, _, params, ds = class_dependent
+    classic = DawidSkene(model_abstain=False).fit(L)
+    oracle = planted_posterior(L, params)
+    tv = [0.5 * np.abs(m.predict_proba(L) - oracle).sum(1).mean() for m in (ds, classic)]
+    assert tv[0] < tv[1]
+
+
+@pytest.mark.parametrize("model_abstain", [True, False])
+def test_predict_proba_is_bayes_rule_of_fitted_parameters(model_abstain):
+    L, _, _ = planted(model_abstain, n_samples=300, seed=2)
+    L[:5] = -1  # uncovered rows
+    ds = DawidSkene(model_abstain=model_abstain).fit(L)
+    log_joint = naive_log_joint(L, ds.confusion_, ds.class_prior_, model_abstain)
+    expected = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    proba = ds.predict_proba(L)
+    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-10)
+    # The tensor form (sigma = exp) is the same function.
+    np.testing.assert_allclose(apply_tensor_form(L, ds.W_, "exp"), proba, atol=1e-10)
+    if not model_abstain:  # abstains carry nothing: uncovered rows get the prior
+        np.testing.assert_allclose(proba[:5], np.tile(ds.class_prior_, (5, 1)))
+
+
+@pytest.mark.parametrize("alpha, alpha_prior", [(0.0, 0.0), (1e-10, 0.0), (2.0, 1.0)])
+def test_log_likelihood_is_the_monotone_em_objective(alpha, alpha_prior):
+    # Weak, sparse sources: EM needs many iterations.
+    _, L, _ = make_weak_supervision(
+        400, 4, 3, coverage=0.5, accuracy=[0.5, 0.45, 0.6, 0.4], n_features=0,
+        random_state=3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ds = DawidSkene(alpha=alpha, alpha_prior=alpha_prior).fit(L)
+    history = ds.log_likelihood_
+    assert ds.n_iter_ == len(history) > 20
+    assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:]))
+    # Known answer: the last entry is the (penalised) log-likelihood of the
+    # returned parameters.
+    log_joint = naive_log_joint(L, ds.confusion_, ds.class_prior_, True)
+    expected = logsumexp(log_joint, axis=1).sum()
+    expected += alpha * np.log(ds.confusion_).sum()
+    expected += alpha_prior * np.log(ds.class_prior_).sum()
+    assert history[-1] == pytest.approx(expected, rel=1e-10)
+
+
+def test_perfect_sources_give_one_hot_posteriors():
+    rng = np.random.RandomState(4)
+    y = rng.randint(0, 3, size=500)
+    L = np.where(rng.rand(500, 5) < 0.6, y[:, None], -1)
+    ds = DawidSkene().fit(L)
+    proba = ds.predict_proba(L)
+    covered = (L >= 0).any(axis=1)
+    assert covered.sum() > 400 and (~covered).sum() > 0
+    np.testing.assert_allclose(proba[covered], np.eye(3)[y[covered]], atol=1e-8)
+    assert np.array_equal(ds.predict(L)[covered], y[covered])
+
+
+def test_two_thousand_duplicated_sources_stay_finite():
+    _, L, _ = make_weak_supervision(
+        300, 5, 2, coverage=0.7, accuracy=0.8, duplicates={0: 1995}, n_features=0,
+        random_state=5,
+    )
+    assert L.shape[1] == 2000
+    ds = DawidSkene().fit(L)
+    proba = ds.predict_proba(L)
+    assert np.all(np.isfinite(proba)) and np.all(np.isfinite(ds.W_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert proba.max(axis=1).min() > 0
+    assert np.all(np.isfinite(ds.log_likelihood_))
+
+
+def test_compressed_and_full_fits_agree(monkeypatch, class_dependent):
+    L, _, _, ds = class_dependent
+    monkeypatch.setattr(_dawid_skene, "_COMPRESS_BELOW", 0.0)  # never compress
+    full = DawidSkene().fit(L)
+    assert full.n_iter_ == ds.n_iter_
+    np.testing.assert_allclose(full.log_likelihood_, ds.log_likelihood_, rtol=1e-10)
+    np.testing.assert_allclose(full.confusion_, ds.confusion_, atol=1e-10)
+    np.testing.assert_allclose(full.predict_proba(L), ds.predict_proba(L), atol=1e-10)
+
+
+@pytest.mark.parametrize("model_abstain", [True, False])
+def test_one_hot_soft_votes_equal_hard_votes(model_abstain):
+    L, _, _ = planted(model_abstain, n_samples=500, seed=6)
+    soft = np.zeros(L.shape + (3,))
+    rows, cols = np.nonzero(L >= 0)
+    soft[rows, cols, L[rows, cols]] = 1.0
+    hard = DawidSkene(model_abstain=model_abstain).fit(L)
+    from_soft = DawidSkene(model_abstain=model_abstain).fit(soft)
+    np.testing.assert_allclose(from_soft.confusion_, hard.confusion_, atol=1e-10)
+    np.testing.assert_allclose(from_soft.predict_proba(soft), hard.predict_proba(L), atol=1e-10)
+
+
+def test_soft_votes_move_the_posterior():
+    L, _, _ = planted(True, n_samples=500, seed=7)
+    soft = np.zeros(L.shape + (3,))
+    rows, cols = np.nonzero(L >= 0)
+    soft[rows, cols, L[rows, cols]] = 0.6  # hedged votes: 0.4 abstain mass
+    ds = DawidSkene().fit(soft)
+    proba = ds.predict_proba(soft)
+    assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(1), 1.0)
+    hard = DawidSkene().fit(L).predict_proba(L)
+    assert (proba.argmax(1) == hard.argmax(1)).mean() > 0.9
+
+
+def test_determinism_and_pickle(class_dependent):
+    L, _, _, ds = class_dependent
+    again = DawidSkene().fit(L)
+    np.testing.assert_array_equal(again.W_, ds.W_)
+    np.testing.assert_array_equal(again.log_likelihood_, ds.log_likelihood_)
+    restored = pickle.loads(pickle.dumps(ds))
+    np.testing.assert_array_equal(restored.predict_proba(L), ds.predict_proba(L))
+
+
+def test_silent_source_gets_no_weight(class_dependent):
+    L = class_dependent[0]
+    L_silent = np.insert(L[:2000], 2, -1, axis=1)
+    with pytest.warns(UserWarning, match=r"source\(s\) \[2\] never vote"):
+        with_silent = DawidSkene().fit(L_silent)
+    without = DawidSkene().fit(L[:2000])
+    assert np.all(with_silent.W_[2] == 0)
+    np.testing.assert_allclose(with_silent.confusion_[2], np.eye(4)[[0, 0, 0]])
+    # Its votes at predict time change nothing.
+    L_votes = L_silent.copy()
+    L_votes[:, 2] = np.arange(2000) % 3
+    np.testing.assert_allclose(
+        with_silent.predict_proba(L_votes), without.predict_proba(L[:2000]), atol=1e-10
+    )
+
+
+def test_given_class_prior_is_held_fixed(class_dependent):
+    L = class_dependent[0]
+    prior = [0.2, 0.2, 0.6]
+    ds = DawidSkene(class_prior=prior).fit(L)
+    np.testing.assert_allclose(ds.class_prior_, prior)
+    # A heavier prior on class 2 moves the posteriors towards it.
+    learned = class_dependent[3]
+    assert ds.predict_proba(L)[:, 2].mean() > learned.predict_proba(L)[:, 2].mean()
+
+
+def test_max_iter_warns(class_dependent):
+    L = class_dependent[0]
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        ds = DawidSkene(max_iter=2).fit(L)
+    assert ds.n_iter_ == 2 and len(ds.log_likelihood_) == 2
+
+
+def test_few_sources_warn():
+    L = np.array([[0, 0], [1, 1], [0, -1], [1, 0]])
+    with pytest.warns(UserWarning, match="n_sources = 2"):
+        DawidSkene().fit(L)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DawidSkene().fit(np.c_[L, L[:, 0]])
+
+
+def test_docstring_example_values():
+    L = np.array([[0, 0, 1], [1, 1, 1], [0, 0, -1], [1, -1, 1], [0, 1, 0]])
+    ds = DawidSkene().fit(L)
+    np.testing.assert_allclose(ds.confusion_.sum(axis=2), 1.0)
+    np.testing.assert_allclose(ds.class_prior_.sum(), 1.0)
+    assert ds.log_likelihood_.shape == (ds.n_iter_,)
+
+
+@pytest.mark.parametrize(
+    "n_samples, n_sources, n_classes",
+    [(1, 1, 2), (7, 3, 2), (500, 13, 2), (800, 20, 3), (300, 70, 3), (60, 4, 40)],
+)
+def test_grouped_vote_codes_match_source_by_source_loops(n_samples, n_sources, n_classes):
+    """The engine of tensor_scores / expected_vote_counts / DawidSkene."""
+    from skweak_e2e.label_model import expected_vote_counts, tensor_scores
+    from skweak_e2e.label_model._tensor_form import _VoteCodes
+
+    rng = np.random.RandomState(n_sources)
+    L = rng.randint(-1, n_classes, size=(n_samples, n_sources))
+    L[n_samples // 2 :] = L[: n_samples - n_samples // 2]  # repeated rows
+    W = rng.randn(n_sources, n_classes + 1, n_classes)
+    T, weight = rng.rand(n_samples, n_classes), rng.rand(n_samples)
+    S = np.zeros((n_samples, n_classes))
+    N = np.zeros((n_sources, n_classes + 1, n_classes))
+    for j in range(n_sources):
+        S += W[j][L[:, j] + 1]
+        for c in range(n_classes):
+            N[j, :, c] = np.bincount(L[:, j] + 1, T[:, c] * weight, n_classes + 1)
+    np.testing.assert_allclose(tensor_scores(L, W), S, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(expected_vote_counts(L, T, n_classes, weight), N, atol=1e-10)
+    # Unique rows through the 64-bit keys (exact or hashed).
+    first, inverse, counts = _VoteCodes(L, n_classes).unique()
+    np.testing.assert_array_equal(L[first][inverse], L)
+    assert len(np.unique(L, axis=0)) == len(first) == _VoteCodes(L, n_classes).n_unique()
+    np.testing.assert_array_equal(np.bincount(inverse), counts)
