@@ -40,6 +40,15 @@ setup(
             "matplotlib>=3.6",
             "numpydoc>=1.6",
         ],
+        "docs": [
+            "sphinx>=7.2",
+            "numpydoc>=1.6",
+            "sphinx-gallery>=0.17",
+            "pydata-sphinx-theme>=0.15",
+            "sphinx-copybutton>=0.5",
+            "matplotlib>=3.6",
+            "pandas>=1.5",
+        ],
     },
     entry_points={"console_scripts": ["skweak-e2e=skweak_e2e.__main__:main"]},
     classifiers=[

@@ -410,3 +410,19 @@ def test_importing_plotting_does_not_import_matplotlib():
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_plot_influence_accepts_an_influence_result():
+    from skweak_e2e import MajorityVote, SourceAwareInfluence
+    from skweak_e2e.datasets import make_weak_supervision
+    from skweak_e2e.plotting import plot_influence
+
+    X, L, y = make_weak_supervision(200, 5, n_features=4, random_state=0)
+    inspector = SourceAwareInfluence(MajorityVote()).fit(X[:150], L[:150])
+    result = inspector.influence(X[150:], y[150:])
+    ax = plot_influence(result)
+    assert len(ax.patches) == 5
+    np.testing.assert_allclose(
+        sorted(np.abs([p.get_width() for p in ax.patches])),
+        sorted(np.abs(result.per_source)),
+    )

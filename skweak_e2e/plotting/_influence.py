@@ -18,6 +18,13 @@ def _resolve_scores(result, key, names):
     """``(scores, names, what)`` from the many shapes an influence result has."""
     pd = sys.modules.get("pandas")  # a pandas Series carries its own names
     what = "source"
+    if not isinstance(result, Mapping) and hasattr(result, "per_source"):
+        # An InfluenceResult (or any object exposing the aggregates).
+        result = {
+            k: getattr(result, k)
+            for k in _SCORE_KEYS + ("per_sample",) + _NAME_KEYS
+            if getattr(result, k, None) is not None
+        }
     if pd is not None and isinstance(result, pd.Series):
         scores = result.to_numpy(dtype=float)
         names = list(result.index) if names is None else names
