@@ -85,27 +85,6 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
-_SHAPE = re.compile(r"of shape \(([^)]*)\)")
-_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
-
-
-def _quote_fitted_names_in_shapes(app, what, name, obj, options, lines):
-    """Quote ``n_features_in_``-style names inside "of shape (...)" specs.
-
-    In reStructuredText a bare word ending in ``_`` is a hyperlink reference,
-    so ``ndarray of shape (n_features_in_,)`` in a numpydoc type would be a
-    broken link. Quoting them renders them as code (the default role).
-    """
-    for k, line in enumerate(lines):
-        if "of shape (" in line and not line.lstrip().startswith((">>>", "...")):
-            lines[k] = _SHAPE.sub(
-                lambda m: (
-                    "of shape (" + _TRAILING_UNDERSCORE.sub(r"`\1`", m.group(1)) + ")"
-                ),
-                line,
-            )
-
-
 # -- sphinx-gallery --------------------------------------------------------------
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
@@ -178,5 +157,4 @@ def _benchmarks_fallback(app, docname, source):
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
-    app.connect("autodoc-process-docstring", _quote_fitted_names_in_shapes)
     app.connect("source-read", _benchmarks_fallback)

@@ -190,6 +190,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Probabilistic labels; each row sums to 1.
         """
         return self.predict_proba(L)
 

@@ -121,7 +121,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Fraction of training rows with at least one vote.
     n_features_in_ : int
         Number of features of ``X`` (from ``estimator_``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names of ``X`` when it was a DataFrame (from ``estimator_``).
 
     See Also
@@ -520,6 +520,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         score : float
+            Accuracy or agreement, in [0, 1].
         """
         check_is_fitted(self)
         y_arr = check_array(

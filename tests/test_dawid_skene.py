@@ -8,7 +8,7 @@ import pytest
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
-from skweak_e2e import DawidSkene
+from skweak_e2e import DawidSkene, MajorityVote
 from skweak_e2e.datasets import make_weak_supervision, planted_posterior
 from skweak_e2e.label_model import _dawid_skene, apply_tensor_form
 
@@ -167,9 +167,57 @@ def test_one_hot_soft_votes_equal_hard_votes(model_abstain):
     rows, cols = np.nonzero(L >= 0)
     soft[rows, cols, L[rows, cols]] = 1.0
     hard = DawidSkene(model_abstain=model_abstain).fit(L)
-    from_soft = DawidSkene(model_abstain=model_abstain).fit(soft)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one-hot votes spread no mass: no warning
+        from_soft = DawidSkene(model_abstain=model_abstain).fit(soft)
+    assert from_soft.n_iter_ == hard.n_iter_
+    np.testing.assert_allclose(from_soft.log_likelihood_, hard.log_likelihood_, rtol=1e-10)
+    np.testing.assert_allclose(from_soft.class_prior_, hard.class_prior_, atol=1e-10)
     np.testing.assert_allclose(from_soft.confusion_, hard.confusion_, atol=1e-10)
     np.testing.assert_allclose(from_soft.predict_proba(soft), hard.predict_proba(L), atol=1e-10)
+
+
+def smoothed_votes(L, n_classes, s, spread):
+    """Vote k -> (1 - s) one-hot + s / C on every class (``spread``), or the
+    same top-class confidence ``1 - s + s / C`` with the rest as abstain mass."""
+    voted = (L >= 0)[..., None]
+    one_hot = np.eye(n_classes)[np.where(L >= 0, L, 0)]
+    top = 1 - s + s / n_classes
+    fibre = (1 - s) * one_hot + s / n_classes if spread else top * one_hot
+    return np.where(voted, fibre, 0.0)
+
+
+def test_soft_votes_spread_over_classes_known_answers():
+    """Bug report: full-distribution soft votes collapsed DS to ~0.35 accuracy.
+
+    Root cause (inherent to fractional observations, see the Notes): the
+    geometric mean of a spread vote penalises peaked confusion rows, so EM
+    flattens them. Pinned: one-hot and top-class votes match the hard fit,
+    mild smoothing keeps its accuracy, heavy smoothing collapses and warns.
+    """
+    _, L, y = make_weak_supervision(
+        1000, 8, 3, coverage=0.6, accuracy=0.7, n_features=0, random_state=1
+    )
+    hard_acc = (DawidSkene().fit(L).predict(L) == y).mean()
+    mv_acc = (MajorityVote(tie_break="lowest").fit(L).predict(L) == y).mean()
+    assert hard_acc > 0.85 and mv_acc > 0.85
+
+    def accuracy(A, **kwargs):
+        return (DawidSkene(**kwargs).fit(A).predict(A) == y).mean()
+
+    # Top-class confidence, rest abstain: no warning, hard-vote accuracy.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert accuracy(smoothed_votes(L, 3, 0.6, spread=False)) > hard_acc - 0.02
+    # Mild smoothing (6.7% of the vote mass off the top class): it warns but
+    # keeps the accuracy.
+    with pytest.warns(UserWarning, match="7% of their vote mass"):
+        assert accuracy(smoothed_votes(L, 3, 0.1, spread=True)) > hard_acc - 0.02
+    # Heavy smoothing: the documented collapse, well below majority vote.
+    spread_warning = pytest.warns(UserWarning, match="spread over classes")
+    with pytest.warns(ConvergenceWarning), spread_warning:  # the drift is slow
+        collapsed = accuracy(smoothed_votes(L, 3, 0.6, spread=True), max_iter=200)
+    assert collapsed < 0.5 < mv_acc
 
 
 def test_soft_votes_move_the_posterior():

@@ -52,72 +52,10 @@ IGNORED_FOR_EXCEPTIONS = {
     "EX01",
 }
 
-# Known violations in modules owned by others, to be fixed there: object
-# path -> rule codes. Entries must be removed once fixed
+# Tolerated violations: object path -> rule codes, each with a written
+# justification. Empty: keep it so. Entries must be removed once fixed
 # (``test_known_issues_are_current`` fails on a stale entry).
-KNOWN_ISSUES: dict[str, set[str]] = {
-    "skweak_e2e.base.BaseLabelModel.transform": {"RT03"},
-    "skweak_e2e.labeling._applier.LFApplier.get_feature_names_out": {
-        "RT03",
-        "SS05",
-    },
-    "skweak_e2e.two_stage.LabelModelClassifier.score": {"RT03"},
-    "skweak_e2e.end_to_end._weasel.WeaSELClassifier.predict": {"RT03"},
-    "skweak_e2e.end_to_end._weasel.WeaSELClassifier.score": {"RT03"},
-    "skweak_e2e.label_model.apply_tensor_form": {"RT03", "PR07"},
-    "skweak_e2e.label_model.expected_vote_counts": {"RT03", "PR07"},
-    "skweak_e2e.label_model.tensor_scores": {"RT03", "SS05"},
-    "skweak_e2e.end_to_end._modules.MLP.forward": {"GL08"},
-    "skweak_e2e.end_to_end.WeaSELLoss": {"EX01", "SS02"},
-    "skweak_e2e.end_to_end._losses.WeaSELLoss.forward": {"GL08"},
-    "skweak_e2e.end_to_end.WeaSELModule": {"EX01"},
-    "skweak_e2e.end_to_end._modules.WeaSELModule.accuracy_scores": {
-        "PR01",
-        "RT01",
-    },
-    "skweak_e2e.end_to_end._modules.WeaSELModule.aggregate": {"PR01", "RT01"},
-    "skweak_e2e.end_to_end._modules.WeaSELModule.encoder_input": {"GL08"},
-    "skweak_e2e.end_to_end._modules.WeaSELModule.encoder_logits": {
-        "PR01",
-        "RT01",
-        "SS05",
-    },
-    "skweak_e2e.end_to_end._modules.WeaSELModule.forward": {"PR01", "RT01"},
-    "skweak_e2e.end_to_end._modules.WeaSELModule.vote_onehot": {
-        "PR01",
-        "RT01",
-    },
-    "skweak_e2e.inspection.InfluenceResult": {"PR01", "EX01"},
-    "skweak_e2e.inspection._source_aware_influence.InfluenceResult.terms": {
-        "RT03",
-        "PR08",
-    },
-    "skweak_e2e.inspection._logistic.SoftLabelLogisticRegression.decision_function": {
-        "RT03",
-        "SS05",
-        "PR07",
-    },
-    "skweak_e2e.inspection._logistic.SoftLabelLogisticRegression.predict": {
-        "RT03",
-        "PR07",
-    },
-    "skweak_e2e.inspection._logistic.SoftLabelLogisticRegression.predict_proba": {
-        "RT03",
-        "PR07",
-    },
-    "skweak_e2e.labeling.keyword_lf": {"RT03"},
-    "skweak_e2e.labeling.regex_lf": {"RT03"},
-    "skweak_e2e.datasets.planted_posterior": {"RT03"},
-    "skweak_e2e.plotting.plot_accuracy_scores": {"RT03"},
-    "skweak_e2e.plotting.plot_influence": {"RT03"},
-    "skweak_e2e.plotting.plot_source_accuracies": {"RT03"},
-    "skweak_e2e.utils.check_class_prior": {"RT03"},
-    "skweak_e2e.utils.infer_n_classes": {"RT03"},
-    "skweak_e2e.utils.is_covered": {"PR01", "RT01"},
-    "skweak_e2e.utils.silent_sources": {"PR01", "RT01", "SS05"},
-    "skweak_e2e.utils.unique_rows": {"RT03", "PR07"},
-    "skweak_e2e.utils.vote_indicator": {"PR08"},
-}
+KNOWN_ISSUES: dict[str, set[str]] = {}
 
 
 def _defined_in_package(obj):

@@ -190,6 +190,7 @@ def planted_posterior(L, params):
     Returns
     -------
     posterior : ndarray of shape (n_samples, n_classes)
+        The Bayes posterior of each row; each row sums to 1.
 
     Examples
     --------

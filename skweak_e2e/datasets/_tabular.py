@@ -58,7 +58,7 @@ class TreeLabelingFunction:
         Fitted tree over ``X[:, features]``.
     features : ndarray of int
         Columns of ``X`` the tree reads.
-    leaf_votes : ndarray of int of shape (tree.tree_.node_count,)
+    leaf_votes : ndarray of int of shape (``tree.tree_.node_count``,)
         Vote of every node of the tree (only leaves are used): a class index,
         or -1 where the leaf is not confident enough and the source abstains.
     name : str

@@ -144,7 +144,7 @@ def weasel_loss(logits_e, logits_f, loss="ce", *, class_prior=None, xi=None):
 
 
 class WeaSELLoss(nn.Module):
-    """skorch criterion: the agreement loss of a WeaSEL module's outputs.
+    """Agreement loss of a WeaSEL module's outputs, as a skorch criterion.
 
     ``forward(y_pred, y_true)`` takes the module output ``(logits_e,
     logits_f)`` and ignores ``y_true`` (there is no gold target).
@@ -157,6 +157,19 @@ class WeaSELLoss(nn.Module):
         Class prior of the MIG loss; uniform when None.
     mig_xi : float or None, default=None
         Offset of MIG's logarithm; None draws ``U(0, 1e-4)`` per batch.
+
+    See Also
+    --------
+    weasel_loss : The functional form, with the separate terms.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skweak_e2e.end_to_end import WeaSELLoss
+    >>> logits = torch.tensor([[0.0, 1.0], [2.0, 0.0]])
+    >>> criterion = WeaSELLoss("hellinger")
+    >>> float(criterion((logits, logits)))  # the two models agree
+    0.0
     """
 
     def __init__(self, loss="ce", class_prior=None, mig_xi=None):
@@ -169,6 +182,21 @@ class WeaSELLoss(nn.Module):
         self.register_buffer("class_prior", prior)
 
     def forward(self, y_pred, y_true=None):
+        """Compute the agreement loss.
+
+        Parameters
+        ----------
+        y_pred : tuple of Tensor
+            Output of a :class:`WeaSELModule`: ``(encoder logits, downstream
+            logits)``, each of shape (batch, n_classes).
+        y_true : object, default=None
+            Ignored (there is no gold target); skorch passes a placeholder.
+
+        Returns
+        -------
+        loss : Tensor
+            The scalar to minimise.
+        """
         logits_e, logits_f = y_pred[0], y_pred[1]
         prior = self.class_prior
         if prior is not None:

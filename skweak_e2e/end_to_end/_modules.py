@@ -86,6 +86,18 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
+        """Compute the logits.
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, n_features_in)
+            Inputs.
+
+        Returns
+        -------
+        logits : Tensor of shape (batch, n_outputs)
+            Output of the last ``Linear`` layer.
+        """
         return self.layers(X)
 
 
@@ -121,6 +133,23 @@ class WeaSELModule(nn.Module):
         Concatenate the features to the encoded votes.
     log_prior : Tensor of shape (n_classes,), default=None
         Added to the encoder logits.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skweak_e2e.end_to_end import MLP, WeaSELModule
+    >>> module = WeaSELModule(
+    ...     MLP(3 * 2 + 4, 3, hidden_layer_sizes=(8,)),  # one-hot votes + features
+    ...     MLP(4, 2, hidden_layer_sizes=(8,)),
+    ...     n_sources=3, n_classes=2,
+    ... ).eval()
+    >>> X, L = torch.zeros(5, 4), torch.tensor([[0, 1, -1]] * 5)
+    >>> encoder_logits, downstream_logits = module(X, L)
+    >>> encoder_logits.shape, downstream_logits.shape
+    (torch.Size([5, 2]), torch.Size([5, 2]))
+    >>> theta = module.accuracy_scores(X, L)  # softmax over the sources
+    >>> bool(torch.allclose(theta.sum(dim=1), torch.ones(5)))
+    True
     """
 
     def __init__(
@@ -157,10 +186,20 @@ class WeaSELModule(nn.Module):
         )
 
     def vote_onehot(self, L, dtype):
-        """Vote one-hot ``(batch, n_sources, n_classes)``; zero rows abstain.
+        """Encode the votes as one-hot vectors; zero rows abstain.
 
-        ``L`` holds integer votes (``-1`` = abstain) or soft votes of shape
-        ``(batch, n_sources, n_classes)``.
+        Parameters
+        ----------
+        L : Tensor of shape (batch, n_sources) or (batch, n_sources, n_classes)
+            Integer votes (``-1`` = abstain) or soft votes, which are
+            returned as they are (cast to ``dtype``).
+        dtype : torch.dtype
+            Floating-point type of the result.
+
+        Returns
+        -------
+        lam : Tensor of shape (batch, n_sources, n_classes)
+            ``lam[i, j, c]`` = 1 where source ``j`` votes ``c`` on sample ``i``.
         """
         if L.is_floating_point():
             return L.to(dtype)
@@ -168,6 +207,22 @@ class WeaSELModule(nn.Module):
         return (L.unsqueeze(-1) == codes).to(dtype)
 
     def encoder_input(self, X, L, lam):
+        """Build the input of the encoder network.
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, n_features)
+            Features (concatenated when ``encoder_uses_features``).
+        L : Tensor of shape (batch, n_sources) or (batch, n_sources, n_classes)
+            Votes, used as they are by ``lf_encoding="raw"``.
+        lam : Tensor of shape (batch, n_sources, n_classes)
+            One-hot (or soft) votes, see :meth:`vote_onehot`.
+
+        Returns
+        -------
+        inputs : Tensor of shape (batch, n_in)
+            Encoded votes, followed by ``X`` when ``encoder_uses_features``.
+        """
         batch = lam.shape[0]
         if self.lf_encoding == "onehot":
             votes = lam.reshape(batch, -1)
@@ -180,7 +235,23 @@ class WeaSELModule(nn.Module):
         return votes
 
     def accuracy_scores(self, X, L, lam=None):
-        """Per-sample accuracies ``theta``: ``(batch, n_sources[, n_classes])``."""
+        """Compute the per-sample source accuracies ``theta``.
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, n_features)
+            Features.
+        L : Tensor of shape (batch, n_sources) or (batch, n_sources, n_classes)
+            Votes (``-1`` = abstain) or soft votes.
+        lam : Tensor of shape (batch, n_sources, n_classes), default=None
+            One-hot votes, computed from ``L`` when None.
+
+        Returns
+        -------
+        theta : Tensor of shape (batch, n_sources) or (batch, n_sources, n_classes)
+            Accuracies, per class when ``class_conditional``; with
+            ``accuracy="softmax"`` they sum to ``tau2`` over the sources.
+        """
         if lam is None:
             lam = self.vote_onehot(L, X.dtype)
         scores = self.encoder(self.encoder_input(X, L, lam))
@@ -192,7 +263,22 @@ class WeaSELModule(nn.Module):
         return self.tau2 * torch.sigmoid(scores)
 
     def aggregate(self, theta, lam):
-        """Encoder logits ``s_c = sum_j theta_j(c) lam_jc (+ log prior)``."""
+        """Aggregate the votes into encoder logits.
+
+        ``s_c = sum_j theta_j(c) lam_jc``, plus ``log_prior`` when given.
+
+        Parameters
+        ----------
+        theta : Tensor of shape (batch, n_sources) or (batch, n_sources, n_classes)
+            Source accuracies, see :meth:`accuracy_scores`.
+        lam : Tensor of shape (batch, n_sources, n_classes)
+            One-hot (or soft) votes.
+
+        Returns
+        -------
+        logits : Tensor of shape (batch, n_classes)
+            Logits of the encoder's labels.
+        """
         if theta.dim() == 2:
             logits = torch.bmm(theta.unsqueeze(1), lam).squeeze(1)
         else:
@@ -202,10 +288,38 @@ class WeaSELModule(nn.Module):
         return logits
 
     def encoder_logits(self, X, L):
-        """Logits of the encoder's labels ``y_e``."""
+        """Compute the logits of the encoder's labels ``y_e``.
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, n_features)
+            Features.
+        L : Tensor of shape (batch, n_sources) or (batch, n_sources, n_classes)
+            Votes (``-1`` = abstain) or soft votes.
+
+        Returns
+        -------
+        logits : Tensor of shape (batch, n_classes)
+            Encoder logits.
+        """
         lam = self.vote_onehot(L, X.dtype)
         return self.aggregate(self.accuracy_scores(X, L, lam), lam)
 
     def forward(self, X, L):
-        """Return ``(encoder logits, downstream logits)``."""
+        """Compute the encoder and the downstream logits.
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, n_features)
+            Features.
+        L : Tensor of shape (batch, n_sources) or (batch, n_sources, n_classes)
+            Votes (``-1`` = abstain) or soft votes.
+
+        Returns
+        -------
+        encoder_logits : Tensor of shape (batch, n_classes)
+            Logits of the encoder's labels, see :meth:`encoder_logits`.
+        downstream_logits : Tensor of shape (batch, n_classes)
+            Logits of the downstream network.
+        """
         return self.encoder_logits(X, L), self.downstream(X)

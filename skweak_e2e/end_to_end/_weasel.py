@@ -319,7 +319,7 @@ default="auto"
         Number of sources (columns of ``L``).
     n_features_in_ : int
         Number of features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` was a DataFrame with string column names.
     coverage_ : float
         Fraction of the training rows with at least one vote.
@@ -1069,6 +1069,7 @@ default="auto"
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            Predicted class indices.
         """
         proba = self.predict_proba(X)
         if self.threshold_ is not None:
@@ -1174,6 +1175,7 @@ default="auto"
         Returns
         -------
         score : float
+            Accuracy or agreement, in [0, 1].
         """
         pred = self.predict(X)
         pred_index = np.searchsorted(self.classes_, pred)

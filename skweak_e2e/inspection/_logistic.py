@@ -713,15 +713,18 @@ class SoftLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         return self._model(self.n_features_in_, n_classes)
 
     def decision_function(self, X):
-        """Logits of every class (the reference class has logit 0).
+        """Compute the logits of every class.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Features.
 
         Returns
         -------
         logits : ndarray of shape (n_samples, n_classes)
+            Class logits; in the reference parameterisation class 0 has
+            logit 0.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
@@ -733,10 +736,12 @@ class SoftLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Features.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Softmax of the logits; each row sums to 1.
         """
         Z = self.decision_function(X)
         return np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
@@ -747,10 +752,12 @@ class SoftLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Features.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            Predicted classes, from ``classes_``.
         """
         return self.classes_[np.argmax(self.decision_function(X), axis=1)]
 

@@ -55,9 +55,11 @@ class InfluenceResult:
     Sign convention: positive = **harmful** (up-weighting the component
     raises the target loss; removing it changes the loss by about
     ``-phi / n_train``). Rows that do not take part in training (uncovered
-    rows) have influence 0.
+    rows) have influence 0. Results are made by
+    :meth:`SourceAwareInfluence.influence`; every parameter is kept as the
+    attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     per_sample : ndarray of shape (n_samples,)
         ``phi_x_i = sum_jc phi_ijc`` (Table 1, row 1). For RW without RelatIF
@@ -75,15 +77,33 @@ class InfluenceResult:
         The ordinary (sample-level) influence function, or its RelatIF when
         ``relative``; the baseline "IF" / "R-IF" of [P004].
     method : {"rw", "wm"}
+        Reweighting or weight-modification influence.
     relative : bool
+        Whether the scores are RelatIF (relative) influences.
     n_train : int
         Number of training rows ``N``.
+    state : tuple
+        Internal state from which :meth:`terms` builds the individual
+        terms (private; kept as ``_state``).
 
     Notes
     -----
     RW scores are additive, so the aggregates are exact group influences.
     WM and RelatIF scores are not additive; their sums are the heuristic
     aggregates [P004] uses.
+
+    Examples
+    --------
+    >>> from skweak_e2e import SourceAwareInfluence
+    >>> from skweak_e2e.datasets import make_weak_supervision
+    >>> X, L, y = make_weak_supervision(300, 5, n_features=4, random_state=0)
+    >>> sai = SourceAwareInfluence(l2=1e-2).fit(X[:200], L[:200])
+    >>> res = sai.influence(X[200:], y[200:])
+    >>> res.method, res.n_train, res.per_parameter.shape  # 188 covered rows
+    ('rw', 188, (5, 3, 2))
+    >>> phi = res.terms("dense")  # (n_samples, n_sources, n_classes)
+    >>> bool(abs(phi.sum(axis=(1, 2)) - res.per_sample).max() < 1e-10)
+    True
     """
 
     def __init__(
@@ -117,7 +137,7 @@ class InfluenceResult:
         )
 
     def terms(self, format="coo", *, max_bytes=2**31, dtype=np.float64):
-        """Every (sample, source, class) influence ``phi_ijc``.
+        """Return every (sample, source, class) influence ``phi_ijc``.
 
         Positive = harmful (see the class docstring).
 
@@ -133,11 +153,13 @@ class InfluenceResult:
         max_bytes : int, default=2**31
             Refuse to build a dense tensor larger than this.
         dtype : dtype, default=np.float64
-            dtype of the dense tensor.
+            Data type of the dense tensor.
 
         Returns
         -------
         terms : dict or ndarray
+            The dict of arrays (``"coo"``) or the dense array (``"dense"``)
+            described under ``format``.
         """
         dec, train_index, n_samples, b, r, kappa = self._state
         if format == "dense":

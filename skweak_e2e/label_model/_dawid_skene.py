@@ -16,6 +16,18 @@ __all__ = ["DawidSkene"]
 # of the rows (the EM cost is proportional to the number of rows it runs on).
 _COMPRESS_BELOW = 0.5
 _LOG_FLOOR = 1e-300
+# Soft votes warn when more than this fraction of their vote mass lies off
+# each fibre's top class (see the Notes of DawidSkene).
+_SPREAD_WARN = 0.05
+
+
+def _off_top_fraction(L):
+    """Fraction of the vote mass of soft votes (n, m, C) off each fibre's top class."""
+    vote_mass = L.sum(axis=2)
+    total = float(vote_mass.sum())
+    if total <= 0:
+        return 0.0
+    return float((vote_mass - L.max(axis=2)).sum()) / total
 
 
 def _softmax_t(St):
@@ -128,7 +140,7 @@ class DawidSkene(BaseLabelModel):
         Number of classes.
     n_features_in_ : int
         Number of sources.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Source names, when ``L`` was a DataFrame with string column names.
     class_prior_ : ndarray of shape (n_classes,)
         Learned (or given) class prior.
@@ -143,7 +155,7 @@ class DawidSkene(BaseLabelModel):
         Sources that never voted during fit; they get no weight.
     n_iter_ : int
         Number of EM iterations run.
-    log_likelihood_ : ndarray of shape (n_iter_,)
+    log_likelihood_ : ndarray of shape (`n_iter_`,)
         Log-likelihood of the training data after each M-step (plus the
         log-density of the Dirichlet pseudo-counts when ``alpha`` or
         ``alpha_prior`` is positive); non-decreasing.
@@ -163,6 +175,25 @@ class DawidSkene(BaseLabelModel):
     With fewer than three sources the model is barely identifiable and a
     warning is raised. No class realignment is done after EM: the majority
     vote initialisation puts it in the "sources better than chance" basin.
+
+    Soft votes ``L`` of shape (n_samples, n_sources, n_classes) are
+    fractional observations: with ``Ã`` the fibre with its abstain mass
+    prepended, a row adds ``sum_j sum_k' Ã[j, k'] log P(k' | c)`` to the
+    class scores and ``T_c Ã[j, k']`` to the expected counts. One-hot soft
+    votes give exactly the hard-vote fit, and a vote that puts its
+    confidence on one class and leaves the rest as abstain mass works well.
+    A vote spread over several classes does not: the geometric mean
+    ``prod_k' P(k' | c) ** Ã[k']`` is below the mixture
+    ``sum_k' Ã[k'] P(k' | c)`` (weighted AM-GM; equality only for one-hot
+    ``Ã`` or a flat row), and the gap is largest for peaked, informative
+    confusion rows. EM therefore flattens the rows, the evidence of a row
+    weakens, and the fit can drift to a degenerate solution where one class
+    takes most of the prior -- even when started from the true labels. On
+    3-class data (8 sources, coverage 0.6, accuracy 0.7), votes smoothed as
+    ``(1 - s) one_hot + s / n_classes`` keep the hard-vote accuracy (0.87)
+    up to ``s = 0.2`` and fall to chance (0.35) at ``s = 0.6``; binary data
+    degrades from ``s = 0.15``. A warning is raised when more than 5% of the
+    vote mass lies off each vote's top class.
 
     References
     ----------
@@ -234,6 +265,19 @@ class DawidSkene(BaseLabelModel):
             )
         active = np.setdiff1d(np.arange(n_sources), self.silent_sources_)
         L_active = L[:, active] if len(active) < n_sources else L
+        if L.ndim == 3:
+            spread = _off_top_fraction(L_active)
+            if spread > _SPREAD_WARN:
+                warnings.warn(
+                    f"DawidSkene got soft votes with {spread:.0%} of their vote mass "
+                    "spread over classes other than each vote's top class. They "
+                    "are fractional observations, which flatten the fitted confusion "
+                    "matrices and can collapse the fit (accuracy near chance). Keep "
+                    "only the top-class confidence (the rest as abstain mass), use "
+                    "hard votes, or use MajorityVote.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         data = (_HardData if L.ndim == 2 else _SoftData)(L_active, C)
         learn_prior = self.class_prior is None
 

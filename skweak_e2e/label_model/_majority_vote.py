@@ -42,7 +42,7 @@ class MajorityVote(BaseLabelModel):
         Number of classes.
     n_features_in_ : int
         Number of sources.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Source names, when ``L`` was a DataFrame with string column names.
     class_prior_ : ndarray of shape (n_classes,)
         Output for rows with no vote.

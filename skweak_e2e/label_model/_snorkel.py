@@ -321,7 +321,7 @@ class Snorkel(BaseLabelModel):
         Number of classes.
     n_features_in_ : int
         Number of sources.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Source names, when ``L`` was a DataFrame with string column names.
     class_prior_ : ndarray of shape (n_classes,)
         The class prior used.

@@ -31,7 +31,10 @@ def _soft_augmented(L):
 
 
 def tensor_scores(L, W):
-    """Scores ``S[i, c] = sum_j W[j, L[i, j] + 1, c]``.
+    """Compute the scores ``S[i, c] = sum_j W[j, L[i, j] + 1, c]``.
+
+    Soft votes use their augmented fibres ``Ã`` (abstain mass in slot 0):
+    ``S[i, c] = sum_j sum_k Ã[i, j, k] W[j, k, c]``.
 
     Parameters
     ----------
@@ -43,6 +46,7 @@ def tensor_scores(L, W):
     Returns
     -------
     S : ndarray of shape (n_samples, n_classes)
+        Class scores, before the activation.
 
     Examples
     --------
@@ -102,14 +106,18 @@ def apply_tensor_form(L, W, activation, fallback=None):
     Parameters
     ----------
     L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        Validated hard votes (``-1`` = abstain) or soft votes.
     W : ndarray of shape (n_sources, n_classes + 1, n_classes)
+        Tensor form of a label model (slot 0 = abstain, slot k + 1 = vote k).
     activation : {"identity", "exp"}
+        ``"identity"`` normalises the scores, ``"exp"`` takes their softmax.
     fallback : ndarray of shape (n_classes,), default=None
         Output of identity models on uncovered rows.
 
     Returns
     -------
     proba : ndarray of shape (n_samples, n_classes)
+        Label-model probabilities; each row sums to 1.
 
     Examples
     --------
@@ -131,14 +139,20 @@ def expected_vote_counts(L, T, n_classes, sample_weight=None):
     Parameters
     ----------
     L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        Validated hard votes (``-1`` = abstain) or soft votes (fractional
+        counts of their augmented fibres).
     T : ndarray of shape (n_samples, n_classes)
         Per-sample class weights (e.g. posteriors).
     n_classes : int
+        Number of classes.
     sample_weight : ndarray of shape (n_samples,), default=None
+        Per-sample weights ``w_i``; all ones when None.
 
     Returns
     -------
     N : ndarray of shape (n_sources, n_classes + 1, n_classes)
+        ``N[j, k, c]``: outcome slot ``k`` (0 = abstain, ``k + 1`` = vote k)
+        of source ``j``, weighted by class ``c``.
 
     Examples
     --------

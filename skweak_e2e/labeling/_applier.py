@@ -578,7 +578,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
         return L.astype(_smallest_signed(low, int(L.max())), copy=False)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the labeling functions (the columns of ``L``).
+        """Return the names of the labeling functions (the columns of ``L``).
 
         Parameters
         ----------
@@ -588,6 +588,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
+            One name per labeling function, in column order.
         """
         return np.asarray([lf.name for lf in _check_lfs(self.lfs)], dtype=object)
 

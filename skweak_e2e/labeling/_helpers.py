@@ -118,6 +118,7 @@ def keyword_lf(
     Returns
     -------
     lf : LabelingFunction
+        The labeling function, ready for :class:`~skweak_e2e.LFApplier`.
 
     See Also
     --------
@@ -172,6 +173,7 @@ def regex_lf(pattern, label, *, field=None, flags=0, name=None, abstain=-1):
     Returns
     -------
     lf : LabelingFunction
+        The labeling function, ready for :class:`~skweak_e2e.LFApplier`.
 
     See Also
     --------

@@ -131,6 +131,7 @@ def plot_influence(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------

@@ -192,6 +192,7 @@ def plot_source_accuracies(label_model, *, kind="auto", source_names=None, ax=No
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------

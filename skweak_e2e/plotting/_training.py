@@ -216,6 +216,7 @@ def plot_accuracy_scores(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------

@@ -69,6 +69,7 @@ def infer_n_classes(L):
     Returns
     -------
     n_classes : int
+        ``max(2, max(L) + 1)``.
 
     Examples
     --------
@@ -280,6 +281,7 @@ def check_class_prior(class_prior, n_classes):
     Returns
     -------
     prior : ndarray of shape (n_classes,)
+        The normalised prior (uniform when ``class_prior`` is None).
 
     Examples
     --------
@@ -302,7 +304,18 @@ def check_class_prior(class_prior, n_classes):
 
 
 def is_covered(L):
-    """Boolean mask of the rows where at least one source votes.
+    """Return the boolean mask of the rows where at least one source votes.
+
+    Parameters
+    ----------
+    L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        A validated hard (``-1`` = abstain) or soft label matrix; a soft row
+        is covered when it has some vote mass.
+
+    Returns
+    -------
+    covered : ndarray of shape (n_samples,), dtype=bool
+        True for the covered rows.
 
     Examples
     --------
@@ -316,7 +329,18 @@ def is_covered(L):
 
 
 def silent_sources(L):
-    """Indices of the sources that never vote.
+    """Return the indices of the sources that never vote.
+
+    Parameters
+    ----------
+    L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        A validated hard (``-1`` = abstain) or soft label matrix; a soft
+        source is silent when it has no vote mass.
+
+    Returns
+    -------
+    silent : ndarray of shape (n_silent,)
+        Column indices of the silent sources, in increasing order.
 
     Examples
     --------
@@ -360,7 +384,7 @@ def vote_indicator(L, n_classes, *, include_abstain=False, dtype=np.float64):
         Add one abstain column per source, so that every (sample, source)
         fibre sums to one.
     dtype : dtype, default=np.float64
-        dtype of the stored values.
+        Data type of the stored values.
 
     Returns
     -------
@@ -409,13 +433,16 @@ def unique_rows(L):
     Parameters
     ----------
     L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        A hard or soft label matrix.
 
     Returns
     -------
     patterns : ndarray of shape (n_patterns, ...)
+        The distinct rows of ``L`` (in the order of their byte strings).
     inverse : ndarray of shape (n_samples,)
         ``patterns[inverse]`` equals ``L``.
     counts : ndarray of shape (n_patterns,)
+        Number of rows of ``L`` equal to each pattern.
 
     Examples
     --------
