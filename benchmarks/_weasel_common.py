@@ -1,0 +1,514 @@
+"""Shared code of the WeaSEL benchmarks (``weasel_robustness.py``, ``weasel_real.py``).
+
+* thread pinning: importing this module sets ``OMP/MKL/OPENBLAS_NUM_THREADS=1``
+  (import it before numpy); :func:`pin_threads` pins torch;
+* data: WRENCH text features (TF-IDF -> truncated SVD -> standardisation,
+  fitted on the training texts only) and Gaussian-blob features from
+  :func:`skweak_e2e.datasets.make_weak_supervision`;
+* :class:`SoftTargetMLP`, the downstream network of the two-stage baselines
+  and of the supervised reference: the *same* module as WeaSEL's downstream
+  network (``skweak_e2e.end_to_end.MLP``, 50-50-25, dropout 0.3), the same
+  optimiser (Adam with weight decay, fused), batch size, epochs, per-epoch
+  validation model selection (ROC-AUC for two classes, accuracy otherwise,
+  best epoch kept) and F1-optimal threshold tuning
+  (``skweak_e2e.end_to_end.best_f1_threshold``, stored with the best
+  epoch); only the training target differs (fixed label-model posteriors or
+  gold labels instead of WeaSEL's encoder labels);
+* the method runners (WeaSEL, ``LabelModelClassifier`` with MajorityVote /
+  DawidSkene / Snorkel + :class:`SoftTargetMLP`, supervised), the metrics,
+  aggregation over seeds and reStructuredText tables.
+
+The data are read in place from ``--wrench-dir`` (never copied).
+"""
+
+import os
+import sys
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEFAULT_WRENCH = "/work/shared/data/wrench"
+
+
+_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+# One thread everywhere, set before numpy / torch are imported (the machine
+# has 2 cores shared with other processes; the networks are tiny).
+for _var in _THREAD_VARS:
+    os.environ[_var] = "1"
+
+
+def pin_threads(n_threads=1):
+    """Pin torch's intra- and inter-op thread pools to ``n_threads``."""
+    import torch
+
+    torch.set_num_threads(n_threads)
+    try:
+        torch.set_num_interop_threads(n_threads)
+    except RuntimeError:  # already set, or the pool has started
+        pass
+
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import Bunch
+
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+# --------------------------------------------------------------------------- data
+
+
+def text_features(
+    texts_train, texts_other, n_components=300, strip_accents=None, random_state=0
+):
+    r"""TF-IDF (word 1-2 grams, sublinear tf, min_df=2) -> SVD -> standardised.
+
+    Every step is fitted on the training texts only; returns float32 arrays
+    for the training texts and for each list in ``texts_other``.
+    ``strip_accents="unicode"`` is used for Yoruba: its tone marks are often
+    combining characters, which the default token pattern (``\w\w+``)
+    treats as word breaks.
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import StandardScaler
+
+    vec = TfidfVectorizer(
+        sublinear_tf=True, min_df=2, ngram_range=(1, 2), strip_accents=strip_accents
+    )
+    T = vec.fit_transform(texts_train)
+    n_components = min(n_components, T.shape[1] - 1)
+    svd = TruncatedSVD(n_components, random_state=random_state)
+    Z = svd.fit_transform(T)
+    scaler = StandardScaler().fit(Z)
+    out = [scaler.transform(Z).astype(np.float32)]
+    for texts in texts_other:
+        out.append(
+            scaler.transform(svd.transform(vec.transform(texts))).astype(np.float32)
+        )
+    info = {
+        "vocabulary": len(vec.vocabulary_),
+        "n_components": n_components,
+        "explained_variance": float(svd.explained_variance_ratio_.sum()),
+    }
+    return out, info
+
+
+def load_text_dataset(name, wrench_dir=DEFAULT_WRENCH, n_components=300):
+    """A WRENCH text data set with TF-IDF/SVD features (read in place)."""
+    from skweak_e2e.datasets import load_wrench
+
+    d = load_wrench(os.path.join(wrench_dir, name))
+    strip = "unicode" if name == "yoruba" else None
+    (X_tr, X_va, X_te), info = text_features(
+        d.train.texts,
+        [d.valid.texts, d.test.texts],
+        n_components=n_components,
+        strip_accents=strip,
+    )
+    return Bunch(
+        name=name,
+        X_train=X_tr,
+        X_valid=X_va,
+        X_test=X_te,
+        L_train=d.train.L,
+        L_valid=d.valid.L,
+        L_test=d.test.L,
+        y_train=d.train.y,
+        y_valid=d.valid.y,
+        y_test=d.test.y,
+        n_classes=d.n_classes,
+        target_names=d.target_names,
+        features=(
+            f"TF-IDF (word 1-2-grams, sublinear tf, min_df=2"
+            f"{', accents stripped' if strip else ''}; {info['vocabulary']} terms) "
+            f"-> TruncatedSVD({info['n_components']}, "
+            f"{100 * info['explained_variance']:.0f}% of the variance) -> "
+            "StandardScaler, all fitted on the training texts"
+        ),
+    )
+
+
+def load_synthetic(
+    seed, n_train=1500, n_valid=250, n_test=1500, n_features=20, class_sep=1.6
+):
+    """Gaussian-blob features and gold labels from ``make_weak_supervision``.
+
+    Two balanced classes, ``x = mu_y + N(0, I)``; the generator draws each
+    class mean with norm ``class_sep`` in a random direction, so
+    ``||mu_1 - mu_0|| ~ sqrt(2) class_sep`` and the Bayes ROC-AUC is about
+    ``Phi(class_sep)`` (0.945 for 1.6). The generator's own label matrix is
+    not used.
+    """
+    from skweak_e2e.datasets import make_weak_supervision
+
+    n = n_train + n_valid + n_test
+    X, _, y = make_weak_supervision(
+        n, 1, n_features=n_features, class_sep=class_sep, random_state=seed
+    )
+    X = X.astype(np.float32)
+    a, b = n_train, n_train + n_valid
+    return Bunch(
+        name="synthetic",
+        X_train=X[:a],
+        X_valid=X[a:b],
+        X_test=X[b:],
+        y_train=y[:a],
+        y_valid=y[a:b],
+        y_test=y[b:],
+        n_classes=2,
+        features=(
+            f"make_weak_supervision blobs: {n_features} Gaussian features, "
+            f"class_sep={class_sep}, {n_train}/{n_valid}/{n_test} train/valid/test "
+            "rows, a fresh draw per seed"
+        ),
+    )
+
+
+# ------------------------------------------------------------ downstream network
+
+
+def _fold_expanded_rows(X, y, sample_weight, n_classes):
+    """Undo LabelModelClassifier's soft-label expansion.
+
+    ``LabelModelClassifier`` repeats a training row once per class with a
+    positive probability, consecutively and in increasing class order, with
+    the probability as weight. A group is a run of consecutive rows with
+    identical features and strictly increasing labels. Returns the group
+    features, soft targets (rows sum to 1) and group weights (the sum of the
+    group's weights; 1 for a label-model posterior). Merging two *different*
+    samples with identical features would leave the weighted loss unchanged,
+    since the cross-entropy is linear in the target.
+    """
+    n = X.shape[0]
+    start = np.ones(n, dtype=bool)
+    if n > 1:
+        same_x = np.all(X[1:] == X[:-1], axis=1)
+        start[1:] = ~(same_x & (y[1:] > y[:-1]))
+    group = np.cumsum(start) - 1
+    n_groups = int(group[-1]) + 1
+    T = np.zeros((n_groups, n_classes))
+    np.add.at(T, (group, y), sample_weight)
+    w = T.sum(axis=1)
+    return X[start], T / w[:, None], w
+
+
+class SoftTargetMLP(ClassifierMixin, BaseEstimator):
+    """WeaSEL's downstream network trained on fixed (soft or gold) targets.
+
+    Loss per mini-batch: ``mean_b w_b * CE(softmax(f(x_b)), t_b)``, which is
+    WeaSEL's ``L_f`` with the encoder labels replaced by the targets ``t``.
+    ``fit(X, y, sample_weight)`` receives either gold labels (one-hot
+    targets) or ``LabelModelClassifier``'s expanded rows, which are folded
+    back into one soft-target row per sample, so that an epoch is the same
+    number of mini-batches of the same samples as WeaSEL's.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(50, 50, 25),
+        dropout=0.3,
+        lr=1e-4,
+        weight_decay=7e-7,
+        batch_size=64,
+        max_epochs=150,
+        patience=None,
+        tune_threshold=True,
+        n_classes=None,
+        random_state=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.tune_threshold = tune_threshold
+        self.n_classes = n_classes
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
+        import torch
+
+        from skweak_e2e.end_to_end import MLP, best_f1_threshold
+
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y).astype(np.int64)
+        n_classes = self.n_classes or int(
+            max(y.max(), -1 if y_val is None else np.max(y_val)) + 1
+        )
+        n_classes = max(n_classes, 2)
+        self.classes_ = np.arange(n_classes)
+        self.n_features_in_ = X.shape[1]
+        if sample_weight is None:
+            T = np.eye(n_classes)[y]
+            w = np.ones(X.shape[0])
+        else:
+            X, T, w = _fold_expanded_rows(
+                X, y, np.asarray(sample_weight, dtype=np.float64), n_classes
+            )
+        self.n_train_used_ = X.shape[0]
+        seed = int(
+            np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = MLP(
+                X.shape[1], n_classes, tuple(self.hidden_layer_sizes), self.dropout
+            )
+            opt = torch.optim.Adam(
+                net.parameters(), lr=self.lr, weight_decay=self.weight_decay, fused=True
+            )
+            Xt = torch.from_numpy(X)
+            Tt = torch.from_numpy(T.astype(np.float32))
+            wt = torch.from_numpy(w.astype(np.float32))
+            n = Xt.shape[0]
+            starts = list(range(0, n, self.batch_size))
+            if len(starts) > 1 and n - starts[-1] == 1:  # as WeaSEL's BatchIterator
+                starts.pop()
+            bounds = list(zip(starts, starts[1:] + [n]))
+            best = (-np.inf, 0, None, None)  # score, epoch, state, threshold
+            wait = 0
+            self.epoch_times_ = []
+            Xv = (
+                None
+                if X_val is None
+                else torch.from_numpy(np.asarray(X_val, dtype=np.float32))
+            )
+            for epoch in range(1, self.max_epochs + 1):
+                tic = time.perf_counter()
+                net.train()
+                order = torch.randperm(n)
+                for a, b in bounds:
+                    idx = order[a:b]
+                    logp = torch.log_softmax(net(Xt[idx]), dim=1)
+                    loss = -(wt[idx] * (Tt[idx] * logp).sum(dim=1)).mean()
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                if Xv is None:
+                    self.epoch_times_.append(time.perf_counter() - tic)
+                    continue
+                net.eval()
+                with torch.no_grad():
+                    proba = torch.softmax(net(Xv), dim=1).numpy().astype(np.float64)
+                score = (
+                    validation_score(y_val, proba)
+                    if np.isfinite(proba).all()
+                    else -np.inf
+                )
+                self.epoch_times_.append(time.perf_counter() - tic)
+                if score > best[0]:
+                    thr = None
+                    if self.tune_threshold and n_classes == 2:
+                        thr = best_f1_threshold(y_val, proba[:, 1])[0]
+                    state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                    best = (score, epoch, state, thr)
+                    wait = 0
+                else:
+                    wait += 1
+                    if self.patience is not None and wait >= self.patience:
+                        break
+            if best[2] is not None:
+                net.load_state_dict(best[2])
+                self.best_score_, self.best_epoch_, self.threshold_ = (
+                    best[0],
+                    best[1],
+                    best[3],
+                )
+            else:
+                self.best_score_, self.best_epoch_, self.threshold_ = None, epoch, None
+        net.eval()
+        self.module_ = net
+        self.n_epochs_ = len(self.epoch_times_)
+        return self
+
+    def predict_proba(self, X):
+        import torch
+
+        with torch.no_grad():
+            logits = self.module_(torch.from_numpy(np.asarray(X, dtype=np.float32)))
+            return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        if self.threshold_ is not None:
+            return (proba[:, 1] >= self.threshold_).astype(np.int64)
+        return np.argmax(proba, axis=1)
+
+
+def validation_score(y, proba):
+    """WeaSEL's ``scoring="auto"``: ROC-AUC for two classes, else accuracy."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y)
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(y, proba[:, 1]))
+    return float(np.mean(np.argmax(proba, axis=1) == y))
+
+
+# ------------------------------------------------------------------ the methods
+
+LABEL_MODELS = ("MV", "DS", "Snorkel")
+METHODS = (
+    ("WeaSEL",) + tuple(f"{lm} + net" for lm in LABEL_MODELS) + ("Supervised (gold y)",)
+)
+
+
+def make_label_model(name, n_classes, seed):
+    from skweak_e2e import DawidSkene, MajorityVote, Snorkel
+
+    # Model seeds differ from the data seeds (make_weak_supervision's note).
+    if name == "MV":
+        return MajorityVote(n_classes=n_classes)
+    if name == "DS":
+        return DawidSkene(n_classes=n_classes, random_state=seed + 1000)
+    if name == "Snorkel":
+        return Snorkel(n_classes=n_classes, random_state=seed + 1000)
+    raise ValueError(name)
+
+
+def evaluate(model, X_test, y_test, n_classes):
+    """Test ROC-AUC (binary) / accuracy / F1 (binary, tuned threshold)."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    proba = model.predict_proba(X_test)
+    pred = np.asarray(model.predict(X_test))
+    out = {"accuracy": float(np.mean(pred == y_test))}
+    if n_classes == 2:
+        out["auc"] = float(roc_auc_score(y_test, proba[:, 1]))
+        out["f1"] = float(f1_score(y_test, pred))
+    else:
+        out["macro_f1"] = float(f1_score(y_test, pred, average="macro"))
+    return out
+
+
+def _fit_two_stage(method, net, data, L_train, seed):
+    """``LabelModelClassifier(label model, net)``; Snorkel retried at lr / 10.
+
+    Snorkel's full-batch SGD (lr 0.01, its default) diverges when thousands
+    of duplicated sources make the gradient huge; it is then refitted with
+    the learning rate divided by 10 (at most 3 times) and the lr used is
+    recorded.
+    """
+    from skweak_e2e import LabelModelClassifier
+
+    name = method.split(" + ")[0]
+    lm = make_label_model(name, data.n_classes, seed)
+    if data.X_valid.shape[0] == data.X_train.shape[0]:
+        raise ValueError("X_val would be row-indexed as a sample-aligned fit param")
+    for attempt in range(4):
+        model = LabelModelClassifier(lm, net)
+        try:
+            model.fit(data.X_train, L_train, X_val=data.X_valid, y_val=data.y_valid)
+            break
+        except FloatingPointError:
+            if name != "Snorkel" or attempt == 3:
+                raise
+            lm = lm.set_params(lr=lm.lr / 10)
+    note = f"Snorkel lr={lm.lr:g}" if name == "Snorkel" and lm.lr != 0.01 else ""
+    return model, note
+
+
+def run_method(method, data, L_train, seed, hp, return_model=False):
+    """Fit one method on ``(X_train, L_train)`` and score it on the test split.
+
+    ``hp``: dict with ``lr``, ``max_epochs``, ``patience`` (shared by every
+    method) and ``tau1`` (WeaSEL only). Returns a dict of metrics plus the
+    validation score, best epoch, fit time and mean epoch time.
+    """
+    from skweak_e2e import WeaSELClassifier
+
+    n_classes = data.n_classes
+    common = {"lr": hp["lr"], "max_epochs": hp["max_epochs"], "patience": hp.get("patience")}
+    note = ""
+    tic = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # silent sources, convergence notes
+        if method == "WeaSEL":
+            model = WeaSELClassifier(
+                tau1=hp.get("tau1", 1.0),
+                classes=np.arange(n_classes),
+                n_threads=1,
+                random_state=seed,
+                **common,
+            )
+            model.fit(data.X_train, L_train, X_val=data.X_valid, y_val=data.y_valid)
+            net_info = model
+            epochs = len(model.history_)
+            dur = float(np.mean(model.history_[:, "dur"]))
+        else:
+            net = SoftTargetMLP(n_classes=n_classes, random_state=seed, **common)
+            if method.startswith("Supervised"):
+                model = net.fit(
+                    data.X_train, data.y_train, X_val=data.X_valid, y_val=data.y_valid
+                )
+                net_info = model
+            else:
+                model, note = _fit_two_stage(method, net, data, L_train, seed)
+                net_info = model.estimator_
+            epochs = net_info.n_epochs_
+            dur = float(np.mean(net_info.epoch_times_))
+    fit_time = time.perf_counter() - tic
+    res = evaluate(model, data.X_test, data.y_test, n_classes)
+    res.update(
+        valid_score=float(net_info.best_score_),
+        best_epoch=int(net_info.best_epoch_),
+        epochs=int(epochs),
+        fit_time=fit_time,
+        epoch_time=dur,
+        note=note,
+    )
+    if return_model:
+        return res, model
+    return res
+
+
+# ------------------------------------------------------------------- reporting
+
+
+def mean_std(values, scale=1.0, digits=3):
+    v = np.asarray([x for x in values if x is not None], dtype=np.float64) * scale
+    if v.size == 0:
+        return "—"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1) if v.size > 1 else 0.0:.{digits}f}"
+
+
+def rst_table(header, rows, title=None):
+    """A reStructuredText grid table (with an optional bold title line)."""
+    cells = [list(map(str, header))] + [list(map(str, r)) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    head = "+" + "+".join("=" * (w + 2) for w in widths) + "+"
+
+    def line(r):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
+
+    out = []
+    if title:
+        out += [f"**{title}**", ""]
+    out += [sep, line(cells[0]), head]
+    for r in cells[1:]:
+        out += [line(r), sep]
+    return "\n".join(out)
+
+
+def environment_line():
+    import platform
+
+    import sklearn
+    import torch
+
+    return (
+        f"Python {platform.python_version()}, torch {torch.__version__} (CPU, "
+        f"{torch.get_num_threads()} thread), scikit-learn {sklearn.__version__}, "
+        f"{os.cpu_count()} CPU cores (shared), {platform.processor() or platform.machine()}"
+    )
