@@ -428,7 +428,11 @@ def run_method(method, data, L_train, seed, hp, return_model=False):
     from skweak_e2e import WeaSELClassifier
 
     n_classes = data.n_classes
-    common = {"lr": hp["lr"], "max_epochs": hp["max_epochs"], "patience": hp.get("patience")}
+    common = {
+        "lr": hp["lr"],
+        "max_epochs": hp["max_epochs"],
+        "patience": hp.get("patience"),
+    }
     note = ""
     tic = time.perf_counter()
     with warnings.catch_warnings():

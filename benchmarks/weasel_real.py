@@ -249,8 +249,10 @@ def summarise(records, datasets, seeds):
         targets.append(
             (
                 f"{ds}: WeaSEL mean test {metric} >= best two-stage baseline",
-                (f"WeaSEL {means['WeaSEL']:.3f} vs {best} {two_stage[best]:.3f} "
-                f"({means['WeaSEL'] - two_stage[best]:+.3f}); supervised {means['Supervised (gold y)']:.3f}"),
+                (
+                    f"WeaSEL {means['WeaSEL']:.3f} vs {best} {two_stage[best]:.3f} "
+                    f"({means['WeaSEL'] - two_stage[best]:+.3f}); supervised {means['Supervised (gold y)']:.3f}"
+                ),
                 means["WeaSEL"] >= two_stage[best],
             )
         )
@@ -361,7 +363,13 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(
-                {"hp": hp, "lrs": lrs, "tau1s": tau1s, "seeds": seeds, "records": records},
+                {
+                    "hp": hp,
+                    "lrs": lrs,
+                    "tau1s": tau1s,
+                    "seeds": seeds,
+                    "records": records,
+                },
                 fh,
                 indent=1,
             )

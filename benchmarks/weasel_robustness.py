@@ -266,7 +266,7 @@ def summarise(records, datasets, experiments, ks):
                 out.append("")
 
             # ------------------------------------------------------ targets
-            def mean(method, k, metric):
+            def mean(method, k, metric, ds=ds, exp=exp):
                 v = [x for x in pick(ds, exp, k, method, metric) if x is not None]
                 return float(np.mean(v)) if v else float("nan")
 
@@ -398,7 +398,9 @@ def main(argv=None):
     print(f"\nTotal wall time {wall / 60:.1f} min ({args.jobs} job(s)).")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"hp": hp, "ks": ks, "seeds": seeds, "records": records}, fh, indent=1)
+            json.dump(
+                {"hp": hp, "ks": ks, "seeds": seeds, "records": records}, fh, indent=1
+            )
 
 
 if __name__ == "__main__":
