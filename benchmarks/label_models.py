@@ -136,9 +136,14 @@ def fmt_mb(mb):
     return "—" if mb is None else f"{mb:,.0f}" if mb >= 10 else f"{mb:.1f}"
 
 
+def _rst_escape(text):
+    """Escape the characters that reStructuredText would read as markup."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+
+
 def rst_table(header, rows, title=None):
     """A reStructuredText grid table."""
-    cells = [list(map(str, header))] + [[str(c) for c in r] for r in rows]
+    cells = [[_rst_escape(c) for c in header]] + [[_rst_escape(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     hsep = sep.replace("-", "=")
@@ -148,7 +153,7 @@ def rst_table(header, rows, title=None):
 
     out = []
     if title:
-        out += [title, ""]
+        out += [_rst_escape(title), ""]
     out += [sep, line(cells[0]), hsep]
     for r in cells[1:]:
         out += [line(r), sep]
