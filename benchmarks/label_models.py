@@ -689,7 +689,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
-                   help="n in {1e4, 1e5}, 3 repeats on real data, 120 s timeout")
+                   help="n in {1e4, 1e5}, one run per synthetic measurement, 3 repeats "
+                        "on real data, 120 s timeout")
     p.add_argument("--sizes", default=None,
                    help="comma-separated n for the synthetic grid (default 1e4,1e5,1e6)")
     p.add_argument("--sources", default="10,100", help="comma-separated m (default 10,100)")
@@ -698,8 +699,9 @@ def parse_args(argv=None):
                    help="comma-separated model names for the synthetic grid")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds per synthetic measurement (default 240; 120 with --quick)")
-    p.add_argument("--synth-repeats", type=int, default=2,
-                   help="runs per synthetic measurement, fastest kept (default 2)")
+    p.add_argument("--synth-repeats", type=int, default=None,
+                   help="runs per synthetic measurement, fastest kept (default 2; 1 with "
+                        "--quick)")
     p.add_argument("--repeat-below", type=float, default=30.0,
                    help="only repeat measurements whose first run took less than "
                         "this many seconds (default 30)")
@@ -732,6 +734,8 @@ def parse_args(argv=None):
         args.timeout = 120.0 if args.quick else 240.0
     if args.repeats is None:
         args.repeats = 3 if args.quick else 5
+    if args.synth_repeats is None:
+        args.synth_repeats = 1 if args.quick else 2
     return args
 
 
