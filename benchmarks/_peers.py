@@ -64,19 +64,27 @@ def ours_class(name):
 def versions():
     """Versions of the libraries the benchmark touches (None when missing)."""
     out = {}
-    for mod in ("skweak_e2e", "snorkel", "crowdkit", "numpy", "scipy", "pandas",
-                "sklearn", "torch"):
+    for mod in (
+        "skweak_e2e",
+        "snorkel",
+        "crowdkit",
+        "numpy",
+        "scipy",
+        "pandas",
+        "sklearn",
+        "torch",
+    ):
         try:
             out[mod] = importlib.import_module(mod).__version__
         except Exception:  # noqa: BLE001 - a missing package is just reported
             out[mod] = None
     if out.get("crowdkit") is None:
-        try:
-            from importlib.metadata import version
+        from importlib.metadata import PackageNotFoundError, version
 
+        try:
             out["crowdkit"] = version("crowd-kit")
-        except Exception:  # noqa: BLE001
-            pass
+        except PackageNotFoundError:
+            out["crowdkit"] = None
     return out
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Benchmark skweak_e2e's label models against snorkel 0.10 and crowd-kit.
 
 Run it in the peers' venv (see ``benchmarks/README.rst``)::
@@ -51,11 +50,14 @@ import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from _peers import ADAPTERS, Unavailable, make_adapter, ours_class, versions  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The adapters live next to this script; the project root comes second so
+# that skweak_e2e imports from a checkout that is not pip-installed.
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.dirname(HERE))
+
+from _peers import ADAPTERS, Unavailable, make_adapter, ours_class, versions
+
 DEFAULT_WRENCH = "/work/shared/data/wrench"
 SEED = 123  # model seed (Snorkel init); never the generator's seed
 TIE_TOL = 1e-5
@@ -143,7 +145,9 @@ def _rst_escape(text):
 
 def rst_table(header, rows, title=None):
     """A reStructuredText grid table."""
-    cells = [[_rst_escape(c) for c in header]] + [[_rst_escape(c) for c in r] for r in rows]
+    cells = [[_rst_escape(c) for c in header]] + [
+        [_rst_escape(c) for c in r] for r in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     hsep = sep.replace("-", "=")
@@ -190,19 +194,32 @@ def _run_once(name, C, L_fit, L_pred):
         c3 = time.process_time()
         t3 = time.perf_counter()
     warn = sorted({w.category.__name__ for w in caught})
-    return proba, {"prep": t1 - t0, "fit": t2 - t1, "predict": t3 - t2, "cpu": c3 - c1,
-                   "info": ad.info, "warnings": warn}
+    return proba, {
+        "prep": t1 - t0,
+        "fit": t2 - t1,
+        "predict": t3 - t2,
+        "cpu": c3 - c1,
+        "info": ad.info,
+        "warnings": warn,
+    }
 
 
 def bench_real(args):
     results = {}
     for ds in args.datasets:
         splits, C = load_wrench(os.path.join(args.wrench_dir, ds))
-        (L_tr, _), (L_va, _), (L_te, y_te) = (splits[s] for s in ("train", "valid", "test"))
+        (L_tr, _), (L_va, _), (L_te, y_te) = (
+            splits[s] for s in ("train", "valid", "test")
+        )
         L_all = np.vstack([L_tr, L_va, L_te])
         test_rows = slice(len(L_tr) + len(L_va), None)
-        res = {"n_classes": C, "n_train": len(L_tr), "n_all": len(L_all),
-               "n_sources": L_tr.shape[1], "models": {}}
+        res = {
+            "n_classes": C,
+            "n_train": len(L_tr),
+            "n_all": len(L_all),
+            "n_sources": L_tr.shape[1],
+            "models": {},
+        }
         for name in REAL_MODELS:
             ad_cls = ADAPTERS[name][0]
             entry = {}
@@ -239,7 +256,11 @@ def bench_linearized(L_tr, L_te, C):
         return {"unavailable": str(exc)}
     from sklearn.frozen import FrozenEstimator
 
-    targets = [("MajorityVote", {}), ("DawidSkene", {}), ("Snorkel", {"random_state": SEED})]
+    targets = [
+        ("MajorityVote", {}),
+        ("DawidSkene", {}),
+        ("Snorkel", {"random_state": SEED}),
+    ]
     out = {}
     for cls_name, params in targets:
         try:
@@ -248,7 +269,8 @@ def bench_linearized(L_tr, L_te, C):
             out[cls_name] = {"unavailable": str(exc)}
             continue
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the target's own warnings are reported above
+            # The target's own warnings are reported in the tables above.
+            warnings.simplefilter("ignore")
             target = cls(n_classes=C, **params).fit(L_tr)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -256,16 +278,22 @@ def bench_linearized(L_tr, L_te, C):
             t0 = time.perf_counter()
             approx = LinearizedApprox(FrozenEstimator(target)).fit(L_tr)
             fit_s = time.perf_counter() - t0
-        row = {"fit": fit_s, "n_iter": int(getattr(approx, "n_iter_", -1)),
-               "warnings": sorted({w.category.__name__ for w in caught})}
+        row = {
+            "fit": fit_s,
+            "n_iter": int(getattr(approx, "n_iter_", -1)),
+            "warnings": sorted({w.category.__name__ for w in caught}),
+        }
         for split, L in (("train", L_tr), ("test", L_te)):
             covered = (L != -1).any(axis=1)
             diff = np.abs(approx.predict_proba(L) - target.predict_proba(L))[covered]
             row[f"mean_{split}"] = float(diff.mean())
             row[f"max_{split}"] = float(diff.max())
-            row[f"argmax_agree_{split}"] = float(np.mean(
-                predict_lowest(approx.predict_proba(L)[covered])
-                == predict_lowest(target.predict_proba(L)[covered])))
+            row[f"argmax_agree_{split}"] = float(
+                np.mean(
+                    predict_lowest(approx.predict_proba(L)[covered])
+                    == predict_lowest(target.predict_proba(L)[covered])
+                )
+            )
         out[cls_name] = row
     return out
 
@@ -273,8 +301,10 @@ def bench_linearized(L_tr, L_te, C):
 def report_real(results):
     out = []
     for ds, res in results.items():
-        title = (f"{ds}: {res['n_train']} train rows, {res['n_all']} in all, "
-                 f"m = {res['n_sources']} sources, C = {res['n_classes']}")
+        title = (
+            f"{ds}: {res['n_train']} train rows, {res['n_all']} in all, "
+            f"m = {res['n_sources']} sources, C = {res['n_classes']}"
+        )
         rows = []
         for name, e in res["models"].items():
             if "unavailable" in e:
@@ -287,34 +317,67 @@ def report_real(results):
                 notes.append("warns " + ",".join(e["warnings"]))
             if e["prep"] > 1e-4:
                 notes.append(f"DataFrame prep {fmt_time(e['prep'])}")
-            rows.append([
-                name,
-                f"{100 * e['acc_ind']:.2f}" if "acc_ind" in e else "—",
-                f"{100 * e['acc_trans']:.2f}",
-                fmt_time(e["fit"]), fmt_time(e["predict"]),
-                fmt_time(e["fit"] + e["predict"]), fmt_time(e["cpu"]), "; ".join(notes),
-            ])
-        out.append(rst_table(
-            ["model", "acc % (inductive)", "acc % (transductive)", "fit", "predict",
-             "fit+predict", "CPU fit+predict", "notes"], rows, title))
+            rows.append(
+                [
+                    name,
+                    f"{100 * e['acc_ind']:.2f}" if "acc_ind" in e else "—",
+                    f"{100 * e['acc_trans']:.2f}",
+                    fmt_time(e["fit"]),
+                    fmt_time(e["predict"]),
+                    fmt_time(e["fit"] + e["predict"]),
+                    fmt_time(e["cpu"]),
+                    "; ".join(notes),
+                ]
+            )
+        out.append(
+            rst_table(
+                [
+                    "model",
+                    "acc % (inductive)",
+                    "acc % (transductive)",
+                    "fit",
+                    "predict",
+                    "fit+predict",
+                    "CPU fit+predict",
+                    "notes",
+                ],
+                rows,
+                title,
+            )
+        )
         rows = []
         for a, b in PAIRS:
             ea, eb = res["models"].get(a, {}), res["models"].get(b, {})
             if "unavailable" in ea or "unavailable" in eb or not ea or not eb:
                 continue
-            d_ind = (np.abs(ea["proba_ind"] - eb["proba_ind"]).max()
-                     if "proba_ind" in ea and "proba_ind" in eb else None)
+            d_ind = (
+                np.abs(ea["proba_ind"] - eb["proba_ind"]).max()
+                if "proba_ind" in ea and "proba_ind" in eb
+                else None
+            )
             d_tr = np.abs(ea["proba_trans"] - eb["proba_trans"]).max()
             acc_key = "acc_ind" if "acc_ind" in eb else "acc_trans"
-            rows.append([
-                f"{a} / {b}",
-                f"{100 * (ea[acc_key] - eb[acc_key]):+.2f} ({acc_key[4:]})",
-                fmt_ratio(ea["fit"] + ea["predict"], eb["fit"] + eb["predict"]),
-                "—" if d_ind is None else f"{d_ind:.2e}", f"{d_tr:.2e}",
-            ])
-        out.append(rst_table(
-            ["ours / peer", "Δ acc (points)", "time ratio (fit+predict)",
-             "max|Δ proba| ind.", "max|Δ proba| trans."], rows))
+            rows.append(
+                [
+                    f"{a} / {b}",
+                    f"{100 * (ea[acc_key] - eb[acc_key]):+.2f} ({acc_key[4:]})",
+                    fmt_ratio(ea["fit"] + ea["predict"], eb["fit"] + eb["predict"]),
+                    "—" if d_ind is None else f"{d_ind:.2e}",
+                    f"{d_tr:.2e}",
+                ]
+            )
+        out.append(
+            rst_table(
+                [
+                    "ours / peer",
+                    "Δ acc (points)",
+                    "time ratio (fit+predict)",
+                    "max|Δ proba| ind.",
+                    "max|Δ proba| trans.",
+                ],
+                rows,
+            )
+        )
         lin = res["linearized"]
         if "unavailable" in lin:
             out.append(f"LinearizedApprox: {lin['unavailable']}\n")
@@ -324,16 +387,35 @@ def report_real(results):
                 if "unavailable" in r:
                     rows.append([tgt, "n/a", "", "", "", "", ""])
                     continue
-                rows.append([tgt, f"{r['mean_train']:.4f}", f"{r['max_train']:.4f}",
-                             f"{r['mean_test']:.4f}", f"{r['max_test']:.4f}",
-                             f"{100 * r['argmax_agree_test']:.1f}",
-                             f"{fmt_time(r['fit'])}, n_iter={r['n_iter']}"
-                             + (" warns " + ",".join(r["warnings"]) if r["warnings"] else "")])
-            out.append(rst_table(
-                ["LinearizedApprox of", "mean|Δp| train", "max|Δp| train",
-                 "mean|Δp| test", "max|Δp| test", "argmax agree % test",
-                 "fit (of the approximation)"],
-                rows, f"{ds}: LinearizedApprox fidelity (covered rows, |Δp| over rows × classes)"))
+                rows.append(
+                    [
+                        tgt,
+                        f"{r['mean_train']:.4f}",
+                        f"{r['max_train']:.4f}",
+                        f"{r['mean_test']:.4f}",
+                        f"{r['max_test']:.4f}",
+                        f"{100 * r['argmax_agree_test']:.1f}",
+                        f"{fmt_time(r['fit'])}, n_iter={r['n_iter']}"
+                        + (
+                            " warns " + ",".join(r["warnings"]) if r["warnings"] else ""
+                        ),
+                    ]
+                )
+            out.append(
+                rst_table(
+                    [
+                        "LinearizedApprox of",
+                        "mean|Δp| train",
+                        "max|Δp| train",
+                        "mean|Δp| test",
+                        "max|Δp| test",
+                        "argmax agree % test",
+                        "fit (of the approximation)",
+                    ],
+                    rows,
+                    f"{ds}: LinearizedApprox fidelity (covered rows, |Δp| over rows × classes)",
+                )
+            )
     return "\n".join(out)
 
 
@@ -354,8 +436,14 @@ def synth_data(n, m, C, cache_dir):
         coverage = rs.uniform(0.05, 0.5, size=m)
         acc = rs.uniform(1.0 / C + 0.05, 0.85, size=m)
         _, L, y = make_weak_supervision(
-            n_samples=n, n_sources=m, n_classes=C, coverage=coverage, accuracy=acc,
-            n_features=0, random_state=7 + n % 9973 + m + C)
+            n_samples=n,
+            n_sources=m,
+            n_classes=C,
+            coverage=coverage,
+            accuracy=acc,
+            n_features=0,
+            random_state=7 + n % 9973 + m + C,
+        )
         tmp = path + ".tmp.npz"
         np.savez(tmp, L=L.astype(np.int8), y=y.astype(np.int8))
         os.replace(tmp, path)
@@ -407,8 +495,15 @@ def worker(spec):
             cpu[phase] = time.process_time() - c0
             peaks[phase] = (_status_kb("VmHWM") - rss0) / 1024.0
     out["warnings"] = sorted({w.category.__name__ for w in caught})
-    out.update(times=times, cpu=cpu, peaks_mb=peaks, peak_mb=max(peaks.values()),
-               acc=accuracy(proba, y), info=ad.info, rss0_mb=rss0 / 1024.0)
+    out.update(
+        times=times,
+        cpu=cpu,
+        peaks_mb=peaks,
+        peak_mb=max(peaks.values()),
+        acc=accuracy(proba, y),
+        info=ad.info,
+        rss0_mb=rss0 / 1024.0,
+    )
     print("RESULT " + json.dumps(out), flush=True)
 
 
@@ -419,13 +514,18 @@ def run_worker(spec, timeout, mem_cap_mb, setup_limit=180.0):
     libraries, loaded ``L`` and warmed up (it then creates a marker file);
     the set-up itself gets ``setup_limit`` seconds more.
     """
-    with tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr, \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryFile() as fout,
+        tempfile.TemporaryFile() as ferr,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         marker = os.path.join(tmp, "measuring")
         spec = dict(spec, marker=marker)
         proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
-            stdout=fout, stderr=ferr)
+            stdout=fout,
+            stderr=ferr,
+        )
         t0 = time.perf_counter()
         t_measure = None
         max_rss = 0
@@ -439,7 +539,8 @@ def run_worker(spec, timeout, mem_cap_mb, setup_limit=180.0):
             if rss / 1024.0 > mem_cap_mb:
                 killed = "OOM"
             elif (t_measure is not None and now - t_measure > timeout) or (
-                    now - t0 > timeout + setup_limit):
+                now - t0 > timeout + setup_limit
+            ):
                 killed = "timeout"
             if killed:
                 proc.kill()
@@ -455,12 +556,18 @@ def run_worker(spec, timeout, mem_cap_mb, setup_limit=180.0):
         return {"status": killed, "wall": wall, "max_rss_mb": max_rss / 1024.0}
     for line in stdout.splitlines()[::-1]:
         if line.startswith("RESULT "):
-            res = json.loads(line[len("RESULT "):])
+            res = json.loads(line[len("RESULT ") :])
             res["wall"] = wall
             return res
-    status = "OOM" if "MemoryError" in stderr or proc.returncode in (-9, 137) else "error"
-    return {"status": status, "wall": wall, "returncode": proc.returncode,
-            "error": stderr.strip().splitlines()[-1:] if stderr.strip() else ""}
+    status = (
+        "OOM" if "MemoryError" in stderr or proc.returncode in (-9, 137) else "error"
+    )
+    return {
+        "status": status,
+        "wall": wall,
+        "returncode": proc.returncode,
+        "error": stderr.strip().splitlines()[-1:] if stderr.strip() else "",
+    }
 
 
 def bench_synthetic(args):
@@ -475,8 +582,12 @@ def bench_synthetic(args):
                 k += 1
                 t0 = time.perf_counter()
                 path = synth_data(n, m, C, args.cache_dir)
-                print(f"[synthetic {k}/{total}] n={n:.0e} m={m} C={C} "
-                      f"(data {time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"[synthetic {k}/{total}] n={n:.0e} m={m} C={C} "
+                    f"(data {time.perf_counter() - t0:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 for model in args.models:
                     key = (model, m, C)
                     if key in given_up:
@@ -489,44 +600,67 @@ def bench_synthetic(args):
                         for _ in range(args.synth_repeats - 1):
                             if res["status"] != "ok" or res["wall"] > args.repeat_below:
                                 break
-                            again = run_worker(spec, args.timeout, args.mem_cap_gb * 1024)
+                            again = run_worker(
+                                spec, args.timeout, args.mem_cap_gb * 1024
+                            )
                             if again["status"] == "ok" and (
-                                    sum(again["times"].values()) < sum(res["times"].values())):
+                                sum(again["times"].values())
+                                < sum(res["times"].values())
+                            ):
                                 res = again
                         if res["status"] in ("timeout", "OOM"):
                             given_up[key] = f"{res['status']} at n={n:.0e}"
                     res.update(model=model, n=n, m=m, C=C, load=os.getloadavg()[0])
                     records.append(res)
                     if res["status"] == "ok":
-                        msg = (f"acc {100 * res['acc']:.2f}  fit {fmt_time(res['times']['fit'])}"
-                               f"  predict {fmt_time(res['times']['predict'])}"
-                               f"  peak {fmt_mb(res['peak_mb'])} MB")
+                        msg = (
+                            f"acc {100 * res['acc']:.2f}  fit {fmt_time(res['times']['fit'])}"
+                            f"  predict {fmt_time(res['times']['predict'])}"
+                            f"  peak {fmt_mb(res['peak_mb'])} MB"
+                        )
                     else:
-                        msg = res["status"] + " " + str(res.get("reason", res.get("error", "")))
+                        msg = (
+                            res["status"]
+                            + " "
+                            + str(res.get("reason", res.get("error", "")))
+                        )
                     print(f"    {model:32s} {msg}", file=sys.stderr, flush=True)
     return records
 
 
 def _extrapolate(records, rec, limit):
     """Linear-in-n extrapolation of a killed run from the largest n that finished."""
-    done = [r for r in records if r["model"] == rec["model"] and r["m"] == rec["m"]
-            and r["C"] == rec["C"] and r["status"] == "ok" and r["n"] < rec["n"]]
+    done = [
+        r
+        for r in records
+        if r["model"] == rec["model"]
+        and r["m"] == rec["m"]
+        and r["C"] == rec["C"]
+        and r["status"] == "ok"
+        and r["n"] < rec["n"]
+    ]
     if not done:
         return None
     ref = max(done, key=lambda r: r["n"])
     scale = rec["n"] / ref["n"]
-    return {"fit": ref["times"]["fit"] * scale, "predict": ref["times"]["predict"] * scale,
-            "peak_mb": ref["peak_mb"] * scale, "from_n": ref["n"]}
+    return {
+        "fit": ref["times"]["fit"] * scale,
+        "predict": ref["times"]["predict"] * scale,
+        "peak_mb": ref["peak_mb"] * scale,
+        "from_n": ref["n"],
+    }
 
 
 def report_synthetic(records, timeout, cap_gb):
     out = []
     by = {(r["model"], r["n"], r["m"], r["C"]): r for r in records}
     configs = sorted({(r["m"], r["C"], r["n"]) for r in records})
-    peers = {"ours MV": ["crowd-kit MV", "snorkel MajorityLabelVoter"],
-             "ours DS (model_abstain=True)": ["crowd-kit DS"],
-             "ours DS (model_abstain=False)": ["crowd-kit DS"],
-             "ours Snorkel": ["snorkel LabelModel"]}
+    peers = {
+        "ours MV": ["crowd-kit MV", "snorkel MajorityLabelVoter"],
+        "ours DS (model_abstain=True)": ["crowd-kit DS"],
+        "ours DS (model_abstain=False)": ["crowd-kit DS"],
+        "ours Snorkel": ["snorkel LabelModel"],
+    }
     for m, C in sorted({(m, C) for m, C, _ in configs}):
         rows = []
         for _, _, n in [c for c in configs if c[:2] == (m, C)]:
@@ -536,18 +670,28 @@ def report_synthetic(records, timeout, cap_gb):
                 if r is None:
                     continue
                 if r["status"] != "ok":
-                    cell = {"timeout": f"timeout (> {timeout:.0f} s)",
-                            "OOM": f"OOM (> {cap_gb:g} GB)"}.get(r["status"], r["status"])
+                    cell = {
+                        "timeout": f"timeout (> {timeout:.0f} s)",
+                        "OOM": f"OOM (> {cap_gb:g} GB)",
+                    }.get(r["status"], r["status"])
                     if r["status"] == "skipped":
                         cell = f"skipped ({r['reason']})"
-                    ex = _extrapolate(records, r, timeout) if r["status"] != "n/a" else None
+                    ex = (
+                        _extrapolate(records, r, timeout)
+                        if r["status"] != "n/a"
+                        else None
+                    )
                     extra = ""
                     if ex:
-                        extra = (f"extrapolated (linear in n) from n={ex['from_n']:.0e}: fit "
-                                 f"~{fmt_time(ex['fit'])}, peak ~{fmt_mb(ex['peak_mb'])} MB")
+                        extra = (
+                            f"extrapolated (linear in n) from n={ex['from_n']:.0e}: fit "
+                            f"~{fmt_time(ex['fit'])}, peak ~{fmt_mb(ex['peak_mb'])} MB"
+                        )
                         if r["status"] == "timeout" and ex["fit"] < timeout:
                             extra += " (an underestimate: the run took longer)"
-                    rows.append([f"{n:.0e}", model, "—", cell, "—", "—", "—", "—", "—", extra])
+                    rows.append(
+                        [f"{n:.0e}", model, "—", cell, "—", "—", "—", "—", "—", extra]
+                    )
                     continue
                 t = r["times"]
                 notes = []
@@ -565,24 +709,52 @@ def report_synthetic(records, timeout, cap_gb):
                     short = peer.split()[0]
                     if p and p["status"] == "ok":
                         tp = p["times"]
-                        ratio.append(f"{short}: "
-                                     f"{fmt_ratio(t['fit'] + t['predict'], tp['fit'] + tp['predict'])}")
+                        ratio.append(
+                            f"{short}: "
+                            f"{fmt_ratio(t['fit'] + t['predict'], tp['fit'] + tp['predict'])}"
+                        )
                     elif p and p["status"] == "timeout":
-                        ratio.append(f"{short}: < {(t['fit'] + t['predict']) / timeout:.3f} "
-                                     "(peer timeout)")
+                        ratio.append(
+                            f"{short}: < {(t['fit'] + t['predict']) / timeout:.3f} "
+                            "(peer timeout)"
+                        )
                     elif p:
                         ratio.append(f"{short}: peer {p['status']}")
-                rows.append([
-                    f"{n:.0e}", model, f"{100 * r['acc']:.2f}", fmt_time(t["fit"]),
-                    fmt_time(t["predict"]),
-                    fmt_time(r["cpu"]["fit"] + r["cpu"]["predict"]) if "cpu" in r else "—",
-                    fmt_mb(r["peak_mb"]),
-                    f"{r['peak_mb'] / L_mb:.2f}", "; ".join(ratio), "; ".join(notes)])
-        out.append(rst_table(
-            ["n", "model", "acc %", "fit", "predict", "CPU fit+predict", "peak MB", "peak / L",
-             "time ours/peer (fit+predict)", "notes"],
-            rows, f"Synthetic, m = {m} sources, C = {C} classes "
-                  f"(L int64 = n·m·8 bytes; 'peak / L' = peak extra memory in units of L)"))
+                rows.append(
+                    [
+                        f"{n:.0e}",
+                        model,
+                        f"{100 * r['acc']:.2f}",
+                        fmt_time(t["fit"]),
+                        fmt_time(t["predict"]),
+                        fmt_time(r["cpu"]["fit"] + r["cpu"]["predict"])
+                        if "cpu" in r
+                        else "—",
+                        fmt_mb(r["peak_mb"]),
+                        f"{r['peak_mb'] / L_mb:.2f}",
+                        "; ".join(ratio),
+                        "; ".join(notes),
+                    ]
+                )
+        out.append(
+            rst_table(
+                [
+                    "n",
+                    "model",
+                    "acc %",
+                    "fit",
+                    "predict",
+                    "CPU fit+predict",
+                    "peak MB",
+                    "peak / L",
+                    "time ours/peer (fit+predict)",
+                    "notes",
+                ],
+                rows,
+                f"Synthetic, m = {m} sources, C = {C} classes "
+                f"(L int64 = n·m·8 bytes; 'peak / L' = peak extra memory in units of L)",
+            )
+        )
     return "\n".join(out)
 
 
@@ -595,32 +767,48 @@ def report_targets(real, records, timeout):
 
     for ds, res in (real or {}).items():
         M = res["models"]
-        for a, b, key in [("ours MV", "crowd-kit MV", "acc_trans"),
-                          ("ours MV", "snorkel MajorityLabelVoter", "acc_ind"),
-                          ("ours DS (model_abstain=True)", "crowd-kit DS", "acc_trans"),
-                          ("ours DS (model_abstain=False)", "crowd-kit DS", "acc_trans"),
-                          ("ours Snorkel", "snorkel LabelModel", "acc_ind")]:
+        for a, b, key in [
+            ("ours MV", "crowd-kit MV", "acc_trans"),
+            ("ours MV", "snorkel MajorityLabelVoter", "acc_ind"),
+            ("ours DS (model_abstain=True)", "crowd-kit DS", "acc_trans"),
+            ("ours DS (model_abstain=False)", "crowd-kit DS", "acc_trans"),
+            ("ours Snorkel", "snorkel LabelModel", "acc_ind"),
+        ]:
             if key in M.get(a, {}) and key in M.get(b, {}):
                 d = 100 * (M[a][key] - M[b][key])
-                rows.append([f"{ds}: acc {a} ≥ {b} − 0.5 pt ({key[4:]})",
-                             f"{100 * M[a][key]:.2f} vs {100 * M[b][key]:.2f} ({d:+.2f})",
-                             verdict(d >= -0.5)])
+                rows.append(
+                    [
+                        f"{ds}: acc {a} ≥ {b} − 0.5 pt ({key[4:]})",
+                        f"{100 * M[a][key]:.2f} vs {100 * M[b][key]:.2f} ({d:+.2f})",
+                        verdict(d >= -0.5),
+                    ]
+                )
         lin = res.get("linearized", {})
         if ds == "youtube" and "unavailable" not in lin:
-            for tgt, tol in (("MajorityVote", 1e-6), ("DawidSkene", 0.02), ("Snorkel", 0.02)):
+            for tgt, tol in (
+                ("MajorityVote", 1e-6),
+                ("DawidSkene", 0.02),
+                ("Snorkel", 0.02),
+            ):
                 r = lin.get(tgt, {})
                 if "mean_train" in r:
                     val = r["max_train"] if tgt == "MajorityVote" else r["mean_train"]
                     what = "max" if tgt == "MajorityVote" else "mean"
-                    rows.append([f"youtube: LinearizedApprox({tgt}) {what}|Δp| (train) "
-                                 f"≤ {tol:g}", f"{val:.2e} (test {r[what + '_test']:.2e})",
-                                 verdict(val <= tol)])
+                    rows.append(
+                        [
+                            (
+                                f"youtube: LinearizedApprox({tgt}) {what}|Δp| (train) "
+                                f"≤ {tol:g}"
+                            ),
+                            f"{val:.2e} (test {r[what + '_test']:.2e})",
+                            verdict(val <= tol),
+                        ]
+                    )
 
     by = {(r["model"], r["n"], r["m"], r["C"]): r for r in records or []}
 
     def get(model):
-        r = by.get((model, 10**6, 100, 2))
-        return r if r and r["status"] == "ok" else r
+        return by.get((model, 10**6, 100, 2))
 
     def total(r):
         return r["times"]["fit"] + r["times"]["predict"]
@@ -628,19 +816,28 @@ def report_targets(real, records, timeout):
     def cpu(r):
         return r["cpu"]["fit"] + r["cpu"]["predict"]
 
-    if records and any(r["n"] == 10**6 and r["m"] == 100 and r["C"] == 2 for r in records):
+    if records and any(
+        r["n"] == 10**6 and r["m"] == 100 and r["C"] == 2 for r in records
+    ):
         mv = get("ours MV")
         if mv and mv["status"] == "ok":
-            rows.append(["n=1e6, m=100, C=2: ours MV fit+predict < 1 s",
-                         f"{fmt_time(total(mv))} (CPU {fmt_time(cpu(mv))})",
-                         verdict(total(mv) < 1)])
+            rows.append(
+                [
+                    "n=1e6, m=100, C=2: ours MV fit+predict < 1 s",
+                    f"{fmt_time(total(mv))} (CPU {fmt_time(cpu(mv))})",
+                    verdict(total(mv) < 1),
+                ]
+            )
         for ours, peer, factor, name in [
-                ("ours DS (model_abstain=True)", "crowd-kit DS", 20, "DS"),
-                ("ours DS (model_abstain=False)", "crowd-kit DS", 20, "DS"),
-                ("ours Snorkel", "snorkel LabelModel", 3, "Snorkel")]:
+            ("ours DS (model_abstain=True)", "crowd-kit DS", 20, "DS"),
+            ("ours DS (model_abstain=False)", "crowd-kit DS", 20, "DS"),
+            ("ours Snorkel", "snorkel LabelModel", 3, "Snorkel"),
+        ]:
             o, p = get(ours), get(peer)
             if not o or o["status"] != "ok":
-                rows.append([f"n=1e6, m=100, C=2: {ours}", o["status"] if o else "not run", "—"])
+                rows.append(
+                    [f"n=1e6, m=100, C=2: {ours}", o["status"] if o else "not run", "—"]
+                )
                 continue
             label = f"n=1e6, m=100, C=2: {ours} ≥ {factor}x faster than {peer} (fit+predict)"
             if p and p["status"] == "ok":
@@ -648,9 +845,17 @@ def report_targets(real, records, timeout):
                 extra = ""
                 if name == "Snorkel":
                     extra = f"; acc {100 * o['acc']:.2f} vs {100 * p['acc']:.2f}"
-                rows.append([label, f"{fmt_time(total(o))} vs {fmt_time(total(p))} = "
-                             f"{sp:.1f}x (CPU: {fmt_time(cpu(o))} vs {fmt_time(cpu(p))} = "
-                             f"{cpu(p) / cpu(o):.1f}x){extra}", verdict(sp >= factor)])
+                rows.append(
+                    [
+                        label,
+                        (
+                            f"{fmt_time(total(o))} vs {fmt_time(total(p))} = "
+                            f"{sp:.1f}x (CPU: {fmt_time(cpu(o))} vs "
+                            f"{fmt_time(cpu(p))} = {cpu(p) / cpu(o):.1f}x){extra}"
+                        ),
+                        verdict(sp >= factor),
+                    ]
+                )
             elif p:
                 bound = timeout / total(o)
                 ex = _extrapolate(records, p, timeout)
@@ -658,64 +863,119 @@ def report_targets(real, records, timeout):
                 if p["status"] == "timeout":
                     txt += f" (> {timeout:.0f} s): ≥ {bound:.0f}x"
                 if ex:
-                    txt += (f"; extrapolated (linear in n) peer "
-                            f"~{fmt_time(ex['fit'] + ex['predict'])} "
-                            f"= ~{(ex['fit'] + ex['predict']) / total(o):.0f}x")
+                    txt += (
+                        f"; extrapolated (linear in n) peer "
+                        f"~{fmt_time(ex['fit'] + ex['predict'])} "
+                        f"= ~{(ex['fit'] + ex['predict']) / total(o):.0f}x"
+                    )
                 ok = True if p["status"] == "timeout" and bound >= factor else None
                 rows.append([label, txt, verdict(ok)])
     # Memory: peak / L must not grow with C (n·m·C² would multiply it by 6.25
     # from C=2 to C=5) nor with n.
-    ours_models = [m for m in dict.fromkeys(r["model"] for r in records or [])
-                   if m.startswith("ours")]
+    ours_models = [
+        m
+        for m in dict.fromkeys(r["model"] for r in records or [])
+        if m.startswith("ours")
+    ]
     for model in ours_models:
-        rs = [r for r in records if r["model"] == model and r["status"] == "ok"
-              and r["n"] >= 10**5]
+        rs = [
+            r
+            for r in records
+            if r["model"] == model and r["status"] == "ok" and r["n"] >= 10**5
+        ]
         if not rs:
             continue
-        per = {(r["n"], r["m"], r["C"]): r["peak_mb"] / (r["n"] * r["m"] * 8 / 2**20) for r in rs}
+        per = {
+            (r["n"], r["m"], r["C"]): r["peak_mb"] / (r["n"] * r["m"] * 8 / 2**20)
+            for r in rs
+        }
         worst = max(per, key=per.get)
-        growth = [per[(n, m, 5)] / per[(n, m, 2)] for (n, m, C) in per
-                  if C == 2 and (n, m, 5) in per]
-        txt = (f"max peak/L = {per[worst]:.2f} at n={worst[0]:.0e}, m={worst[1]}, C={worst[2]}"
-               + (f"; C=5 vs C=2 peak/L ratio ≤ {max(growth):.2f} (C² would be 6.25)"
-                  if growth else ""))
+        growth = [
+            per[(n, m, 5)] / per[(n, m, 2)]
+            for (n, m, C) in per
+            if C == 2 and (n, m, 5) in per
+        ]
+        txt = (
+            f"max peak/L = {per[worst]:.2f} at n={worst[0]:.0e}, m={worst[1]}, C={worst[2]}"
+            + (
+                f"; C=5 vs C=2 peak/L ratio ≤ {max(growth):.2f} (C² would be 6.25)"
+                if growth
+                else ""
+            )
+        )
         ok = (max(growth) < 6.25 / 2) if growth else None
-        rows.append([f"memory of {model} does not grow as n·m·C² (n ≥ 1e5)", txt, verdict(ok)])
+        rows.append(
+            [f"memory of {model} does not grow as n·m·C² (n ≥ 1e5)", txt, verdict(ok)]
+        )
     return rst_table(["target", "measured", "verdict"], rows, "Targets")
 
 
 # ------------------------------------------------------------------------ main
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true",
-                   help="n in {1e4, 1e5}, one run per synthetic measurement, 3 repeats "
-                        "on real data, 120 s timeout")
-    p.add_argument("--sizes", default=None,
-                   help="comma-separated n for the synthetic grid (default 1e4,1e5,1e6)")
-    p.add_argument("--sources", default="10,100", help="comma-separated m (default 10,100)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="n in {1e4, 1e5}, one run per synthetic measurement, 3 repeats "
+        "on real data, 120 s timeout",
+    )
+    p.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated n for the synthetic grid (default 1e4,1e5,1e6)",
+    )
+    p.add_argument(
+        "--sources", default="10,100", help="comma-separated m (default 10,100)"
+    )
     p.add_argument("--classes", default="2,5", help="comma-separated C (default 2,5)")
-    p.add_argument("--models", default=",".join(SYNTH_MODELS),
-                   help="comma-separated model names for the synthetic grid")
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds per synthetic measurement (default 240; 120 with --quick)")
-    p.add_argument("--synth-repeats", type=int, default=None,
-                   help="runs per synthetic measurement, fastest kept (default 2; 1 with "
-                        "--quick)")
-    p.add_argument("--repeat-below", type=float, default=30.0,
-                   help="only repeat measurements whose first run took less than "
-                        "this many seconds (default 30)")
-    p.add_argument("--mem-cap-gb", type=float, default=12.0,
-                   help="RSS cap per synthetic measurement (default 12 GB)")
-    p.add_argument("--repeats", type=int, default=None,
-                   help="timing repeats on real data (default 5; 3 with --quick)")
+    p.add_argument(
+        "--models",
+        default=",".join(SYNTH_MODELS),
+        help="comma-separated model names for the synthetic grid",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per synthetic measurement (default 240; 120 with --quick)",
+    )
+    p.add_argument(
+        "--synth-repeats",
+        type=int,
+        default=None,
+        help="runs per synthetic measurement, fastest kept (default 2; 1 with --quick)",
+    )
+    p.add_argument(
+        "--repeat-below",
+        type=float,
+        default=30.0,
+        help="only repeat measurements whose first run took less than "
+        "this many seconds (default 30)",
+    )
+    p.add_argument(
+        "--mem-cap-gb",
+        type=float,
+        default=12.0,
+        help="RSS cap per synthetic measurement (default 12 GB)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timing repeats on real data (default 5; 3 with --quick)",
+    )
     p.add_argument("--datasets", default="youtube,yoruba")
     p.add_argument("--wrench-dir", default=DEFAULT_WRENCH)
     p.add_argument("--no-real", action="store_true")
     p.add_argument("--no-synthetic", action="store_true")
-    p.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(),
-                                                       "skweak_e2e_bench_cache"),
-                   help="where generated synthetic label matrices are cached")
+    p.add_argument(
+        "--cache-dir",
+        default=os.path.join(tempfile.gettempdir(), "skweak_e2e_bench_cache"),
+        help="where generated synthetic label matrices are cached",
+    )
     p.add_argument("--json-out", default=None, help="also write raw results as JSON")
     p.add_argument("--rst-out", default=None, help="also write the tables to this file")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -746,10 +1006,13 @@ def main(argv=None):
         return
     t_start = time.perf_counter()
     vers = versions()
-    header = (f"Run {datetime.date.today().isoformat()}, {platform.machine()} "
-              f"{os.cpu_count()} cores (load average at start "
-              f"{os.getloadavg()[0]:.1f}), Python {platform.python_version()}; "
-              + ", ".join(f"{k} {v}" for k, v in vers.items() if v) + "\n")
+    header = (
+        f"Run {datetime.date.today().isoformat()}, {platform.machine()} "
+        f"{os.cpu_count()} cores (load average at start "
+        f"{os.getloadavg()[0]:.1f}), Python {platform.python_version()}; "
+        + ", ".join(f"{k} {v}" for k, v in vers.items() if v)
+        + "\n"
+    )
     print(header, flush=True)
     real = records = None
     parts = [header]
@@ -766,25 +1029,35 @@ def main(argv=None):
     txt = report_targets(real, records, args.timeout)
     print(txt)
     parts.append(txt)
-    footer = (f"Total benchmark time: {time.perf_counter() - t_start:.0f} s "
-              f"(load average at the end {os.getloadavg()[0]:.1f})\n")
+    footer = (
+        f"Total benchmark time: {time.perf_counter() - t_start:.0f} s "
+        f"(load average at the end {os.getloadavg()[0]:.1f})\n"
+    )
     print(footer)
     parts.append(footer)
     if args.rst_out:
         with open(args.rst_out, "w") as fh:
             fh.write("\n".join(parts))
     if args.json_out:
+
         def clean(obj):
             if isinstance(obj, dict):
-                return {k: clean(v) for k, v in obj.items() if not k.startswith("proba")}
+                return {
+                    k: clean(v) for k, v in obj.items() if not k.startswith("proba")
+                }
             if isinstance(obj, (list, tuple)):
                 return [clean(v) for v in obj]
             if isinstance(obj, np.generic):
                 return obj.item()
             return obj
+
         with open(args.json_out, "w") as fh:
-            json.dump(clean({"versions": vers, "real": real, "synthetic": records}), fh,
-                      indent=1, default=str)
+            json.dump(
+                clean({"versions": vers, "real": real, "synthetic": records}),
+                fh,
+                indent=1,
+                default=str,
+            )
 
 
 if __name__ == "__main__":
