@@ -516,3 +516,24 @@ def environment_line():
         f"{torch.get_num_threads()} thread), scikit-learn {sklearn.__version__}, "
         f"{os.cpu_count()} CPU cores (shared), {platform.processor() or platform.machine()}"
     )
+
+
+def map_units(function, units, extra_args, jobs):
+    """Run ``function(*unit, *extra_args)`` for every unit, in ``jobs`` processes.
+
+    Returns the concatenation of the record lists the calls return, in unit
+    order (so the tables do not depend on ``jobs``).
+    """
+    records = []
+    if jobs > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(function, *unit, *extra_args) for unit in units]
+            for future in futures:
+                records += future.result()
+    else:
+        for unit in units:
+            records += function(*unit, *extra_args)
+    return records

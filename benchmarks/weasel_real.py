@@ -337,21 +337,7 @@ def main(argv=None):
         )
     units = [(ds, s) for ds in datasets for s in range(seeds)]
     tic = time.perf_counter()
-    records = []
-    if args.jobs > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = [
-                pool.submit(run_unit, ds, s, lrs, tau1s, hp, args.wrench_dir)
-                for ds, s in units
-            ]
-            for f in futures:
-                records += f.result()
-    else:
-        for ds, s in units:
-            records += run_unit(ds, s, lrs, tau1s, hp, args.wrench_dir)
+    records = C.map_units(run_unit, units, (lrs, tau1s, hp, args.wrench_dir), args.jobs)
     wall = time.perf_counter() - tic
     print()
     print(summarise(records, datasets, seeds))

@@ -377,21 +377,7 @@ def main(argv=None):
     print(f"# seeds 0..{seeds - 1}, hp {hp}, k {ks}", flush=True)
     units = [(ds, s) for ds in datasets for s in range(seeds)]
     tic = time.perf_counter()
-    records = []
-    if args.jobs > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = [
-                pool.submit(run_unit, ds, s, experiments, ks, hp, args.wrench_dir)
-                for ds, s in units
-            ]
-            for f in futures:
-                records += f.result()
-    else:
-        for ds, s in units:
-            records += run_unit(ds, s, experiments, ks, hp, args.wrench_dir)
+    records = C.map_units(run_unit, units, (experiments, ks, hp, args.wrench_dir), args.jobs)
     wall = time.perf_counter() - tic
     print()
     print(summarise(records, datasets, experiments, ks))
