@@ -350,3 +350,24 @@ def test_label_model_output_identical_on_compressed_patterns(rng):
     np.testing.assert_array_equal(
         model.predict_proba(patterns)[inverse], model.predict_proba(L)
     )
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_is_covered_and_silent_sources_agree_with_the_definition(dtype, layout):
+    # is_covered takes a byte-level shortcut for C-contiguous int8 input; every
+    # dtype and memory layout must give the textbook answer.
+    rng = np.random.RandomState(0)
+    L = np.where(rng.rand(300, 9) < 0.8, -1, rng.randint(0, 4, (300, 9)))
+    L[:40] = -1  # uncovered rows
+    L[:, 3] = -1  # a silent source
+    L[5, :] = np.r_[np.full(8, -1), 3]  # covered by the last source only
+    L = L.astype(dtype)
+    if layout == "F":
+        L = np.asfortranarray(L)
+    elif layout == "strided":
+        L = np.repeat(L, 2, axis=1)[:, ::2]
+    expected_covered = np.array([any(v >= 0 for v in row) for row in L.tolist()])
+    expected_silent = [j for j in range(L.shape[1]) if all(v < 0 for v in L[:, j])]
+    np.testing.assert_array_equal(is_covered(L), expected_covered)
+    assert silent_sources(L).tolist() == expected_silent

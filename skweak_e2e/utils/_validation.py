@@ -212,26 +212,22 @@ def check_label_matrix(
             f"{input_name} contains the vote {low}; votes must be class indices "
             "0..n_classes-1 or -1 for abstain."
         )
+    # One scan for the largest vote serves the class count, the range check
+    # and the "no vote at all" check (each scan of a large L costs ~50 ms).
+    high = int(arr.max())
     if n_classes is None:
-        n_classes = infer_n_classes(arr)
-    else:
-        high = int(arr.max())
-        if high >= n_classes:
-            raise ValueError(
-                f"{input_name} contains the vote {high} but n_classes={n_classes}; "
-                f"votes must be in [-1, {n_classes - 1}]."
-            )
-    if require_votes and high_is_abstain(arr):
+        n_classes = max(high + 1, 2)
+    elif high >= n_classes:
+        raise ValueError(
+            f"{input_name} contains the vote {high} but n_classes={n_classes}; "
+            f"votes must be in [-1, {n_classes - 1}]."
+        )
+    if require_votes and high < 0:
         raise ValueError(
             f"{input_name} contains no vote at all: every source abstains on "
             "every sample."
         )
     return arr.astype(_smallest_int_dtype(n_classes), copy=False), int(n_classes)
-
-
-def high_is_abstain(L):
-    """Return True when a hard label matrix holds no vote at all."""
-    return int(L.max()) < 0
 
 
 def _check_soft(arr, n_classes, require_votes, input_name):
@@ -325,7 +321,12 @@ def is_covered(L):
     """
     if L.ndim == 3:
         return L.reshape(L.shape[0], -1).sum(axis=1) > 0
-    return (L >= 0).any(axis=1)
+    if L.dtype == np.int8 and L.flags.c_contiguous:
+        # All-abstain rows are the rows whose bytes all have the sign bit set
+        # (votes are >= -1): one AND-reduction over bytes, twice as fast as
+        # building the (n, m) mask of votes.
+        return (np.bitwise_and.reduce(L.view(np.uint8), axis=1) & 0x80) == 0
+    return L.max(axis=1) >= 0
 
 
 def silent_sources(L):
@@ -350,7 +351,7 @@ def silent_sources(L):
     """
     if L.ndim == 3:
         return np.flatnonzero(L.sum(axis=(0, 2)) <= 0)
-    return np.flatnonzero((L < 0).all(axis=0))
+    return np.flatnonzero(L.max(axis=0) < 0)
 
 
 def warn_silent_sources(L, owner):
