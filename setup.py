@@ -27,6 +27,7 @@ setup(
         "scipy>=1.10",
         "scikit-learn>=1.6",
         "joblib>=1.3",
+        "threadpoolctl>=3.1",  # also a scikit-learn dependency; imported directly
         "torch>=2.1",
         "skorch>=1.0",
     ],

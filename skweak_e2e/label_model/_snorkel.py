@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from ..base import BaseLabelModel
 from ..utils._validation import vote_indicator
@@ -454,10 +455,13 @@ class Snorkel(BaseLabelModel):
         def loss_grad(mu):
             return snorkel_loss(mu, O, q, p, n_sources, mu_init, self.l2)
 
-        mu, history = _optimise(
-            mu_init * scale, loss_grad, self.n_epochs, self.lr, self.optimizer,
-            self.momentum,
-        )
+        # The epochs multiply (m C)-sized matrices: too small for threaded
+        # BLAS, whose threads spin and stall when other jobs hold the cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            mu, history = _optimise(
+                mu_init * scale, loss_grad, self.n_epochs, self.lr, self.optimizer,
+                self.momentum,
+            )
         last_drop = history[-2] - history[-1]
         if last_drop > _CONVERGENCE_RTOL * max(history[-2], _LOSS_FLOOR):
             warnings.warn(
