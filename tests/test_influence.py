@@ -4,6 +4,9 @@ Tiny problems (N = 200, d = 5, C = 3, M = 6, lambda = 1e-2) are checked
 against finite differences, brute-force loops over explicit per-term
 gradients and actual retraining. Retraining goes through the public
 ``SoftLabelLogisticRegression`` (an independent fit of the same objective).
+The library damps the influence Hessian by default (``damping=1``); the
+exact-influence tests pass ``damping=0`` explicitly, and the damping tests
+check the damped solves against dense ``H + delta I`` solves.
 """
 
 import numpy as np
@@ -47,7 +50,7 @@ def _data(n_train=200, n_val=100, n_sources=6, n_classes=3, seed=1, **kw):
 @pytest.fixture(scope="module")
 def tiny():
     Xtr, Ltr, ytr, Xv, yv = _data()
-    sai = SourceAwareInfluence(l2=LAM, tol=1e-12).fit(Xtr, Ltr)
+    sai = SourceAwareInfluence(l2=LAM, tol=1e-12, damping=0.0).fit(Xtr, Ltr)
     return Xtr, Ltr, ytr, Xv, yv, sai
 
 
@@ -63,8 +66,11 @@ def _retrain_val_loss(X, T, Xv, yv, init=None):
     return -np.mean(model.log_proba(Xv, theta)[np.arange(len(yv)), yv])
 
 
-def _brute_force(sai, Xv, yv):
-    """phi^rw[i, j, c] from explicit gradients, H and loops (training rows)."""
+def _brute_force(sai, Xv, yv, damping=0.0):
+    """phi^rw[i, j, c] from explicit gradients, H and loops (training rows).
+
+    ``damping`` solves with ``H + delta I``, ``delta = damping * tr(H) / D``.
+    """
     be = sai._backend
     model, theta = be.model, be.theta
     X = be.X
@@ -75,6 +81,7 @@ def _brute_force(sai, Xv, yv):
     F = Xt.shape[1]
     H = np.einsum("if,ig,iab->fagb", Xt, Xt, A).reshape(F * C, F * C) / N
     H += LAM * np.eye(F * C)
+    H += damping * np.trace(H) / len(H) * np.eye(F * C)
     Pv = model.proba(Xv, theta)
     Xvt = np.hstack([Xv, np.ones((len(Xv), 1))])
     g_t = (Xvt.T @ (Pv - np.eye(C)[yv])).ravel() / len(yv)
@@ -142,6 +149,93 @@ def test_null_direction_lift_gives_pseudo_inverse_solution():
     G = model.apply_t(X, P - np.eye(3)[rng.randint(3, size=100)]).ravel()
     v = HessianSolver(model, X, P, np.ones(100)).solve(G)
     np.testing.assert_allclose(v, np.linalg.pinv(H) @ G, atol=1e-10)
+
+
+# --------------------------------------------------------------------- damping
+@pytest.mark.parametrize("reference", [False, True])
+@pytest.mark.parametrize("intercept_l2", [None, 0.0])
+def test_damping_solves_with_shifted_hessian(reference, intercept_l2):
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(150, 4))
+    T = rng.dirichlet(np.ones(3), size=150)
+    model = LogisticModel(4, 3, reference=reference, l2=LAM, intercept_l2=intercept_l2)
+    theta, _ = model.fit(X, T, tol=1e-12)
+    P, rho = model.proba(X, theta), T.sum(axis=1)
+    H = model.hessian(X, P, rho)
+    D = model.n_params
+    # Target-loss gradients (orthogonal to the null direction, when there is one).
+    G = model.apply_t(X, model.free(P - np.eye(3)[rng.randint(3, size=150)]))
+    G = G.ravel() / 150
+    for damping in (0.01, 0.5, 20.0):
+        delta = damping * np.trace(H) / D
+        expected = np.linalg.solve(H + delta * np.eye(D), G)
+        scale = np.abs(expected).max()
+        chol = HessianSolver(model, X, P, rho, solver="cholesky", damping=damping)
+        cg = HessianSolver(model, X, P, rho, solver="cg", damping=damping)
+        assert chol.delta_ == pytest.approx(delta, rel=1e-12)
+        assert cg.delta_ == pytest.approx(delta, rel=1e-12)
+        assert np.abs(chol.solve(G) - expected).max() <= 1e-10 * scale
+        assert np.abs(cg.solve(G) - expected).max() <= 1e-8 * scale
+        v = rng.normal(size=D)
+        if not model.null_rows.size:
+            np.testing.assert_allclose(
+                cg.matvec(v), (H + delta * np.eye(D)) @ v, atol=1e-13
+            )
+            np.testing.assert_allclose(
+                chol.inverse(), np.linalg.inv(H + delta * np.eye(D)), atol=1e-8
+            )
+    # The damped solution differs from the exact one (the test is not vacuous),
+    # and damping=0 is the exact solver, bit for bit.
+    exact = HessianSolver(model, X, P, rho, solver="cholesky")
+    v0 = exact.solve(G)
+    assert np.abs(chol.solve(G) - v0).max() > 0.1 * np.abs(v0).max()
+    zero = HessianSolver(model, X, P, rho, solver="cholesky", damping=0.0)
+    np.testing.assert_array_equal(zero.solve(G), exact.solve(G))
+    assert zero.delta_ == 0.0
+    with pytest.raises(ValueError, match="damping"):
+        HessianSolver(model, X, P, rho, damping=-1.0)
+
+
+def test_damped_influence_matches_brute_force(tiny):
+    Xtr, Ltr, _, Xv, yv, exact = tiny
+    damping = 0.3
+    damped = SourceAwareInfluence(l2=LAM, tol=1e-12, damping=damping).fit(Xtr, Ltr)
+    # The end model is the same: only the influence solves are damped.
+    np.testing.assert_array_equal(damped._backend.theta, exact._backend.theta)
+    res = damped.influence(Xv, yv)
+    phi_bf, ordinary_bf = _brute_force(damped, Xv, yv, damping=damping)
+    idx = damped.train_index_
+    scale = np.abs(phi_bf).max()
+    dense = res.terms("dense")
+    np.testing.assert_allclose(dense[idx], phi_bf, atol=1e-10 * scale)
+    # Sum identity holds with the damped Hessian too (one H for every score).
+    np.testing.assert_allclose(res.per_sample[idx], ordinary_bf, atol=1e-10 * scale)
+    np.testing.assert_allclose(res.ordinary, res.per_sample, atol=1e-10 * scale)
+    # CG agrees with Cholesky.
+    cg = SourceAwareInfluence(l2=LAM, tol=1e-12, damping=damping, solver="cg")
+    np.testing.assert_allclose(
+        cg.fit(Xtr, Ltr).influence(Xv, yv).terms("dense"), dense, atol=1e-8 * scale
+    )
+    # Damping changes the scores (the exact fixture has damping=0).
+    undamped = exact.influence(Xv, yv).terms("dense")
+    assert np.abs(undamped - dense).max() > 1e-2 * scale
+    # RelatIF uses the damped inverse: phi / sqrt(a^2 g^T (H + delta I)^-1 g).
+    rel = SourceAwareInfluence(l2=LAM, tol=1e-12, damping=damping, relative=True)
+    coo = rel.fit(Xtr, Ltr).influence(Xv, yv).terms()
+    be = damped._backend
+    H = be.model.hessian(be.X, be.P, np.ones(len(be.X)))
+    H += damping * np.trace(H) / len(H) * np.eye(len(H))
+    Hinv = np.linalg.inv(H)
+    C = damped.n_classes_
+    for t in range(0, coo["influence"].size, 37):
+        i = np.searchsorted(idx, coo["sample"][t])
+        c = coo["class"][t]
+        a = coo["coefficient"][t] / damped._decomposition.Z[i]
+        g = a * np.outer(np.append(be.X[i], 1.0), be.P[i] - np.eye(C)[c]).ravel()
+        q = g @ Hinv @ g
+        assert coo["self_influence"][t] == pytest.approx(q, rel=1e-9)
+        expected = dense[coo["sample"][t], coo["source"][t], c] / np.sqrt(q)
+        assert coo["influence"][t] == pytest.approx(expected, rel=1e-9)
 
 
 # -------------------------------------------------------------------- identities
@@ -220,7 +314,8 @@ def test_rw_derivative_matches_retraining(tiny):
 
 def test_wm_derivative_matches_retraining():
     Xtr, Ltr, _, Xv, yv = _data()
-    sai = SourceAwareInfluence(method="wm", l2=LAM, tol=1e-12).fit(Xtr, Ltr)
+    sai = SourceAwareInfluence(method="wm", l2=LAM, tol=1e-12, damping=0.0)
+    sai.fit(Xtr, Ltr)
     coo = sai.influence(Xv, yv).terms()
     dec, N, X = sai._decomposition, sai.n_train_, Xtr[sai.train_index_]
     th = sai._backend.theta
@@ -357,10 +452,10 @@ def test_binary_one_logit_matches_two_logits():
     Xtr, Ltr, _, Xv, yv = _data(n_classes=2)
     for method in ("rw", "wm"):
         two = SourceAwareInfluence(
-            l2=LAM, logits="multinomial", method=method, tol=1e-12
+            l2=LAM, logits="multinomial", method=method, tol=1e-12, damping=0.0
         )
         one = SourceAwareInfluence(
-            l2=LAM / 2, logits="reference", method=method, tol=1e-12
+            l2=LAM / 2, logits="reference", method=method, tol=1e-12, damping=0.0
         )
         two.fit(Xtr, Ltr)
         one.fit(Xtr, Ltr)
@@ -528,7 +623,8 @@ def test_exp_label_model_weight_moving_matches_retraining():
     Xtr, Ltr, Xv, yv = X[:200], L[:200], X[200:], y[200:]
     with pytest.raises(ValueError, match="identity label model"):
         SourceAwareInfluence(lm, linearize=False).fit(Xtr, Ltr)
-    sai = SourceAwareInfluence(lm, method="wm", l2=LAM, tol=1e-12).fit(Xtr, Ltr)
+    sai = SourceAwareInfluence(lm, method="wm", l2=LAM, tol=1e-12, damping=0.0)
+    sai.fit(Xtr, Ltr)
     assert sai.activation_ == "exp" and sai.linearized_model_ is None
     coo = sai.influence(Xv, yv).terms()
     dec, N, Xt = sai._decomposition, sai.n_train_, Xtr[sai.train_index_]
@@ -603,7 +699,9 @@ def torch_serial():
 def test_torch_last_layer_and_full_network_match_closed_form(tiny, torch_serial):
     torch = torch_serial
     Xtr, Ltr, _, Xv, yv, _ = tiny
-    ref = SourceAwareInfluence(l2=LAM, logits="multinomial", tol=1e-12).fit(Xtr, Ltr)
+    ref = SourceAwareInfluence(
+        l2=LAM, logits="multinomial", tol=1e-12, damping=0.0
+    ).fit(Xtr, Ltr)
     r0 = ref.influence(Xv, yv)
     scale = np.abs(r0.per_sample).max()
     # A network whose body is the identity: the last layer is the whole model
@@ -614,7 +712,9 @@ def test_torch_last_layer_and_full_network_match_closed_form(tiny, torch_serial)
     skorch = pytest.importorskip("skorch")
     nets.append(skorch.NeuralNetClassifier(body, train_split=None).initialize())
     for net in nets:
-        last = SourceAwareInfluence((MajorityVote(), net), l2=LAM, tol=1e-12)
+        last = SourceAwareInfluence(
+            (MajorityVote(), net), l2=LAM, tol=1e-12, damping=0.0
+        )
         r1 = last.fit(Xtr, Ltr).influence(Xv, yv)
         np.testing.assert_allclose(
             r1.terms("dense"), r0.terms("dense"), atol=1e-6 * scale
@@ -626,7 +726,7 @@ def test_torch_last_layer_and_full_network_match_closed_form(tiny, torch_serial)
         lin.weight.copy_(torch.as_tensor(Th[:5].T))
         lin.bias.copy_(torch.as_tensor(Th[5]))
     full = SourceAwareInfluence(
-        (MajorityVote(), lin), l2=LAM, network="full", cg_tol=1e-12
+        (MajorityVote(), lin), l2=LAM, network="full", cg_tol=1e-12, damping=0.0
     )
     full.fit(Xtr, Ltr)
     u_jvp = full._backend.directions(Xv, yv, "mean")[0]
@@ -637,6 +737,47 @@ def test_torch_last_layer_and_full_network_match_closed_form(tiny, torch_serial)
     )
     with pytest.raises(ValueError, match="last_layer"):
         full.drop_harmful(Xv, yv)
+
+
+def test_torch_paths_with_damping_match_closed_form(tiny, torch_serial):
+    torch = torch_serial
+    Xtr, Ltr, _, Xv, yv, _ = tiny
+    damping = 0.3
+    kw = {"l2": LAM, "tol": 1e-12, "damping": damping}
+    ref = SourceAwareInfluence(logits="multinomial", **kw).fit(Xtr, Ltr)
+    r0 = ref.influence(Xv, yv)
+    scale = np.abs(r0.per_sample).max()
+    # Last layer: the closed-form machinery, damped the same way.
+    body = torch.nn.Sequential(torch.nn.Identity(), torch.nn.Linear(5, 3)).double()
+    last = SourceAwareInfluence((MajorityVote(), body), **kw).fit(Xtr, Ltr)
+    np.testing.assert_allclose(
+        last.influence(Xv, yv).terms("dense"), r0.terms("dense"), atol=1e-6 * scale
+    )
+    # Full network: delta = damping * tr(G + l2 I) / D, the trace estimated by
+    # Hutchinson probes; the solve is exact for that delta.
+    Th = ref._backend.theta.reshape(6, 3)
+    lin = torch.nn.Linear(5, 3).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.as_tensor(Th[:5].T))
+        lin.bias.copy_(torch.as_tensor(Th[5]))
+    full = SourceAwareInfluence(
+        (MajorityVote(), lin), l2=LAM, damping=damping, network="full", cg_tol=1e-12
+    ).fit(Xtr, Ltr)
+    be, solver = full._backend, ref._backend.solver
+    assert be.hessian_scale_ == pytest.approx(solver.hessian_scale_, rel=0.3)
+    delta = be.damping_ - LAM
+    assert delta == pytest.approx(damping * be.hessian_scale_, rel=1e-12)
+    same = SourceAwareInfluence(
+        logits="multinomial", l2=LAM, tol=1e-12, damping=delta / solver.hessian_scale_
+    ).fit(Xtr, Ltr)
+    u_ref = same._backend.directions(Xv, yv, "mean")[0]
+    u_jvp = be.directions(Xv, yv, "mean")[0]
+    np.testing.assert_allclose(u_jvp, u_ref, atol=1e-8 * np.abs(u_ref).max())
+    # Undamped: the GGN damping is l2 alone and no trace is estimated.
+    plain = SourceAwareInfluence(
+        (MajorityVote(), lin), l2=LAM, damping=0.0, network="full"
+    ).fit(Xtr, Ltr)
+    assert plain._backend.damping_ == LAM and plain._backend.hessian_scale_ is None
 
 
 def test_skorch_net_end_model(torch_serial):
@@ -727,7 +868,14 @@ def test_pickle_and_parameter_validation(tiny):
     np.testing.assert_allclose(
         clone_.influence(Xv, yv).per_source, sai.influence(Xv, yv).per_source
     )
-    for bad in ({"method": "xx"}, {"l2": -1.0}, {"solver": "lu"}, {"network": "some"}):
+    for bad in (
+        {"method": "xx"},
+        {"l2": -1.0},
+        {"damping": -0.1},
+        {"damping": "big"},
+        {"solver": "lu"},
+        {"network": "some"},
+    ):
         with pytest.raises(InvalidParameterError):
             SourceAwareInfluence(**bad).fit(Xtr, Ltr)
 

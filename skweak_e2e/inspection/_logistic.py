@@ -382,6 +382,13 @@ class HessianSolver:
     lifted by adding ``mu * P_null``: every gradient an influence function
     uses is orthogonal to them, so the solution is the pseudo-inverse one.
 
+    ``damping > 0`` solves ``(H + delta I) v = g`` instead, with ``delta =
+    damping * tr(H) / D`` (a multiple of the mean eigenvalue of ``H``, so the
+    same value means the same thing whatever the scale of the features):
+    Cholesky factorises ``H + delta I``; CG uses ``H v + delta v`` and the
+    preconditioner ``diag(H) + delta``. The model itself (its ridge ``l2``)
+    is unchanged; only the inverse-Hessian-vector products are damped.
+
     Parameters
     ----------
     model : LogisticModel
@@ -393,6 +400,16 @@ class HessianSolver:
     cg_tol : float, default=1e-10
         Relative residual of CG.
     cg_max_iter : int, default=1000
+    damping : float, default=0.0
+        Relative damping: ``delta = damping * tr(H) / D`` is added to the
+        diagonal of ``H`` for the solves (0 = exact ``H``).
+
+    Attributes
+    ----------
+    delta_ : float
+        The absolute damping added to the diagonal (0 without damping).
+    hessian_scale_ : float
+        ``tr(H) / D`` of the undamped Hessian (before the null lift).
 
     Examples
     --------
@@ -404,6 +421,12 @@ class HessianSolver:
     >>> v1 = HessianSolver(model, X, P, np.ones(50), solver="cholesky").solve(g)
     >>> v2 = HessianSolver(model, X, P, np.ones(50), solver="cg").solve(g)
     >>> bool(np.allclose(v1, v2))
+    True
+    >>> damped = HessianSolver(model, X, P, np.ones(50), damping=1.0)
+    >>> H = model.hessian(X, P, np.ones(50))
+    >>> delta = np.trace(H) / len(H)  # damping=1: the mean eigenvalue of H
+    >>> v3 = np.linalg.solve(H + delta * np.eye(len(H)), g)
+    >>> bool(np.allclose(damped.solve(g), v3))
     True
     """
 
@@ -418,6 +441,7 @@ class HessianSolver:
         solver="auto",
         cg_tol=1e-10,
         cg_max_iter=1000,
+        damping=0.0,
     ):
         self.model = model
         self.X, self.P, self.rho = X, P, rho
@@ -429,25 +453,34 @@ class HessianSolver:
         self.cg_iterations_ = []
         null = model.null_rows
         self._null_rows = null
+        damping = float(damping)
+        if not np.isfinite(damping) or damping < 0:
+            raise ValueError(f"damping must be a finite number >= 0; got {damping!r}.")
+        self.damping = damping
         if solver == "cholesky":
             H = model.hessian(X, P, rho, self.n_norm)
+            self._set_delta(np.diag(H))
             self._mu = self._null_scale(np.diag(H))
             self._add_null(H)
+            if self.delta_:
+                H[np.diag_indices_from(H)] += self.delta_
             try:
                 with _lapack_threads(len(H)):
                     self._factor = scipy.linalg.cho_factor(H, lower=True)
             except np.linalg.LinAlgError:
                 raise ValueError(
                     "The Hessian of the end model is not positive definite; "
-                    "increase the L2 strength (l2) so that influence functions "
-                    "are defined."
+                    "increase the L2 strength (l2) or the damping so that "
+                    "influence functions are defined."
                 ) from None
         elif solver == "cg":
             self._diag = model.hessian_diag(X, P, rho, self.n_norm)
+            self._set_delta(self._diag)
             self._mu = self._null_scale(self._diag)
             if null.size:
                 K = model.n_free
                 self._diag.reshape(model.n_rows, K)[null] += self._mu / K
+            self._diag += self.delta_
             if np.any(self._diag <= 0):
                 raise ValueError(
                     "The Hessian of the end model has a zero diagonal entry; "
@@ -457,6 +490,11 @@ class HessianSolver:
             raise ValueError(
                 f"solver must be 'auto', 'cholesky' or 'cg'; got {solver!r}."
             )
+
+    def _set_delta(self, diag):
+        """``delta_ = damping * tr(H) / D`` from the undamped diagonal."""
+        self.hessian_scale_ = float(np.mean(diag))
+        self.delta_ = self.damping * self.hessian_scale_ if self.damping else 0.0
 
     def _null_scale(self, diag):
         return float(max(np.mean(np.abs(diag)), 1e-12))
@@ -479,8 +517,10 @@ class HessianSolver:
         return out
 
     def matvec(self, v):
-        """``H v`` (with the null-direction lift)."""
+        """``(H + delta I) v`` (with the null-direction lift)."""
         out = self.model.hvp(self.X, self.P, self.rho, v, self.n_norm)
+        if self.delta_:
+            out += self.delta_ * v
         return self._apply_null(v, out)
 
     def solve(self, G):
@@ -519,7 +559,7 @@ class HessianSolver:
         return x
 
     def inverse(self):
-        """Explicit ``H^-1`` (Cholesky solver only)."""
+        """Explicit ``(H + delta I)^-1`` (Cholesky solver only)."""
         if self.solver != "cholesky":
             raise ValueError(
                 "The explicit inverse Hessian needs solver='cholesky' (RelatIF "
@@ -784,8 +824,9 @@ class LogisticBackend:
         False, ``init`` is used as it is (influence is then approximate).
     featurize : callable, default=None
         Maps raw inputs to the linear model's inputs (targets, new data).
-    tol, max_iter, solver, cg_tol, cg_max_iter
-        See :meth:`LogisticModel.fit` and :class:`HessianSolver`.
+    tol, max_iter, solver, cg_tol, cg_max_iter, damping
+        See :meth:`LogisticModel.fit` and :class:`HessianSolver`
+        (``damping`` damps the influence solves only, not the fits).
     """
 
     kind = "logistic"
@@ -804,6 +845,7 @@ class LogisticBackend:
         solver="auto",
         cg_tol=1e-10,
         cg_max_iter=1000,
+        damping=0.0,
     ):
         self.model = model
         self.X = X
@@ -839,6 +881,7 @@ class LogisticBackend:
             solver=solver,
             cg_tol=cg_tol,
             cg_max_iter=cg_max_iter,
+            damping=damping,
         )
         self._kernels = None
 

@@ -6,8 +6,8 @@ Two routes, both feeding the same per-term formulas as the closed form:
   are fixed inputs of the final ``nn.Linear``, which is a softmax regression
   on ``h``; the closed-form machinery of :mod:`._logistic` applies with
   ``x := h(x)``, the layer being polished to stationarity first.
-* **full network** (GGN-CG + JVP): ``v = (G + l2 I)^-1 grad L_target`` by
-  conjugate gradients on the generalised Gauss-Newton matrix ``G`` (JVP,
+* **full network** (GGN-CG + JVP): ``v = (G + (l2 + delta) I)^-1 grad L_target``
+  by conjugate gradients on the generalised Gauss-Newton matrix ``G`` (JVP,
   output Hessian ``diag(p) - p p^T``, VJP), then one forward-mode pass gives
   every training row's logit direction ``u_i = J_i v``; ``b_ic = p_i . u_i -
   u_ic`` as in the closed form. The network is not retrained, so this is the
@@ -30,6 +30,8 @@ __all__ = [
 
 #: Rows per forward/JVP batch.
 BATCH_ROWS = 4096
+#: Rademacher probes of the Hutchinson trace estimate (relative damping).
+TRACE_PROBES = 16
 
 
 def import_torch():
@@ -197,16 +199,36 @@ class TorchGGNBackend:
     labels : ndarray of shape (n, C)
         Training labels (their row sums weight the GGN).
     n_classes : int
-    damping : float
+    l2 : float
         ``lambda`` added to the GGN (the L2 strength of the objective).
     cg_tol, cg_max_iter : float, int
+    damping : float, default=0.0
+        Relative damping of the solves: ``delta = damping * tr(G + l2 I) / D``
+        is added on top of ``l2``. The trace is a Hutchinson estimate with
+        :data:`TRACE_PROBES` Rademacher probes drawn from a fixed seed (so it
+        is deterministic); it is computed only when ``damping > 0``.
     device : str or None
+
+    Attributes
+    ----------
+    damping_ : float
+        The total diagonal added to ``G``: ``l2 + delta``.
     """
 
     kind = "torch_full"
 
     def __init__(
-        self, obj, X, labels, n_classes, *, damping, cg_tol, cg_max_iter, device=None
+        self,
+        obj,
+        X,
+        labels,
+        n_classes,
+        *,
+        l2,
+        cg_tol,
+        cg_max_iter,
+        damping=0.0,
+        device=None,
     ):
         self.device = resolve_device(device)
         self.module = unwrap_module(obj).to(self.device)
@@ -214,7 +236,8 @@ class TorchGGNBackend:
         self.n_classes = n_classes
         self.rho = labels.sum(axis=1)
         self.n_norm = len(X)
-        self.damping = float(damping)
+        self.l2 = float(l2)
+        self.damping_ = self.l2
         self.cg_tol, self.cg_max_iter = cg_tol, cg_max_iter
         self.params = {
             k: v.detach() for k, v in self.module.named_parameters() if v.requires_grad
@@ -223,6 +246,30 @@ class TorchGGNBackend:
             raise ValueError("The torch end model has no trainable parameter.")
         self.P = self._softmax(self.logits(X))
         self.cg_iterations_ = []
+        self.hessian_scale_ = None
+        if damping:
+            self.hessian_scale_ = self.trace_estimate() / self.n_params
+            self.damping_ = self.l2 + float(damping) * self.hessian_scale_
+
+    @property
+    def n_params(self):
+        return sum(v.numel() for v in self.params.values())
+
+    def trace_estimate(self, n_probes=None):
+        """Hutchinson estimate of ``tr(G + l2 I)`` (fixed-seed Rademacher probes)."""
+        torch = import_torch()
+        n_probes = TRACE_PROBES if n_probes is None else n_probes
+        gen = torch.Generator().manual_seed(0)
+        total = 0.0
+        for _ in range(n_probes):
+            z = {
+                k: (2 * torch.randint(0, 2, v.shape, generator=gen) - 1)
+                .to(v.dtype)
+                .to(self.device)
+                for k, v in self.params.items()
+            }
+            total += float(self._dot(z, self.ggn_vp(z)))
+        return total / n_probes
 
     # ------------------------------------------------------------ helpers
     def _call(self, params, xb):
@@ -269,7 +316,7 @@ class TorchGGNBackend:
         return np.concatenate(out, axis=0)
 
     def ggn_vp(self, v):
-        """``(G + damping I) v`` with ``G = 1/n sum_i rho_i J_i^T A_i J_i``."""
+        """``(G + damping_ I) v`` with ``G = 1/n sum_i rho_i J_i^T A_i J_i``."""
         torch = import_torch()
         result = self._zeros_like_params()
         for start in range(0, len(self.X), BATCH_ROWS):
@@ -290,7 +337,7 @@ class TorchGGNBackend:
             _, vjp_fn = torch.func.vjp(lambda p, xb=xb: self._call(p, xb), self.params)
             (g,) = vjp_fn(self._unpad_t(Q, n_out).to(out.dtype))
             result = {k: result[k] + g[k] for k in result}
-        return {k: result[k] + self.damping * v[k] for k in result}
+        return {k: result[k] + self.damping_ * v[k] for k in result}
 
     def target_gradient(self, X_t, y_t, weights):
         """``sum_k weights_k grad l_{y_k}(x_k)`` over the parameters."""
@@ -315,7 +362,7 @@ class TorchGGNBackend:
         return grad
 
     def cg(self, g):
-        """Solve ``(G + damping I) v = g`` by conjugate gradients from zero."""
+        """Solve ``(G + damping_ I) v = g`` by conjugate gradients from zero."""
         x = self._zeros_like_params()
         r = {k: v.clone() for k, v in g.items()}
         p = {k: v.clone() for k, v in g.items()}
