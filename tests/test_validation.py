@@ -371,3 +371,40 @@ def test_is_covered_and_silent_sources_agree_with_the_definition(dtype, layout):
     expected_silent = [j for j in range(L.shape[1]) if all(v < 0 for v in L[:, j])]
     np.testing.assert_array_equal(is_covered(L), expected_covered)
     assert silent_sources(L).tolist() == expected_silent
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64, np.uint8, np.float64])
+def test_large_matrices_take_the_blocked_scan_with_the_same_result(dtype):
+    # Above 2**20 entries the range checks and the int8 conversion run in one
+    # blocked pass; values, dtype and errors must match the small-matrix path.
+    rng = np.random.RandomState(0)
+    L = rng.randint(-1, 3, size=(2**21 // 7 + 5, 7))
+    if dtype is np.uint8:
+        L = np.where(L < 0, 9, L)  # no -1 in unsigned input: 9 means abstain
+    L = L.astype(dtype)
+    abstain = 9 if dtype is np.uint8 else -1
+    out, n_classes = check_label_matrix(L, abstain=abstain)
+    assert out.dtype == np.int8 and n_classes == 3
+    expected = np.where(L == abstain, -1, L.astype(np.int64))
+    np.testing.assert_array_equal(out, expected)
+    if dtype is not np.uint8:
+        bad = L.copy()
+        bad[-1, -1] = 3  # the very last entry, in the last block
+        with pytest.raises(ValueError, match="vote 3 but n_classes=3"):
+            check_label_matrix(bad, n_classes=3)
+        bad[-1, -1] = -2
+        with pytest.raises(ValueError, match="the vote -2"):
+            check_label_matrix(bad)
+
+
+def test_blocked_scan_keeps_wide_classes_and_catches_wrapped_values():
+    # A vote of 256 would wrap to 0 in int8: it must be kept as a class.
+    L = np.full((2**20 // 4 + 3, 4), -1, dtype=np.int64)
+    L[::5, 0] = 1
+    L[-2, 3] = 256
+    out, n_classes = check_label_matrix(L)
+    assert n_classes == 257 and out.dtype == np.int16
+    assert out[-2, 3] == 256 and out[0, 0] == 1
+    L[-2, 3] = 130
+    out, n_classes = check_label_matrix(L)
+    assert n_classes == 131 and out.dtype == np.int16 and out[-2, 3] == 130

