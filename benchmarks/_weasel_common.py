@@ -422,8 +422,10 @@ def run_method(method, data, L_train, seed, hp, return_model=False):
     """Fit one method on ``(X_train, L_train)`` and score it on the test split.
 
     ``hp``: dict with ``lr``, ``max_epochs``, ``patience`` (shared by every
-    method) and ``tau1`` (WeaSEL only). Returns a dict of metrics plus the
-    validation score, best epoch, fit time and mean epoch time.
+    method), ``tau1`` and optionally ``weasel`` (a dict of further
+    ``WeaSELClassifier`` parameters, e.g. ``accuracy_support``), both WeaSEL
+    only. Returns a dict of metrics plus the validation score, best epoch,
+    fit time and mean epoch time.
     """
     from skweak_e2e import WeaSELClassifier
 
@@ -444,6 +446,7 @@ def run_method(method, data, L_train, seed, hp, return_model=False):
                 n_threads=1,
                 random_state=seed,
                 **common,
+                **hp.get("weasel", {}),
             )
             model.fit(data.X_train, L_train, X_val=data.X_valid, y_val=data.y_valid)
             net_info = model

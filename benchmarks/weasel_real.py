@@ -3,7 +3,8 @@
 
 Run it from the repository root in the project venv::
 
-    python benchmarks/weasel_real.py               # default run (~12 min, 2 shared cores)
+    python benchmarks/weasel_real.py               # default run (~5-15 min, 2 cores)
+    python benchmarks/weasel_real.py --accuracy-support all   # the paper's softmax
     python benchmarks/weasel_real.py --quick       # 2 seeds, lr 1e-3, tau1 1, 40 epochs
     python benchmarks/weasel_real.py --seeds 7 --datasets youtube --lrs 1e-4,3e-5
 
@@ -18,7 +19,9 @@ Methods, all with the same downstream network (``skweak_e2e.end_to_end.MLP``
 
 * WeaSEL: ``WeaSELClassifier`` with its defaults (tau2 = sqrt(m)
   (x C when class-conditional, i.e. for Yoruba), encoder 70-70 with
-  BatchNorm, one-hot votes + features, symmetric CE with stop-grad);
+  BatchNorm, one-hot votes + features, symmetric CE with stop-grad,
+  accuracy softmax over the voters of each row; ``--accuracy-support all``
+  gives the paper's softmax over all sources);
 * ``LabelModelClassifier(label_model, SoftTargetMLP)`` with MajorityVote,
   DawidSkene and Snorkel (library defaults): the network is trained with
   cross-entropy on the label model's posteriors (soft labels) of the covered
@@ -31,9 +34,10 @@ accuracy for Yoruba); the best epoch is kept, with, for YouTube, the
 F1-optimal decision threshold on the valid split; training stops after
 ``--patience`` epochs without improvement (``--max-epochs`` at most). The
 learning rate is chosen per method and seed from ``--lrs`` (default
-{1e-3, 1e-4, 3e-5}: the paper's {1e-4, 3e-5} plus 1e-3, because these
-training sets are ~10x smaller than the paper's, hence ~10x fewer steps per
-epoch), and WeaSEL's tau1 from ``--tau1s`` (default {1, 1/3}, the paper's
+{3e-3, 1e-3, 1e-4, 3e-5}: the paper's {1e-4, 3e-5} plus 1e-3 and 3e-3,
+because these training sets are ~10x smaller than the paper's, hence ~10x
+fewer steps per epoch; 3e-3 since 2026-12-02, because with the grid
+{1e-3, 1e-4, 3e-5} every method picked its largest value on Yoruba), and WeaSEL's tau1 from ``--tau1s`` (default {1, 1/3}, the paper's
 Spouse grid), by the best validation score (ties: the first configuration).
 The test split is only used for the reported scores.
 
@@ -278,12 +282,18 @@ def main(argv=None):
     )
     p.add_argument("--datasets", default="youtube,yoruba")
     p.add_argument(
-        "--lrs", default=None, help="comma-separated lr grid (default 1e-3,1e-4,3e-5)"
+        "--lrs", default=None, help="comma-separated lr grid (default 3e-3,1e-3,1e-4,3e-5)"
     )
     p.add_argument(
         "--max-epochs", type=int, default=None, help="default 150 (quick 40)"
     )
     p.add_argument("--patience", type=int, default=None, help="default 30 (quick 10)")
+    p.add_argument(
+        "--accuracy-support",
+        choices=("all", "voters"),
+        default=None,
+        help="WeaSEL's accuracy_support (default: the WeaSELClassifier default)",
+    )
     p.add_argument(
         "--tau1s", default=None, help="WeaSEL's tau1 grid (default 1,0.3333; quick 1)"
     )
@@ -313,12 +323,14 @@ def main(argv=None):
     seeds = args.seeds or (2 if args.quick else 5)
     lrs = [
         float(x)
-        for x in (args.lrs or ("1e-3" if args.quick else "1e-3,1e-4,3e-5")).split(",")
+        for x in (args.lrs or ("1e-3" if args.quick else "3e-3,1e-3,1e-4,3e-5")).split(",")
     ]
     hp = {
         "max_epochs": args.max_epochs or (40 if args.quick else 150),
         "patience": args.patience or (10 if args.quick else 30),
     }
+    if args.accuracy_support:
+        hp["weasel"] = {"accuracy_support": args.accuracy_support}
     tau1s = [
         float(x) for x in (args.tau1s or ("1" if args.quick else "1,0.3333")).split(",")
     ]

@@ -6,6 +6,7 @@ Run it from the repository root in the project venv::
     python benchmarks/weasel_robustness.py              # default run (~21 min, 2 shared cores)
     python benchmarks/weasel_robustness.py --quick      # 2 seeds, fewer k, a few minutes
     python benchmarks/weasel_robustness.py --seeds 5 --datasets youtube --experiments a,c
+    python benchmarks/weasel_robustness.py --datasets youtube --experiments a --ks "a=25,2000"
 
 Experiments (binary tasks; ``L`` is built from the *gold* training labels):
 
@@ -30,7 +31,10 @@ Methods, all with the same downstream network (``skweak_e2e.end_to_end.MLP``
 number of epochs, best-validation-epoch selection (ROC-AUC on the gold
 valid split) and F1-optimal threshold tuned on the valid split:
 WeaSEL (``WeaSELClassifier`` defaults otherwise: tau1=1, tau2=sqrt(m), encoder
-70-70 with BatchNorm, one-hot votes + features); ``LabelModelClassifier`` with
+70-70 with BatchNorm, one-hot votes + features, accuracy softmax over the
+voters of each row, ``--accuracy-support all`` for the paper's softmax over
+all sources; in (a) and (b) every source votes on every row, so the two
+coincide); ``LabelModelClassifier`` with
 MajorityVote / DawidSkene / Snorkel and the network trained on the label
 model's soft labels (``_weasel_common.SoftTargetMLP``); the network trained on
 the gold training labels (supervised reference).
@@ -336,6 +340,17 @@ def main(argv=None):
     )
     p.add_argument("--max-epochs", type=int, default=None, help="default 40 (quick 30)")
     p.add_argument(
+        "--ks",
+        default=None,
+        help='restrict the k grid, e.g. "a=25,500,2000;b=1,10" (others: full grid)',
+    )
+    p.add_argument(
+        "--accuracy-support",
+        choices=("all", "voters"),
+        default=None,
+        help="WeaSEL's accuracy_support (default: the WeaSELClassifier default)",
+    )
+    p.add_argument(
         "--patience",
         type=int,
         default=10,
@@ -365,10 +380,16 @@ def main(argv=None):
     seeds = args.seeds or (2 if args.quick else 5)
     epochs = args.max_epochs or (30 if args.quick else 40)
     hp = {"lr": args.lr, "max_epochs": epochs, "patience": args.patience, "tau1": 1.0}
+    if args.accuracy_support:
+        hp["weasel"] = {"accuracy_support": args.accuracy_support}
     if args.quick:
         ks = {"a": (2, 2000), "b": (1, 5, 10), "c": (0, 5, 10)}
     else:
         ks = {"a": K_A, "b": K_B, "c": K_C}
+    for part in (args.ks or "").split(";"):
+        if part.strip():
+            exp, values = part.split("=")
+            ks[exp.strip()] = tuple(int(v) for v in values.split(","))
     datasets = [d for d in args.datasets.split(",") if d]
     experiments = [e for e in args.experiments.split(",") if e]
 

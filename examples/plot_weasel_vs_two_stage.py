@@ -69,19 +69,20 @@ ax.figure.set_size_inches(7, 3.5)
 # What the encoder learned
 # ------------------------
 # ``accuracy_scores`` returns the encoder's accuracy score of every source
-# on every sample (they sum to ``tau2_ = sqrt(n_sources)`` per sample with the
-# default softmax). Passing ``L`` shows only the scores of sources that vote.
+# on every sample. With the default softmax over the voting sources
+# (``accuracy_support="voters"``) the sources that abstain get 0 and the
+# voters' scores sum to ``tau2_ = sqrt(n_sources)``.
 theta = weasel.accuracy_scores(X_train, L_train)
 fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
 plot_accuracy_scores(theta, L=L_train, source_names=data.source_names, ax=ax)
 
 # %%
-# These scores are relative weights, not accuracies. The softmax runs over
-# *all* sources, and here the encoder puts most of the mass ``tau2_`` on the
-# sources that abstain (where it multiplies no vote), which softens the
-# labels; the weights of the voting sources need not follow their
-# accuracies, since the encoder is trained to agree with the classifier,
-# not to estimate accuracies.
+# These scores are relative weights, not accuracies: the weights of the
+# voting sources need not follow their accuracies, since the encoder is
+# trained to agree with the classifier, not to estimate accuracies. (With
+# ``accuracy_support="all"``, the paper's choice, the softmax also runs over
+# the sources that abstain, and on small data the encoder tends to park
+# most of ``tau2_`` there, which flattens its labels.)
 voting_mass = (theta * (L_train != -1)).sum(axis=1).mean()
 print(
     f"mean total score of the voting sources: {voting_mass:.2f} "

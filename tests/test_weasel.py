@@ -66,7 +66,10 @@ def test_accuracy_scores_are_positive_and_sum_to_tau2(
     X, L, _ = _data(n_classes=n_classes, m=4)
     clf = _quiet_fit(
         WeaSELClassifier(
-            class_conditional=class_conditional, accuracy=accuracy, **FAST
+            class_conditional=class_conditional,
+            accuracy=accuracy,
+            accuracy_support="all",
+            **FAST,
         ),
         X,
         L,
@@ -90,6 +93,7 @@ def _toy_module(n_sources=4, n_classes=3, class_conditional=True, **kwargs):
     torch.manual_seed(0)
     d = 3
     out = n_sources * n_classes if class_conditional else n_sources
+    kwargs.setdefault("accuracy_support", "all")
     encoder = MLP(n_sources * n_classes + d, out, (8,), dropout=0.0, batchnorm=True)
     module = WeaSELModule(
         encoder,
@@ -129,12 +133,126 @@ def test_abstaining_sources_do_not_change_the_encoder_labels(class_conditional):
     assert (voters_mass[0] < 2.0 - 1e-6).all()
 
 
+@pytest.mark.parametrize("accuracy", ["softmax", "sigmoid"])
+@pytest.mark.parametrize("class_conditional", [False, True])
+def test_voters_support_masks_the_abstaining_sources(class_conditional, accuracy):
+    """accuracy_support="voters": a softmax over the voters of each row."""
+    module = _toy_module(
+        class_conditional=class_conditional,
+        accuracy=accuracy,
+        accuracy_support="voters",
+    )
+    reference = _toy_module(
+        class_conditional=class_conditional, accuracy=accuracy
+    )  # same seed, same weights, softmax over all sources
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(8, 3, generator=gen, dtype=torch.float64)
+    L = torch.tensor(
+        [[0, -1, 2, -1], [1, 1, -1, -1], [-1, -1, -1, 2], [-1, -1, -1, -1]] * 2
+    )
+    theta = module.accuracy_scores(X, L)
+    votes = (L >= 0).double()
+    if class_conditional:
+        votes = votes.unsqueeze(-1).expand(theta.shape)
+    # Abstaining sources get exactly zero, and so does every source of the
+    # all-abstain rows 3 and 7 (no NaN).
+    assert torch.isfinite(theta).all()
+    assert (theta[votes == 0] == 0).all()
+    assert (theta[votes == 1] > 0).all()
+    assert (theta[[3, 7]] == 0).all()
+    if accuracy == "sigmoid":
+        # Nothing to normalise: the voters keep their sigmoid accuracies.
+        torch.testing.assert_close(theta, reference.accuracy_scores(X, L) * votes)
+        return
+    # The voters' accuracies sum to tau2 (per class when class-conditional).
+    covered = torch.tensor([0, 1, 2, 4, 5, 6])
+    torch.testing.assert_close(
+        theta[covered].sum(dim=1),
+        torch.full_like(theta[covered].sum(dim=1), 2.0),
+    )
+    # Known answer: the masked softmax is the full softmax renormalised over
+    # the voters, i.e. theta_j = tau2 * p_j / sum_{voters} p.
+    full = reference.accuracy_scores(X, L) / 2.0
+    expected = 2.0 * full * votes / (full * votes).sum(dim=1, keepdim=True)
+    torch.testing.assert_close(theta[covered], expected[covered])
+    # A single voter takes the whole mass (row 2: source 3 alone).
+    torch.testing.assert_close(theta[2, 3], torch.full_like(theta[2, 3], 2.0))
+    # The encoder labels of an all-abstain row are uniform.
+    proba = torch.softmax(module.encoder_logits(X, L), dim=1)
+    torch.testing.assert_close(proba[3], torch.full((3,), 1 / 3, dtype=X.dtype))
+
+
+def test_module_rejects_an_unknown_accuracy_support():
+    with pytest.raises(ValueError, match="accuracy_support"):
+        _toy_module(accuracy_support="voting")
+
+
+def test_voters_support_has_finite_gradients_on_all_abstain_rows():
+    module = _toy_module(class_conditional=True, accuracy_support="voters").train()
+    X = torch.randn(4, 3, dtype=torch.float64)
+    L = torch.tensor([[0, -1, 2, -1], [-1, -1, -1, -1], [1, 1, -1, 2], [-1] * 4])
+    module.encoder_logits(X, L).logsumexp(dim=1).sum().backward()
+    grads = [p.grad for p in module.encoder.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_voters_support_equals_all_when_every_source_votes():
+    module = _toy_module(accuracy_support="voters")
+    reference = _toy_module()
+    X = torch.randn(5, 3, dtype=torch.float64)
+    L = torch.tensor([[0, 1, 2, 0], [2, 2, 1, 0], [1, 0, 0, 0], [0] * 4, [2] * 4])
+    torch.testing.assert_close(
+        module.accuracy_scores(X, L), reference.accuracy_scores(X, L)
+    )
+
+
+@pytest.mark.parametrize("accuracy_support", ["all", "voters"])
+def test_voters_support_in_the_estimator(accuracy_support):
+    X, L, _ = _data(m=4, coverage=0.4)
+    clf = _quiet_fit(
+        WeaSELClassifier(accuracy_support=accuracy_support, **FAST), X, L
+    )
+    assert clf.net_.module_.accuracy_support == accuracy_support
+    theta = clf.accuracy_scores(X, L)
+    covered = (L >= 0).any(axis=1)
+    assert (~covered).any() and (L[covered] < 0).any()
+    np.testing.assert_allclose(theta[covered].sum(axis=1), clf.tau2_, rtol=1e-10)
+    if accuracy_support == "voters":
+        np.testing.assert_array_equal(theta[L < 0] == 0, True)
+        np.testing.assert_array_equal(theta[~covered], 0.0)
+    else:
+        assert (theta > 0).all()
+    proba = clf.predict_proba_encoder(X, L)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba[~covered], 0.5)
+
+
+def test_voters_support_keeps_uncovered_rows_finite_in_training():
+    X, L, _ = _data(m=4, coverage=0.3)
+    assert not (L >= 0).any(axis=1).all()
+    clf = _quiet_fit(
+        WeaSELClassifier(accuracy_support="voters", drop_uncovered=False, **FAST),
+        X,
+        L,
+    )
+    assert clf.n_train_used_ == len(X)
+    assert np.isfinite(clf.history_[:, "train_loss"]).all()
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("accuracy_support", ["all", "voters"])
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_tau1_to_zero_is_a_soft_majority_vote(n_classes):
+def test_tau1_to_zero_is_a_soft_majority_vote(n_classes, accuracy_support):
     X, L, _ = _data(n_classes=n_classes, m=6)
-    clf = _quiet_fit(WeaSELClassifier(tau1=1e-8, **FAST), X, L)
+    clf = _quiet_fit(
+        WeaSELClassifier(tau1=1e-8, accuracy_support=accuracy_support, **FAST), X, L
+    )
     counts = np.stack([(L == c).sum(axis=1) for c in range(n_classes)], axis=1)
-    logits = clf.tau2_ / L.shape[1] * counts
+    if accuracy_support == "all":  # every source gets tau2 / m
+        logits = clf.tau2_ / L.shape[1] * counts
+    else:  # every voter gets tau2 / n_voters: tau2 times the vote shares
+        n_voters = np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        logits = clf.tau2_ * counts / n_voters
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(clf.predict_proba_encoder(X, L), expected, atol=1e-6)
@@ -686,6 +804,13 @@ def _bad_cases():
             dict(X=X, y=L),
             ValueError,
             "module_params",
+        ),
+        (
+            "bad accuracy_support",
+            dict(accuracy_support="voting"),
+            dict(X=X, y=L),
+            ValueError,
+            "accuracy_support",
         ),
         (
             "continuous y",

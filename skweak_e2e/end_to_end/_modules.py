@@ -14,9 +14,14 @@ accuracies are class-conditional). The encoder's logits are
 ``s_c = sum_j theta_jc * lam_jc (+ log prior_c)`` and its labels
 ``y_e = softmax(s)``; the downstream network gives ``y_f = softmax(f(x))``.
 Abstaining sources contribute nothing to ``s`` because their ``lam`` row is
-zero; the softmax is *not* renormalised over the voting sources (as in the
-paper and the reference code), so ``theta`` sums to ``tau2`` over all
-sources.
+zero. With ``accuracy_support="all"`` (the paper and the reference code) the
+softmax is *not* renormalised over the voting sources, so ``theta`` sums to
+``tau2`` over all sources; with ``accuracy_support="voters"`` (the
+default) the sources
+that abstain on a row get ``-inf`` scores before the softmax (a masked
+softmax), so ``theta`` sums to ``tau2`` over the sources that vote on that
+row and is exactly zero on the others. A row where every source abstains
+gets ``theta = 0``.
 
 This module imports torch; the estimator imports it lazily.
 """
@@ -125,6 +130,13 @@ class WeaSELModule(nn.Module):
         Scale of the accuracies: they sum to ``tau2`` over the sources.
     accuracy : {"softmax", "sigmoid"}, default="softmax"
         Accuracy parameterisation.
+    accuracy_support : {"all", "voters"}, default="voters"
+        Sources over which the accuracy softmax is normalised: all sources
+        (the paper and its code), or only the sources that vote on the row (a source
+        votes when its one-hot or soft vote has positive mass; for
+        class-conditional accuracies the same voters are used for every
+        class). With ``"voters"`` abstaining sources get ``theta = 0``
+        under both parameterisations.
     lf_encoding : {"onehot", "signed", "raw"}, default="onehot"
         How the votes enter the encoder: the flattened one-hot (or soft)
         votes, ``+1/-1/0`` for binary votes, or the raw class index with
@@ -147,9 +159,11 @@ class WeaSELModule(nn.Module):
     >>> encoder_logits, downstream_logits = module(X, L)
     >>> encoder_logits.shape, downstream_logits.shape
     (torch.Size([5, 2]), torch.Size([5, 2]))
-    >>> theta = module.accuracy_scores(X, L)  # softmax over the sources
+    >>> theta = module.accuracy_scores(X, L)  # softmax over the 2 voters
     >>> bool(torch.allclose(theta.sum(dim=1), torch.ones(5)))
     True
+    >>> theta[:, 2].tolist()  # the abstaining source
+    [0.0, 0.0, 0.0, 0.0, 0.0]
     """
 
     def __init__(
@@ -163,6 +177,7 @@ class WeaSELModule(nn.Module):
         tau1=1.0,
         tau2=1.0,
         accuracy="softmax",
+        accuracy_support="voters",
         lf_encoding="onehot",
         encoder_uses_features=True,
         log_prior=None,
@@ -176,6 +191,12 @@ class WeaSELModule(nn.Module):
         self.tau1 = float(tau1)
         self.tau2 = float(tau2)
         self.accuracy = accuracy
+        if accuracy_support not in ("all", "voters"):
+            raise ValueError(
+                'accuracy_support must be "all" or "voters"; got '
+                f"{accuracy_support!r}."
+            )
+        self.accuracy_support = accuracy_support
         self.lf_encoding = lf_encoding
         self.encoder_uses_features = bool(encoder_uses_features)
         self.register_buffer(
@@ -250,7 +271,10 @@ class WeaSELModule(nn.Module):
         -------
         theta : Tensor of shape (batch, n_sources) or (batch, n_sources, n_classes)
             Accuracies, per class when ``class_conditional``; with
-            ``accuracy="softmax"`` they sum to ``tau2`` over the sources.
+            ``accuracy="softmax"`` they sum to ``tau2`` over the sources
+            (over the voting sources with ``accuracy_support="voters"``,
+            which gives abstaining sources exactly 0 and rows without a
+            vote ``theta = 0``).
         """
         if lam is None:
             lam = self.vote_onehot(L, X.dtype)
@@ -258,9 +282,23 @@ class WeaSELModule(nn.Module):
         if self.class_conditional:
             scores = scores.reshape(scores.shape[0], self.n_sources, self.n_classes)
         scores = self.tau1 * scores
+        if self.accuracy_support == "all":
+            if self.accuracy == "softmax":
+                return self.tau2 * torch.softmax(scores, dim=1)
+            return self.tau2 * torch.sigmoid(scores)
+        # Masked softmax over the sources that vote on the row.
+        votes = lam.sum(dim=2) > 0  # (batch, n_sources)
+        has_vote = votes.any(dim=1, keepdim=True)
+        # Rows without any vote keep an unmasked softmax (finite values and
+        # gradients) and are zeroed afterwards, instead of 0/0 = NaN.
+        keep = votes | ~has_vote
+        weight = votes.to(scores.dtype)
+        if self.class_conditional:
+            keep, weight = keep.unsqueeze(-1), weight.unsqueeze(-1)
         if self.accuracy == "softmax":
-            return self.tau2 * torch.softmax(scores, dim=1)
-        return self.tau2 * torch.sigmoid(scores)
+            masked = scores.masked_fill(~keep, float("-inf"))
+            return self.tau2 * torch.softmax(masked, dim=1) * weight
+        return self.tau2 * torch.sigmoid(scores) * weight
 
     def aggregate(self, theta, lam):
         """Aggregate the votes into encoder logits.
