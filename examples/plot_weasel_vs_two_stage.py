@@ -148,8 +148,8 @@ for name, values in scores.items():
 # When to use which
 # -----------------
 # * On clean, conditionally independent sources like these the two are
-#   close (WeaSEL varies more from seed to seed); the two-stage pipeline is
-#   simpler, faster and has fewer knobs.
+#   close (WeaSEL a little ahead, and more variable from seed to seed); the
+#   two-stage pipeline is simpler, faster and has fewer knobs.
 # * WeaSEL's encoder sees the features and re-weights the sources per sample,
 #   and it does not assume that the sources are independent: it is much more
 #   robust to correlated or duplicated sources
