@@ -7,6 +7,9 @@ Run it from the repository root in the project venv::
     python benchmarks/weasel_robustness.py --quick      # 2 seeds, fewer k, a few minutes
     python benchmarks/weasel_robustness.py --seeds 5 --datasets youtube --experiments a,c
     python benchmarks/weasel_robustness.py --datasets youtube --experiments a --ks "a=25,2000"
+    python benchmarks/weasel_robustness.py --datasets synthetic --experiments b \
+        --synthetic-n-train 12000 --synthetic-n-valid 1000 --synthetic-n-test 3000 \
+        --methods WeaSEL                                # (b) at the paper's scale
 
 Experiments (binary tasks; ``L`` is built from the *gold* training labels):
 
@@ -23,8 +26,8 @@ Experiments (binary tasks; ``L`` is built from the *gold* training labels):
 
 Data sets: ``youtube`` (WRENCH YouTube features, see ``_weasel_common``;
 train/valid/test = 1586/120/250 rows) and ``synthetic`` (Gaussian blobs from
-``make_weak_supervision``, 20 features, 1500/250/1500 rows, a fresh draw per
-seed).
+``make_weak_supervision``, 20 features, 1500/250/1500 rows by default, set
+with ``--synthetic-n-train/-valid/-test``, a fresh draw per seed).
 
 Methods, all with the same downstream network (``skweak_e2e.end_to_end.MLP``
 50-50-25, dropout 0.3), Adam (weight decay 7e-7), batch 64, the same lr and
@@ -99,15 +102,21 @@ def build_L(experiment, k, data, rng):
     return L[:, order], tracked[order]
 
 
-def run_unit(dataset, seed, experiments, ks, hp, wrench_dir):
-    """All experiments of one (data set, seed): a list of result records."""
+def run_unit(dataset, seed, experiments, ks, hp, wrench_dir, synthetic=None, methods=None):
+    """All experiments of one (data set, seed): a list of result records.
+
+    ``synthetic``: keyword arguments of ``_weasel_common.load_synthetic``
+    (split sizes); ``methods``: the weakly supervised methods to run (default
+    all of ``_weasel_common.METHODS`` but the supervised reference, which
+    always runs).
+    """
     import zlib
 
     import numpy as np
 
     C.pin_threads(1)
     if dataset == "synthetic":
-        data = C.load_synthetic(seed)
+        data = C.load_synthetic(seed, **(synthetic or {}))
     else:
         data = C.load_text_dataset(dataset, wrench_dir)
     records = []
@@ -147,7 +156,7 @@ def run_unit(dataset, seed, experiments, ks, hp, wrench_dir):
             key = zlib.crc32(f"{dataset}/{exp}/{k}".encode())
             rng = np.random.RandomState((seed * 1_000_003 + key) % 2**32)
             L, tracked = build_L(exp, k, data, rng)
-            for method in C.METHODS[:-1]:
+            for method in methods or C.METHODS[:-1]:
                 if method.startswith("Snorkel") and L.shape[1] < 3:
                     log(
                         dict(
@@ -201,7 +210,8 @@ def summarise(records, datasets, experiments, ks):
         "c": "(c) 10 YouTube LFs + k copies of the fake source",
     }
     out, targets = [], []
-    methods = C.METHODS[:-1]
+    present = {r["method"] for r in records}
+    methods = [m for m in C.METHODS[:-1] if m in present]
     for ds in datasets:
         sup_auc = pick(ds, "-", "-", "Supervised (gold y)", "auc")
         sup_f1 = pick(ds, "-", "-", "Supervised (gold y)", "f1")
@@ -288,7 +298,9 @@ def summarise(records, datasets, experiments, ks):
                     )
                 )
                 kmax = max(ks[exp])
-                base = {m: mean(m, kmax, "auc") for m in methods[1:]}
+                base = {m: mean(m, kmax, "auc") for m in methods if m != "WeaSEL"}
+                if not base:
+                    continue
                 best = max(base, key=base.get)
                 claim = "target" if exp == "a" else "paper's claim, not a target"
                 targets.append(
@@ -309,7 +321,8 @@ def summarise(records, datasets, experiments, ks):
                         "baselines at k=10: "
                         + ", ".join(
                             f"{m.split()[0]} {mean(m, 0, 'f1'):.3f}->{mean(m, 10, 'f1'):.3f}"
-                            for m in methods[1:]
+                            for m in methods
+                            if m != "WeaSEL"
                         ),
                         drops[kworst] <= TOL,
                     )
@@ -362,6 +375,27 @@ def main(argv=None):
         default=2,
         help="worker processes, one (data set, seed) each",
     )
+    p.add_argument(
+        "--methods",
+        default=None,
+        help="comma-separated subset of WeaSEL,MV,DS,Snorkel "
+        "(default all; the supervised reference always runs)",
+    )
+    p.add_argument(
+        "--synthetic-n-train",
+        type=int,
+        default=1500,
+        help="synthetic training rows (default 1500)",
+    )
+    p.add_argument(
+        "--synthetic-n-valid",
+        type=int,
+        default=250,
+        help="synthetic validation rows (default 250)",
+    )
+    p.add_argument(
+        "--synthetic-n-test", type=int, default=1500, help="synthetic test rows (default 1500)"
+    )
     p.add_argument("--wrench-dir", default=C.DEFAULT_WRENCH)
     p.add_argument("--json", default=None, help="write every record to this JSON file")
     p.add_argument(
@@ -392,13 +426,35 @@ def main(argv=None):
             ks[exp.strip()] = tuple(int(v) for v in values.split(","))
     datasets = [d for d in args.datasets.split(",") if d]
     experiments = [e for e in args.experiments.split(",") if e]
+    methods = None
+    if args.methods:
+        names = {m.split()[0]: m for m in C.METHODS[:-1]}
+        wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
+        unknown = [m for m in wanted if m not in names]
+        if unknown:
+            p.error(f"unknown --methods {unknown}; choose from {sorted(names)}")
+        methods = [names[m] for m in names if m in wanted]
+    for name in ("train", "valid", "test"):
+        if getattr(args, f"synthetic_n_{name}") < 10:
+            p.error(f"--synthetic-n-{name} must be >= 10")
+    synthetic = {
+        "n_train": args.synthetic_n_train,
+        "n_valid": args.synthetic_n_valid,
+        "n_test": args.synthetic_n_test,
+    }
 
     print(f"# WeaSEL robustness benchmark, {datetime.datetime.now():%Y-%m-%d %H:%M}")
     print(f"# {C.environment_line()}")
     print(f"# seeds 0..{seeds - 1}, hp {hp}, k {ks}", flush=True)
+    if "synthetic" in datasets:
+        print(f"# synthetic split sizes {synthetic}", flush=True)
+    if methods:
+        print(f"# methods {methods} + the supervised reference", flush=True)
     units = [(ds, s) for ds in datasets for s in range(seeds)]
     tic = time.perf_counter()
-    records = C.map_units(run_unit, units, (experiments, ks, hp, args.wrench_dir), args.jobs)
+    records = C.map_units(
+        run_unit, units, (experiments, ks, hp, args.wrench_dir, synthetic, methods), args.jobs
+    )
     wall = time.perf_counter() - tic
     print()
     print(summarise(records, datasets, experiments, ks))
@@ -406,7 +462,16 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(
-                {"hp": hp, "ks": ks, "seeds": seeds, "records": records}, fh, indent=1
+                {
+                    "hp": hp,
+                    "ks": ks,
+                    "seeds": seeds,
+                    "synthetic": synthetic,
+                    "methods": methods,
+                    "records": records,
+                },
+                fh,
+                indent=1,
             )
 
 
