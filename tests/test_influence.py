@@ -103,17 +103,26 @@ def _brute_force(sai, Xv, yv, damping=0.0):
 
 
 # ----------------------------------------------------------------- logistic core
-@pytest.mark.parametrize("reference", [False, True])
-@pytest.mark.parametrize("intercept_l2", [None, 0.0])
-def test_hessian_hvp_and_solvers(reference, intercept_l2):
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(200, 5))
-    T = rng.dirichlet(np.ones(3), size=200)
-    model = LogisticModel(5, 3, reference=reference, l2=LAM, intercept_l2=intercept_l2)
+def _fitted_logistic(seed, n_samples, n_features, reference, intercept_l2):
+    """A 3-class logistic model fitted to random soft labels, with its Hessian."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, n_features))
+    T = rng.dirichlet(np.ones(3), size=n_samples)
+    model = LogisticModel(
+        n_features, 3, reference=reference, l2=LAM, intercept_l2=intercept_l2
+    )
     theta, info = model.fit(X, T, tol=1e-12)
     assert info["grad_inf"] <= 1e-12
     P, rho = model.proba(X, theta), T.sum(axis=1)
-    H = model.hessian(X, P, rho)
+    return rng, X, T, model, theta, P, rho, model.hessian(X, P, rho)
+
+
+@pytest.mark.parametrize("reference", [False, True])
+@pytest.mark.parametrize("intercept_l2", [None, 0.0])
+def test_hessian_hvp_and_solvers(reference, intercept_l2):
+    rng, X, T, model, theta, P, rho, H = _fitted_logistic(
+        0, 200, 5, reference, intercept_l2
+    )
     D, h = model.n_params, 1e-6
     J = np.empty((D, D))
     for k in range(D):
@@ -155,13 +164,9 @@ def test_null_direction_lift_gives_pseudo_inverse_solution():
 @pytest.mark.parametrize("reference", [False, True])
 @pytest.mark.parametrize("intercept_l2", [None, 0.0])
 def test_damping_solves_with_shifted_hessian(reference, intercept_l2):
-    rng = np.random.RandomState(3)
-    X = rng.normal(size=(150, 4))
-    T = rng.dirichlet(np.ones(3), size=150)
-    model = LogisticModel(4, 3, reference=reference, l2=LAM, intercept_l2=intercept_l2)
-    theta, _ = model.fit(X, T, tol=1e-12)
-    P, rho = model.proba(X, theta), T.sum(axis=1)
-    H = model.hessian(X, P, rho)
+    rng, X, T, model, theta, P, rho, H = _fitted_logistic(
+        3, 150, 4, reference, intercept_l2
+    )
     D = model.n_params
     # Target-loss gradients (orthogonal to the null direction, when there is one).
     G = model.apply_t(X, model.free(P - np.eye(3)[rng.randint(3, size=150)]))
