@@ -313,6 +313,9 @@ def test_grouped_vote_codes_match_source_by_source_loops(n_samples, n_sources, n
             N[j, :, c] = np.bincount(L[:, j] + 1, T[:, c] * weight, n_classes + 1)
     np.testing.assert_allclose(tensor_scores(L, W), S, rtol=0, atol=1e-12)
     np.testing.assert_allclose(expected_vote_counts(L, T, n_classes, weight), N, atol=1e-10)
+    np.testing.assert_allclose(
+        _VoteCodes(L, n_classes).relative_scores_t(W).T, S - S[:, :1], atol=1e-12
+    )
     # Unique rows through the 64-bit keys (exact or hashed).
     first, inverse, counts = _VoteCodes(L, n_classes).unique()
     np.testing.assert_array_equal(L[first][inverse], L)

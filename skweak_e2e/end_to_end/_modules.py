@@ -16,12 +16,11 @@ accuracies are class-conditional). The encoder's logits are
 Abstaining sources contribute nothing to ``s`` because their ``lam`` row is
 zero. With ``accuracy_support="all"`` (the paper and the reference code) the
 softmax is *not* renormalised over the voting sources, so ``theta`` sums to
-``tau2`` over all sources; with ``accuracy_support="voters"`` (the
-default) the sources
-that abstain on a row get ``-inf`` scores before the softmax (a masked
-softmax), so ``theta`` sums to ``tau2`` over the sources that vote on that
-row and is exactly zero on the others. A row where every source abstains
-gets ``theta = 0``.
+``tau2`` over all sources; with ``accuracy_support="voters"`` (the default)
+the sources that abstain on a row get ``-inf`` scores before the softmax (a
+masked softmax), so ``theta`` sums to ``tau2`` over the sources that vote on
+that row and is exactly zero on the others. A row where every source
+abstains gets ``theta = 0``.
 
 This module imports torch; the estimator imports it lazily.
 """
@@ -132,8 +131,8 @@ class WeaSELModule(nn.Module):
         Accuracy parameterisation.
     accuracy_support : {"all", "voters"}, default="voters"
         Sources over which the accuracy softmax is normalised: all sources
-        (the paper and its code), or only the sources that vote on the row (a source
-        votes when its one-hot or soft vote has positive mass; for
+        (the paper and its code), or only the sources that vote on the row
+        (a source votes when its one-hot or soft vote has positive mass; for
         class-conditional accuracies the same voters are used for every
         class). With ``"voters"`` abstaining sources get ``theta = 0``
         under both parameterisations.
@@ -282,23 +281,22 @@ class WeaSELModule(nn.Module):
         if self.class_conditional:
             scores = scores.reshape(scores.shape[0], self.n_sources, self.n_classes)
         scores = self.tau1 * scores
-        if self.accuracy_support == "all":
+        voters = None
+        if self.accuracy_support == "voters":
+            votes = lam.sum(dim=2) > 0  # (batch, n_sources)
+            # Rows without any vote keep an unmasked softmax (finite values
+            # and gradients) and are zeroed below, instead of 0/0 = NaN.
+            keep = votes | ~votes.any(dim=1, keepdim=True)
+            voters = votes.to(scores.dtype)
+            if self.class_conditional:
+                keep, voters = keep.unsqueeze(-1), voters.unsqueeze(-1)
             if self.accuracy == "softmax":
-                return self.tau2 * torch.softmax(scores, dim=1)
-            return self.tau2 * torch.sigmoid(scores)
-        # Masked softmax over the sources that vote on the row.
-        votes = lam.sum(dim=2) > 0  # (batch, n_sources)
-        has_vote = votes.any(dim=1, keepdim=True)
-        # Rows without any vote keep an unmasked softmax (finite values and
-        # gradients) and are zeroed afterwards, instead of 0/0 = NaN.
-        keep = votes | ~has_vote
-        weight = votes.to(scores.dtype)
-        if self.class_conditional:
-            keep, weight = keep.unsqueeze(-1), weight.unsqueeze(-1)
+                scores = scores.masked_fill(~keep, float("-inf"))
         if self.accuracy == "softmax":
-            masked = scores.masked_fill(~keep, float("-inf"))
-            return self.tau2 * torch.softmax(masked, dim=1) * weight
-        return self.tau2 * torch.sigmoid(scores) * weight
+            theta = self.tau2 * torch.softmax(scores, dim=1)
+        else:
+            theta = self.tau2 * torch.sigmoid(scores)
+        return theta if voters is None else theta * voters
 
     def aggregate(self, theta, lam):
         """Aggregate the votes into encoder logits.

@@ -386,8 +386,9 @@ default="auto"
     paper and its code the softmax runs over all sources, so abstaining
     sources take part in the normalisation with a positive accuracy that
     multiplies no vote. The paper's data sets have 99-175 sources; with a
-    handful of sources and about one vote per row the encoder can then agree with the downstream network simply by
-    moving the mass ``tau2`` onto the abstaining sources: on WRENCH
+    handful of sources and about one vote per row the encoder can then
+    agree with the downstream network simply by moving the mass ``tau2``
+    onto the abstaining sources: on WRENCH
     YouTube (10 sources) the voters kept 2-3 % of ``tau2`` and the encoder
     labels became almost uniform (normalised entropy 1.0), so ``f`` was
     trained on flat targets. Renormalising over the voters removes that

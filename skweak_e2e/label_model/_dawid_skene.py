@@ -42,21 +42,12 @@ def _softmax_t(St):
     return St, total
 
 
-def _relative_to_first_class(W):
-    """``W - W[..., :1]``: scores relative to class 0, which then is all zeros."""
-    return W[:, :, 1:] - W[:, :, :1]
-
-
 def _exp_proba(L, W):
     """``softmax(S)`` of the tensor form (sigma = exp), without (n, C) temporaries."""
     if L.ndim == 3:
         return apply_tensor_form(L, W, "exp")
-    # The softmax only sees score differences, so class 0 is the reference
-    # and one table lookup per group is saved for each row.
-    codes = _VoteCodes(L, W.shape[2])
-    St = np.zeros((W.shape[2], codes.n_samples))
-    St[1:] = codes.scores_t(_relative_to_first_class(W))
-    proba_t, _ = _softmax_t(St)
+    # The softmax only sees score differences: class 0 is the reference.
+    proba_t, _ = _softmax_t(_VoteCodes(L, W.shape[2]).relative_scores_t(W))
     return np.ascontiguousarray(proba_t.T)
 
 
@@ -88,8 +79,7 @@ class _HardData:
 
     def scores_t(self, W):
         """Scores relative to class 0 and the weighted sum of the class-0 scores."""
-        St = np.zeros((W.shape[2], self.codes.n_samples))
-        St[1:] = self.codes.scores_t(_relative_to_first_class(W))
+        St = self.codes.relative_scores_t(W)
         return St, float((self.outcome_counts * W[:, :, 0]).sum())
 
     def counts_t(self, Tt):

@@ -81,8 +81,12 @@ def infer_n_classes(L):
     >>> infer_n_classes(np.array([[0, -1], [2, 1]]))
     3
     """
-    top = int(L.max()) if L.size else -1
-    return max(top + 1, 2)
+    return _n_classes_for_max(int(L.max()) if L.size else -1)
+
+
+def _n_classes_for_max(high):
+    """Number of classes implied by the largest vote: ``max(high + 1, 2)``."""
+    return max(high + 1, 2)
 
 
 def check_label_matrix(
@@ -220,7 +224,7 @@ def check_label_matrix(
             "0..n_classes-1 or -1 for abstain."
         )
     if n_classes is None:
-        n_classes = max(high + 1, 2)
+        n_classes = _n_classes_for_max(high)
     elif high >= n_classes:
         raise ValueError(
             f"{input_name} contains the vote {high} but n_classes={n_classes}; "
