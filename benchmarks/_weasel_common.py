@@ -418,6 +418,21 @@ def _fit_two_stage(method, net, data, L_train, seed):
     return model, note
 
 
+def add_weasel_options(parser):
+    """Command-line options passed to ``WeaSELClassifier`` by both benchmarks."""
+    parser.add_argument(
+        "--accuracy-support",
+        choices=("all", "voters"),
+        default=None,
+        help="WeaSEL's accuracy_support (default: the WeaSELClassifier default)",
+    )
+
+
+def weasel_params(args):
+    """The ``WeaSELClassifier`` parameters set on the command line (``hp["weasel"]``)."""
+    return {"accuracy_support": args.accuracy_support} if args.accuracy_support else {}
+
+
 def run_method(method, data, L_train, seed, hp, return_model=False):
     """Fit one method on ``(X_train, L_train)`` and score it on the test split.
 

@@ -269,15 +269,24 @@ class Timer:
             self.times[key] = self.times.get(key, 0.0) + time.perf_counter() - t0
 
 
-def fit_label_model(task, lm_name):
-    """The fitted label model, the covered rows and the model the inspector reads."""
+def fit_label_model(task, lm_name, tm=None):
+    """The fitted label model, the covered rows and the model the inspector reads.
+
+    ``tm``: a :class:`Timer` that records the "label model fit" and
+    "linearize" steps.
+    """
+    tm = tm or Timer()
     lm = make_label_model(lm_name, task)
-    lm.fit(task.L_tr)  # the whole train split, as [WR] does
+    with tm("label model fit"):
+        lm.fit(task.L_tr)  # the whole train split, as [WR] does
     cov = (task.L_tr >= 0).any(axis=1)
     Xc, Lc, yc = task.X_tr[cov], task.L_tr[cov], task.y_tr[cov]
     analysed = lm
     if lm.activation == "exp":
-        analysed = LinearizedApprox(FrozenEstimator(lm), n_classes=task.n_classes).fit(Lc)
+        with tm("linearize"):
+            analysed = LinearizedApprox(
+                FrozenEstimator(lm), n_classes=task.n_classes
+            ).fit(Lc)
     return lm, analysed, Xc, Lc, yc
 
 
@@ -291,19 +300,10 @@ def run_pipeline(task, lm_name, l2, damping, *, full=True):
     res = {"warnings": []}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        lm = make_label_model(lm_name, task)
-        with tm("label model fit"):
-            lm.fit(task.L_tr)  # the whole train split, as [WR] does
-        cov = (task.L_tr >= 0).any(axis=1)
-        Xc, Lc, yc = task.X_tr[cov], task.L_tr[cov], task.y_tr[cov]
-        res["n_train"], res["n_votes"] = int(cov.sum()), int((Lc >= 0).sum())
+        lm, analysed, Xc, Lc, yc = fit_label_model(task, lm_name, tm)
+        res["n_train"], res["n_votes"] = len(Lc), int((Lc >= 0).sum())
         res["vote_accuracy"] = float((Lc == yc[:, None])[Lc >= 0].mean())
-        analysed = lm
-        if lm.activation == "exp":
-            with tm("linearize"):
-                analysed = LinearizedApprox(
-                    FrozenEstimator(lm), n_classes=task.n_classes
-                ).fit(Lc)
+        if analysed is not lm:
             res["fidelity_tv"] = float(analysed.fidelity_["mean_total_variation"])
             res["fidelity_agree"] = float(analysed.fidelity_["argmax_agreement"])
 

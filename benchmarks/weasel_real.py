@@ -288,12 +288,7 @@ def main(argv=None):
         "--max-epochs", type=int, default=None, help="default 150 (quick 40)"
     )
     p.add_argument("--patience", type=int, default=None, help="default 30 (quick 10)")
-    p.add_argument(
-        "--accuracy-support",
-        choices=("all", "voters"),
-        default=None,
-        help="WeaSEL's accuracy_support (default: the WeaSELClassifier default)",
-    )
+    C.add_weasel_options(p)
     p.add_argument(
         "--tau1s", default=None, help="WeaSEL's tau1 grid (default 1,0.3333; quick 1)"
     )
@@ -329,8 +324,7 @@ def main(argv=None):
         "max_epochs": args.max_epochs or (40 if args.quick else 150),
         "patience": args.patience or (10 if args.quick else 30),
     }
-    if args.accuracy_support:
-        hp["weasel"] = {"accuracy_support": args.accuracy_support}
+    hp["weasel"] = C.weasel_params(args)
     tau1s = [
         float(x) for x in (args.tau1s or ("1" if args.quick else "1,0.3333")).split(",")
     ]

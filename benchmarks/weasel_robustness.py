@@ -357,12 +357,7 @@ def main(argv=None):
         default=None,
         help='restrict the k grid, e.g. "a=25,500,2000;b=1,10" (others: full grid)',
     )
-    p.add_argument(
-        "--accuracy-support",
-        choices=("all", "voters"),
-        default=None,
-        help="WeaSEL's accuracy_support (default: the WeaSELClassifier default)",
-    )
+    C.add_weasel_options(p)
     p.add_argument(
         "--patience",
         type=int,
@@ -414,8 +409,7 @@ def main(argv=None):
     seeds = args.seeds or (2 if args.quick else 5)
     epochs = args.max_epochs or (30 if args.quick else 40)
     hp = {"lr": args.lr, "max_epochs": epochs, "patience": args.patience, "tau1": 1.0}
-    if args.accuracy_support:
-        hp["weasel"] = {"accuracy_support": args.accuracy_support}
+    hp["weasel"] = C.weasel_params(args)
     if args.quick:
         ks = {"a": (2, 2000), "b": (1, 5, 10), "c": (0, 5, 10)}
     else:

@@ -701,6 +701,16 @@ def torch_serial():
     torch.set_num_threads(n_threads)
 
 
+def _linear_at_optimum(torch, ref):
+    """A float64 ``nn.Linear(5, 3)`` holding the closed-form solution of ``ref``."""
+    theta = ref._backend.theta.reshape(6, 3)
+    lin = torch.nn.Linear(5, 3).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.as_tensor(theta[:5].T))
+        lin.bias.copy_(torch.as_tensor(theta[5]))
+    return lin
+
+
 def test_torch_last_layer_and_full_network_match_closed_form(tiny, torch_serial):
     torch = torch_serial
     Xtr, Ltr, _, Xv, yv, _ = tiny
@@ -725,11 +735,7 @@ def test_torch_last_layer_and_full_network_match_closed_form(tiny, torch_serial)
             r1.terms("dense"), r0.terms("dense"), atol=1e-6 * scale
         )
     # Full network (GGN = Hessian for a linear softmax model) at the optimum.
-    Th = ref._backend.theta.reshape(6, 3)
-    lin = torch.nn.Linear(5, 3).double()
-    with torch.no_grad():
-        lin.weight.copy_(torch.as_tensor(Th[:5].T))
-        lin.bias.copy_(torch.as_tensor(Th[5]))
+    lin = _linear_at_optimum(torch, ref)
     full = SourceAwareInfluence(
         (MajorityVote(), lin), l2=LAM, network="full", cg_tol=1e-12, damping=0.0
     )
@@ -760,11 +766,7 @@ def test_torch_paths_with_damping_match_closed_form(tiny, torch_serial):
     )
     # Full network: delta = damping * tr(G + l2 I) / D, the trace estimated by
     # Hutchinson probes; the solve is exact for that delta.
-    Th = ref._backend.theta.reshape(6, 3)
-    lin = torch.nn.Linear(5, 3).double()
-    with torch.no_grad():
-        lin.weight.copy_(torch.as_tensor(Th[:5].T))
-        lin.bias.copy_(torch.as_tensor(Th[5]))
+    lin = _linear_at_optimum(torch, ref)
     full = SourceAwareInfluence(
         (MajorityVote(), lin), l2=LAM, damping=damping, network="full", cg_tol=1e-12
     ).fit(Xtr, Ltr)
