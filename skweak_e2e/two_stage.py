@@ -40,7 +40,7 @@ from sklearn.utils.validation import (
 
 from .base import proba_to_labels
 from .label_model import MajorityVote
-from .utils._validation import check_sample_alignment
+from .utils._validation import check_no_vote_below_abstain, check_sample_alignment
 
 __all__ = ["LabelModelClassifier"]
 
@@ -271,6 +271,12 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"y contains no vote: every entry equals abstain={self.abstain!r}."
             )
         check_classification_targets(votes)
+        check_no_vote_below_abstain(
+            votes,
+            self.abstain,
+            "To use negative labels, encode them as 0..n_classes-1 or as "
+            "strings, or set abstain to the value that marks no vote.",
+        )
         integral = votes.dtype.kind in "iub" or (
             votes.dtype.kind == "f" and np.array_equal(votes, np.round(votes))
         )

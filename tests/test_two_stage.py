@@ -395,6 +395,20 @@ def test_input_errors():
         LabelModelClassifier().fit(X, np.full_like(L, -1))
     with pytest.raises(ValueError, match="Unknown label type"):
         LabelModelClassifier().fit(X, L + 0.5)
+    # A vote below abstain=-1 is a bug, not a new class.
+    with pytest.raises(ValueError, match="vote -2, below abstain=-1"):
+        LabelModelClassifier().fit(X, np.where(L == 1, -2, L))
+    with pytest.raises(ValueError, match="vote -3, below abstain=-1"):
+        LabelModelClassifier().fit(X, np.where(L == 1, -3.0, L))
+
+
+def test_negative_labels_with_another_abstain_value():
+    X, L, _ = _data(n_classes=2)
+    signed = np.select([L == 1, L == 0], [1, -2], 0)  # 0 = abstain, classes -2, 1
+    clf = LabelModelClassifier(abstain=0).fit(X, signed)
+    assert clf.classes_.tolist() == [-2, 1]
+    ref = LabelModelClassifier().fit(X, L)
+    np.testing.assert_array_equal(clf.predict(X), np.where(ref.predict(X) == 1, 1, -2))
 
 
 def test_pickle_and_determinism():

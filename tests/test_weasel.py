@@ -813,6 +813,13 @@ def _bad_cases():
             "accuracy_support",
         ),
         (
+            "vote below abstain",
+            dict(),
+            dict(X=X, y=np.where(L == 1, -2, L)),
+            ValueError,
+            "vote -2, below abstain=-1",
+        ),
+        (
             "continuous y",
             dict(),
             dict(X=X, y=np.linspace(0, 1, 60)),
@@ -829,6 +836,17 @@ def test_bad_fit_input_gives_a_clear_error(case):
     fit_args = {k: v for k, v in data.items() if k in ("X_val", "y_val")}
     with pytest.raises(error, match=match):
         _quiet_fit(clf, data["X"], data["y"], **fit_args)
+
+
+def test_negative_labels_are_classes_when_declared():
+    X, L, _ = _data(m=3)
+    relabelled = np.select([L == 0, L == 1], [-2, 0], -1)  # classes 0, 1 -> -2, 0
+    clf = _quiet_fit(WeaSELClassifier(classes=[-2, 0], **FAST), X, relabelled)
+    ref = _quiet_fit(WeaSELClassifier(**FAST), X, L)
+    assert clf.classes_.tolist() == [-2, 0]
+    # Same class codes, same seed: the same network, other label names.
+    np.testing.assert_array_equal(clf.predict_proba(X), ref.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict(X), np.where(ref.predict(X) == 1, 0, -2))
 
 
 def test_bad_inspection_input_gives_a_clear_error():

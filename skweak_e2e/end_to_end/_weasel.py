@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
+    check_no_vote_below_abstain,
     check_sample_alignment,
     is_covered,
     warn_silent_sources,
@@ -672,6 +673,12 @@ default="auto"
         observed = _unique_labels(votes)
         # The target type only depends on the distinct values.
         check_classification_targets(observed)
+        if self.classes is None:
+            check_no_vote_below_abstain(
+                observed,
+                self.abstain,
+                "To use negative labels, declare them with classes=.",
+            )
         if self.classes is not None:
             classes = np.asarray(self.classes)
             if classes.ndim != 1 or np.unique(classes).size != classes.size:
