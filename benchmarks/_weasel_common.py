@@ -437,9 +437,9 @@ def run_method(method, data, L_train, seed, hp, return_model=False):
     """Fit one method on ``(X_train, L_train)`` and score it on the test split.
 
     ``hp``: dict with ``lr``, ``max_epochs``, ``patience`` and optionally
-    ``weight_decay`` (default 7e-7) (shared by every method), ``tau1`` and optionally ``weasel`` (a dict of further
-    ``WeaSELClassifier`` parameters, e.g. ``accuracy_support``), both WeaSEL
-    only. Returns a dict of metrics plus the validation score, best epoch,
+    ``weight_decay`` (every method; default: the networks' 7e-7), ``tau1``
+    and optionally ``weasel`` (a dict of further ``WeaSELClassifier``
+    parameters, e.g. ``accuracy_support``), both WeaSEL only. Returns a dict of metrics plus the validation score, best epoch,
     fit time and mean epoch time.
     """
     from skweak_e2e import WeaSELClassifier
@@ -449,8 +449,9 @@ def run_method(method, data, L_train, seed, hp, return_model=False):
         "lr": hp["lr"],
         "max_epochs": hp["max_epochs"],
         "patience": hp.get("patience"),
-        "weight_decay": hp.get("weight_decay", 7e-7),
     }
+    if "weight_decay" in hp:
+        common["weight_decay"] = hp["weight_decay"]
     note = ""
     tic = time.perf_counter()
     with warnings.catch_warnings():

@@ -20,7 +20,6 @@ import argparse
 import os
 import sys
 import warnings
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,9 +30,7 @@ import weasel_robustness as R
 
 
 def diagnose(data, k, seed):
-    key = zlib.crc32(f"youtube/b/{k}".encode())  # the benchmark's matrix
-    rng = np.random.RandomState((seed * 1_000_003 + key) % 2**32)
-    L, tracked = R.build_L("b", k, data, rng)
+    L, tracked = R.experiment_L("youtube", "b", k, seed, data)  # the benchmark's matrix
     hp = {"lr": 1e-3, "max_epochs": 40, "patience": 10, "tau1": 1.0}
     res, model = C.run_method("WeaSEL", data, L, seed, hp, return_model=True)
     X, y = data.X_train, data.y_train

@@ -189,10 +189,14 @@ def time_epochs(datasets, wrench_dir, n_epochs=20, repeats=3):
 
 
 def selected_counts(rs):
-    """How often each value of each tuned hyper-parameter was selected, e.g.
-    ``"lr 0.003 ×2, 0.001 ×3; wd 7e-07 ×5"`` (records of older runs carry
-    no ``weight_decay`` and keep tau1 only in ``config``)."""
+    """How often each value of each tuned hyper-parameter was selected.
+
+    For example ``"lr 0.003 ×2, 0.001 ×3; wd 7e-07 ×5"``. Records of runs
+    before 2026-12-02 carry no ``weight_decay`` and keep tau1 only in
+    ``config``.
+    """
     import re
+    from collections import Counter
 
     parts = []
     for name, key in (("lr", "lr"), ("wd", "weight_decay"), ("tau1", "tau1")):
@@ -205,9 +209,7 @@ def selected_counts(rs):
             if value is not None:
                 values.append(value)
         if values:
-            counts = sorted(
-                {v: values.count(v) for v in values}.items(), reverse=True
-            )
+            counts = sorted(Counter(values).items(), reverse=True)
             parts.append(name + " " + ", ".join(f"{v:g} ×{n}" for v, n in counts))
     return "; ".join(parts)
 
@@ -289,8 +291,10 @@ def summarise(records, datasets, seeds):
             m: {r["seed"]: r[metric] for r in sel if r["method"] == m}
             for m in ("WeaSEL", best)
         }
-        diff = np.array([by_seed["WeaSEL"][s] - by_seed[best][s] for s in by_seed["WeaSEL"]])
-        se = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else float("nan")
+        diff = np.array(
+            [by_seed["WeaSEL"][s] - by_seed[best][s] for s in by_seed["WeaSEL"]]
+        )
+        se = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else np.nan
         targets.append(
             (
                 f"{ds}: WeaSEL mean test {metric} >= best two-stage baseline",
@@ -298,7 +302,8 @@ def summarise(records, datasets, seeds):
                     f"WeaSEL {means['WeaSEL']:.4f} vs {best} {two_stage[best]:.4f} "
                     f"({means['WeaSEL'] - two_stage[best]:+.4f}; paired s.e. {se:.4f}, "
                     f"WeaSEL better on {int(np.sum(diff > 0))} / worse on "
-                    f"{int(np.sum(diff < 0))} seeds); supervised {means['Supervised (gold y)']:.3f}"
+                    f"{int(np.sum(diff < 0))} seeds); "
+                    f"supervised {means['Supervised (gold y)']:.3f}"
                 ),
                 means["WeaSEL"] >= two_stage[best],
             )

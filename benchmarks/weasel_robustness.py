@@ -77,6 +77,17 @@ NA = {
 }
 
 
+def experiment_L(dataset, experiment, k, seed, data):
+    """``build_L`` seeded as in the benchmark: one stream per (data set, experiment, k, seed)."""
+    import zlib
+
+    import numpy as np
+
+    key = zlib.crc32(f"{dataset}/{experiment}/{k}".encode())
+    rng = np.random.RandomState((seed * 1_000_003 + key) % 2**32)
+    return build_L(experiment, k, data, rng)
+
+
 def build_L(experiment, k, data, rng):
     """Label matrix of one experiment and the indicator of the tracked columns."""
     import numpy as np
@@ -110,10 +121,6 @@ def run_unit(dataset, seed, experiments, ks, hp, wrench_dir, synthetic=None, met
     all of ``_weasel_common.METHODS`` but the supervised reference, which
     always runs).
     """
-    import zlib
-
-    import numpy as np
-
     C.pin_threads(1)
     if dataset == "synthetic":
         data = C.load_synthetic(seed, **(synthetic or {}))
@@ -153,9 +160,7 @@ def run_unit(dataset, seed, experiments, ks, hp, wrench_dir, synthetic=None, met
         if exp == "c" and dataset != "youtube":
             continue
         for k in ks[exp]:
-            key = zlib.crc32(f"{dataset}/{exp}/{k}".encode())
-            rng = np.random.RandomState((seed * 1_000_003 + key) % 2**32)
-            L, tracked = build_L(exp, k, data, rng)
+            L, tracked = experiment_L(dataset, exp, k, seed, data)
             for method in methods or C.METHODS[:-1]:
                 if method.startswith("Snorkel") and L.shape[1] < 3:
                     log(

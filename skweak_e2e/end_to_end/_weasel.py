@@ -673,18 +673,17 @@ default="auto"
         observed = _unique_labels(votes)
         # The target type only depends on the distinct values.
         check_classification_targets(observed)
-        if self.classes is None:
-            check_no_vote_below_abstain(
-                observed,
-                self.abstain,
-                "To use negative labels, declare them with classes=.",
-            )
         if self.classes is not None:
             classes = np.asarray(self.classes)
             if classes.ndim != 1 or np.unique(classes).size != classes.size:
                 raise ValueError("classes must be a 1-D array of distinct labels.")
             self.classes_ = np.unique(classes)
         else:
+            check_no_vote_below_abstain(
+                observed,
+                self.abstain,
+                "To use negative labels, declare them with classes=.",
+            )
             self.classes_ = observed
         if self.classes_.size < 2:
             raise ValueError(

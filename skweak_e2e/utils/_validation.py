@@ -520,18 +520,16 @@ def check_no_vote_below_abstain(votes, abstain, hint):
     With the library's convention (``-1`` = abstain, classes ``0..C-1``) a
     vote of ``-2`` is far more often a bug than a class label; classifiers
     that infer their classes from the votes would otherwise quietly add a
-    class. ``votes`` holds the non-abstain entries; ``hint`` says how to
-    declare negative labels on purpose.
+    class. ``votes`` holds the non-abstain entries, already checked to be
+    class labels (``check_classification_targets``: numeric votes are
+    integral); ``hint`` says how to declare negative labels on purpose.
     """
-    if (
-        not is_integral_number(abstain)
-        or abstain != -1
-        or votes.dtype.kind not in "iuf"
-        or votes.size == 0
-    ):
+    if not is_integral_number(abstain) or abstain != -1:
+        return
+    if votes.dtype.kind not in "if" or votes.size == 0:
         return
     low = votes.min()
-    if low < -1 and (votes.dtype.kind != "f" or low == np.round(low)):
+    if low < -1:
         raise ValueError(
             f"y contains the vote {low:g}, below abstain=-1: votes are class "
             f"indices 0..n_classes-1, or -1 for abstain. {hint}"
