@@ -18,6 +18,8 @@ from .utils._validation import (
     check_class_prior,
     check_label_matrix,
     check_sample_alignment,
+    check_sample_weight,
+    check_vote_container,
     is_covered,
     warn_silent_sources,
 )
@@ -108,6 +110,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate_L(self, L, *, reset):
         """Validate ``L`` with sklearn's machinery, then with the label rules."""
+        check_vote_container(L)
         L = validate_data(
             self,
             L,
@@ -234,10 +237,10 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         pred = self.predict(L)
         y = np.asarray(y).ravel()
         check_sample_alignment(len(pred), len(y), "L", "y")
+        weight = check_sample_weight(sample_weight, len(y))
         known = y != -1
         if not known.any():
             raise ValueError("y holds no gold label (every entry is -1).")
-        weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
         correct = (pred == y)[known]
         return float(np.average(correct, weights=weight[known]))
 
