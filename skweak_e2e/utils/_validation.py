@@ -390,7 +390,7 @@ def check_class_prior(class_prior, n_classes):
     if not np.isfinite(prior).all() or (prior < 0).any() or prior.sum() <= 0:
         raise ValueError(
             "class_prior must hold finite non-negative probabilities with a "
-            "positive sum."
+            f"positive sum; got {prior.tolist()}."
         )
     return prior / prior.sum()
 
