@@ -75,6 +75,22 @@ def proba_to_labels(proba, tie_break="abstain", random_state=None, tol=TIE_TOL):
     return labels
 
 
+# Every label model stores its tensor form W_ (n_sources, n_classes + 1,
+# n_classes); a fit whose W_ alone would exceed this is refused up front.
+_TENSOR_BUDGET = 2 * 2**30
+
+
+def _check_tensor_size(n_sources, n_classes, owner):
+    need = 8 * n_sources * (n_classes + 1) * n_classes
+    if need > _TENSOR_BUDGET:
+        raise ValueError(
+            f"{owner} with n_classes={n_classes} and {n_sources} sources needs a "
+            f"tensor form of {need / 2**30:.1f} GiB (n_sources x (n_classes + 1) "
+            f"x n_classes float64), above {_TENSOR_BUDGET / 2**30:g} GiB. Check "
+            "n_classes, or drop sources."
+        )
+
+
 class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of the label models: transformers over a label matrix.
 
@@ -148,6 +164,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         L, n_classes = self._validate_L(L, reset=True)
         if y is not None:
             check_sample_alignment(L.shape[0], _num_samples(y), "L", "y")
+        _check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self.n_classes_ = n_classes
         self.classes_ = np.arange(n_classes)
         self.class_prior_ = check_class_prior(self.class_prior, n_classes)
