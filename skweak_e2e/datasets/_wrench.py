@@ -8,6 +8,7 @@ and/or ``"feature"`` (a list of numbers) for tabular ones. ``label.json``
 maps class index (as a string) to class name.
 """
 
+import itertools
 import json
 from pathlib import Path
 
@@ -64,6 +65,10 @@ def _int_array(values, ndim):
         arr = np.asarray(values)
     except (ValueError, OverflowError):
         return None
+    if arr.dtype.kind == "i" and bool in set(
+        map(type, itertools.chain.from_iterable(values) if ndim == 2 else values)
+    ):
+        return None  # JSON true/false would pass as 1/0
     if arr.ndim != ndim or arr.dtype.kind != "i":
         return None
     return arr.astype(np.int64, copy=False)

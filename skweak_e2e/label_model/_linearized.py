@@ -16,6 +16,7 @@ from ..base import TIE_TOL, BaseLabelModel
 from ..utils._validation import (
     check_label_matrix,
     check_label_proba,
+    check_vote_container,
     is_covered,
     unique_rows,
     vote_indicator,
@@ -351,6 +352,7 @@ class LinearizedApprox(BaseLabelModel):
     def _validate_L(self, L, *, reset):
         # As BaseLabelModel._validate_L, with n_classes inherited from the
         # base model when not given.
+        check_vote_container(L)
         L = validate_data(
             self,
             L,

@@ -669,6 +669,48 @@ def check_label_proba(proba, n_samples, owner, n_classes=None, hint=""):
     return proba / total
 
 
+def check_fits_in_dtype(X, dtype, input_name="X"):
+    """Refuse finite features that overflow ``dtype`` (e.g. float32).
+
+    A value beyond ``np.finfo(dtype).max`` (3.4e38 for float32) becomes
+    ``inf`` on the cast, and every probability downstream becomes NaN.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix
+        Validated, finite features.
+    dtype : dtype or str
+        The dtype the features will be cast to.
+    input_name : str, default="X"
+
+    Raises
+    ------
+    ValueError
+        Naming the first overflowing value, its position and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_fits_in_dtype(np.array([[1.0, 2.0]]), "float32")
+    """
+    dtype = np.dtype(dtype)
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    if values.dtype.kind != "f" or values.dtype.itemsize <= dtype.itemsize:
+        return
+    limit = np.finfo(dtype).max
+    over = np.abs(values) > limit
+    if over.any():
+        flat = int(np.flatnonzero(over.ravel())[0])
+        position = tuple(int(i) for i in np.unravel_index(flat, values.shape))
+        where = "" if sp.issparse(X) else f" at {position}"
+        raise ValueError(
+            f"{input_name} contains {values.ravel()[flat]:g}{where}, beyond the "
+            f"largest {dtype} ({limit:.3g}); it would become inf and the "
+            f"probabilities NaN. Rescale {input_name} (e.g. StandardScaler) or "
+            "use dtype='float64'."
+        )
+
+
 def check_n_sources(n_sources, expected, owner):
     """Raise when the number of sources differs from the fitted one."""
     if n_sources != expected:
