@@ -127,7 +127,7 @@ def test_expand_soft_labels_known_answer():
     )
     assert index.tolist() == [0, 0, 1]
     assert labels.tolist() == [0, 1, 0]
-    np.testing.assert_allclose(weight, [0.5, 1.5, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(weight, [0.5, 1.5, 1.0], rtol=1e-12)
 
 
 # ------------------------------------------- every estimator, the same classes

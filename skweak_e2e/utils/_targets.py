@@ -224,8 +224,10 @@ def _check_numeric_votes(votes, input_name):
         )
     frac = votes != np.round(votes)
     if frac.any():
+        # "Unknown label type" is scikit-learn's sentence for continuous
+        # targets given to a classifier (its common checks look for it).
         raise ValueError(
-            f"{input_name} contains the non-integer vote "
+            f"Unknown label type: {input_name} contains the non-integer vote "
             f"{format_value(votes[frac][0])}; hard votes are class labels (pass "
             "soft votes as a 3-D array (n_samples, n_sources, n_classes))."
         )
