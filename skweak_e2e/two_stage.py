@@ -5,6 +5,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -40,6 +41,7 @@ from .base import proba_to_labels
 from .label_model import MajorityVote
 from .utils._targets import abstain_mask, encode_votes, expand_soft_labels, infer_classes
 from .utils._validation import (
+    _as_array,
     check_label_proba,
     check_sample_alignment,
     check_sample_weight,
@@ -223,6 +225,8 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        if sp.issparse(y):
+            _as_array(y)  # the label-matrix message: zeros would be votes
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
         if y.ndim == 1:
             return y[:, None]

@@ -332,6 +332,12 @@ CASES = _label_model_cases() + [
         id="LabelModelClassifier-all-zero-label-model-rows",
     ),
     pytest.param(
+        lambda: LabelModelClassifier().fit(X, sp.csr_matrix(L + 1)),
+        TypeError,
+        "sparse label matrix is ambiguous",
+        id="LabelModelClassifier-sparse-y",
+    ),
+    pytest.param(
         lambda: LabelModelClassifier().fit(X[:-1], L),
         ValueError,
         "different numbers of samples: 59 and 60",
