@@ -391,7 +391,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 )
         if index.size == 0:
             raise ValueError(
-                "No training row is left: every covered row has sample_weight 0."
+                "No training row is left: every covered row has zero sample weight."
             )
 
         X = indexable(X)[0]  # row indexing (sparse -> CSR, iterables -> arrays)

@@ -190,3 +190,12 @@ def test_applier_reads_a_generator_once():
         LFApplier([short]).fit(None).transform(iter(texts)), expected
     )
     assert expected.tolist() == [[0], [-1], [0]]
+
+
+def test_string_minus_one_in_a_dataframe_is_an_error_not_a_class():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(L.astype(str)).astype(object)
+    with pytest.raises(ValueError, match="among them '-1'.*abstain='-1'"):
+        LabelModelClassifier().fit(X, frame)
+    clf = LabelModelClassifier(abstain="-1").fit(X, frame)
+    np.testing.assert_array_equal(clf.classes_, ["0", "1", "2"])

@@ -140,6 +140,15 @@ def n_classes_from_max(high, *, input_name="L", dtype=None, declare="n_classes="
     return max(int(high) + 1, 2)
 
 
+def _string_abstain_error(abstain, input_name):
+    text = str(abstain)
+    return ValueError(
+        f"{input_name} holds strings, among them {text!r}, but abstain={abstain!r} "
+        f"is a number and matches no string. Pass abstain={text!r}, or convert "
+        f"{input_name} to integers."
+    )
+
+
 def abstain_mask(y, abstain, input_name="y"):
     """Boolean mask of the entries of ``y`` equal to ``abstain``.
 
@@ -172,11 +181,7 @@ def abstain_mask(y, abstain, input_name="y"):
     numeric_abstain = not isinstance(abstain, str)
     if kind in "US" and numeric_abstain:
         if y.size and (y == str(abstain)).any():
-            raise ValueError(
-                f"{input_name} holds strings, among them {str(abstain)!r}, but "
-                f"abstain={abstain!r} is a number and matches no string. Pass "
-                f"abstain={str(abstain)!r}, or convert {input_name} to integers."
-            )
+            raise _string_abstain_error(abstain, input_name)
         return np.zeros(y.shape, dtype=bool)
     if kind in "biuf" and not numeric_abstain:
         try:
@@ -190,6 +195,10 @@ def abstain_mask(y, abstain, input_name="y"):
                 f"Pass abstain={format_value(as_number)}."
             )
         return np.zeros(y.shape, dtype=bool)
+    if kind == "O" and numeric_abstain and y.size:
+        # pandas string columns arrive as objects: the same "-1" trap.
+        if (y == str(abstain)).any():
+            raise _string_abstain_error(abstain, input_name)
     # Object arrays compare element by element (in C).
     return np.asarray(y == abstain, dtype=bool)
 
