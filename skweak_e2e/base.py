@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from .label_model._tensor_form import apply_tensor_form
+from .utils._targets import check_gold_labels
 from .utils._validation import (
     check_class_prior,
     check_label_matrix,
@@ -252,8 +253,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Weighted accuracy over the samples with a known gold label.
         """
         pred = self.predict(L)
-        y = np.asarray(y).ravel()
-        check_sample_alignment(len(pred), len(y), "L", "y")
+        y = check_gold_labels(y, len(pred), n_classes=self.n_classes_)
         weight = check_sample_weight(sample_weight, len(y))
         known = y != -1
         if not known.any():

@@ -39,7 +39,12 @@ from sklearn.utils.validation import (
 
 from .base import proba_to_labels
 from .label_model import MajorityVote
-from .utils._targets import abstain_mask, encode_votes, expand_soft_labels, infer_classes
+from .utils._targets import (
+    abstain_mask,
+    encode_votes,
+    expand_soft_labels,
+    infer_classes,
+)
 from .utils._validation import (
     _as_array,
     check_label_proba,

@@ -30,7 +30,7 @@ from skweak_e2e import (
     SourceAwareInfluence,
     WeaSELClassifier,
 )
-from skweak_e2e.datasets import load_wrench, make_weak_supervision
+from skweak_e2e.datasets import load_wrench, make_weak_supervision, planted_posterior
 from skweak_e2e.labeling import LabelingFunction, keyword_lf, labeling_function
 from skweak_e2e.metrics import source_summary
 from skweak_e2e.utils import check_label_matrix
@@ -464,12 +464,50 @@ CASES = _label_model_cases() + [
         "class_prior must hold finite",
         id="make_weak_supervision-nan-prior",
     ),
+    pytest.param(
+        lambda: planted_posterior(L, None),
+        TypeError,
+        "params must be the Bunch returned by make_weak_supervision",
+        id="planted_posterior-no-params",
+    ),
+    pytest.param(
+        lambda: planted_posterior(
+            L[:, :3], make_weak_supervision(10, 4, return_params=True)[3]
+        ),
+        ValueError,
+        "L has 3 sources but params describe 4",
+        id="planted_posterior-wrong-sources",
+    ),
     # -------------------------------------------------------------- metrics
     pytest.param(
         lambda: source_summary(with_vote(HUGE)),
         ValueError,
         "vote 2000000000",
         id="source_summary-huge-vote",
+    ),
+    pytest.param(
+        lambda: source_summary(L, np.where(np.arange(60) == 0, 1e20, Y)),
+        ValueError,
+        r"y contains the vote 1e\+20",
+        id="source_summary-gold-1e20",
+    ),
+    pytest.param(
+        lambda: MajorityVote().fit(L).score(L, Y.astype(str)),
+        ValueError,
+        "y must hold integer class indices .* got dtype <U",
+        id="MajorityVote-score-string-gold",
+    ),
+    pytest.param(
+        lambda: DawidSkene().fit(L).score(L, L),
+        ValueError,
+        r"y must be 1-D gold labels \(n_samples,\); got shape \(60, 4\)",
+        id="DawidSkene-score-2d-gold",
+    ),
+    pytest.param(
+        lambda: MajorityVote().fit(L).score(L, np.where(Y == 1, 5, Y)),
+        ValueError,
+        r"y contains the class 5 but there are 2 classes",
+        id="MajorityVote-score-gold-out-of-range",
     ),
     pytest.param(
         lambda: check_label_matrix(L.astype(np.complex128)),
@@ -563,6 +601,7 @@ def test_table_covers_every_public_entry_point():
         "keyword_lf",
         "make_weak_supervision",
         "source_summary",
+        "planted_posterior",
         "wrench",
     ):
         assert any(i.startswith(name) for i in ids), name
@@ -608,7 +647,9 @@ def test_random_label_matrices_fit_or_get_a_named_error(L_random, model):
         assert str(exc)  # a message, not a bare exception
     else:
         # It fitted: the input really was a label matrix.
-        votes = L_random[np.isfinite(L_random)] if L_random.dtype.kind == "f" else L_random
+        votes = L_random
+        if votes.dtype.kind == "f":
+            votes = votes[np.isfinite(votes)]
         assert L_random.ndim in (2, 3)
         if L_random.ndim == 2:
             assert votes.min() >= -1 and votes.max() < est.n_classes_ <= 1000

@@ -239,11 +239,25 @@ def planted_posterior(L, params):
     (50, 2)
     """
     from ..label_model._tensor_form import apply_tensor_form
+    from ..utils._validation import check_label_matrix
 
-    prior, cov, conf = params.class_prior, params.coverage, params.confusion
+    try:
+        prior, cov, conf = params.class_prior, params.coverage, params.confusion
+    except AttributeError:
+        raise TypeError(
+            "params must be the Bunch returned by make_weak_supervision("
+            f"..., return_params=True); got {type(params).__name__}."
+        ) from None
+    L, _ = check_label_matrix(
+        L, n_classes=cov.shape[1], allow_soft=False, require_votes=False
+    )
+    if L.shape[1] != cov.shape[0]:
+        raise ValueError(
+            f"L has {L.shape[1]} sources but params describe {cov.shape[0]}."
+        )
     n_sources, n_classes = cov.shape
     # Outcome probabilities E_j[c, k'] with k'=0 abstain, k'=k+1 vote k.
     E = np.concatenate([(1 - cov)[:, :, None], cov[:, :, None] * conf], axis=2)
     W = np.log(np.clip(E, 1e-300, None)).transpose(0, 2, 1)
     W = W + np.log(prior)[None, None, :] / n_sources
-    return apply_tensor_form(np.asarray(L), W, "exp")
+    return apply_tensor_form(L, W, "exp")

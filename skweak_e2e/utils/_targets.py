@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "MAX_INFERRED_CLASSES",
     "abstain_mask",
+    "check_gold_labels",
     "encode_votes",
     "expand_soft_labels",
     "infer_classes",
@@ -51,7 +52,9 @@ def format_value(value):
     """The user's value as they would write it (``1e+20``, ``255``, ``'-1'``)."""
     if isinstance(value, (float, np.floating)):
         value = float(value)
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:g}"
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
@@ -440,6 +443,64 @@ def _encode_small_ints(y, classes, abstain):
     if _is_int(abstain) and low <= abstain <= high:
         table[int(abstain) - low] = -1
     return table[y.astype(np.int64, copy=False) - low]
+
+
+def check_gold_labels(y, n_samples, *, n_classes=None, input_name="y", left="L"):
+    """Validate gold class indices: 1-D, aligned, integral, ``-1`` = unknown.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    n_samples : int
+        Number of rows of the input ``y`` goes with.
+    n_classes : int, default=None
+        When given, labels must be below it.
+    input_name, left : str
+        Names of ``y`` and of the input it goes with, for the messages.
+
+    Returns
+    -------
+    y : ndarray of int64 of shape (n_samples,)
+
+    Examples
+    --------
+    >>> check_gold_labels([1, -1, 0.0], 3)
+    array([ 1, -1,  0])
+    """
+    y = _as_label_array(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(
+            f"{input_name} must be 1-D gold labels (n_samples,); got shape {y.shape}."
+        )
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"{left} and {input_name} have different numbers of samples: "
+            f"{n_samples} and {y.shape[0]}."
+        )
+    if y.dtype.kind == "b" or y.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{input_name} must hold integer class indices (-1 for unknown); got "
+            f"dtype {y.dtype}."
+        )
+    if y.size == 0:
+        return y.astype(np.int64)
+    _check_numeric_votes(y, input_name)
+    low, high = y.min(), y.max()
+    if low < -1:
+        raise ValueError(
+            f"{input_name} contains {format_value(low)}, below -1; gold labels "
+            "are class indices, or -1 for unknown."
+        )
+    if n_classes is None:
+        n_classes_from_max(high, input_name=input_name, dtype=y.dtype)
+    elif high >= n_classes:
+        raise ValueError(
+            f"{input_name} contains the class {format_value(high)} but there are "
+            f"{n_classes} classes (0..{n_classes - 1})."
+        )
+    return y.astype(np.int64)
 
 
 def expand_soft_labels(proba, rows, sample_weight=None):

@@ -76,7 +76,8 @@ def check_vote_container(L, input_name="L"):
                 raise ValueError(
                     f"{input_name} column {column!r} is categorical with "
                     f"non-numeric categories (e.g. {categories[0]!r}); label models "
-                    "take numeric class indices 0..n_classes-1 with -1 for abstain. Use "
+                    "take numeric class indices 0..n_classes-1 with -1 for "
+                    "abstain. Use "
                     "the category codes (L[col].cat.codes, where -1 marks a "
                     "missing value) or LabelModelClassifier, which encodes labels."
                 )
