@@ -657,3 +657,47 @@ def test_random_label_matrices_fit_or_get_a_named_error(L_random, model):
         assert np.isfinite(proba).all()
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
     assert time.perf_counter() - start < 20
+
+
+@st.composite
+def vote_arrays(draw):
+    """Votes of any kind a user may pass as y: numbers, strings, objects."""
+    n = draw(st.integers(1, 8))
+    shape = draw(st.sampled_from([(n,), (n, 1), (n, 3)]))
+    kind = draw(st.sampled_from(["int", "uint8", "float", "str", "object"]))
+    if kind == "str":
+        values = st.sampled_from(["-1", "a", "b", "spam", ""])
+        return draw(hnp.arrays(np.dtype("<U4"), shape, elements=values))
+    if kind == "object":
+        values = st.sampled_from([-1, 0, 1, 2, "a", "b"])
+        return draw(hnp.arrays(np.dtype(object), shape, elements=values))
+    dtype = {"int": np.int64, "uint8": np.uint8, "float": np.float64}[kind]
+    choices = {
+        "int": [-1, 0, 1, 2, -2, 2_000_000_000],
+        "uint8": [0, 1, 2, 255, 7],
+        "float": [0.0, 1.0, 2.0, 255.0, 1e20, 0.5, np.nan, -1.0, -2.0],
+    }[kind]
+    return draw(hnp.arrays(dtype, shape, elements=st.sampled_from(choices)))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(y=vote_arrays())
+def test_random_votes_for_the_classifier_fit_or_get_a_named_error(y):
+    X_small = np.arange(len(y), dtype=float)[:, None]
+    start = time.perf_counter()
+    try:
+        clf = LabelModelClassifier().fit(X_small, y)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)
+    else:
+        # Every class is a label of y or (integer votes) an index up to the
+        # largest vote: never the abstain value, never a wrapped number.
+        assert 2 <= len(clf.classes_) <= 1000
+        assert -1 not in clf.classes_.tolist()
+        assert "-1" not in clf.classes_.tolist()
+        assert set(clf.predict(X_small).tolist()) <= set(clf.classes_.tolist())
+    assert time.perf_counter() - start < 20
