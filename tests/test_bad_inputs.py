@@ -488,7 +488,7 @@ CASES = _label_model_cases() + [
     pytest.param(
         lambda: source_summary(L, np.where(np.arange(60) == 0, 1e20, Y)),
         ValueError,
-        r"y contains the vote 1e\+20",
+        r"y contains 1e\+20, which is not a class index",
         id="source_summary-gold-1e20",
     ),
     pytest.param(
@@ -504,10 +504,16 @@ CASES = _label_model_cases() + [
         id="DawidSkene-score-2d-gold",
     ),
     pytest.param(
-        lambda: MajorityVote().fit(L).score(L, np.where(Y == 1, 5, Y)),
+        lambda: MajorityVote().fit(L).score(L, np.where(Y == 1, 2.0**40, Y)),
+        ValueError,
+        r"y contains 1099511627776, which is not a class index",
+        id="MajorityVote-score-huge-gold",
+    ),
+    pytest.param(
+        lambda: source_summary(L, np.where(Y == 1, 5, Y), n_classes=2),
         ValueError,
         r"y contains the class 5 but there are 2 classes",
-        id="MajorityVote-score-gold-out-of-range",
+        id="source_summary-gold-out-of-declared-range",
     ),
     pytest.param(
         lambda: check_label_matrix(L.astype(np.complex128)),
