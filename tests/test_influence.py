@@ -17,7 +17,8 @@ from skweak_e2e import MajorityVote, SourceAwareInfluence
 from skweak_e2e.base import BaseLabelModel
 from skweak_e2e.datasets import make_weak_supervision, planted_posterior
 from skweak_e2e.inspection import InfluenceResult
-from skweak_e2e.inspection._logistic import HessianSolver, LogisticModel
+from skweak_e2e.inspection._hessian_solver import HessianSolver
+from skweak_e2e.inspection._linear_loss import LogisticModel
 
 LAM = 1e-2
 

@@ -1,11 +1,11 @@
 """Source-aware influence functions for two-stage weak-supervision pipelines.
 
-Implements [P004] (Zhang, Wang, Hsieh, Ratner, NeurIPS 2022): the
+Implements Zhang, Wang, Hsieh and Ratner (NeurIPS 2022): the
 noise-aware loss of an end model trained on a label model's probabilistic
 labels decomposes into one term per (training sample, source, class), and
 each term gets an influence score on a target loss (a test point, or the mean
 loss of a labelled validation set), by reweighting (RW) or weight-moving
-(WM), optionally relative (RelatIF). See ``algorithms.md`` section 5.
+(WM), optionally relative (RelatIF).
 
 **Sign convention (the paper's).** ``phi`` is the derivative of the target
 loss with respect to up-weighting a training term by ``eps`` at ``eps = 0``.
@@ -15,13 +15,10 @@ target loss by about ``-phi / N``. (WRENCH's explainer returns the opposite
 sign, scaled.)
 """
 
-import copy
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context, clone
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -35,156 +32,20 @@ from sklearn.utils.validation import (
 from ..label_model import MajorityVote
 from ..label_model._tensor_form import tensor_scores
 from ..utils._validation import check_label_matrix, is_covered
-from ._logistic import (
-    LogisticBackend,
-    LogisticModel,
-    SoftLabelLogisticRegression,
-)
+from ._backends import BackendOptions, make_backend
+from ._repair import SampleRemoval, SourceRemoval, TermRemoval, repair
+from ._result import InfluenceResult, TermState
 from ._terms import TermDecomposition
-from ._torch_influence import TorchGGNBackend, TorchLastLayer, is_torch_model
+from ._torch_influence import is_torch_model
 
-__all__ = ["InfluenceResult", "SourceAwareInfluence"]
+__all__ = ["SourceAwareInfluence"]
+
 
 #: Default relative Hessian damping of the influence solves (see the
 #: ``damping`` parameter of :class:`SourceAwareInfluence`): ``delta`` equal to
 #: the mean eigenvalue ``tr(H) / D`` of the Hessian.
 DAMPING_DEFAULT = 1.0
 
-#: Default grid of harmful-term fractions tried by ``drop_harmful``.
-DEFAULT_FRACTIONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
-
-
-class InfluenceResult:
-    """Influences of the training terms of a pipeline on one target.
-
-    Sign convention: positive = **harmful** (up-weighting the component
-    raises the target loss; removing it changes the loss by about
-    ``-phi / n_train``). Rows that do not take part in training (uncovered
-    rows) have influence 0. Results are made by
-    :meth:`SourceAwareInfluence.influence`; every parameter is kept as the
-    attribute of the same name.
-
-    Parameters
-    ----------
-    per_sample : ndarray of shape (n_samples,)
-        ``phi_x_i = sum_jc phi_ijc`` (Table 1, row 1). For RW without RelatIF
-        this equals the ordinary influence of the sample.
-    per_source : ndarray of shape (n_sources,)
-        ``phi_lambda_j = sum_ic phi_ijc``: the group influence of a source.
-    per_vote : scipy.sparse.csr_matrix of shape (n_samples, n_sources)
-        ``phi_L_ij = sum_c phi_ijc``, stored over the (sample, source) pairs
-        that carry a term (the votes, plus abstentions when the label model
-        gives abstaining mass).
-    per_parameter : ndarray of shape (n_sources, n_classes + 1, n_classes)
-        ``phi_W[j, k', c] = sum_i phi_ijc 1[L_ij + 1 = k']`` (slot 0 =
-        abstain): the influence of each label-model parameter.
-    ordinary : ndarray of shape (n_samples,)
-        The ordinary (sample-level) influence function, or its RelatIF when
-        ``relative``; the baseline "IF" / "R-IF" of [P004].
-    method : {"rw", "wm"}
-        Reweighting or weight-modification influence.
-    relative : bool
-        Whether the scores are RelatIF (relative) influences.
-    n_train : int
-        Number of training rows ``N``.
-    state : tuple
-        Internal state from which :meth:`terms` builds the individual
-        terms (private; kept as ``_state``).
-
-    Notes
-    -----
-    RW scores are additive, so the aggregates are exact group influences.
-    WM and RelatIF scores are not additive; their sums are the heuristic
-    aggregates [P004] uses.
-
-    Examples
-    --------
-    >>> from skweak_e2e import SourceAwareInfluence
-    >>> from skweak_e2e.datasets import make_weak_supervision
-    >>> X, L, y = make_weak_supervision(300, 5, n_features=4, random_state=0)
-    >>> sai = SourceAwareInfluence(l2=1e-2).fit(X[:200], L[:200])
-    >>> res = sai.influence(X[200:], y[200:])
-    >>> res.method, res.n_train, res.per_parameter.shape  # 188 covered rows
-    ('rw', 188, (5, 3, 2))
-    >>> phi = res.terms("dense")  # (n_samples, n_sources, n_classes)
-    >>> bool(abs(phi.sum(axis=(1, 2)) - res.per_sample).max() < 1e-10)
-    True
-    """
-
-    def __init__(
-        self,
-        *,
-        per_sample,
-        per_source,
-        per_vote,
-        per_parameter,
-        ordinary,
-        method,
-        relative,
-        n_train,
-        state,
-    ):
-        self.per_sample = per_sample
-        self.per_source = per_source
-        self.per_vote = per_vote
-        self.per_parameter = per_parameter
-        self.ordinary = ordinary
-        self.method = method
-        self.relative = relative
-        self.n_train = n_train
-        self._state = state
-
-    def __repr__(self):
-        return (
-            f"InfluenceResult(method={self.method!r}, relative={self.relative}, "
-            f"n_samples={self.per_sample.shape[0]}, n_sources={self.per_source.shape[0]}, "
-            f"n_train={self.n_train})"
-        )
-
-    def terms(self, format="coo", *, max_bytes=2**31, dtype=np.float64):
-        """Return every (sample, source, class) influence ``phi_ijc``.
-
-        Positive = harmful (see the class docstring).
-
-        Parameters
-        ----------
-        format : {"coo", "dense"}, default="coo"
-            ``"coo"``: a dict of arrays over the terms that exist
-            (``w_ijc != 0``): ``sample``, ``source``, ``class``, ``influence``,
-            ``coefficient`` (``w_ijc``; ``a_ijc = w_ijc / Z_i`` for identity
-            label models) and, with RelatIF, ``self_influence`` (``q_ijc >=
-            0``). ``"dense"``: an array of shape (n_samples, n_sources,
-            n_classes) with zeros for absent terms.
-        max_bytes : int, default=2**31
-            Refuse to build a dense tensor larger than this.
-        dtype : dtype, default=np.float64
-            Data type of the dense tensor.
-
-        Returns
-        -------
-        terms : dict or ndarray
-            The dict of arrays (``"coo"``) or the dense array (``"dense"``)
-            described under ``format``.
-        """
-        dec, train_index, n_samples, b, r, kappa = self._state
-        if format == "dense":
-            size = n_samples * dec.n_sources * dec.n_classes * np.dtype(dtype).itemsize
-            if size > max_bytes:
-                raise ValueError(
-                    f"The dense influence tensor needs {size} bytes, above "
-                    f"max_bytes={max_bytes}; use format='coo' or raise max_bytes."
-                )
-            out = np.zeros((n_samples, dec.n_sources, dec.n_classes), dtype=dtype)
-            out[train_index] = dec.dense(b, r, self.method, kappa, dtype=dtype)
-            return out
-        if format != "coo":
-            raise ValueError(f"format must be 'coo' or 'dense'; got {format!r}.")
-        out = dec.terms(b, r, self.method, kappa)
-        if kappa is not None:
-            a = out["coefficient"] / dec.Z[out["sample"]]
-            out["self_influence"] = a * a * kappa[out["sample"], out["class"]]
-        out["sample"] = train_index[out["sample"]]
-        return out
 
 
 def _linearize(label_model, L):
@@ -210,7 +71,7 @@ class SourceAwareInfluence(BaseEstimator):
     per (training sample, source, class); this inspector scores every term's
     influence on a target loss — one test point, several, or the mean loss of
     a labelled validation set — and aggregates them per sample, per source,
-    per vote and per label-model parameter ([P004] Table 1). It is an
+    per vote and per label-model parameter (Zhang et al., 2022, Table 1). It is an
     inspector, not an estimator: :meth:`fit` prepares the analysis once
     (training labels, a stationary end model, a factorised Hessian), then
     :meth:`influence`, :meth:`explain`, :meth:`mislabel_scores` and
@@ -242,7 +103,7 @@ class SourceAwareInfluence(BaseEstimator):
         rows (a model fitted on hard labels or on uncovered rows is polished
         to that objective).
     method : {"rw", "wm"}, default="rw"
-        ``"rw"`` (reweighting, [P004] eq. 11): up-weights a term without
+        ``"rw"`` (reweighting, Zhang et al. eq. 11): up-weights a term without
         renormalising the label; additive; needs an identity label model
         (exp models are linearised, see ``linearize``). ``"wm"``
         (weight-moving, eq. 14): removes the term's parameter from the label
@@ -265,7 +126,7 @@ class SourceAwareInfluence(BaseEstimator):
         end model itself is not changed: its training ridge is ``l2``.
         ``damping=0`` gives the exact influence of the fitted model (the
         first-order effect of retraining). Influence functions are usually
-        damped in practice (Koh & Liang, 2017; [P004]'s reference code uses
+        damped in practice (Koh & Liang, 2017; Zhang et al.'s reference code uses
         a heavily damped LiSSA): damping trades exactness for robustness to
         the ill-conditioned, nearly flat directions of ``H``, along which the
         exact ``H^-1`` turns tiny gradient components into large, unstable
@@ -291,7 +152,7 @@ class SourceAwareInfluence(BaseEstimator):
         What to do with exp label models (DawidSkene, Snorkel). ``"auto"``:
         linearise them for ``method="rw"`` or ``relative`` (fit
         :class:`~skweak_e2e.LinearizedApprox` and retrain the end model on its
-        labels, as [P004] does), use them directly for ``"wm"``. ``True``:
+        labels, as Zhang et al. do), use them directly for ``"wm"``. ``True``:
         always linearise. ``False``: never (RW then raises).
     polish : bool, default=True
         Continue training a given end model (scikit-learn or a network's last
@@ -540,201 +401,46 @@ class SourceAwareInfluence(BaseEstimator):
         self.relative_ = bool(self.relative)
 
         X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
-        self._backend, self.end_model_, self._estimator_factory = self._make_backend(
-            end_model, X_train, n_classes, torch_end
+        self._backend = make_backend(
+            end_model,
+            X_train,
+            self.labels_,
+            n_classes,
+            self._options(),
+            torch_end=torch_end,
         )
+        self.end_model_ = self._backend.end_model
         self.stationarity_ = dict(getattr(self._backend, "stationarity", {}))
         self._kappa = None
         self._ordinary_self = None
         return self
 
-    # ------------------------------------------------------- end models
-    def _cg(self, full):
-        tol = self.cg_tol if self.cg_tol is not None else (1e-6 if full else 1e-10)
-        it = (
-            self.cg_max_iter
-            if self.cg_max_iter is not None
-            else (200 if full else 1000)
-        )
-        return tol, it
-
-    def _solver(self, model):
-        if self.relative and self.solver == "auto":
-            return "cholesky"
-        if self.relative and self.solver == "cg":
-            raise ValueError(
-                "relative=True needs solver='cholesky' (the explicit H^-1)."
-            )
-        return self.solver
-
-    def _make_backend(self, end_model, X, n_classes, torch_end):
-        labels = self._decomposition.labels
-        cg_tol, cg_it = self._cg(False)
-        common = {
-            "tol": self.tol,
-            "max_iter": self.max_iter,
-            "cg_tol": cg_tol,
-            "cg_max_iter": cg_it,
-            "damping": float(self.damping),
-        }
-        if end_model is None:
-            reference = self.logits == "reference" or (
-                self.logits == "auto" and n_classes == 2
-            )
-            model = LogisticModel(
-                X.shape[1], n_classes, reference=reference, l2=self.l2
-            )
-            backend = LogisticBackend(
-                model, X, labels, solver=self._solver(model), **common
-            )
-            params = {
-                "l2": self.l2,
-                "logits": "reference" if reference else "multinomial",
-                "tol": self.tol,
-                "max_iter": self.max_iter,
-            }
-            factory = _SoftLogisticFactory(model, params, n_classes)
-            return backend, factory(backend.theta), factory
-
-        if isinstance(end_model, LogisticRegression):
-            return self._sklearn_backend(end_model, X, labels, n_classes, common)
-
-        if isinstance(end_model, Pipeline) and isinstance(
-            end_model[-1], LogisticRegression
-        ):
-            check_is_fitted(end_model)
-            featurize = _PipelineFeatures(end_model[:-1])
-            backend, _, factory = self._sklearn_backend(
-                end_model[-1], featurize(X), labels, n_classes, common
-            )
-            backend.featurize = featurize
-            factory = _PipelineFactory(end_model, factory)
-            return backend, factory(backend.theta), factory
-
-        if torch_end:
-            if self.network == "full":
-                cg_tol, cg_it = self._cg(True)
-                backend = TorchGGNBackend(
-                    end_model,
-                    X,
-                    labels,
-                    n_classes,
-                    l2=self.l2,
-                    cg_tol=cg_tol,
-                    cg_max_iter=cg_it,
-                    damping=float(self.damping),
-                    device=self.device,
-                )
-                return backend, backend.module, None
-            last = TorchLastLayer(end_model, device=self.device)
-            if last.n_outputs not in (n_classes, 1) or (
-                last.n_outputs == 1 and n_classes != 2
-            ):
-                raise ValueError(
-                    f"The torch end model outputs {last.n_outputs} logits for "
-                    f"{n_classes} classes."
-                )
-            H = last.features(X)
-            model = LogisticModel(
-                H.shape[1],
-                n_classes,
-                fit_intercept=last.has_bias,
-                reference=last.n_outputs == 1,
-                l2=self.l2,
-            )
-            backend = LogisticBackend(
-                model,
-                H,
-                labels,
-                init=last.theta(),
-                polish=self.polish,
-                featurize=last.features,
-                solver=self._solver(model),
-                **common,
-            )
-            return backend, last.with_theta(backend.theta), last.with_theta
-
-        raise TypeError(
-            "The end model must be None (closed-form logistic regression), a "
-            "scikit-learn LogisticRegression (or a Pipeline ending in one), or a "
-            "torch module / skorch net; got "
-            f"{type(end_model).__name__}."
-        )
-
-    def _sklearn_backend(self, lr, X, labels, n_classes, common):
-        params = lr.get_params()
-        penalty = params.get("penalty", "deprecated")
-        l1_ratio = params.get("l1_ratio", 0.0)
-        if penalty in ("l1", "elasticnet") or (
-            penalty in ("deprecated", "l2")
-            and l1_ratio not in (None, 0, 0.0)
-            and penalty != "l2"
-        ):
-            raise ValueError(
-                "Influence functions need a smooth objective: the LogisticRegression "
-                "end model must use an L2 penalty (l1_ratio=0) or none."
-            )
-        if params.get("class_weight") is not None:
-            raise ValueError(
-                "LogisticRegression(class_weight=...) is not supported by the "
-                "influence computation; fold class weights into the labels."
-            )
-        n_train = X.shape[0]
-        C_reg = float(params["C"])
-        lam = 0.0 if (penalty is None or np.isinf(C_reg)) else 1.0 / (C_reg * n_train)
-        fit_intercept = bool(params["fit_intercept"])
-        intercept_l2 = 0.0
-        if params.get("solver") == "liblinear":
-            if n_classes > 2:
-                raise ValueError(
-                    "A multiclass liblinear LogisticRegression is one-vs-rest, "
-                    "not a softmax model; use solver='lbfgs'."
-                )
-            intercept_l2 = lam / float(params.get("intercept_scaling", 1.0)) ** 2
-        if not hasattr(lr, "coef_"):
-            Xe, ye, we = _expand_soft_labels(X, labels)
-            lr = clone(lr).fit(Xe, ye, sample_weight=we)
-        classes = np.asarray(lr.classes_)
-        if not np.array_equal(classes, np.arange(n_classes)):
-            raise ValueError(
-                f"The LogisticRegression end model has classes {classes.tolist()}; "
-                f"expected 0..{n_classes - 1} (the label model's classes)."
-            )
-        reference = n_classes == 2
-        model = LogisticModel(
-            X.shape[1],
-            n_classes,
-            fit_intercept=fit_intercept,
-            reference=reference,
-            l2=lam,
-            intercept_l2=intercept_l2,
-        )
-        Th = np.asarray(lr.coef_, dtype=np.float64).T
-        if fit_intercept:
-            Th = np.vstack([Th, np.asarray(lr.intercept_, dtype=np.float64)[None, :]])
-        backend = LogisticBackend(
-            model,
-            X,
-            labels,
-            init=Th.ravel(),
+    def _options(self):
+        return BackendOptions(
+            l2=self.l2,
+            logits=self.logits,
+            solver=self.solver,
+            relative=bool(self.relative),
             polish=self.polish,
-            solver=self._solver(model),
-            **common,
+            network=self.network,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            cg_tol=self.cg_tol,
+            cg_max_iter=self.cg_max_iter,
+            damping=float(self.damping),
+            device=self.device,
         )
-
-        factory = _SklearnFactory(lr, model)
-        return backend, factory(backend.theta), factory
 
     # ============================================================ queries
     def _check_target(self, X, y):
-        if self._backend.kind == "torch_full" or self._backend.featurize is not None:
+        if self._backend.raw_inputs:
             X = indexable(X)[0]
         else:
-            X = check_array(X, dtype=np.float64)
-            if X.shape[1] != self._backend.model.n_features:
+            X = check_array(X, accept_sparse="csr", dtype=np.float64)
+            if X.shape[1] != self._backend.n_features:
                 raise ValueError(
                     f"X has {X.shape[1]} features but the end model has "
-                    f"{self._backend.model.n_features}."
+                    f"{self._backend.n_features}."
                 )
         y = column_or_1d(np.asarray(y), warn=True)
         n_x = _num_samples(X)
@@ -803,7 +509,7 @@ class SourceAwareInfluence(BaseEstimator):
             method=self.method_,
             relative=self.relative_,
             n_train=self.n_train_,
-            state=(dec, idx, n, b, r, kappa),
+            state=TermState(dec, idx, n, b, r, kappa),
         )
 
     def influence(self, X, y, *, reduce="mean"):
@@ -840,7 +546,7 @@ class SourceAwareInfluence(BaseEstimator):
         """The training samples, sources and votes most responsible for a prediction.
 
         The target is the loss of one labelled test point; "responsible"
-        means the largest (most harmful, positive) influence, as in [P004]
+        means the largest (most harmful, positive) influence, as in Zhang et al. (2022)
         Table 2.
 
         Parameters
@@ -862,8 +568,8 @@ class SourceAwareInfluence(BaseEstimator):
             value), and ``result`` (the full :class:`InfluenceResult`).
         """
         check_is_fitted(self)
-        if self._backend.kind == "logistic" and self._backend.featurize is None:
-            x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if not self._backend.raw_inputs:
+            x = x if hasattr(x, "tocsr") else np.atleast_2d(np.asarray(x, np.float64))
         else:  # one raw input for a network or a pipeline: add the batch axis
             x = indexable([x])[0] if isinstance(x, str) else np.asarray(x)[None]
         x, y = self._check_target(x, np.atleast_1d(y))
@@ -896,7 +602,7 @@ class SourceAwareInfluence(BaseEstimator):
     def mislabel_scores(self, X, y):
         """Per-vote suspicion scores ``phi_L_ij`` on the validation loss.
 
-        [P004]'s source-mislabel detector: the influence of vote ``L_ij`` on
+        Zhang et al.'s source-mislabel detector: the influence of vote ``L_ij`` on
         the mean validation loss. Positive = harmful = suspicious (a likely
         mislabel); rank votes in decreasing order.
 
@@ -926,7 +632,7 @@ class SourceAwareInfluence(BaseEstimator):
         return out
 
     def drop_harmful(self, X, y, *, unit="term", fractions=None):
-        """Remove the most harmful training components and refit ([P004] Thm. 1).
+        """Remove the most harmful training components and refit (Zhang et al., 2022, Thm. 1).
 
         Scores every component on the mean validation loss of ``(X, y)``,
         then for each candidate removes the top fraction ``q`` of the
@@ -970,7 +676,7 @@ class SourceAwareInfluence(BaseEstimator):
             ``erm_validation_loss``.
         """
         check_is_fitted(self)
-        if self._estimator_factory is None:
+        if not self._backend.can_refit:
             raise ValueError(
                 "drop_harmful retrains the end model in closed form; a full-network "
                 "torch analysis cannot be refitted here (use network='last_layer')."
@@ -981,146 +687,23 @@ class SourceAwareInfluence(BaseEstimator):
             )
         Xv, yv = self._check_target(X, y)
         res = self.influence(Xv, yv, reduce="mean")
-        dec = self._decomposition
-        backend = self._backend
-        labels = self.labels_
-
+        dec, idx = self._decomposition, self.train_index_
         if unit == "source":
-            scores = res.per_source
-            harmful = np.flatnonzero(scores > 0)
-            order = harmful[np.argsort(-scores[harmful], kind="stable")]
-            candidates = (
-                np.arange(order.size + 1)
-                if fractions is None
-                else np.unique(
-                    np.clip(np.asarray(fractions, dtype=np.intp), 0, order.size)
-                )
-            )
-
-            def make(k):
-                sel = order[:k]
-                T = dec.labels_without_sources(sel) if k else labels
-                return T, int(k), sel
-        else:
-            candidates = np.asarray(
-                DEFAULT_FRACTIONS if fractions is None else fractions, dtype=np.float64
-            )
-            if candidates.ndim != 1 or (candidates < 0).any() or (candidates > 1).any():
-                raise ValueError("fractions must be a sequence of numbers in [0, 1].")
-            candidates = np.unique(candidates)
-            if unit == "term":
-                coo = res.terms("coo")
-                scores = coo["influence"]
-            else:
-                scores = res.ordinary[self.train_index_]
-            harmful = np.flatnonzero(scores > 0)
-            order = harmful[np.argsort(-scores[harmful], kind="stable")]
-
-            def make(q):
-                k = int(np.ceil(q * order.size))
-                sel = order[:k]
-                if k == 0:
-                    return labels, 0, sel
-                if unit == "sample":
-                    T = labels.copy()
-                    T[sel] = 0.0
-                    return T, k, sel
-                rows = np.searchsorted(self.train_index_, coo["sample"][sel])
-                T = dec.labels_without_terms(
-                    rows, coo["source"][sel], coo["class"][sel], self.method_
-                )
-                return T, k, sel
-
-        losses, n_removed, thetas, made = [], [], [], []
-        for cand in candidates:
-            T, k, sel = make(cand)
-            theta = backend.theta if k == 0 else backend.refit(T)
-            losses.append(backend.loss(Xv, yv, theta))
-            n_removed.append(k)
-            thetas.append(theta)
-            made.append((T, sel))
-        losses = np.asarray(losses)
-        best = int(np.argmin(losses))
-        T, sel = made[best]
-        full_labels = np.zeros((self.n_samples_, self.n_classes_))
-        full_labels[self.train_index_] = T
-        if unit == "term":
-            removed = {
-                key: coo[key][sel] for key in ("sample", "source", "class", "influence")
-            }
+            strategy = SourceRemoval(res, dec, self.labels_, fractions)
         elif unit == "sample":
-            removed = self.train_index_[sel]
+            strategy = SampleRemoval(res, self.labels_, idx, fractions)
         else:
-            removed = sel
+            strategy = TermRemoval(res, dec, self.labels_, idx, self.method_, fractions)
+        out = repair(self._backend, strategy, Xv, yv)
+        full_labels = np.zeros((self.n_samples_, self.n_classes_))
+        full_labels[idx] = out.removal.labels
         return Bunch(
-            estimator=self._estimator_factory(thetas[best]),
-            fraction=candidates[best],
-            candidates=candidates,
-            validation_loss=losses,
-            n_removed=np.asarray(n_removed),
+            estimator=self._backend.make_estimator(out.theta),
+            fraction=strategy.candidates[out.best],
+            candidates=strategy.candidates,
+            validation_loss=out.validation_loss,
+            n_removed=out.n_removed,
             labels=full_labels,
-            removed=removed,
-            erm_validation_loss=float(backend.loss(Xv, yv, backend.theta)),
+            removed=strategy.removed(out.removal.selection),
+            erm_validation_loss=out.erm_validation_loss,
         )
-
-
-class _SoftLogisticFactory:
-    """Builds a fitted :class:`SoftLabelLogisticRegression` holding ``theta``."""
-
-    def __init__(self, model, params, n_classes):
-        self.model, self.params, self.n_classes = model, params, n_classes
-
-    def __call__(self, theta):
-        est = SoftLabelLogisticRegression(**self.params)
-        est.classes_ = np.arange(self.n_classes)
-        est.n_features_in_ = self.model.n_features
-        est.n_iter_ = 0
-        est._set_theta(self.model, theta)
-        return est
-
-
-class _SklearnFactory:
-    """A copy of a fitted ``LogisticRegression`` with coefficients ``theta``."""
-
-    def __init__(self, lr, model):
-        self.lr, self.model = lr, model
-
-    def __call__(self, theta):
-        model = self.model
-        est = copy.deepcopy(self.lr)
-        T = np.asarray(theta).reshape(model.n_rows, model.n_free)
-        est.coef_ = np.ascontiguousarray(T[: model.n_features].T)
-        if model.fit_intercept:
-            est.intercept_ = T[model.n_features].copy()
-        return est
-
-
-class _PipelineFactory:
-    """A copy of a fitted pipeline whose final LogisticRegression holds ``theta``."""
-
-    def __init__(self, pipe, final_factory):
-        self.pipe, self.final_factory = pipe, final_factory
-
-    def __call__(self, theta):
-        pipe = copy.deepcopy(self.pipe)
-        pipe.steps[-1] = (pipe.steps[-1][0], self.final_factory(theta))
-        return pipe
-
-
-class _PipelineFeatures:
-    """The fitted head of a pipeline as a dense feature map."""
-
-    def __init__(self, head):
-        self.head = head
-
-    def __call__(self, Z):
-        Z = self.head.transform(Z)
-        if sp.issparse(Z):  # the closed form works on dense features
-            Z = Z.toarray()
-        return check_array(Z, dtype=np.float64)
-
-
-def _expand_soft_labels(X, labels):
-    """Rows (x_i, c) with sample weight ``labels[i, c]`` for every positive entry."""
-    i, c = np.nonzero(labels > 0)
-    return X[i], c, labels[i, c]

@@ -5,11 +5,12 @@ A label model in tensor form ``W`` (``n_sources x (C+1) x C``, activation
 ``y_ic = sigma(S_ic) / sum_k sigma(S_ik)`` with ``S_ic = sum_j w_ijc`` and
 ``w_ijc = W[j, L_ij + 1, c]`` (for soft votes, the vote-probability mixture
 of ``W[j, :, c]``). With ``sigma`` the identity the loss splits into terms
-``a_ijc * l_c(x_i)`` with ``a_ijc = w_ijc / Z_i`` ([P004] eq. 8).
+``a_ijc * l_c(x_i)`` with ``a_ijc = w_ijc / Z_i`` (Zhang et al. eq. 8).
 
-Given the end model's logit-space directions ``b`` (see
-``algorithms.md`` section 5.5.4: ``b_ic = x~_i^T V (p_i - e_c)``, with
-``V = H^-1 grad L_target``), every influence is O(1) per term:
+Given the end model's logit-space directions ``b`` (``b_ic = x~_i^T V
+(p_i - e_c)``, with ``V = H^-1 grad L_target``: the gradient of the loss
+term ``l_c(x_i)`` is ``x~_i (x) (p_i - e_c)``), every influence is O(1) per
+term:
 
 * reweighting (RW, identity only): ``phi_ijc = -a_ijc b_ic``;
 * weight-moving (WM, identity or exp):
