@@ -29,7 +29,12 @@ from ._linear_loss import LogisticModel, soft_cross_entropy
 from ._soft_logistic import SoftLabelLogisticRegression
 from ._torch_influence import TorchGGNBackend, TorchLastLayer
 
-__all__ = ["BackendOptions", "LogisticBackend", "make_backend"]
+__all__ = [
+    "BackendOptions",
+    "LogisticBackend",
+    "closed_form_reference",
+    "make_backend",
+]
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,7 @@ class LogisticBackend:
         n_t = V.shape[1]
         F, K = model.n_rows, model.n_free
         U = model.apply(self.X, V.reshape(F, K, n_t).reshape(F, K * n_t))
-        U = U.reshape(len(self.X), K, n_t).transpose(2, 0, 1)
+        U = U.reshape(self.X.shape[0], K, n_t).transpose(2, 0, 1)
         return model.pad(U)
 
     def self_influence(self, G):
@@ -223,6 +228,40 @@ class LogisticBackend:
             self._kernels = self.solver.row_kernels()
         Gf = self.model.free(G)
         return np.einsum("ia,iab,ib->i", Gf, self._kernels, Gf)
+
+    def leave_out_proba(self, rows, delta):
+        """Training-row probabilities after changing their labels by ``delta``.
+
+        First-order (influence) retraining: changing row ``i``'s label by
+        ``delta_i`` (weight ``1/N`` in the mean loss) moves the parameters by
+        ``-H^-1 grad / N`` and the row's logits by
+        ``-T_i (delta_rho_i p_i - delta_i) / N``, with the row kernels ``T_i``
+        of ``H^-1`` (exact with Cholesky, the Jacobi approximation with CG).
+
+        Parameters
+        ----------
+        rows : ndarray of shape (k,)
+            Training positions.
+        delta : ndarray of shape (k, C)
+            Label changes (e.g. minus a vote's share).
+
+        Returns
+        -------
+        proba : ndarray of shape (k, C)
+        """
+        model = self.model
+        if self._kernels is None:
+            self._kernels = (
+                self.solver.row_kernels()
+                if self.has_inverse
+                else self.solver.diagonal_row_kernels()
+            )
+        grad = model.free(delta.sum(axis=1, keepdims=True) * self.P[rows] - delta)
+        dz = -np.einsum("iab,ib->ia", self._kernels[rows], grad) / self.n_norm
+        Z = model.logits(self.X[rows], self.theta) + model.pad(dz)
+        Z -= Z.max(axis=1, keepdims=True)
+        P = np.exp(Z)
+        return P / P.sum(axis=1, keepdims=True)
 
     def refit(self, labels):
         """Parameters minimising the objective on new labels (same ``n``)."""
@@ -235,6 +274,11 @@ class LogisticBackend:
             max_iter=self.max_iter,
         )
         return theta
+
+
+def closed_form_reference(logits, n_classes):
+    """Whether the closed-form model fixes class 0 at logit 0."""
+    return logits == "reference" or (logits == "auto" and n_classes == 2)
 
 
 def make_backend(end_model, X, labels, n_classes, options, *, torch_end=False):
@@ -268,9 +312,7 @@ def make_backend(end_model, X, labels, n_classes, options, *, torch_end=False):
         "solver": options.hessian_solver(),
     }
     if end_model is None:
-        reference = options.logits == "reference" or (
-            options.logits == "auto" and n_classes == 2
-        )
+        reference = closed_form_reference(options.logits, n_classes)
         model = LogisticModel(X.shape[1], n_classes, reference=reference, l2=options.l2)
         params = {
             "l2": options.l2,

@@ -71,6 +71,11 @@ class InfluenceResult:
     state : TermState
         Internal state from which :meth:`terms` builds the individual
         terms (private; kept as ``_state``).
+    source_names : ndarray of str, default=None
+        Name of each source (``per_source[j]`` is ``source_names[j]``'s).
+    classes : ndarray, default=None
+        Class label of each class index (the last axis of
+        ``per_parameter`` and of the terms).
 
     Notes
     -----
@@ -87,6 +92,8 @@ class InfluenceResult:
     >>> res = sai.influence(X[200:], y[200:])
     >>> res.method, res.n_train, res.per_parameter.shape  # 188 covered rows
     ('rw', 188, (5, 3, 2))
+    >>> res.source_names[:2].tolist(), res.classes.tolist()
+    (['source 0', 'source 1'], [0, 1])
     >>> phi = res.terms("dense")  # (n_samples, n_sources, n_classes)
     >>> bool(abs(phi.sum(axis=(1, 2)) - res.per_sample).max() < 1e-10)
     True
@@ -104,6 +111,8 @@ class InfluenceResult:
         relative,
         n_train,
         state,
+        source_names=None,
+        classes=None,
     ):
         self.per_sample = per_sample
         self.per_source = per_source
@@ -114,6 +123,8 @@ class InfluenceResult:
         self.relative = relative
         self.n_train = n_train
         self._state = state
+        self.source_names = source_names
+        self.classes = classes
 
     def __repr__(self):
         return (

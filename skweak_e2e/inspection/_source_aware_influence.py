@@ -32,7 +32,9 @@ from sklearn.utils.validation import (
 from ..label_model import MajorityVote
 from ..label_model._tensor_form import tensor_scores
 from ..utils._validation import check_label_matrix, is_covered
-from ._backends import BackendOptions, make_backend
+from ._backends import BackendOptions, closed_form_reference, make_backend
+from ._l2_selection import select_l2
+from ._linear_loss import LogisticModel
 from ._repair import SampleRemoval, SourceRemoval, TermRemoval, repair
 from ._result import InfluenceResult, TermState
 from ._terms import TermDecomposition
@@ -40,6 +42,9 @@ from ._torch_influence import is_torch_model
 
 __all__ = ["SourceAwareInfluence"]
 
+
+#: Ridge of a network's last layer under ``l2="auto"`` (no selection there).
+L2_FALLBACK = 1e-3
 
 #: Default relative Hessian damping of the influence solves (see the
 #: ``damping`` parameter of :class:`SourceAwareInfluence`): ``delta`` equal to
@@ -112,12 +117,18 @@ class SourceAwareInfluence(BaseEstimator):
         Divide each term's influence by the square root of the RW term's
         self-influence (RelatIF). Needs an identity label model and the
         explicit inverse Hessian.
-    l2 : float, default=1e-3
+    l2 : float or "auto", default="auto"
         Ridge strength ``lambda`` of the mean-loss objective of the
         closed-form logistic regression (weights and intercept), of a torch
         network's last layer, and the base damping of the full-network GGN
         (``damping`` adds to it). Ignored for a scikit-learn
-        ``LogisticRegression`` (its ``C`` sets it).
+        ``LogisticRegression`` (its ``C`` sets it). ``"auto"``: for the
+        closed-form model, the value of ``10^-5 .. 1`` (half-decade steps)
+        with the lowest held-out loss: the mean cross-entropy on ``fit``'s
+        ``X_val, y_val`` when given, else the 3-fold cross-validated
+        noise-aware loss on the training labels; ``1e-3`` for a network.
+        Influences of an overfitted end model mostly point at what any
+        regularisation would fix, so the analysed model should be tuned.
     damping : float, default=1.0
         Damping of the Hessian used by the influence solves, relative to its
         mean eigenvalue: the inverse-Hessian-vector products use ``H + delta
@@ -173,6 +184,13 @@ class SourceAwareInfluence(BaseEstimator):
         network) when None.
     device : str or torch.device, default="auto"
         Torch device of network end models; ``"auto"`` = CUDA when available.
+    source_names : array-like of str, default=None
+        One name per source, used by the results, ``explain``, the plots and
+        ``drop_harmful``. None: the columns of a DataFrame ``L``, else
+        ``"source 0"``, ``"source 1"``...
+    class_names : array-like, default=None
+        One label per class index ``0..C-1``. None: the label model's
+        ``classes_`` when it has them, else the indices.
 
     Attributes
     ----------
@@ -202,6 +220,15 @@ class SourceAwareInfluence(BaseEstimator):
     method_, relative_ : str, bool
         The ``method`` and ``relative`` the analysis was prepared with (the
         queries use these; change the parameters and refit to switch).
+    l2_ : float
+        The ridge strength of the analysed end model (``l2``, or its
+        held-out choice under ``"auto"``).
+    l2_validation_loss_ : ndarray or None
+        The held-out loss at every grid value when ``l2="auto"`` chose it.
+    source_names_ : ndarray of str
+        Names of the sources.
+    classes_ : ndarray
+        Class labels of the indices ``0..C-1``.
 
     See Also
     --------
@@ -230,7 +257,7 @@ class SourceAwareInfluence(BaseEstimator):
         "model": "no_validation",
         "method": [StrOptions({"rw", "wm"})],
         "relative": ["boolean"],
-        "l2": [Interval(numbers.Real, 0, None, closed="left")],
+        "l2": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
         "damping": [Interval(numbers.Real, 0, None, closed="left")],
         "solver": [StrOptions({"auto", "cholesky", "cg"})],
         "logits": [StrOptions({"auto", "multinomial", "reference"})],
@@ -242,6 +269,8 @@ class SourceAwareInfluence(BaseEstimator):
         "cg_tol": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "cg_max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "device": "no_validation",  # a str or a torch.device
+        "source_names": ["array-like", None],
+        "class_names": ["array-like", None],
     }
 
     def __init__(
@@ -250,7 +279,7 @@ class SourceAwareInfluence(BaseEstimator):
         *,
         method="rw",
         relative=False,
-        l2=1e-3,
+        l2="auto",
         damping=DAMPING_DEFAULT,
         solver="auto",
         logits="auto",
@@ -262,6 +291,8 @@ class SourceAwareInfluence(BaseEstimator):
         cg_tol=None,
         cg_max_iter=None,
         device="auto",
+        source_names=None,
+        class_names=None,
     ):
         self.model = model
         self.method = method
@@ -278,6 +309,8 @@ class SourceAwareInfluence(BaseEstimator):
         self.cg_tol = cg_tol
         self.cg_max_iter = cg_max_iter
         self.device = device
+        self.source_names = source_names
+        self.class_names = class_names
 
     # ================================================================= fit
     def _split_model(self, X, L):
@@ -313,27 +346,38 @@ class SourceAwareInfluence(BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, L):
+    def fit(self, X, L, *, X_val=None, y_val=None):
         """Prepare the influence analysis of the pipeline on ``(X, L)``.
 
         Fits the label model if needed (and linearises an exp one when
         required), selects the training rows (covered rows with label mass),
-        trains or polishes the end model on their labels to stationarity and
-        factorises its Hessian.
+        chooses the ridge strength when ``l2="auto"``, trains or polishes the
+        end model on their labels to stationarity and factorises its Hessian.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training features (for a torch end model: any array its module
-            accepts).
-        L : array-like of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
-            Training votes, ``-1`` = abstain (or soft votes).
+            accepts). A sparse matrix (e.g. TF-IDF) is never densified.
+        L : array-like or DataFrame of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+            Training votes, ``-1`` = abstain (or soft votes). The columns of a
+            DataFrame name the sources (see ``source_names``).
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Labelled validation inputs. With ``l2="auto"`` the ridge strength
+            of the closed-form end model is the one with the lowest mean
+            cross-entropy on ``(X_val, y_val)``; without them, the one with
+            the lowest cross-validated noise-aware loss on the training labels.
+        y_val : array-like of shape (n_val,), default=None
+            Gold classes of ``X_val``.
 
         Returns
         -------
         self : SourceAwareInfluence
             The prepared inspector.
         """
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        frame_names = getattr(L, "columns", None)
         label_model, end_model = self._split_model(X, L)
         if not hasattr(label_model, "W_"):
             label_model = clone(label_model).fit(L)
@@ -354,7 +398,7 @@ class SourceAwareInfluence(BaseEstimator):
         if torch_end or isinstance(end_model, Pipeline):
             X = indexable(X)[0]  # the network / pipeline reads X itself
         else:
-            X = check_array(X, dtype=np.float64)
+            X = check_array(X, accept_sparse="csr", dtype=np.float64)
         if _num_samples(X) != L.shape[0]:
             raise ValueError(
                 f"X has {_num_samples(X)} rows but L has {L.shape[0]}; they must "
@@ -400,13 +444,16 @@ class SourceAwareInfluence(BaseEstimator):
         self.method_ = self.method
         self.relative_ = bool(self.relative)
 
+        self.source_names_ = self._source_names(frame_names, L.shape[1])
+        self.classes_ = self._classes(label_model, n_classes)
         X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
+        self.l2_ = self._select_l2(end_model, torch_end, X_train, X_val, y_val)
         self._backend = make_backend(
             end_model,
             X_train,
             self.labels_,
             n_classes,
-            self._options(),
+            self._options(self.l2_),
             torch_end=torch_end,
         )
         self.end_model_ = self._backend.end_model
@@ -415,9 +462,54 @@ class SourceAwareInfluence(BaseEstimator):
         self._ordinary_self = None
         return self
 
-    def _options(self):
+    def _source_names(self, frame_names, n_sources):
+        names = self.source_names
+        if names is None and frame_names is not None:
+            names = list(frame_names)
+        if names is None:
+            return np.array([f"source {j}" for j in range(n_sources)], dtype=object)
+        names = np.asarray([str(n) for n in names], dtype=object)
+        if names.shape != (n_sources,):
+            raise ValueError(
+                f"source_names has {names.size} names but L has {n_sources} sources."
+            )
+        return names
+
+    def _classes(self, label_model, n_classes):
+        classes = self.class_names
+        if classes is None:
+            classes = getattr(label_model, "classes_", None)
+        if classes is None or len(classes) != n_classes:
+            if self.class_names is not None:
+                raise ValueError(
+                    f"class_names has {len(self.class_names)} entries but the label "
+                    f"model has {n_classes} classes."
+                )
+            classes = np.arange(n_classes)
+        return np.asarray(classes)
+
+    def _select_l2(self, end_model, torch_end, X, X_val, y_val):
+        """The end model's ridge: the given one, or the held-out choice."""
+        self.l2_validation_loss_ = None
+        if self.l2 != "auto":
+            return float(self.l2)
+        if end_model is not None:  # a network's layer (a LogisticRegression has C)
+            return L2_FALLBACK
+        if X_val is not None:
+            X_val, y_val = self._check_xy(X_val, y_val, X.shape[1])
+        reference = closed_form_reference(self.logits, self.n_classes_)
+        n_features, n_classes = X.shape[1], self.n_classes_
+
+        def make_model(l2):
+            return LogisticModel(n_features, n_classes, reference=reference, l2=l2)
+
+        l2, losses = select_l2(make_model, X, self.labels_, X_val=X_val, y_val=y_val)
+        self.l2_validation_loss_ = losses
+        return l2
+
+    def _options(self, l2):
         return BackendOptions(
-            l2=self.l2,
+            l2=l2,
             logits=self.logits,
             solver=self.solver,
             relative=bool(self.relative),
@@ -433,14 +525,21 @@ class SourceAwareInfluence(BaseEstimator):
 
     # ============================================================ queries
     def _check_target(self, X, y):
-        if self._backend.raw_inputs:
+        return self._check_xy(X, y, self._backend.n_features)
+
+    def _check_xy(self, X, y, n_features):
+        """Validated target inputs and gold class indices.
+
+        ``n_features`` None: raw inputs of a network or a pipeline.
+        """
+        if n_features is None:
             X = indexable(X)[0]
         else:
             X = check_array(X, accept_sparse="csr", dtype=np.float64)
-            if X.shape[1] != self._backend.n_features:
+            if X.shape[1] != n_features:
                 raise ValueError(
                     f"X has {X.shape[1]} features but the end model has "
-                    f"{self._backend.n_features}."
+                    f"{n_features}."
                 )
         y = column_or_1d(np.asarray(y), warn=True)
         n_x = _num_samples(X)
@@ -481,20 +580,22 @@ class SourceAwareInfluence(BaseEstimator):
             self._ordinary_self = self._backend.self_influence(G)
         return self._ordinary_self
 
-    def _result(self, u):
+    def _result(self, u, method=None, relative=None):
+        method = self.method_ if method is None else method
+        relative = self.relative_ if relative is None else relative
         P = self._backend.P
         b = (P * u).sum(axis=1, keepdims=True) - u
         r = (self.labels_ * b).sum(axis=1)
-        kappa = self._kappa_matrix() if self.relative_ else None
+        kappa = self._kappa_matrix() if relative else None
         dec = self._decomposition
-        agg = dec.aggregate(b, r, self.method_, kappa)
+        agg = dec.aggregate(b, r, method, kappa)
         idx = self.train_index_
         n = self.n_samples_
         per_sample = np.zeros(n)
         per_sample[idx] = agg["per_sample"]
         ordinary = np.zeros(n)
         phi = -r
-        if self.relative_:
+        if relative:
             q = self._ordinary_self_influence()
             phi = np.divide(
                 phi, np.sqrt(np.maximum(q, 0)), out=np.zeros_like(phi), where=q > 0
@@ -506,10 +607,12 @@ class SourceAwareInfluence(BaseEstimator):
             per_vote=dec.per_vote_matrix(agg, idx, n),
             per_parameter=agg["per_parameter"],
             ordinary=ordinary,
-            method=self.method_,
-            relative=self.relative_,
+            method=method,
+            relative=relative,
             n_train=self.n_train_,
             state=TermState(dec, idx, n, b, r, kappa),
+            source_names=self.source_names_,
+            classes=self.classes_,
         )
 
     def influence(self, X, y, *, reduce="mean"):
@@ -562,10 +665,12 @@ class SourceAwareInfluence(BaseEstimator):
         Returns
         -------
         explanation : Bunch
-            ``proba`` (end-model probabilities of ``x``), ``samples``,
-            ``sources`` and ``votes`` (each a Bunch with indices and
-            ``influence``, most harmful first; votes also give the ``vote``
-            value), and ``result`` (the full :class:`InfluenceResult`).
+            ``proba`` (end-model probabilities of ``x``, one per entry of
+            ``classes``), ``samples``, ``sources`` and ``votes`` (each a
+            Bunch with indices and ``influence``, most harmful first; sources
+            also give their ``name``; votes give ``source_name``, the
+            ``vote`` index and its class label ``vote_label``, None for an
+            abstention), and ``result`` (the full :class:`InfluenceResult`).
         """
         check_is_fitted(self)
         if not self._backend.raw_inputs:
@@ -591,35 +696,97 @@ class SourceAwareInfluence(BaseEstimator):
             votes = np.where(mass.sum(axis=1) > 0, mass.argmax(axis=1), -1)
         else:
             votes = dec.L[pos, cols].astype(np.intp)
+        names = self.source_names_
+        labels = np.array(
+            [self.classes_[v] if v >= 0 else None for v in votes], dtype=object
+        )
         return Bunch(
             proba=proba,
+            classes=self.classes_,
             samples=Bunch(index=order, influence=res.per_sample[order]),
-            sources=Bunch(index=src, influence=res.per_source[src]),
-            votes=Bunch(sample=rows, source=cols, vote=votes, influence=coo.data[top]),
+            sources=Bunch(index=src, name=names[src], influence=res.per_source[src]),
+            votes=Bunch(
+                sample=rows,
+                source=cols,
+                source_name=names[cols],
+                vote=votes,
+                vote_label=labels,
+                influence=coo.data[top],
+            ),
             result=res,
         )
 
-    def mislabel_scores(self, X, y):
-        """Per-vote suspicion scores ``phi_L_ij`` on the validation loss.
+    def mislabel_scores(
+        self, X=None, y=None, *, score="leave_one_out", method=None, relative=False
+    ):
+        """Per-vote suspicion scores: high = the vote ``L_ij`` is likely wrong.
 
-        Zhang et al.'s source-mislabel detector: the influence of vote ``L_ij`` on
-        the mean validation loss. Positive = harmful = suspicious (a likely
-        mislabel); rank votes in decreasing order.
+        Two detectors, both built on the influence machinery:
+
+        * ``score="leave_one_out"`` (default): ``1 - p_i^(-ij)[L_ij]``, one
+          minus the end model's probability of the voted class at ``x_i``
+          once the vote is removed from the training labels (``method``: its
+          mass (RW) or its parameter with renormalisation (WM)), computed to
+          first order by the influence function instead of retraining. A
+          vote the rest of the pipeline does not support scores high. No
+          gold labels are needed (``X``, ``y`` are not used). Models above
+          4096 parameters (CG solver) use the Jacobi approximation of
+          ``H^-1``.
+        * ``score="influence"``: Zhang et al.'s detector, the influence
+          ``phi_L_ij`` of the vote on the mean validation loss of ``(X, y)``
+          (positive = harmful = suspicious), with ``method`` and ``relative``
+          (RelatIF).
+
+        On the benchmark suite (two WRENCH text sets, three tabular sets, two
+        synthetic sets; see the benchmarks page) the leave-one-out score
+        with RW removal had the highest mean AP of the variants, above the
+        KNN and confident-learning baselines on every set, while the
+        validation influences were below them: the validation sets were
+        small next to the feature dimension. Use ``score="influence"`` to ask which votes hurt a
+        specific target set (e.g. a slice with known errors); RelatIF
+        (``relative=True``) was its best variant where the explicit inverse
+        Hessian exists.
 
         Parameters
         ----------
-        X : array-like of shape (n_val, n_features)
-            Labelled validation inputs.
-        y : array-like of shape (n_val,)
-            Their gold classes.
+        X : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Labelled validation inputs (``score="influence"`` only).
+        y : array-like of shape (n_val,), default=None
+            Their gold classes (``score="influence"`` only).
+        score : {"leave_one_out", "influence"}, default="leave_one_out"
+            The detector (see above).
+        method : {"rw", "wm"}, default=None
+            How a vote is removed (RW: its label mass; WM: its parameter,
+            the label renormalised). None: ``"rw"`` for an identity label
+            model (the default pipeline, and exp models linearised), ``"wm"``
+            for an exp one (RW needs an identity model).
+        relative : bool, default=False
+            RelatIF influences (``score="influence"`` only; needs the
+            explicit inverse Hessian).
 
         Returns
         -------
         scores : ndarray of shape (n_samples, n_sources)
-            ``phi_L_ij`` for every vote of a training row; NaN for abstentions
+            The score of every vote of a training row; NaN for abstentions
             and rows not used in training.
         """
-        res = self.influence(X, y, reduce="mean")
+        check_is_fitted(self)
+        if score not in ("leave_one_out", "influence"):
+            raise ValueError(
+                f"score must be 'leave_one_out' or 'influence'; got {score!r}."
+            )
+        if method is None:
+            method = "rw" if self.activation_ == "identity" else "wm"
+        if score == "leave_one_out":
+            if relative:
+                raise ValueError("relative=True applies to score='influence' only.")
+            return self._leave_one_out_scores(self._variant(method, False)[0])
+        if X is None or y is None:
+            raise ValueError("score='influence' needs the validation set X, y.")
+        method, relative = self._variant(method, relative)
+        Xv, yv = self._check_target(X, y)
+        u = self._backend.directions(Xv, yv, "mean")[0]
+        res = self._result(u, method, relative)
         out = np.full((self.n_samples_, self.n_sources_), np.nan)
         coo = res.per_vote.tocoo()
         dec = self._decomposition
@@ -630,6 +797,37 @@ class SourceAwareInfluence(BaseEstimator):
             voted = dec.L[pos, coo.col] >= 0
         out[coo.row[voted], coo.col[voted]] = coo.data[voted]
         return out
+
+    def _leave_one_out_scores(self, method):
+        if not hasattr(self._backend, "leave_out_proba"):
+            raise ValueError(
+                "score='leave_one_out' needs the closed-form end model or a "
+                "network's last layer (network='last_layer')."
+            )
+        out = np.full((self.n_samples_, self.n_sources_), np.nan)
+        for j in range(self.n_sources_):
+            rows, vote, delta = self._decomposition.vote_removals(j, method)
+            proba = self._backend.leave_out_proba(rows, delta)
+            out[self.train_index_[rows], j] = 1.0 - proba[np.arange(rows.size), vote]
+        return out
+
+    def _variant(self, method, relative):
+        """Validated (method, relative) of a query."""
+        method = self.method_ if method is None else method
+        relative = self.relative_ if relative is None else bool(relative)
+        if method not in ("rw", "wm"):
+            raise ValueError(f"method must be 'rw' or 'wm'; got {method!r}.")
+        if (method == "rw" or relative) and self.activation_ != "identity":
+            raise ValueError(
+                "method='rw' and relative=True need an identity label model; fit "
+                "the inspector with linearize=True to score an exp label model so."
+            )
+        if relative and not self._backend.has_inverse:
+            raise ValueError(
+                "relative=True needs the explicit inverse Hessian (solver="
+                "'cholesky', up to 4096 end-model parameters)."
+            )
+        return method, relative
 
     def drop_harmful(self, X, y, *, unit="term", fractions=None):
         """Remove the most harmful training components and refit (Zhang et al., 2022, Thm. 1).
@@ -666,13 +864,18 @@ class SourceAwareInfluence(BaseEstimator):
         Returns
         -------
         repair : Bunch
-            ``estimator`` (the refitted end model, trained on ``X``),
-            ``fraction`` (selected ``q``; a count of sources for
-            ``unit="source"``), ``candidates`` and ``validation_loss`` (per
-            candidate), ``n_removed`` (per candidate), ``labels`` (the
-            selected training labels, (n_samples, n_classes), zero rows for
-            rows dropped or unused), ``removed`` (the selected components:
-            a dict of term arrays, row indices or source indices) and
+            ``estimator`` (the end model retrained on the *training* rows
+            with the selected labels; the validation set ``X, y`` only
+            scores the influences and picks the candidate), ``fraction``
+            (selected ``q``; a count of sources for ``unit="source"``),
+            ``candidates`` and ``validation_loss`` (per candidate),
+            ``n_removed`` (per candidate), ``labels`` (the selected training
+            labels, (n_samples, n_classes), zero rows for rows dropped or
+            unused), ``removed`` (the selected components: a dict of term
+            arrays ``sample``, ``source``, ``class``, ``influence``,
+            ``source_name`` and ``class_label``; row indices; or source
+            indices), ``removed_names`` (the source names of the removed
+            terms or sources; None for ``unit="sample"``) and
             ``erm_validation_loss``.
         """
         check_is_fitted(self)
@@ -697,6 +900,15 @@ class SourceAwareInfluence(BaseEstimator):
         out = repair(self._backend, strategy, Xv, yv)
         full_labels = np.zeros((self.n_samples_, self.n_classes_))
         full_labels[idx] = out.removal.labels
+        removed = strategy.removed(out.removal.selection)
+        if unit == "term":
+            removed["source_name"] = self.source_names_[removed["source"]]
+            removed["class_label"] = self.classes_[removed["class"]]
+            removed_names = removed["source_name"]
+        elif unit == "source":
+            removed_names = self.source_names_[removed]
+        else:
+            removed_names = None
         return Bunch(
             estimator=self._backend.make_estimator(out.theta),
             fraction=strategy.candidates[out.best],
@@ -704,6 +916,7 @@ class SourceAwareInfluence(BaseEstimator):
             validation_loss=out.validation_loss,
             n_removed=out.n_removed,
             labels=full_labels,
-            removed=strategy.removed(out.removal.selection),
+            removed=removed,
+            removed_names=removed_names,
             erm_validation_loss=out.erm_validation_loss,
         )

@@ -349,11 +349,48 @@ class TermDecomposition:
         W[np.asarray(sources, dtype=np.intp)] = 0.0
         return self.scores_to_labels(tensor_scores(self.L, W))
 
-    def scores_to_labels(self, S):
-        """Normalise scores; identity rows without mass become all-zero."""
+    def vote_removals(self, j, method):
+        """The votes of source ``j`` and the label change of removing each.
+
+        Parameters
+        ----------
+        j : int
+            Source.
+        method : {"rw", "wm"}
+            ``"rw"`` removes the vote's label mass ``a_ijc`` (identity
+            models); ``"wm"`` zeroes its coefficients and renormalises.
+
+        Returns
+        -------
+        rows : ndarray of shape (k,)
+            Training rows on which ``j`` votes.
+        vote : ndarray of shape (k,)
+            The voted class (the most probable one of a soft vote).
+        delta : ndarray of shape (k, C)
+            New labels minus current labels.
+        """
+        if self.soft:
+            mass = self.L[:, j]
+            rows = np.flatnonzero(mass.sum(axis=1) > 0)
+            vote = mass[rows].argmax(axis=1)
+        else:
+            rows = np.flatnonzero(self.L[:, j] >= 0)
+            vote = self.L[rows, j].astype(np.intp)
+        w = self.coefficients(j)[rows]
+        if method == "rw":
+            return rows, vote, -w / self.Z[rows, None]
+        new = self.scores_to_labels(self.S[rows] - w, rows)
+        return rows, vote, new - self.labels[rows]
+
+    def scores_to_labels(self, S, rows=None):
+        """Normalise scores; identity rows without mass become all-zero.
+
+        ``rows``: the training rows of ``S`` (all rows when None).
+        """
         if self.activation == "exp":
             return np.exp(S - logsumexp(S, axis=1, keepdims=True))
         S = np.clip(S, 0.0, None)
         Z = S.sum(axis=1, keepdims=True)
-        tiny = WHOLE_MASS_RTOL * self.Z[:, None]
+        Z_rows = self.Z if rows is None else self.Z[rows]
+        tiny = WHOLE_MASS_RTOL * Z_rows[:, None]
         return np.divide(S, Z, out=np.zeros_like(S), where=Z > tiny)
