@@ -54,6 +54,16 @@ class BackendOptions:
     damping: float
     device: object
 
+    @classmethod
+    def from_params(cls, params, l2):
+        """The options of an inspector's ``get_params()``, with the resolved ``l2``."""
+        keys = [f for f in cls.__dataclass_fields__ if f not in ("l2", "damping")]
+        return cls(
+            l2=float(l2),
+            damping=float(params["damping"]),
+            **{k: params[k] for k in keys},
+        )
+
     def cg(self, full):
         """CG tolerance and iteration cap (closed form or full network)."""
         tol = self.cg_tol if self.cg_tol is not None else (1e-6 if full else 1e-10)

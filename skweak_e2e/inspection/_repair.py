@@ -88,9 +88,13 @@ class TermRemoval:
         )
         return Removal(T, sel.size, sel)
 
-    def removed(self, sel):
+    def removed(self, sel, source_names, classes):
+        """The removed terms (with names) and their source names."""
         keys = ("sample", "source", "class", "influence")
-        return {key: self.coo[key][sel] for key in keys}
+        out = {key: self.coo[key][sel] for key in keys}
+        out["source_name"] = source_names[out["source"]]
+        out["class_label"] = classes[out["class"]]
+        return out, out["source_name"]
 
 
 class SampleRemoval:
@@ -107,8 +111,9 @@ class SampleRemoval:
         T[sel] = 0.0
         return Removal(T if sel.size else self.base, sel.size, sel)
 
-    def removed(self, sel):
-        return self.train_index[sel]
+    def removed(self, sel, source_names, classes):
+        """The removed training rows (no source names)."""
+        return self.train_index[sel], None
 
 
 class SourceRemoval:
@@ -132,8 +137,9 @@ class SourceRemoval:
         T = self.dec.labels_without_sources(sel) if k else self.base
         return Removal(T, int(k), sel)
 
-    def removed(self, sel):
-        return sel
+    def removed(self, sel, source_names, classes):
+        """The removed sources and their names."""
+        return sel, source_names[sel]
 
 
 def repair(backend, strategy, X_val, y_val):

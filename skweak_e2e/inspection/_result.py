@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["InfluenceResult", "TermState"]
+__all__ = ["InfluenceResult", "ResultBuilder", "TermState"]
 
 
 @dataclass(frozen=True)
@@ -178,4 +178,110 @@ class InfluenceResult:
             a = out["coefficient"] / dec.Z[out["sample"]]
             out["self_influence"] = a * a * kappa[out["sample"], out["class"]]
         out["sample"] = train_index[out["sample"]]
+        return out
+
+
+class ResultBuilder:
+    """Turns a target's logit directions into :class:`InfluenceResult` objects.
+
+    Holds what every query shares (the decomposition, the backend, the row
+    index, the names) and caches the self-influences RelatIF divides by.
+
+    Parameters
+    ----------
+    decomposition : TermDecomposition
+    backend : LogisticBackend or TorchGGNBackend
+    train_index : ndarray of shape (n_train,)
+    n_samples : int
+    source_names : ndarray of str
+    classes : ndarray
+    """
+
+    def __init__(
+        self, decomposition, backend, train_index, n_samples, source_names, classes
+    ):
+        self.decomposition, self.backend = decomposition, backend
+        self.train_index, self.n_samples = train_index, n_samples
+        self.source_names, self.classes = source_names, classes
+        self._kappa = None
+        self._ordinary_self = None
+
+    def kappa(self):
+        """Self-influence base ``k_ic`` of ``x~_i (x) (p_i - e_c)``, cached."""
+        if self._kappa is None:
+            P = self.backend.P
+            eye = np.eye(P.shape[1])
+            self._kappa = np.column_stack(
+                [self.backend.self_influence(P - eye[c]) for c in range(P.shape[1])]
+            )
+        return self._kappa
+
+    def ordinary_self_influence(self):
+        """Self-influence of each training row's whole loss, cached."""
+        if self._ordinary_self is None:
+            lab = self.decomposition.labels
+            G = lab.sum(axis=1, keepdims=True) * self.backend.P - lab
+            self._ordinary_self = self.backend.self_influence(G)
+        return self._ordinary_self
+
+    def result(self, u, method, relative):
+        """The :class:`InfluenceResult` of logit directions ``u`` (n_train, C)."""
+        P = self.backend.P
+        dec = self.decomposition
+        b = (P * u).sum(axis=1, keepdims=True) - u
+        r = (dec.labels * b).sum(axis=1)
+        kappa = self.kappa() if relative else None
+        agg = dec.aggregate(b, r, method, kappa)
+        idx, n = self.train_index, self.n_samples
+        per_sample = np.zeros(n)
+        per_sample[idx] = agg["per_sample"]
+        ordinary = np.zeros(n)
+        phi = -r
+        if relative:
+            q = self.ordinary_self_influence()
+            phi = np.divide(
+                phi, np.sqrt(np.maximum(q, 0)), out=np.zeros_like(phi), where=q > 0
+            )
+        ordinary[idx] = phi
+        return InfluenceResult(
+            per_sample=per_sample,
+            per_source=agg["per_source"],
+            per_vote=dec.per_vote_matrix(agg, idx, n),
+            per_parameter=agg["per_parameter"],
+            ordinary=ordinary,
+            method=method,
+            relative=relative,
+            n_train=idx.size,
+            state=TermState(dec, idx, n, b, r, kappa),
+            source_names=self.source_names,
+            classes=self.classes,
+        )
+
+    def check_variant(self, method, relative):
+        """Validated ``(method, relative)`` of a query."""
+        if method not in ("rw", "wm"):
+            raise ValueError(f"method must be 'rw' or 'wm'; got {method!r}.")
+        if (method == "rw" or relative) and self.decomposition.activation != "identity":
+            raise ValueError(
+                "method='rw' and relative=True need an identity label model; fit "
+                "the inspector with linearize=True to score an exp label model so."
+            )
+        if relative and not self.backend.has_inverse:
+            raise ValueError(
+                "relative=True needs the explicit inverse Hessian (solver="
+                "'cholesky', up to 4096 end-model parameters)."
+            )
+        return method, bool(relative)
+
+    def vote_scores(self, result):
+        """``per_vote`` as a dense (n_samples, n_sources) array, NaN off the votes."""
+        dec = self.decomposition
+        out = np.full((self.n_samples, dec.n_sources), np.nan)
+        coo = result.per_vote.tocoo()
+        pos = np.searchsorted(self.train_index, coo.row)
+        if dec.soft:
+            voted = dec.L[pos, coo.col].sum(axis=1) > 0
+        else:
+            voted = dec.L[pos, coo.col] >= 0
+        out[coo.row[voted], coo.col[voted]] = coo.data[voted]
         return out

@@ -26,17 +26,23 @@ from sklearn.utils.validation import (
     _num_samples,
     check_array,
     check_is_fitted,
-    column_or_1d,
 )
 
-from ..label_model import MajorityVote
 from ..label_model._tensor_form import tensor_scores
 from ..utils._validation import check_label_matrix, is_covered
 from ._backends import BackendOptions, closed_form_reference, make_backend
 from ._l2_selection import select_l2
 from ._linear_loss import LogisticModel
+from ._pipeline import (
+    check_target,
+    class_labels,
+    leave_one_out_scores,
+    linearize,
+    source_names,
+    split_model,
+)
 from ._repair import SampleRemoval, SourceRemoval, TermRemoval, repair
-from ._result import InfluenceResult, TermState
+from ._result import ResultBuilder
 from ._terms import TermDecomposition
 from ._torch_influence import is_torch_model
 
@@ -51,20 +57,6 @@ L2_FALLBACK = 1e-3
 #: the mean eigenvalue ``tr(H) / D`` of the Hessian.
 DAMPING_DEFAULT = 1.0
 
-
-
-def _linearize(label_model, L):
-    """Fit LinearizedApprox to an already fitted exp label model."""
-    from sklearn.frozen import FrozenEstimator
-
-    from ..label_model import LinearizedApprox
-
-    lin = LinearizedApprox(
-        FrozenEstimator(label_model),
-        n_classes=int(np.asarray(label_model.W_).shape[2]),
-        abstain=-1,  # L is already validated (abstain mapped to -1)
-    )
-    return lin.fit(L)
 
 
 class SourceAwareInfluence(BaseEstimator):
@@ -123,8 +115,8 @@ class SourceAwareInfluence(BaseEstimator):
         network's last layer, and the base damping of the full-network GGN
         (``damping`` adds to it). Ignored for a scikit-learn
         ``LogisticRegression`` (its ``C`` sets it). ``"auto"``: for the
-        closed-form model, the value of ``10^-5 .. 1`` (half-decade steps)
-        with the lowest held-out loss: the mean cross-entropy on ``fit``'s
+        closed-form model, the largest value of ``10^-5 .. 1`` (half-decade
+        steps) whose held-out loss is within 1% of the lowest: the mean cross-entropy on ``fit``'s
         ``X_val, y_val`` when given, else the 3-fold cross-validated
         noise-aware loss on the training labels; ``1e-3`` for a network.
         Influences of an overfitted end model mostly point at what any
@@ -313,38 +305,6 @@ class SourceAwareInfluence(BaseEstimator):
         self.class_names = class_names
 
     # ================================================================= fit
-    def _split_model(self, X, L):
-        model = self.model
-        if model is None:
-            return MajorityVote(), None
-        if isinstance(model, (tuple, list)):
-            if len(model) != 2:
-                raise ValueError(
-                    "model as a sequence must be (label_model, end_model); got "
-                    f"{len(model)} items."
-                )
-            return model[0], model[1]
-        if hasattr(model, "label_model") and hasattr(model, "estimator"):
-            if not hasattr(model, "label_model_"):
-                model = clone(model).fit(X, L)
-            classes = np.asarray(getattr(model, "classes_", []))
-            if classes.dtype.kind not in "iu" or not np.array_equal(
-                classes, np.arange(len(classes))
-            ):
-                raise ValueError(
-                    "The LabelModelClassifier must use the class indices 0..C-1 "
-                    f"(got classes_={classes.tolist()}); pass L encoded that way."
-                )
-            return model.label_model_, model.estimator_
-        if hasattr(model, "activation") and (
-            hasattr(model, "W_") or hasattr(model, "fit")
-        ):
-            return model, None
-        raise TypeError(
-            "model must be None, a label model, a (label_model, end_model) pair or "
-            f"a LabelModelClassifier; got {type(model).__name__}."
-        )
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, L, *, X_val=None, y_val=None):
         """Prepare the influence analysis of the pipeline on ``(X, L)``.
@@ -378,7 +338,7 @@ class SourceAwareInfluence(BaseEstimator):
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
         frame_names = getattr(L, "columns", None)
-        label_model, end_model = self._split_model(X, L)
+        label_model, end_model = split_model(self.model, X, L)
         if not hasattr(label_model, "W_"):
             label_model = clone(label_model).fit(L)
         W = np.asarray(label_model.W_, dtype=np.float64)
@@ -410,7 +370,7 @@ class SourceAwareInfluence(BaseEstimator):
         if activation == "exp":
             wants = self.method == "rw" or self.relative
             if self.linearize is True or (self.linearize == "auto" and wants):
-                self.linearized_model_ = _linearize(label_model, L)
+                self.linearized_model_ = linearize(label_model, L)
                 W = np.asarray(self.linearized_model_.W_, dtype=np.float64)
                 activation = "identity"
             elif wants:
@@ -444,8 +404,8 @@ class SourceAwareInfluence(BaseEstimator):
         self.method_ = self.method
         self.relative_ = bool(self.relative)
 
-        self.source_names_ = self._source_names(frame_names, L.shape[1])
-        self.classes_ = self._classes(label_model, n_classes)
+        self.source_names_ = source_names(self.source_names, frame_names, L.shape[1])
+        self.classes_ = class_labels(self.class_names, label_model, n_classes)
         X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
         self.l2_ = self._select_l2(end_model, torch_end, X_train, X_val, y_val)
         self._backend = make_backend(
@@ -458,35 +418,15 @@ class SourceAwareInfluence(BaseEstimator):
         )
         self.end_model_ = self._backend.end_model
         self.stationarity_ = dict(getattr(self._backend, "stationarity", {}))
-        self._kappa = None
-        self._ordinary_self = None
+        self._builder = ResultBuilder(
+            self._decomposition,
+            self._backend,
+            self.train_index_,
+            self.n_samples_,
+            self.source_names_,
+            self.classes_,
+        )
         return self
-
-    def _source_names(self, frame_names, n_sources):
-        names = self.source_names
-        if names is None and frame_names is not None:
-            names = list(frame_names)
-        if names is None:
-            return np.array([f"source {j}" for j in range(n_sources)], dtype=object)
-        names = np.asarray([str(n) for n in names], dtype=object)
-        if names.shape != (n_sources,):
-            raise ValueError(
-                f"source_names has {names.size} names but L has {n_sources} sources."
-            )
-        return names
-
-    def _classes(self, label_model, n_classes):
-        classes = self.class_names
-        if classes is None:
-            classes = getattr(label_model, "classes_", None)
-        if classes is None or len(classes) != n_classes:
-            if self.class_names is not None:
-                raise ValueError(
-                    f"class_names has {len(self.class_names)} entries but the label "
-                    f"model has {n_classes} classes."
-                )
-            classes = np.arange(n_classes)
-        return np.asarray(classes)
 
     def _select_l2(self, end_model, torch_end, X, X_val, y_val):
         """The end model's ridge: the given one, or the held-out choice."""
@@ -496,7 +436,7 @@ class SourceAwareInfluence(BaseEstimator):
         if end_model is not None:  # a network's layer (a LogisticRegression has C)
             return L2_FALLBACK
         if X_val is not None:
-            X_val, y_val = self._check_xy(X_val, y_val, X.shape[1])
+            X_val, y_val = check_target(X_val, y_val, X.shape[1], self.n_classes_)
         reference = closed_form_reference(self.logits, self.n_classes_)
         n_features, n_classes = X.shape[1], self.n_classes_
 
@@ -508,112 +448,16 @@ class SourceAwareInfluence(BaseEstimator):
         return l2
 
     def _options(self, l2):
-        return BackendOptions(
-            l2=l2,
-            logits=self.logits,
-            solver=self.solver,
-            relative=bool(self.relative),
-            polish=self.polish,
-            network=self.network,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            cg_tol=self.cg_tol,
-            cg_max_iter=self.cg_max_iter,
-            damping=float(self.damping),
-            device=self.device,
-        )
+        return BackendOptions.from_params(self.get_params(deep=False), l2)
 
     # ============================================================ queries
     def _check_target(self, X, y):
-        return self._check_xy(X, y, self._backend.n_features)
-
-    def _check_xy(self, X, y, n_features):
-        """Validated target inputs and gold class indices.
-
-        ``n_features`` None: raw inputs of a network or a pipeline.
-        """
-        if n_features is None:
-            X = indexable(X)[0]
-        else:
-            X = check_array(X, accept_sparse="csr", dtype=np.float64)
-            if X.shape[1] != n_features:
-                raise ValueError(
-                    f"X has {X.shape[1]} features but the end model has "
-                    f"{n_features}."
-                )
-        y = column_or_1d(np.asarray(y), warn=True)
-        n_x = _num_samples(X)
-        if y.dtype.kind == "f":
-            if not np.all(np.isfinite(y)) or not np.array_equal(y, np.round(y)):
-                raise ValueError("y must hold integer class indices.")
-        elif y.dtype.kind not in "iu":
-            raise ValueError(f"y must hold integer class indices; got dtype {y.dtype}.")
-        y = y.astype(np.intp)
-        if len(y) != n_x:
-            raise ValueError(f"X has {n_x} rows but y has {len(y)}.")
-        if len(y) == 0:
-            raise ValueError("The target set is empty.")
-        if y.min() < 0 or y.max() >= self.n_classes_:
-            raise ValueError(
-                f"y holds a class outside 0..{self.n_classes_ - 1} (gold labels of "
-                "the target must be known)."
-            )
-        return X, y
-
-    def _kappa_matrix(self):
-        """Self-influence base ``k_ic`` of ``x~_i (x) (p_i - e_c)``, cached."""
-        if self._kappa is None:
-            P = self._backend.P
-            eye = np.eye(self.n_classes_)
-            self._kappa = np.column_stack(
-                [
-                    self._backend.self_influence(P - eye[c])
-                    for c in range(self.n_classes_)
-                ]
-            )
-        return self._kappa
-
-    def _ordinary_self_influence(self):
-        if self._ordinary_self is None:
-            lab = self.labels_
-            G = lab.sum(axis=1, keepdims=True) * self._backend.P - lab
-            self._ordinary_self = self._backend.self_influence(G)
-        return self._ordinary_self
+        return check_target(X, y, self._backend.n_features, self.n_classes_)
 
     def _result(self, u, method=None, relative=None):
         method = self.method_ if method is None else method
         relative = self.relative_ if relative is None else relative
-        P = self._backend.P
-        b = (P * u).sum(axis=1, keepdims=True) - u
-        r = (self.labels_ * b).sum(axis=1)
-        kappa = self._kappa_matrix() if relative else None
-        dec = self._decomposition
-        agg = dec.aggregate(b, r, method, kappa)
-        idx = self.train_index_
-        n = self.n_samples_
-        per_sample = np.zeros(n)
-        per_sample[idx] = agg["per_sample"]
-        ordinary = np.zeros(n)
-        phi = -r
-        if relative:
-            q = self._ordinary_self_influence()
-            phi = np.divide(
-                phi, np.sqrt(np.maximum(q, 0)), out=np.zeros_like(phi), where=q > 0
-            )
-        ordinary[idx] = phi
-        return InfluenceResult(
-            per_sample=per_sample,
-            per_source=agg["per_source"],
-            per_vote=dec.per_vote_matrix(agg, idx, n),
-            per_parameter=agg["per_parameter"],
-            ordinary=ordinary,
-            method=method,
-            relative=relative,
-            n_train=self.n_train_,
-            state=TermState(dec, idx, n, b, r, kappa),
-            source_names=self.source_names_,
-            classes=self.classes_,
-        )
+        return self._builder.result(u, method, relative)
 
     def influence(self, X, y, *, reduce="mean"):
         """Influence of every training term on a target loss.
@@ -780,56 +624,27 @@ class SourceAwareInfluence(BaseEstimator):
         if score == "leave_one_out":
             if relative:
                 raise ValueError("relative=True applies to score='influence' only.")
-            return self._leave_one_out_scores(self._variant(method, False)[0])
+            method = self._variant(method, False)[0]
+            return leave_one_out_scores(
+                self._backend,
+                self._decomposition,
+                self.train_index_,
+                self.n_samples_,
+                method,
+            )
         if X is None or y is None:
             raise ValueError("score='influence' needs the validation set X, y.")
         method, relative = self._variant(method, relative)
         Xv, yv = self._check_target(X, y)
         u = self._backend.directions(Xv, yv, "mean")[0]
-        res = self._result(u, method, relative)
-        out = np.full((self.n_samples_, self.n_sources_), np.nan)
-        coo = res.per_vote.tocoo()
-        dec = self._decomposition
-        pos = np.searchsorted(self.train_index_, coo.row)
-        if dec.soft:
-            voted = dec.L[pos, coo.col].sum(axis=1) > 0
-        else:
-            voted = dec.L[pos, coo.col] >= 0
-        out[coo.row[voted], coo.col[voted]] = coo.data[voted]
-        return out
-
-    def _leave_one_out_scores(self, method):
-        if not hasattr(self._backend, "leave_out_proba"):
-            raise ValueError(
-                "score='leave_one_out' needs the closed-form end model or a "
-                "network's last layer (network='last_layer')."
-            )
-        out = np.full((self.n_samples_, self.n_sources_), np.nan)
-        for j in range(self.n_sources_):
-            rows, vote, delta = self._decomposition.vote_removals(j, method)
-            proba = self._backend.leave_out_proba(rows, delta)
-            out[self.train_index_[rows], j] = 1.0 - proba[np.arange(rows.size), vote]
-        return out
+        return self._builder.vote_scores(self._result(u, method, relative))
 
     def _variant(self, method, relative):
-        """Validated (method, relative) of a query."""
         method = self.method_ if method is None else method
         relative = self.relative_ if relative is None else bool(relative)
-        if method not in ("rw", "wm"):
-            raise ValueError(f"method must be 'rw' or 'wm'; got {method!r}.")
-        if (method == "rw" or relative) and self.activation_ != "identity":
-            raise ValueError(
-                "method='rw' and relative=True need an identity label model; fit "
-                "the inspector with linearize=True to score an exp label model so."
-            )
-        if relative and not self._backend.has_inverse:
-            raise ValueError(
-                "relative=True needs the explicit inverse Hessian (solver="
-                "'cholesky', up to 4096 end-model parameters)."
-            )
-        return method, relative
+        return self._builder.check_variant(method, relative)
 
-    def drop_harmful(self, X, y, *, unit="term", fractions=None):
+    def drop_harmful(self, X, y, *, unit="term", fractions=None, method="wm"):
         """Remove the most harmful training components and refit (Zhang et al., 2022, Thm. 1).
 
         Scores every component on the mean validation loss of ``(X, y)``,
@@ -848,9 +663,8 @@ class SourceAwareInfluence(BaseEstimator):
         y : array-like of shape (n_val,)
             Their gold classes.
         unit : {"term", "sample", "source"}, default="term"
-            ``"term"``: (sample, source, class) terms, scored by this
-            inspector's method (RW: the term's label mass is removed; WM: its
-            parameter is removed and the label renormalised). ``"sample"``:
+            ``"term"``: (sample, source, class) terms, scored and removed by
+            ``method``. ``"sample"``:
             whole training rows by ordinary influence (the "IF" baseline).
             ``"source"``: whole sources by group influence, their parameters
             zeroed and labels renormalised (the "GIF" baseline for MV);
@@ -860,6 +674,14 @@ class SourceAwareInfluence(BaseEstimator):
             ``(0, .01, .02, .05, .1, .2, .3, .5, .7, 1)``. With
             ``unit="source"``: numbers of sources to drop (default: every
             count from 0 to the number of harmful sources).
+        method : {"wm", "rw"} or None, default="wm"
+            Influence and removal of terms (``unit="term"``): WM removes a
+            term's parameter and renormalises the label, RW removes its
+            label mass. None: the inspector's ``method``. WM is the default
+            because on the benchmark suite (see the benchmarks page) it
+            lowered the test loss of the validation-tuned end model on every
+            data set, while RW's larger, unnormalised removals overfitted
+            the small validation sets of two of them.
 
         Returns
         -------
@@ -889,26 +711,22 @@ class SourceAwareInfluence(BaseEstimator):
                 f"unit must be 'term', 'sample' or 'source'; got {unit!r}."
             )
         Xv, yv = self._check_target(X, y)
-        res = self.influence(Xv, yv, reduce="mean")
+        u = self._backend.directions(Xv, yv, "mean")[0]
         dec, idx = self._decomposition, self.train_index_
         if unit == "source":
-            strategy = SourceRemoval(res, dec, self.labels_, fractions)
+            strategy = SourceRemoval(self._result(u), dec, self.labels_, fractions)
         elif unit == "sample":
-            strategy = SampleRemoval(res, self.labels_, idx, fractions)
+            strategy = SampleRemoval(self._result(u), self.labels_, idx, fractions)
         else:
-            strategy = TermRemoval(res, dec, self.labels_, idx, self.method_, fractions)
+            method, relative = self._variant(method, None)
+            res = self._result(u, method, relative)
+            strategy = TermRemoval(res, dec, self.labels_, idx, method, fractions)
         out = repair(self._backend, strategy, Xv, yv)
         full_labels = np.zeros((self.n_samples_, self.n_classes_))
         full_labels[idx] = out.removal.labels
-        removed = strategy.removed(out.removal.selection)
-        if unit == "term":
-            removed["source_name"] = self.source_names_[removed["source"]]
-            removed["class_label"] = self.classes_[removed["class"]]
-            removed_names = removed["source_name"]
-        elif unit == "source":
-            removed_names = self.source_names_[removed]
-        else:
-            removed_names = None
+        removed, removed_names = strategy.removed(
+            out.removal.selection, self.source_names_, self.classes_
+        )
         return Bunch(
             estimator=self._backend.make_estimator(out.theta),
             fraction=strategy.candidates[out.best],
