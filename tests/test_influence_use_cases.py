@@ -265,3 +265,17 @@ def test_drop_harmful_method_matches_an_inspector_of_that_method():
     )
     with pytest.raises(ValueError, match="method must be"):
         rw.drop_harmful(Xv, yv, method="xx")
+
+
+def test_warm_newton_refit_of_a_large_model_reaches_the_cold_optimum():
+    X, L, y = _sparse_data(seed=3, n=300, d=5000)  # 5001 parameters: CG regime
+    T = np.eye(2)[y] * 0.8 + 0.1
+    model = LogisticModel(5000, 2, reference=True, l2=1e-3)
+    cold, _ = model.fit(X, T, tol=1e-10)
+    T2 = T.copy()
+    T2[:20] = T2[:20, ::-1]
+    warm, info = model.fit(X, T2, init=cold, tol=1e-10)
+    assert info["n_iter"] == 0 and info["n_newton"] > 0  # Newton-CG, no L-BFGS
+    assert info["grad_inf"] <= 1e-10
+    cold2, _ = model.fit(X, T2, tol=1e-10)
+    np.testing.assert_allclose(warm, cold2, atol=1e-6 * np.abs(cold2).max())
