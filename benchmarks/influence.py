@@ -87,8 +87,8 @@ from skweak_e2e.label_model import MajorityVote  # noqa: E402
 
 #: Variants of ``mislabel_scores``: name -> (score, method, relative).
 VARIANTS = {
-    "LOO-WM": ("leave_one_out", "wm", False),
     "LOO-RW": ("leave_one_out", "rw", False),
+    "LOO-WM": ("leave_one_out", "wm", False),
     "RW": ("influence", "rw", False),
     "R-RW": ("influence", "rw", True),
     "WM": ("influence", "wm", False),
@@ -352,7 +352,7 @@ def report(results, default_damping):
         "Repair: test cross-entropy gain of drop_harmful over the validation-tuned "
         "end model (mean selected fraction q)"))
     # ---- time per call
-    keys = ["fit", "influence", "mislabel LOO-WM", "mislabel RW", "drop_harmful"]
+    keys = ["fit", "influence", "mislabel LOO-RW", "mislabel RW", "drop_harmful"]
     trows = []
     seen = set()
     for task, r in results:
