@@ -35,7 +35,7 @@ def _path(make_model, X, T, grid, score):
     losses = np.empty(len(grid))
     theta = None
     for k in np.argsort(grid)[::-1]:
-        model = make_model(grid[k])
+        model = make_model(l2=grid[k])
         theta, _ = model.fit(X, T, init=theta, tol=SELECTION_TOL)
         losses[k] = score(model, theta)
     return losses
@@ -47,7 +47,7 @@ def select_l2(make_model, X, T, *, X_val=None, y_val=None, grid=L2_GRID):
     Parameters
     ----------
     make_model : callable
-        ``make_model(l2)`` returns a :class:`LogisticModel` with that ridge.
+        ``make_model(l2=...)`` returns a :class:`LogisticModel` with that ridge.
     X : ndarray or sparse matrix of shape (n, d)
         Training inputs.
     T : ndarray of shape (n, C)

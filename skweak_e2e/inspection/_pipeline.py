@@ -14,6 +14,7 @@ __all__ = [
     "class_labels",
     "leave_one_out_scores",
     "linearize",
+    "linearize_if_needed",
     "source_names",
     "split_model",
 ]
@@ -27,6 +28,28 @@ def linearize(label_model, L):
         abstain=-1,  # L is already validated (abstain mapped to -1)
     )
     return lin.fit(L)
+
+
+def linearize_if_needed(label_model, L, W, wants_identity, option):
+    """``(W, activation, linearized_model)`` of the terms.
+
+    An exp label model is replaced by its :class:`LinearizedApprox` when
+    ``option`` is True, or "auto" and the analysis needs an identity model
+    (``wants_identity``: RW or RelatIF).
+    """
+    activation = label_model.activation
+    if activation != "exp":
+        return W, activation, None
+    if option is True or (option == "auto" and wants_identity):
+        lin = linearize(label_model, L)
+        return np.asarray(lin.W_, dtype=np.float64), "identity", lin
+    if wants_identity:
+        raise ValueError(
+            f"{type(label_model).__name__} has an exp activation: reweighting "
+            "and RelatIF need an identity label model. Use linearize='auto' "
+            "(fit LinearizedApprox), or method='wm' with relative=False."
+        )
+    return W, activation, None
 
 
 def split_model(model, X, L):

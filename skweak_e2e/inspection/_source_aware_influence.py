@@ -16,6 +16,7 @@ sign, scaled.)
 """
 
 import numbers
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, clone
@@ -37,7 +38,7 @@ from ._pipeline import (
     check_target,
     class_labels,
     leave_one_out_scores,
-    linearize,
+    linearize_if_needed,
     source_names,
     split_model,
 )
@@ -324,9 +325,9 @@ class SourceAwareInfluence(BaseEstimator):
             DataFrame name the sources (see ``source_names``).
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Labelled validation inputs. With ``l2="auto"`` the ridge strength
-            of the closed-form end model is the one with the lowest mean
-            cross-entropy on ``(X_val, y_val)``; without them, the one with
-            the lowest cross-validated noise-aware loss on the training labels.
+            of the closed-form end model is chosen on the mean cross-entropy
+            on ``(X_val, y_val)``; without them, on the cross-validated
+            noise-aware loss on the training labels (see ``l2``).
         y_val : array-like of shape (n_val,), default=None
             Gold classes of ``X_val``.
 
@@ -365,20 +366,9 @@ class SourceAwareInfluence(BaseEstimator):
                 "describe the same samples."
             )
 
-        activation = label_model.activation
-        self.linearized_model_ = None
-        if activation == "exp":
-            wants = self.method == "rw" or self.relative
-            if self.linearize is True or (self.linearize == "auto" and wants):
-                self.linearized_model_ = linearize(label_model, L)
-                W = np.asarray(self.linearized_model_.W_, dtype=np.float64)
-                activation = "identity"
-            elif wants:
-                raise ValueError(
-                    f"{type(label_model).__name__} has an exp activation: reweighting "
-                    "and RelatIF need an identity label model. Use linearize='auto' "
-                    "(fit LinearizedApprox), or method='wm' with relative=False."
-                )
+        W, activation, self.linearized_model_ = linearize_if_needed(
+            label_model, L, W, self.method == "rw" or self.relative, self.linearize
+        )
         if self.relative and torch_end and self.network == "full":
             raise ValueError(
                 "relative=True needs the explicit inverse Hessian; use "
@@ -438,13 +428,13 @@ class SourceAwareInfluence(BaseEstimator):
         if X_val is not None:
             X_val, y_val = check_target(X_val, y_val, X.shape[1], self.n_classes_)
         reference = closed_form_reference(self.logits, self.n_classes_)
-        n_features, n_classes = X.shape[1], self.n_classes_
-
-        def make_model(l2):
-            return LogisticModel(n_features, n_classes, reference=reference, l2=l2)
-
-        l2, losses = select_l2(make_model, X, self.labels_, X_val=X_val, y_val=y_val)
-        self.l2_validation_loss_ = losses
+        l2, self.l2_validation_loss_ = select_l2(
+            partial(LogisticModel, X.shape[1], self.n_classes_, reference=reference),
+            X,
+            self.labels_,
+            X_val=X_val,
+            y_val=y_val,
+        )
         return l2
 
     def _options(self, l2):
