@@ -1,19 +1,6 @@
-"""Source-aware influence functions for two-stage weak-supervision pipelines.
-
-Implements Zhang, Wang, Hsieh and Ratner (NeurIPS 2022): the
-noise-aware loss of an end model trained on a label model's probabilistic
-labels decomposes into one term per (training sample, source, class), and
-each term gets an influence score on a target loss (a test point, or the mean
-loss of a labelled validation set), by reweighting (RW) or weight-moving
-(WM), optionally relative (RelatIF).
-
-**Sign convention (the paper's).** ``phi`` is the derivative of the target
-loss with respect to up-weighting a training term by ``eps`` at ``eps = 0``.
-``phi > 0`` means the term is **harmful**: up-weighting it raises the target
-loss, and removing it (``eps = -1/N`` with ``N`` training rows) changes the
-target loss by about ``-phi / N``. (WRENCH's explainer returns the opposite
-sign, scaled.)
-"""
+"""The inspector: source-aware influence functions of a two-stage pipeline
+(Zhang, Wang, Hsieh and Ratner, NeurIPS 2022). Positive influence = harmful
+(the paper's sign; WRENCH's explainer returns the opposite, scaled)."""
 
 import numbers
 from functools import partial
@@ -123,27 +110,17 @@ class SourceAwareInfluence(BaseEstimator):
         Influences of an overfitted end model mostly point at what any
         regularisation would fix, so the analysed model should be tuned.
     damping : float, default=1.0
-        Damping of the Hessian used by the influence solves, relative to its
-        mean eigenvalue: the inverse-Hessian-vector products use ``H + delta
-        I`` with ``delta = damping * tr(H) / D`` (``D`` parameters; for the
-        full-network GGN the trace is a fixed-seed Hutchinson estimate). The
-        end model itself is not changed: its training ridge is ``l2``.
-        ``damping=0`` gives the exact influence of the fitted model (the
-        first-order effect of retraining). Influence functions are usually
-        damped in practice (Koh & Liang, 2017; Zhang et al.'s reference code uses
-        a heavily damped LiSSA): damping trades exactness for robustness to
-        the ill-conditioned, nearly flat directions of ``H``, along which the
-        exact ``H^-1`` turns tiny gradient components into large, unstable
-        scores. The default 1 (``delta`` = the mean eigenvalue) is the
-        natural unit of that scale; on the benchmark data it gave a lower
-        cross-validated validation loss of the :meth:`drop_harmful` repair
-        than exact influences (``benchmarks/README.rst``, Influence). Damped
-        scores rank removals much as exact ones do but shrink their size
-        (``-phi / N`` then underestimates the actual change of the target
-        loss); use ``damping=0`` when that size matters. The same damped
-        Hessian serves every score, so the per-sample sums of RW still equal
-        the ordinary influence (computed with the same damping), and RelatIF
-        uses the damped inverse too.
+        Damping of the Hessian of the influence solves, relative to its mean
+        eigenvalue: ``H + delta I`` with ``delta = damping * tr(H) / D``
+        (``D`` parameters; a fixed-seed Hutchinson trace for the
+        full-network GGN). The end model itself keeps its ridge ``l2``.
+        ``damping=0`` gives the exact first-order effect of retraining;
+        damping trades that exactness for robustness to the nearly flat
+        directions of ``H`` (Koh & Liang, 2017), and shrinks the scores, so
+        use 0 when the size of ``-phi / N`` matters. On the benchmark suite
+        1 beat 0 for every mislabel score and the repair. One damped Hessian
+        serves every score (RW sums still equal the ordinary influence;
+        RelatIF uses the damped inverse).
     solver : {"auto", "cholesky", "cg"}, default="auto"
         Hessian solves: Cholesky of the explicit Hessian, or conjugate
         gradients on Hessian-vector products. ``"auto"``: Cholesky up to 4096
