@@ -155,10 +155,12 @@ def synthetic_task(name, seed):
 
 def suite(seeds, wrench_dir):
     tasks = []
-    if os.path.isdir(os.path.join(wrench_dir, "youtube")):
-        tasks.append(wrench_task(wrench_dir, "youtube", (1, 2)))
-    if os.path.isdir(os.path.join(wrench_dir, "yoruba")):
-        tasks.append(wrench_task(wrench_dir, "yoruba", (1, 1)))
+    for name, ngrams in (("youtube", (1, 2)), ("yoruba", (1, 1))):
+        if os.path.isdir(os.path.join(wrench_dir, name)):
+            tasks.append(wrench_task(wrench_dir, name, ngrams))
+        else:
+            print(f"# {name} skipped: no {name}/ under {wrench_dir!r} (--wrench)",
+                  file=sys.stderr)
     for name in ("breast_cancer", "wine", "digits"):
         tasks += [tabular_task(name, s) for s in seeds]
     for name in ("synth-imbalanced", "synth-4class"):
