@@ -223,8 +223,8 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         estimator=None,
         *,
         soft_labels=True,
-        drop_uncovered=True,
         tie_break="random",
+        drop_uncovered=True,
         abstain=-1,
         random_state=None,
     ):

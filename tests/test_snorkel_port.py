@@ -209,3 +209,37 @@ def test_snorkel_reflexes_for_the_applier_and_the_summary():
     # Ordinary mistakes keep Python's message.
     with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
         Snorkel(bogus=1)
+
+
+# 9. WeaSEL in a Pipeline: the documented recipe routes and transforms X_val.
+def test_weasel_pipeline_recipe_uses_transformed_validation_data():
+    from sklearn.pipeline import Pipeline
+
+    from skweak_e2e import WeaSELClassifier
+
+    X, L, y = make_weak_supervision(300, 5, random_state=0)
+    X = X * 10.0 + 3.0  # far from standardised
+    X_val, y_val = X[:60], y[:60]
+    params = dict(max_epochs=4, batch_size=64, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline(
+            [
+                ("scale", StandardScaler()),
+                (
+                    "weasel",
+                    WeaSELClassifier(**params).set_fit_request(X_val=True, y_val=True),
+                ),
+            ],
+            transform_input=["X_val"],
+        )
+        pipe.fit(X, L, X_val=X_val, y_val=y_val)
+    scaler = StandardScaler().fit(X)
+    direct = WeaSELClassifier(**params).fit(
+        scaler.transform(X), L, X_val=scaler.transform(X_val), y_val=y_val
+    )
+    fitted = pipe[-1]
+    assert fitted.best_epoch_ == direct.best_epoch_
+    assert fitted.best_score_ == pytest.approx(direct.best_score_)
+    np.testing.assert_allclose(
+        pipe.predict_proba(X), direct.predict_proba(scaler.transform(X)), atol=1e-6
+    )
