@@ -243,3 +243,22 @@ def test_weasel_pipeline_recipe_uses_transformed_validation_data():
     np.testing.assert_allclose(
         pipe.predict_proba(X), direct.predict_proba(scaler.transform(X)), atol=1e-6
     )
+
+
+def test_snorkel_convergence_warning_is_quiet_in_a_converged_search():
+    # The case: 500 epochs in a 3-fold search warned four times about
+    # relative changes near 1e-6, which change no prediction.
+    X, L, _ = make_weak_supervision(
+        2000, 5, coverage=0.4, accuracy=0.7, random_state=0
+    )
+    search = GridSearchCV(
+        LabelModelClassifier(
+            Snorkel(n_epochs=500, random_state=0), LogisticRegression()
+        ),
+        {"estimator__C": [1.0]},
+        cv=3,
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        search.fit(X, L)
+    assert not [w for w in record if issubclass(w.category, ConvergenceWarning)]
