@@ -315,8 +315,9 @@ class Snorkel(BaseLabelModel):
         Class prior, with no zero entry; uniform when None (snorkel's
         default). ``"estimate"`` estimates it from the votes at fit, by
         :func:`~skweak_e2e.label_model.estimate_class_prior` (no gold
-        label needed); on imbalanced data this recovers most of the
-        accuracy that the uniform prior loses. To use a few dev labels
+        label needed); on imbalanced data with independent sources this
+        recovers most of the accuracy that the uniform prior loses, while
+        correlated sources can bias it (see that function's notes). To use a few dev labels
         instead (snorkel's ``Y_dev``), pass
         ``estimate_class_prior(L_dev, y_dev)``.
     tie_break : {"abstain", "random", "lowest"}, default="abstain"
