@@ -126,8 +126,11 @@ def check_out(x):
 # the labeling function lists it in ``pre=``. With ``memoize=True`` the
 # output is computed once per record and shared between the functions that
 # use it, within one ``transform`` call (snorkel keeps a cache until
-# reset). To stay self-contained, a small word list stands in for
-# TextBlob's sentiment model.
+# reset). snorkel's ``nlp_labeling_function`` (a spaCy parse in ``x.doc``) is
+# the same pattern: a memoized preprocessor that sets ``x.doc =
+# nlp(x.text)``, listed in ``pre=``. To stay self-contained, a small word
+# list stands in for TextBlob's sentiment model, and the spaCy-based rule
+# is left out.
 POSITIVE = {"love", "amazing", "beautiful", "best", "good", "great", "favourite"}
 
 
