@@ -457,9 +457,14 @@ def run_method(method, data, L_train, seed, hp, return_model=False):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # silent sources, convergence notes
         if method == "WeaSEL":
+            # The benchmarks' shared protocol (every method): ROC-AUC epoch
+            # selection and the F1 threshold, batches of 64.
             model = WeaSELClassifier(
                 tau1=hp.get("tau1", 1.0),
                 classes=np.arange(n_classes),
+                scoring="roc_auc" if n_classes == 2 else "accuracy",
+                tune_threshold=True,
+                batch_size=64,
                 n_threads=1,
                 random_state=seed,
                 **common,

@@ -5,6 +5,7 @@ from pathlib import Path
 ORDER = [
     "plot_quick_start.py",
     "plot_labeling_functions_text.py",
+    "plot_snorkel_spam_tutorial.py",
     "plot_multiclass.py",
     "plot_class_imbalance.py",
     "plot_soft_sources.py",

@@ -50,7 +50,9 @@ print(f"positive rate: {y.mean():.3f}")
 # * :class:`~skweak_e2e.DawidSkene` *learns* it by EM (``class_prior_``), or
 #   holds a given ``class_prior`` fixed;
 # * :class:`~skweak_e2e.Snorkel` uses the given ``class_prior`` in its
-#   objective and its posterior, uniform by default.
+#   objective and its posterior, uniform by default;
+#   ``class_prior="estimate"`` estimates it from the votes first (with
+#   Dawid-Skene's EM), with no gold label.
 #
 # Because the data are synthetic we can compare with the exact posterior
 # under the planted parameters
@@ -61,6 +63,9 @@ label_models = {
     "Snorkel (uniform prior)": Snorkel(optimizer="adam", n_epochs=500, random_state=0),
     "Snorkel (class_prior=[.9, .1])": Snorkel(
         optimizer="adam", n_epochs=500, class_prior=prior, random_state=0
+    ),
+    "Snorkel (estimated prior)": Snorkel(
+        optimizer="adam", n_epochs=500, class_prior="estimate", random_state=0
     ),
 }
 rows = {"planted posterior (oracle)": planted_posterior(L_test, params)}
@@ -129,8 +134,8 @@ ax.legend()
 # Summary
 # -------
 # * Use a prior-aware label model (``DawidSkene``, or ``Snorkel`` with
-#   ``class_prior``) when you need calibrated labels or accuracy; a uniform
-#   prior over-predicts the rare class.
+#   ``class_prior``, given or ``"estimate"``) when you need calibrated labels
+#   or accuracy; a uniform prior over-predicts the rare class.
 # * Either way, pick the decision threshold of the end model for the metric
 #   you care about, on a few labelled rows.
 #   :class:`~skweak_e2e.WeaSELClassifier`

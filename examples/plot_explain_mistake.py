@@ -33,7 +33,10 @@ X_train, X_test = scaler.transform(data.X_train), scaler.transform(data.X_test)
 L_train, y_test = data.L_train, data.y_test
 names = data.source_names
 
-inspector = SourceAwareInfluence(MajorityVote(), l2=1e-2).fit(X_train, L_train)
+# ``source_names`` names the sources in every result, explanation and plot
+# (a DataFrame ``L`` names them by its columns).
+inspector = SourceAwareInfluence(MajorityVote(), l2=1e-2, source_names=names)
+inspector.fit(X_train, L_train)
 end_model = inspector.end_model_
 pred = end_model.predict(X_test)
 mistakes = np.flatnonzero(pred != y_test)
@@ -52,13 +55,13 @@ print("predicted probabilities:", explanation.proba.round(3))
 # --------------
 # ``explanation.sources`` lists the most harmful sources, with their
 # influence (the sum of the influences of all their votes):
-for j, phi in zip(explanation.sources.index, explanation.sources.influence):
-    print(f"{names[j]:18} influence {phi:+8.2f}")
+for name, phi in zip(explanation.sources.name, explanation.sources.influence):
+    print(f"{name:18} influence {phi:+8.2f}")
 
 # %%
 # The full per-source picture, harmful in red and helpful in blue:
 fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
-plot_influence(explanation.result.per_source, names=names, top_k=10, ax=ax)
+plot_influence(explanation.result, top_k=10, ax=ax)
 
 # %%
 # The sources that vote *benign* harm this prediction and the ones that
@@ -71,11 +74,11 @@ plot_influence(explanation.result.per_source, names=names, top_k=10, ax=ax)
 # sample, a source and the class it voted. Here we can check them against the
 # gold labels of the training rows (which the pipeline never saw):
 votes = explanation.votes
-for s, j, v, phi in zip(votes.sample, votes.source, votes.vote, votes.influence):
+for s, name, v, phi in zip(votes.sample, votes.source_name, votes.vote, votes.influence):
     gold = data.y_train[s]
     verdict = "WRONG" if v != gold else "right"
     print(
-        f"sample {s:3d}  {names[j]:18} voted {data.target_names[v]:9} "
+        f"sample {s:3d}  {name:18} voted {data.target_names[v]:9} "
         f"(gold {data.target_names[gold]:9}, {verdict})  influence {phi:+.2f}"
     )
 
@@ -125,8 +128,7 @@ print("votes in the training label matrix:", int((L_train != -1).sum()))
 result = inspector.influence(X_test[mistakes], y_test[mistakes], reduce="sum")
 fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
 plot_influence(
-    result.per_source,
-    names=names,
+    result,
     top_k=10,
     ax=ax,
     title="Influence on the loss of all mistakes",

@@ -124,7 +124,7 @@ clf.predict_proba(data.X_test[:3]).round(3)
 # encoder's aggregated labels (and vice versa). A small labelled validation
 # set selects the best epoch.
 scaler = StandardScaler().fit(data.X_train)
-weasel = WeaSELClassifier(lr=3e-3, batch_size=32, max_epochs=50, random_state=0)
+weasel = WeaSELClassifier(random_state=0)
 weasel.fit(
     scaler.transform(data.X_train),
     data.L_train,

@@ -15,6 +15,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 
 from .label_model._tensor_form import apply_tensor_form
 from .utils._targets import check_gold_labels
+from .utils._hints import snorkel_hints
 from .utils._validation import (
     check_class_prior,
     check_label_matrix,
@@ -146,6 +147,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
         return L, n_classes
 
+    @snorkel_hints
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, L, y=None):
         """Fit the label model on a label matrix.
@@ -168,7 +170,10 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         _check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self.n_classes_ = n_classes
         self.classes_ = np.arange(n_classes)
-        self.class_prior_ = check_class_prior(self.class_prior, n_classes)
+        if isinstance(self.class_prior, str):  # "estimate", where supported
+            self.class_prior_ = self._estimate_class_prior(L, n_classes)
+        else:
+            self.class_prior_ = check_class_prior(self.class_prior, n_classes)
         covered = is_covered(L)
         self.coverage_ = float(covered.mean())
         self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
@@ -179,6 +184,10 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _fit(self, L):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _estimate_class_prior(self, L, n_classes):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @snorkel_hints
     def predict_proba(self, L):
         """Probabilistic labels.
 
@@ -215,6 +224,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         return self.predict_proba(L)
 
+    @snorkel_hints
     def predict(self, L):
         """Hard labels, with ties resolved by ``tie_break``.
 
@@ -231,6 +241,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         proba = self.predict_proba(L)
         return proba_to_labels(proba, self.tie_break, self.random_state)
 
+    @snorkel_hints
     def score(self, L, y, sample_weight=None):
         """Accuracy of :meth:`predict` against gold labels.
 

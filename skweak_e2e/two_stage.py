@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, get_tags
-from sklearn.utils._param_validation import HasMethods
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -55,6 +55,33 @@ from .utils._validation import (
 __all__ = ["LabelModelClassifier"]
 
 
+def _unset_weight_request(step):
+    """Whether ``step`` takes sample weights but has no request for them yet."""
+    if step in (None, "passthrough") or not hasattr(step, "set_fit_request"):
+        return False
+    if not has_fit_parameter(step, "sample_weight"):
+        return False
+    requests = get_routing_for_object(step).fit.requests
+    return requests.get("sample_weight", None) is None
+
+
+def _default_weight_requests(pipeline):
+    """Give a cloned pipeline the weight routing it has without routing.
+
+    Without metadata routing, soft-label weights go to the final step only.
+    With routing, a step gets them only if it requests them, and a step that
+    takes them but was never asked is an error; so the final step is asked
+    for them and the earlier steps are told not to take them, wherever the
+    user has not decided. Only this private clone is changed.
+    """
+    *head, (_, final) = pipeline.steps
+    if _unset_weight_request(final):
+        final.set_fit_request(sample_weight=True)
+    for _, step in head:
+        if _unset_weight_request(step):
+            step.set_fit_request(sample_weight=False)
+
+
 def _estimator_has(attr):
     """available_if check: the fitted (else the given or default) estimator has ``attr``."""
 
@@ -85,8 +112,11 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     (cross-entropy with soft targets). A :class:`~sklearn.pipeline.Pipeline`
     gets the weights through its final step (``<step>__sample_weight``; with
     metadata routing enabled, through the steps that request
-    ``sample_weight``). Estimators that take no sample weights get hard labels
-    instead, with a warning.
+    ``sample_weight``; a final step that can take sample weights and has not
+    said otherwise is asked for them, and earlier steps that have not said
+    otherwise are not, which is what happens without routing). Estimators
+    that take no sample weights get hard labels instead, with a warning: the
+    training target never changes silently.
 
     Parameters
     ----------
@@ -107,13 +137,21 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Train on the label model's probabilities (by sample-weight
         expansion). When False, or when ``estimator`` takes no
         ``sample_weight``, train on hard labels: the most probable class,
-        ties going to the lowest class index.
+        ties resolved by ``tie_break``. snorkel's tutorials train on hard
+        labels (``probs_to_preds``); pass False to reproduce them.
+    tie_break : {"random", "lowest", "abstain"}, default="random"
+        How hard training labels resolve ties between classes (within 1e-5):
+        a random tied class (seeded by ``random_state``; snorkel's
+        ``probs_to_preds`` default), the lowest tied class index, or leave
+        the row out of training.
     drop_uncovered : bool, default=True
         Leave out the rows where every source abstains (their label is only
         the label model's prior). When False they are trained on that prior.
     abstain : int, str or None, default=-1
         Value of ``y`` that means "no vote". None means that every value is a
         vote.
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``tie_break="random"``.
 
     Attributes
     ----------
@@ -184,7 +222,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "predict"]), None],
         "soft_labels": ["boolean"],
         "drop_uncovered": ["boolean"],
+        "tie_break": [StrOptions({"random", "lowest", "abstain"})],
         "abstain": [Integral, str, None],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -193,14 +233,18 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         estimator=None,
         *,
         soft_labels=True,
+        tie_break="random",
         drop_uncovered=True,
         abstain=-1,
+        random_state=None,
     ):
         self.label_model = label_model
         self.estimator = estimator
         self.soft_labels = soft_labels
         self.drop_uncovered = drop_uncovered
+        self.tie_break = tie_break
         self.abstain = abstain
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ utils
     def _estimator_template(self):
@@ -286,6 +330,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return None
         if _routing_enabled():
             # The pipeline routes sample_weight to the steps that request it.
+            _default_weight_requests(estimator)
             consumed = get_routing_for_object(estimator).consumes(
                 "fit", ["sample_weight"]
             )
@@ -373,11 +418,21 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 )
         soft = self.soft_labels and weight_key is not None
         if self.soft_labels and weight_key is None:
+            if isinstance(estimator, Pipeline) and _routing_enabled():
+                how = (
+                    "with metadata routing enabled, the pipeline passes sample "
+                    "weights only to the steps that request them: call "
+                    "set_fit_request(sample_weight=True) on the step that "
+                    "should take them"
+                )
+            else:
+                how = "use an estimator whose fit takes sample_weight"
             warnings.warn(
-                f"{type(estimator).__name__}.fit takes no sample_weight, so soft "
-                "labels cannot be used; training on hard labels (most probable "
-                "class, ties to the lowest). Pass soft_labels=False to silence "
-                "this warning.",
+                f"{type(estimator).__name__} takes no sample weights here, so soft "
+                "labels cannot be used; training on hard labels instead (most "
+                f"probable class, tie_break={self.tie_break!r}). To train on soft "
+                f"labels, {how}. To train on hard labels on purpose, pass "
+                "soft_labels=False.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -385,8 +440,16 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if soft:
             index, labels, weight = expand_soft_labels(proba, rows, sample_weight)
         else:
-            index = rows
-            labels = proba_to_labels(proba[rows], tie_break="lowest")
+            labels = proba_to_labels(
+                proba[rows], tie_break=self.tie_break, random_state=self.random_state
+            )
+            decided = labels >= 0  # tie_break="abstain" leaves ties out
+            index, labels = rows[decided], labels[decided]
+            if index.size == 0:
+                raise ValueError(
+                    "Every covered row is a tie between classes, and "
+                    "tie_break='abstain' leaves ties out; nothing to train on."
+                )
             weight = None
             if sample_weight is not None:
                 weight = sample_weight[index]
@@ -495,7 +558,10 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
           class, leaving out rows where the label model ties (within 1e-5).
           This is what model selection optimises without gold labels; use
           :func:`~skweak_e2e.metrics.make_gold_scorer` to select on gold
-          labels instead.
+          labels instead. Each candidate is scored against its own label
+          model, so these scores cannot rank candidates whose label models
+          differ: when the label model's settings were changed by
+          ``set_params`` (as ``GridSearchCV`` does), this score warns.
 
         Parameters
         ----------
@@ -541,6 +607,18 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             codes = encode_votes(y_arr, self.classes_, abstain=self.abstain)
             covered = (codes >= 0).any(axis=1)
+        if getattr(self, "_label_model_set", False):
+            warnings.warn(
+                "LabelModelClassifier.score with a label matrix measures agreement "
+                "with the classifier's own label model; candidates whose "
+                "label_model settings differ are each scored against different "
+                "labels, so their scores cannot be compared. To compare label "
+                "models, score on gold labels: "
+                "scoring=skweak_e2e.metrics.make_gold_scorer() with y_gold routed "
+                "to it (see its documentation).",
+                UserWarning,
+                stacklevel=2,
+            )
         target = proba_to_labels(
             self.label_model_.predict_proba(codes), tie_break="abstain"
         )
@@ -557,6 +635,25 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 sample_weight=None if sample_weight is None else sample_weight[keep],
             )
         )
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, nested ones as ``<component>__<param>``.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        if any(k == "label_model" or k.startswith("label_model__") for k in params):
+            # Remembered so that score(X, L) can warn that agreement scores of
+            # differently configured label models are not comparable.
+            self._label_model_set = True
+        return super().set_params(**params)
 
     # ------------------------------------------------------------- delegation
     @property

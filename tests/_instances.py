@@ -12,6 +12,7 @@ from skweak_e2e import (
     Snorkel,
     WeaSELClassifier,
 )
+from skweak_e2e.inspection import SoftLabelLogisticRegression
 
 LABEL_MODEL_NEGATIVE_INPUT = (
     "votes below -1 are invalid by the label-matrix convention (-1 = abstain), "
@@ -67,9 +68,19 @@ def end_to_end_instances():
     return [WeaSELClassifier(**params), WeaSELClassifier(abstain=None, **params)]
 
 
+def inspection_instances():
+    """The public end model of the influence functions."""
+    return [SoftLabelLogisticRegression(), SoftLabelLogisticRegression(l2=0.1)]
+
+
 def estimator_instances():
     """Every estimator of the library, for parametrize_with_checks."""
-    return label_model_instances() + end_to_end_instances() + two_stage_instances()
+    return (
+        label_model_instances()
+        + end_to_end_instances()
+        + two_stage_instances()
+        + inspection_instances()
+    )
 
 
 def two_stage_instances():

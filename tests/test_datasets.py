@@ -1,7 +1,6 @@
 """The embedded tabular default and the WRENCH reader."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -268,51 +267,3 @@ def test_wrench_bad_json_label_file_and_split_name(tmp_path):
     (root / "valid.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         load_wrench(root)
-
-
-# --------------------------------------------------------------------------- #
-# The main job: python -m skweak_e2e demo --quick
-# --------------------------------------------------------------------------- #
-def test_demo_quick_report(capsys):
-    import skweak_e2e
-    from skweak_e2e.__main__ import (
-        LABEL_MODELS,
-        _label_model_classifier,
-        main,
-        run_demo,
-    )
-
-    assert main(["demo", "--quick"]) == 0
-    report = capsys.readouterr().out
-    for heading in ("Sources", "Label models", "End models", "upper bound"):
-        assert heading in report
-    # The demo runs every label model of the library and the two-stage model.
-    available = [name for name in LABEL_MODELS if hasattr(skweak_e2e, name)]
-    assert available == list(LABEL_MODELS)
-    assert _label_model_classifier() is not None
-    for name in available:
-        assert name in report
-    assert "not available" not in report
-
-    with open(os.devnull, "w") as sink:
-        results = run_demo(quick=True, out=sink)
-    fitted = results["label_models"]
-    # Every available label model is run (LinearizedApprox under the name of
-    # the model it linearises).
-    assert sorted(k.split("(")[0] for k in fitted) == sorted(available)
-    for name, scores in fitted.items():
-        assert 0.75 < scores["accuracy"] <= 1.0, (name, scores)
-        assert scores["fit_time"] >= 0
-    upper = results["end_models"]["supervised: train gold labels (upper bound)"]
-    assert upper > 0.9
-    weak = [v for k, v in results["end_models"].items() if k.startswith("Label")]
-    assert len(weak) == len(fitted) and min(weak) > 0.75
-
-
-def test_cli_without_command_prints_help(capsys):
-    from skweak_e2e.__main__ import main
-
-    assert main([]) == 2
-    assert "demo" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        main(["demo", "--dataset", "iris"])

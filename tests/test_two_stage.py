@@ -17,6 +17,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.metadata_routing import get_routing_for_object
 
 from skweak_e2e import DawidSkene, LabelModelClassifier, LinearizedApprox, MajorityVote
 from skweak_e2e.base import proba_to_labels
@@ -79,11 +80,17 @@ def test_sample_weight_multiplies_the_expansion_weights():
 
 
 def test_hard_labels_and_uncovered_rows():
-    clf = LabelModelClassifier(estimator=RecordingClassifier(), soft_labels=False)
+    clf = LabelModelClassifier(
+        estimator=RecordingClassifier(), soft_labels=False, tie_break="lowest"
+    )
     est = clf.fit(X_HAND, L_HAND).estimator_
     np.testing.assert_array_equal(est.X_.ravel(), [0, 1, 3, 4])
     np.testing.assert_array_equal(est.y_, [0, 2, 0, 1])  # tie -> lowest class
     assert est.sample_weight_ is None
+    # tie_break="abstain" leaves the three-way tie (row 3) out of training.
+    est = clf.set_params(tie_break="abstain").fit(X_HAND, L_HAND).estimator_
+    np.testing.assert_array_equal(est.X_.ravel(), [0, 1, 4])
+    np.testing.assert_array_equal(est.y_, [0, 2, 1])
     clf.set_params(drop_uncovered=False, soft_labels=True)
     est = clf.fit(X_HAND, L_HAND).estimator_
     # The uncovered row 2 is trained on the uniform prior.
@@ -161,7 +168,7 @@ def test_expansion_solves_the_soft_label_objective(n_classes):
 def test_hard_labels_equal_a_plain_fit_on_argmax():
     X, L, _ = _data()
     covered = (L >= 0).any(axis=1)
-    hard = LabelModelClassifier(soft_labels=False).fit(X, L)
+    hard = LabelModelClassifier(soft_labels=False, tie_break="lowest").fit(X, L)
     labels = proba_to_labels(
         MajorityVote().fit(L).predict_proba(L[covered]), tie_break="lowest"
     )
@@ -188,8 +195,10 @@ def test_one_dimensional_y_is_ordinary_supervision():
 def test_estimator_without_sample_weight_gets_hard_labels():
     X, L, _ = _data()
     covered = (L >= 0).any(axis=1)
-    with pytest.warns(UserWarning, match="takes no sample_weight"):
-        clf = LabelModelClassifier(estimator=KNeighborsClassifier()).fit(X, L)
+    with pytest.warns(UserWarning, match="takes no sample weights"):
+        clf = LabelModelClassifier(
+            estimator=KNeighborsClassifier(), tie_break="lowest"
+        ).fit(X, L)
     labels = proba_to_labels(
         MajorityVote().fit(L).predict_proba(L[covered]), tie_break="lowest"
     )
@@ -253,8 +262,24 @@ def test_text_pipeline_estimator_gets_soft_labels():
         np.testing.assert_allclose(
             routed.predict_proba(texts), clf.predict_proba(texts)
         )
-        with pytest.warns(UserWarning, match="takes no sample_weight"):
-            LabelModelClassifier(estimator=est).fit(texts, L)
+        # A pipeline that has not said anything about sample weights trains
+        # on soft labels too (the final step is asked for them, on a clone).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            unset = LabelModelClassifier(estimator=est).fit(texts, L)
+        np.testing.assert_allclose(
+            unset.predict_proba(texts), clf.predict_proba(texts)
+        )
+        assert get_routing_for_object(est[-1]).fit.requests == {
+            "sample_weight": None
+        }
+        # A pipeline that declined them gets hard labels, with a warning
+        # that names the fix.
+        declined = make_pipeline(
+            CountVectorizer(), LogisticRegression().set_fit_request(sample_weight=False)
+        )
+        with pytest.warns(UserWarning, match=r"set_fit_request\(sample_weight=True\)"):
+            LabelModelClassifier(estimator=declined).fit(texts, L)
 
 
 def _manual_gold_cv(estimator, X, L, y_gold, n_splits=3):

@@ -6,7 +6,8 @@ so importing this package stays cheap. The torch building blocks
 :func:`weasel_loss`) are loaded on first access.
 """
 
-from ._weasel import WeaSELClassifier, best_f1_threshold
+from ._scoring import best_f1_threshold
+from ._weasel import WeaSELClassifier
 
 _TORCH_EXPORTS = {
     "MLP": "._modules",

@@ -3,7 +3,7 @@
 Both networks output logits: ``logits_e`` (the encoder's aggregation of the
 votes, ``y_e = softmax(logits_e)``) and ``logits_f`` (the downstream model,
 ``y_f = softmax(logits_f)``). Every loss below measures their disagreement
-on a mini-batch (algorithms.md §4.6); ``CE(pred; target)`` denotes
+on a mini-batch; ``CE(pred; target)`` denotes
 ``-sum_c target_c log pred_c`` averaged over the batch.
 
 =====================  ====================================================
@@ -26,17 +26,10 @@ This module imports torch; the estimator imports it lazily.
 import torch
 from torch import nn
 
+from ._options import LOSSES
+
 __all__ = ["LOSSES", "WeaSELLoss", "soft_cross_entropy", "weasel_loss"]
 
-LOSSES = (
-    "ce",
-    "hellinger",
-    "l1",
-    "mig",
-    "ce_no_stopgrad",
-    "ce_asym_f",
-    "ce_asym_e",
-)
 
 #: Upper bound of the random offset inside MIG's logarithm (reference value).
 MIG_XI_MAX = 1e-4

@@ -89,20 +89,29 @@ class MLP(nn.Module):
         layers.append(nn.Linear(width_in, int(n_outputs)))
         self.layers = nn.Sequential(*layers)
 
+    #: The first layer multiplies sparse (COO) inputs without densifying them.
+    accepts_sparse = True
+
     def forward(self, X):
         """Compute the logits.
 
         Parameters
         ----------
         X : Tensor of shape (batch, n_features_in)
-            Inputs.
+            Inputs, dense or sparse (COO).
 
         Returns
         -------
         logits : Tensor of shape (batch, n_outputs)
             Output of the last ``Linear`` layer.
         """
-        return self.layers(X)
+        if X.layout == torch.strided:
+            return self.layers(X)
+        # A TF-IDF batch has a few dozen non-zeros per row: a sparse product
+        # costs O(nnz * width) instead of O(batch * n_features * width).
+        first = self.layers[0]
+        hidden = torch.sparse.mm(X, first.weight.t()) + first.bias
+        return self.layers[1:](hidden)
 
 
 class WeaSELModule(nn.Module):
@@ -250,9 +259,11 @@ class WeaSELModule(nn.Module):
             votes = lam[..., 1] - lam[..., 0]
         else:  # "raw": class index, -1 for abstain (hard votes only)
             votes = L.to(lam.dtype)
-        if self.encoder_uses_features:
-            return torch.cat([votes, X], dim=1)
-        return votes
+        if not self.encoder_uses_features:
+            return votes
+        if X.layout != torch.strided:
+            return torch.cat([votes.to_sparse(), X], dim=1)
+        return torch.cat([votes, X], dim=1)
 
     def accuracy_scores(self, X, L, lam=None):
         """Compute the per-sample source accuracies ``theta``.

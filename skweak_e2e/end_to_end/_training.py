@@ -1,35 +1,154 @@
-"""Training plumbing of WeaSELClassifier: dataset, batch iterator, callback.
+"""Training plumbing of WeaSELClassifier: data, batches, callbacks, inference.
 
 Module-level classes (so that a fitted ``net_`` pickles). This module
 imports torch and skorch; the estimator imports it lazily.
+
+Features are held either as a dense tensor (on the training device) or as a
+``scipy.sparse`` CSR matrix, whose mini-batches are made dense one at a time
+(a TF-IDF matrix is never densified whole).
 """
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from skorch.callbacks import Callback
 
-from ._weasel import _downstream_proba, best_f1_threshold
+from ._options import PREDICT_CHUNK
+from ._scoring import best_f1_threshold
 
-__all__ = ["BatchIterator", "TensorBatches", "ValidationCheckpoint"]
+__all__ = [
+    "BatchIterator",
+    "accepts_sparse",
+    "EncoderWarmup",
+    "EpochCheckpoint",
+    "TensorBatches",
+    "feature_rows",
+    "predict_in_chunks",
+    "torch_threads",
+]
+
+
+def feature_rows(X, index, dtype, device, sparse=False):
+    """Rows ``index`` of dense or sparse features as a tensor.
+
+    Rows of a scipy.sparse ``X`` become a sparse COO tensor when ``sparse``
+    (networks that multiply sparse inputs), else a dense one.
+    """
+    if sp.issparse(X):
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        rows = X[index]
+        if not sparse:
+            return torch.from_numpy(rows.toarray()).to(device=device, dtype=dtype)
+        rows.sum_duplicates()  # canonical (sorted, unique) on the batch's copy
+        rows = rows.tocoo()
+        indices = torch.from_numpy(np.vstack([rows.row, rows.col]).astype(np.int64))
+        return torch.sparse_coo_tensor(
+            indices,
+            torch.from_numpy(rows.data),
+            rows.shape,
+            dtype=dtype,
+            device=device,
+            is_coalesced=True,
+            # Built from a valid CSR matrix: skip the checks (and the
+            # warning torch gives when they are left implicit).
+            check_invariants=False,
+        )
+    if isinstance(X, torch.Tensor):
+        return X[index]
+    return torch.as_tensor(X[index], dtype=dtype, device=device)
+
+
+def predict_in_chunks(function, X, dtype, device, L=None, sparse=False):
+    """Apply ``function(X_rows[, L_rows])`` chunk by chunk, without gradients.
+
+    Returns the concatenated outputs as a numpy array. ``L`` (votes, hard
+    or soft, already encoded) is cut into the same chunks when given.
+    Sparse rows made dense are chunked to at most 2**24 values at a time.
+    """
+    chunk = PREDICT_CHUNK
+    if sp.issparse(X) and not sparse:
+        chunk = max(1, min(chunk, 2**24 // max(X.shape[1], 1)))
+    out = []
+    with torch.no_grad():
+        for start in range(0, X.shape[0], chunk):
+            rows = slice(start, start + chunk)
+            Xb = feature_rows(X, rows, dtype, device, sparse)
+            if L is None:
+                out.append(function(Xb).cpu())
+                continue
+            Lb = torch.as_tensor(L[rows], device=device)
+            if Lb.is_floating_point():
+                Lb = Lb.to(dtype)
+            out.append(function(Xb, Lb).cpu())
+    return torch.cat(out).numpy()
+
+
+def downstream_proba(module, X):
+    """Softmax of the downstream logits, in eval mode, as float64."""
+    param = next(module.parameters())
+    was_training = module.training
+    module.eval()
+    try:
+        proba = predict_in_chunks(
+            lambda Xb: torch.softmax(module.downstream(Xb), dim=1),
+            X,
+            param.dtype,
+            param.device,
+            sparse=accepts_sparse(module.downstream),
+        )
+    finally:
+        module.train(was_training)
+    return proba.astype(np.float64)
+
+
+def accepts_sparse(*networks):
+    """Whether every network multiplies sparse COO inputs (``accepts_sparse``)."""
+    return all(getattr(network, "accepts_sparse", False) for network in networks)
+
+
+class torch_threads:
+    """Temporarily set torch's CPU thread count (None: leave it alone)."""
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+        self.previous = None
+
+    def __enter__(self):
+        if self.n_threads is not None:
+            self.previous = torch.get_num_threads()
+            if self.previous != self.n_threads:
+                torch.set_num_threads(self.n_threads)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None and self.previous != self.n_threads:
+            torch.set_num_threads(self.previous)
+        return False
 
 
 class TensorBatches(torch.utils.data.Dataset):
-    """Features and votes held as tensors, indexed a whole batch at a time.
+    """Features and votes, indexed a whole batch at a time.
 
     ``dataset[index]`` returns ``({"X": X[index], "L": L[index]}, target)``
     where ``target`` is an empty placeholder: WeaSEL has no gold target.
+    ``X`` is a tensor on ``L``'s device or a scipy CSR matrix, whose rows
+    become a sparse tensor per batch when ``sparse`` (else dense rows).
     """
 
-    def __init__(self, X, L):
+    def __init__(self, X, L, dtype, sparse=False):
         self.X = X
         self.L = L
-        self.dummy_target = torch.zeros(0, device=X.device)
+        self.dtype = dtype
+        self.sparse = sparse
+        self.dummy_target = torch.zeros(0, device=L.device)
 
     def __len__(self):
-        return self.X.shape[0]
+        return self.L.shape[0]
 
     def __getitem__(self, index):
-        return {"X": self.X[index], "L": self.L[index]}, self.dummy_target
+        X = feature_rows(self.X, index, self.dtype, self.L.device, self.sparse)
+        return {"X": X, "L": self.L[index]}, self.dummy_target
 
 
 class BatchIterator:
@@ -58,7 +177,7 @@ class BatchIterator:
     def __iter__(self):
         data = self.dataset
         n = len(data)
-        device = data.X.device
+        device = data.L.device
         if self.shuffle:
             order = torch.randperm(n).to(device)
         else:
@@ -67,22 +186,51 @@ class BatchIterator:
             yield data[order[start:stop]]
 
 
-class ValidationCheckpoint(Callback):
-    """Score the downstream network on gold validation data every epoch.
+class EncoderWarmup(Callback):
+    """Keep the encoder frozen during the first ``n_epochs`` epochs.
 
-    Keeps an in-memory copy of the best module state (restored at the end
-    of training), the epoch and score, and for binary problems the
-    F1-optimal decision threshold of that epoch. With ``patience``, stops
-    training after that many epochs without improvement (skorch's fit loop
-    treats ``KeyboardInterrupt`` as "stop now", as its EarlyStopping does).
+    The downstream network then learns the encoder's initial labels, a soft
+    majority vote, before the two networks are trained jointly: the joint
+    phase starts from a trained network instead of a random one.
     """
 
-    def __init__(self, X_val, y_val, scorer, tune_threshold, patience):
+    def __init__(self, n_epochs):
+        self.n_epochs = n_epochs
+
+    def _set(self, net, trainable):
+        for param in net.module_.encoder.parameters():
+            param.requires_grad_(trainable)
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._set(net, len(net.history) > self.n_epochs)
+
+    def on_train_end(self, net, **kwargs):
+        self._set(net, True)
+
+
+class EpochCheckpoint(Callback):
+    """Keep the best downstream network of the epochs from ``first_epoch`` on.
+
+    With validation data the downstream network is scored after every
+    epoch and the best state is kept (restored when training ends), with
+    its score and, when ``tune_threshold``, the F1-optimal threshold of that
+    epoch; ``patience`` stops training after that many eligible epochs
+    without improvement. Without validation data the last completed epoch
+    is kept, and ``patience`` counts the epochs whose training loss did not
+    improve by ``tol``. A user interrupt (Ctrl-C) lets skorch end the fit loop; the
+    estimator then finds ``stopped_early`` False and warns.
+    """
+
+    def __init__(
+        self, X_val, y_val, scorer, tune_threshold, patience, first_epoch=1, tol=1e-4
+    ):
+        self.tol = tol
         self.X_val = X_val
         self.y_val = y_val
         self.scorer = scorer
         self.tune_threshold = tune_threshold
         self.patience = patience
+        self.first_epoch = first_epoch
 
     def on_train_begin(self, net, **kwargs):
         self.best_score = -np.inf
@@ -90,27 +238,53 @@ class ValidationCheckpoint(Callback):
         self.best_state = None
         self.threshold = None
         self.wait = 0
+        self.n_completed = 0
+        self.stopped_early = False
+        self.best_loss = np.inf
+
+    def _keep(self, net, epoch, score, proba):
+        self.best_score = score
+        self.best_epoch = epoch
+        self.best_state = {
+            key: value.detach().clone()
+            for key, value in net.module_.state_dict().items()
+        }
+        if self.tune_threshold:
+            self.threshold = best_f1_threshold(self.y_val, proba[:, 1])[0]
 
     def on_epoch_end(self, net, **kwargs):
-        proba = _downstream_proba(net.module_, self.X_val)
+        epoch = len(net.history)
+        self.n_completed = epoch
+        if self.X_val is None:
+            if epoch >= self.first_epoch:
+                self._keep(net, epoch, np.nan, None)
+                # Without validation data, patience watches the training
+                # loss, as scikit-learn's MLP does (n_iter_no_change, tol).
+                loss = float(net.history[-1, "train_loss"])
+                if loss < self.best_loss - self.tol:
+                    self.best_loss, self.wait = loss, 0
+                else:
+                    self._wait_or_stop()
+            return
+        proba = downstream_proba(net.module_, self.X_val)
         score = self.scorer(self.y_val, proba) if np.isfinite(proba).all() else -np.inf
-        improved = bool(score > self.best_score)
+        eligible = epoch >= self.first_epoch
+        improved = bool(eligible and score > self.best_score)
         net.history.record("valid_score", score)
         net.history.record("valid_score_best", improved)
         if improved:
-            self.best_score = score
-            self.best_epoch = len(net.history)
+            self._keep(net, epoch, score, proba)
             self.wait = 0
-            self.best_state = {
-                key: value.detach().clone()
-                for key, value in net.module_.state_dict().items()
-            }
-            if self.tune_threshold:
-                self.threshold = best_f1_threshold(self.y_val, proba[:, 1])[0]
-        else:
-            self.wait += 1
-            if self.patience is not None and self.wait >= self.patience:
-                raise KeyboardInterrupt
+        elif eligible:
+            self._wait_or_stop()
+
+    def _wait_or_stop(self):
+        self.wait += 1
+        if self.patience is not None and self.wait >= self.patience:
+            self.stopped_early = True
+            # skorch's fit loop ends on KeyboardInterrupt (as its own
+            # EarlyStopping does); the flag tells it from a user's Ctrl-C.
+            raise KeyboardInterrupt
 
     def on_train_end(self, net, **kwargs):
         if self.best_state is not None:

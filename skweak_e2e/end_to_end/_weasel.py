@@ -1,13 +1,13 @@
 """WeaSEL: end-to-end learning from multiple weak supervision sources."""
 
-import inspect
 import math
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import Bunch, check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -25,77 +25,52 @@ from ..utils._validation import (
     warn_silent_sources,
 )
 
-__all__ = ["WeaSELClassifier", "best_f1_threshold"]
-
-_LOSSES = (
-    "ce",
-    "hellinger",
-    "l1",
-    "mig",
-    "ce_no_stopgrad",
-    "ce_asym_f",
-    "ce_asym_e",
+from ._options import (
+    ACCURACY_FUNCTIONS,
+    ACCURACY_SUPPORTS,
+    LF_ENCODINGS,
+    LOSSES,
+    SCORINGS,
 )
+from ._networks import (
+    build_network,
+    check_hidden_sizes,
+    check_network_output,
+    zero_output_layer,
+)
+from ._scoring import validation_scorer
+
+__all__ = ["WeaSELClassifier"]
+
 _FLOAT_DTYPES = (np.float64, np.float32)
-_PREDICT_CHUNK = 4096
 
 
 def _import_torch():
-    """Import torch and skorch, or raise an ImportError naming the extra."""
+    """Import torch and skorch, or raise an ImportError naming them."""
     try:
         import skorch
         import torch
     except ImportError as exc:  # pragma: no cover - exercised without torch
         raise ImportError(
             "WeaSELClassifier needs torch and skorch; install them with "
-            "`pip install skweak_e2e[torch]` (or `pip install torch skorch`)."
+            "`pip install torch skorch`."
         ) from exc
     return torch, skorch
 
 
-def best_f1_threshold(y_true, scores):
-    """Decision threshold that maximises F1 on labelled data.
+def _auto_batch_size(n_rows):
+    """``batch_size="auto"``: 64 rows, fewer on small and more on large sets.
 
-    A sample is predicted positive when its score is at least the
-    threshold. Every distinct score is a candidate; F1 is computed as
-    ``2PR / (P + R + 1e-6)`` (the reference implementation's formula) and
-    ties go to the highest threshold.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        Binary gold labels (1 = positive).
-    scores : array-like of shape (n_samples,)
-        Scores of the positive class, e.g. ``predict_proba(X)[:, 1]``.
-
-    Returns
-    -------
-    threshold : float
-        The F1-optimal threshold.
-    f1 : float
-        The F1 it attains.
-
-    Examples
-    --------
-    >>> best_f1_threshold([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.8])
-    (0.4, 0.7999...)
+    On a few hundred rows an epoch of 64-row batches is 2-5 steps, which
+    leaves the networks untrained after ``max_epochs``: below 1,024 rows the
+    batch shrinks to ``n_rows // 16`` (at least 16) for about 16 steps an
+    epoch. Above 12,800 rows it grows to ``n_rows // 200`` (at most 512),
+    so that an epoch is about 200 steps and a large set is not trained for
+    10^4 steps an epoch.
     """
-    y_true = np.asarray(y_true).astype(np.float64).ravel()
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_scores = scores[order]
-    tp = np.cumsum(y_true[order])
-    fp = np.cumsum(1.0 - y_true[order])
-    # Keep the last position of each run of equal scores: predicting
-    # "score >= t" includes every sample tied at t.
-    last = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
-    tp, fp, thresholds = tp[last], fp[last], sorted_scores[last]
-    n_pos = y_true.sum()
-    precision = tp / (tp + fp)
-    recall = tp / n_pos if n_pos > 0 else np.zeros_like(tp)
-    f1 = 2 * precision * recall / (precision + recall + 1e-6)
-    best = int(np.argmax(f1))
-    return float(thresholds[best]), float(f1[best])
+    if n_rows < 1024:
+        return max(16, n_rows // 16)
+    return min(512, max(64, n_rows // 200))
 
 
 def _unique_labels(values):
@@ -118,77 +93,6 @@ def _unique_labels(values):
             "numbers); use labels of a single type."
         ) from None
 
-
-def _validation_scorer(scoring, n_classes, classes):
-    """Return ``score(y_encoded, proba) -> float`` (higher is better)."""
-    from sklearn.metrics import log_loss, roc_auc_score
-
-    if scoring == "auto":
-        scoring = "roc_auc" if n_classes == 2 else "accuracy"
-    if callable(scoring):
-        return lambda y, proba: float(scoring(classes[y], proba))
-    if scoring == "accuracy":
-        return lambda y, proba: float(np.mean(np.argmax(proba, axis=1) == y))
-    if scoring == "neg_log_loss":
-        labels = np.arange(n_classes)
-        return lambda y, proba: -float(log_loss(y, proba, labels=labels))
-    if n_classes == 2:
-        return lambda y, proba: float(roc_auc_score(y, proba[:, 1]))
-    labels = np.arange(n_classes)
-    return lambda y, proba: float(
-        roc_auc_score(y, proba, multi_class="ovr", labels=labels)
-    )
-
-
-def _downstream_proba(module, X, chunk=_PREDICT_CHUNK):
-    """Softmax of the downstream logits, in eval mode, as a numpy array."""
-    import torch
-
-    param = next(module.parameters())
-    was_training = module.training
-    module.eval()
-    out = []
-    try:
-        with torch.no_grad():
-            for start in range(0, X.shape[0], chunk):
-                batch = torch.as_tensor(
-                    X[start : start + chunk], dtype=param.dtype, device=param.device
-                )
-                out.append(torch.softmax(module.downstream(batch), dim=1).cpu())
-    finally:
-        module.train(was_training)
-    return torch.cat(out).numpy().astype(np.float64)
-
-
-class _torch_threads:
-    """Temporarily set torch's CPU thread count (None: leave it alone)."""
-
-    def __init__(self, n_threads):
-        self.n_threads = n_threads
-        self.previous = None
-
-    def __enter__(self):
-        if self.n_threads is not None:
-            import torch
-
-            self.previous = torch.get_num_threads()
-            if self.previous != self.n_threads:
-                torch.set_num_threads(self.n_threads)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None and self.previous != self.n_threads:
-            import torch
-
-            torch.set_num_threads(self.previous)
-        return False
-
-
-def _reset_parameters(module):
-    for submodule in module.modules():
-        reset = getattr(submodule, "reset_parameters", None)
-        if callable(reset):
-            reset()
 
 
 class WeaSELClassifier(ClassifierMixin, BaseEstimator):
@@ -234,6 +138,12 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
         Dropout after every hidden layer of the default encoder.
     encoder_batchnorm : bool, default=True
         BatchNorm after every hidden ``Linear`` of the default encoder.
+    encoder_init : {"majority_vote", "random"}, default="majority_vote"
+        Start of the default encoder. ``"majority_vote"``: its output layer
+        starts at zero, so every voter of a row gets the same accuracy and
+        the encoder's labels start as a soft majority vote, whatever the
+        seed. ``"random"``: PyTorch's initialisation (the paper's). A custom
+        ``encoder`` is never modified.
     lf_encoding : {"onehot", "signed", "raw"}, default="onehot"
         How the votes enter the encoder: one-hot per (source, class) with
         abstain all-zero (soft votes: their probabilities); ``"signed"``
@@ -291,29 +201,49 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
     drop_uncovered : bool, default=True
         Drop the training rows where every source abstains (they carry no
         label information).
-    lr : float, default=1e-4
-        Adam learning rate.
+    lr : float, default=3e-3
+        Adam learning rate. The paper's 1e-4 was chosen for 10^4-10^5
+        training rows and barely moves the networks on a few hundred.
     encoder_lr : float, default=None
         Learning rate of the encoder (a separate Adam parameter group);
         None: ``lr``.
     weight_decay : float, default=7e-7
         Adam L2 weight decay of both networks.
-    batch_size : int, default=64
-        Mini-batch size (at least 2, for BatchNorm).
-    max_epochs : int, default=150
-        Number of epochs.
-    scoring : {"auto", "roc_auc", "accuracy", "neg_log_loss"} or callable, \
+    batch_size : int or "auto", default="auto"
+        Mini-batch size (at least 2, for BatchNorm). ``"auto"``: 64 rows;
+        ``n_train_used_ // 16`` (at least 16) on fewer than 1,024 rows, so
+        that an epoch has about 16 steps even on small data, and
+        ``n_train_used_ // 200`` (at most 512) above 12,800 rows.
+    max_epochs : int, default=50
+        Maximum number of epochs, the warm-up included.
+    warmup_epochs : int, default=10
+        Epochs at the start during which the encoder is frozen: the
+        downstream network first learns the encoder's initial labels (a
+        soft majority vote with the default encoder), then both are trained
+        jointly. Epoch selection starts with the last warm-up epoch, so the
+        kept network is never an untrained one. 0: joint training from the
+        first step (the paper's protocol).
+    scoring : {"auto", "accuracy", "neg_log_loss", "roc_auc"} or callable, \
 default="auto"
-        Validation metric of ``f`` for model selection (higher is better);
-        ``"auto"``: ROC-AUC for two classes, accuracy otherwise. A callable
-        is called as ``scoring(y_true, proba)`` with labels from
+        Validation metric of ``f`` for epoch selection (higher is better).
+        ``"auto"``: accuracy, ties broken by the log-loss. ``"roc_auc"``
+        (one-vs-rest for more than 2 classes) is the paper's protocol; it
+        can prefer an epoch that ranks well but predicts one class. A
+        callable is called as ``scoring(y_true, proba)`` with labels from
         ``classes_`` and columns of ``proba`` in the order of ``classes_``.
-    patience : int, default=None
-        Stop after this many epochs without a validation improvement. None:
-        train ``max_epochs`` and keep the best epoch.
-    tune_threshold : bool, default=True
-        Binary with validation data: tune the decision threshold of
-        ``predict`` to the F1-optimal value on the validation set.
+    patience : int or None, default=None
+        Stop after this many epochs (after the warm-up) without improvement:
+        of the validation score with validation data, else of the training
+        loss (by more than 1e-4, as scikit-learn's MLP). None: train
+        ``max_epochs`` epochs. Validation accuracy on a few hundred rows is
+        noisy and can rise again after 30 flat epochs, so early stopping is
+        off by default.
+    tune_threshold : bool, default=False
+        Binary with validation data: predict ``classes_[1]`` when its
+        probability reaches the F1-optimal threshold on the validation set
+        (the paper's protocol) instead of the argmax. For threshold tuning
+        by cross-validation, wrap the classifier in scikit-learn's
+        ``TunedThresholdClassifierCV``.
     device : str, default="cpu"
         Torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``...). A CUDA
         device that is not available falls back to the CPU with a warning.
@@ -357,9 +287,14 @@ default="auto"
     threshold_ : float or None
         Tuned decision threshold on ``P(classes_[1])`` (binary with
         validation data and ``tune_threshold``), else None (argmax).
+    batch_size_ : int
+        The mini-batch size used.
     best_epoch_ : int
         Epoch (1-based) whose weights were kept: the best validation epoch,
         or the last epoch without validation data.
+    n_epochs_ : int
+        Number of epochs trained (fewer than ``max_epochs`` after early
+        stopping or an interrupt).
     best_score_ : float or None
         Validation score of that epoch (None without validation data).
     device_ : str
@@ -372,7 +307,8 @@ default="auto"
 
     See Also
     --------
-    MajorityVote : The label model WeaSEL starts from (random encoder).
+    MajorityVote : The label model the default encoder starts from.
+    LabelModelClassifier : Two-stage training on a label model's labels.
 
     Notes
     -----
@@ -382,6 +318,22 @@ default="auto"
     (``f`` then learns from the smoothed targets
     ``softmax(tau2 * onehot(y))``).
 
+    *Training protocol.* The default encoder starts as a soft majority vote
+    (its output layer is zero), and during the first ``warmup_epochs`` it
+    stays frozen while ``f`` learns its labels; then both networks are
+    trained jointly, for ``max_epochs`` epochs in all. With validation data
+    the best epoch from the end of the warm-up on is kept (validation
+    accuracy, ties broken by the log-loss); without validation data the
+    last epoch is kept. ``patience`` stops early, on the validation score or
+    on the training loss. ``predict`` is the argmax of
+    ``predict_proba``. The paper's protocol [1]_ is
+    ``WeaSELClassifier(lr=1e-4, batch_size=64, max_epochs=150,
+    warmup_epochs=0, patience=None, scoring="roc_auc", tune_threshold=True,
+    accuracy_support="all", encoder_init="random")``. On small data sets
+    (hundreds to a few thousand rows) it tends to keep an early, barely
+    trained network whose ranking is good but whose argmax is not, which
+    the F1 threshold hides.
+
     *Deviation from the paper: the accuracy softmax is normalised over the
     voters of each row by default* (``accuracy_support="voters"``). In the
     paper and its code the softmax runs over all sources, so abstaining
@@ -389,18 +341,9 @@ default="auto"
     multiplies no vote. The paper's data sets have 99-175 sources; with a
     handful of sources and about one vote per row the encoder can then
     agree with the downstream network simply by moving the mass ``tau2``
-    onto the abstaining sources: on WRENCH
-    YouTube (10 sources) the voters kept 2-3 % of ``tau2`` and the encoder
-    labels became almost uniform (normalised entropy 1.0), so ``f`` was
-    trained on flat targets. Renormalising over the voters removes that
-    escape; it changes nothing where every source votes on every row. In
-    the library's benchmarks (``benchmarks/README.rst``, section WeaSEL)
-    it raised the mean test F1 on YouTube from 0.89 to 0.92-0.93 and the
-    test accuracy on Yoruba from 0.45-0.46 to 0.47-0.50 (5 seeds, same
-    protocol and learning-rate grids), and kept the F1 flat under a
-    duplicated adversarial source (appendix F.1 analogue), where the
-    paper's normalisation lost 0.05 F1. Use
-    ``accuracy_support="all"`` to reproduce the paper.
+    onto the abstaining sources, which flattens its labels towards
+    uniform. Renormalising over the voters removes that escape; it changes
+    nothing where every source votes on every row.
 
     References
     ----------
@@ -413,7 +356,7 @@ default="auto"
     >>> from skweak_e2e.datasets import make_weak_supervision
     >>> X, L, y = make_weak_supervision(
     ...     400, 5, accuracy=0.8, class_sep=3.0, random_state=0)
-    >>> clf = WeaSELClassifier(lr=1e-2, max_epochs=5, random_state=0)
+    >>> clf = WeaSELClassifier(max_epochs=20, warmup_epochs=5, random_state=0)
     >>> clf = clf.fit(X[:300], L[:300], X_val=X[300:], y_val=y[300:])
     >>> clf.n_train_used_ < 300  # rows where every source abstains are dropped
     True
@@ -435,14 +378,15 @@ default="auto"
         "encoder_hidden": ["array-like"],
         "encoder_dropout": [Interval(Real, 0, 1, closed="left")],
         "encoder_batchnorm": ["boolean"],
-        "lf_encoding": [StrOptions({"onehot", "signed", "raw"})],
+        "encoder_init": [StrOptions({"majority_vote", "random"})],
+        "lf_encoding": [StrOptions(set(LF_ENCODINGS))],
         "encoder_uses_features": ["boolean"],
         "class_conditional": [StrOptions({"auto"}), "boolean"],
         "tau1": [Interval(Real, 0, None, closed="neither")],
         "tau2": [StrOptions({"sqrt", "m"}), Interval(Real, 0, None, closed="neither")],
-        "accuracy": [StrOptions({"softmax", "sigmoid"})],
-        "accuracy_support": [StrOptions({"all", "voters"})],
-        "loss": [StrOptions(set(_LOSSES))],
+        "accuracy": [StrOptions(set(ACCURACY_FUNCTIONS))],
+        "accuracy_support": [StrOptions(set(ACCURACY_SUPPORTS))],
+        "loss": [StrOptions(set(LOSSES))],
         "class_prior": ["array-like", None],
         "classes": ["array-like", None],
         "abstain": [Integral, str, None],
@@ -450,12 +394,10 @@ default="auto"
         "lr": [Interval(Real, 0, None, closed="neither")],
         "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "scoring": [
-            StrOptions({"auto", "roc_auc", "accuracy", "neg_log_loss"}),
-            callable,
-        ],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "scoring": [StrOptions(set(SCORINGS)), callable],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "tune_threshold": ["boolean"],
         "device": [str],
@@ -477,6 +419,7 @@ default="auto"
         encoder_hidden=(70, 70),
         encoder_dropout=0.3,
         encoder_batchnorm=True,
+        encoder_init="majority_vote",
         lf_encoding="onehot",
         encoder_uses_features=True,
         class_conditional="auto",
@@ -489,14 +432,15 @@ default="auto"
         classes=None,
         abstain=-1,
         drop_uncovered=True,
-        lr=1e-4,
+        lr=3e-3,
         encoder_lr=None,
         weight_decay=7e-7,
-        batch_size=64,
-        max_epochs=150,
+        batch_size="auto",
+        max_epochs=50,
+        warmup_epochs=10,
         scoring="auto",
         patience=None,
-        tune_threshold=True,
+        tune_threshold=False,
         device="cpu",
         dtype="float32",
         n_threads=1,
@@ -512,6 +456,7 @@ default="auto"
         self.encoder_hidden = encoder_hidden
         self.encoder_dropout = encoder_dropout
         self.encoder_batchnorm = encoder_batchnorm
+        self.encoder_init = encoder_init
         self.lf_encoding = lf_encoding
         self.encoder_uses_features = encoder_uses_features
         self.class_conditional = class_conditional
@@ -529,6 +474,7 @@ default="auto"
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.warmup_epochs = warmup_epochs
         self.scoring = scoring
         self.patience = patience
         self.tune_threshold = tune_threshold
@@ -563,16 +509,6 @@ default="auto"
             except (TypeError, ValueError):  # ragged lists: sklearn complains later
                 return False
         return ndim == 3
-
-    def _check_hidden(self, sizes, name):
-        sizes = tuple(np.asarray(sizes).ravel().tolist()) if len(sizes) else ()
-        if any(
-            not isinstance(h, Integral) or isinstance(h, bool) or h < 1 for h in sizes
-        ):
-            raise ValueError(
-                f"{name} must hold positive integers; got {tuple(sizes)!r}."
-            )
-        return sizes
 
     def _encode_small_ints(self, y):
         """Lookup-table encoding of integer labels in a small range, or None.
@@ -639,7 +575,7 @@ default="auto"
                 "Pass the label matrix L as y."
             )
         if self._is_soft(y):
-            X = validate_data(self, X, dtype=_FLOAT_DTYPES)
+            X = validate_data(self, X, accept_sparse="csr", dtype=_FLOAT_DTYPES)
             n_classes = None if self.classes is None else len(self.classes)
             L, n_classes = check_label_matrix(
                 y, n_classes=n_classes, allow_soft=True, input_name="y"
@@ -659,7 +595,13 @@ default="auto"
                     )
             return X, L
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, y_numeric=False
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            multi_output=True,
+            dtype=_FLOAT_DTYPES,
+            y_numeric=False,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -735,7 +677,9 @@ default="auto"
             raise ValueError("X_val and y_val must be given together.")
         if X_val is None:
             return None, None
-        X_val = validate_data(self, X_val, reset=False, dtype=_FLOAT_DTYPES)
+        X_val = validate_data(
+            self, X_val, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+        )
         y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = y_val.ravel()
@@ -751,70 +695,311 @@ default="auto"
             raise ValueError("y_val holds no gold label (every entry is abstain).")
         return X_val[known], codes[known]
 
-    # ------------------------------------------------------------------
-    # Network construction
-    # ------------------------------------------------------------------
-    @staticmethod
-    def _build_network(spec, params, n_in, n_out, default, name, nn):
-        if spec is None:
-            if params is not None:
-                raise ValueError(
-                    f"{name}_params is only used with a {name} class; the default "
-                    f"{name} is configured by its own parameters."
-                )
-            return default()
-        if isinstance(spec, type) and issubclass(spec, nn.Module):
-            kwargs = dict(params or {})
-            try:
-                signature = inspect.signature(spec.__init__).parameters
-            except (TypeError, ValueError):  # pragma: no cover - builtins
-                signature = {}
-            accepts_any = any(
-                p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()
-            )
-            for key, value in (("n_features_in", n_in), ("n_outputs", n_out)):
-                if key not in kwargs and (key in signature or accepts_any):
-                    kwargs[key] = value
-            return spec(**kwargs)
-        if isinstance(spec, nn.Module):
-            if params is not None:
-                raise ValueError(
-                    f"{name}_params is only used with a {name} class, not with an "
-                    "instance."
-                )
-            import copy
+    # With metadata routing on, a Pipeline or a search passes X_val and y_val
+    # to fit without a set_fit_request call: they only exist to be used.
+    __metadata_request__fit = {"X_val": True, "y_val": True}
 
-            network = copy.deepcopy(spec)
-            _reset_parameters(network)
-            return network
-        raise TypeError(
-            f"{name} must be a torch.nn.Module subclass or instance (or None); "
-            f"got {spec!r}."
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # scipy.sparse X: sparse batches
+        return tags
+
+    # ------------------------------------------------------------------
+    # Fit: validation, options, networks, training, results
+    # ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Train the encoder and the downstream network on features and votes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features. A scipy.sparse matrix (e.g. TF-IDF) is kept sparse:
+            each mini-batch is made dense on its own.
+        y : array-like of shape (n_samples, n_sources), (n_samples,) or \
+(n_samples, n_sources, n_classes)
+            Label matrix: votes with ``abstain`` for no vote (a 1-D ``y``
+            is a single source), or soft votes.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+default=None
+            Validation features. With ``y_val``, the downstream network is
+            scored every epoch and the best epoch is kept.
+        y_val : array-like of shape (n_val,), default=None
+            Gold validation labels (entries equal to ``abstain`` are
+            ignored).
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        torch, skorch = _import_torch()
+        X, L = self._validate_fit_data(X, y)
+        self.n_classes_ = self.classes_.size
+        self.n_sources_ = L.shape[1]
+        X_val, y_val = self._validate_validation_data(X_val, y_val)
+        options = self._resolve_options(L, X_val, y_val)
+        X, L = self._training_rows(X, L)
+        device = self._resolve_device(torch)
+        self.device_ = str(device)
+        dtype = torch.float64 if self.dtype == "float64" else torch.float32
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
+        fork_devices = [device.index] if device.type == "cuda" else []
+        from ._training import torch_threads
 
-    @staticmethod
-    def _check_output(network, inputs, n_out, name, torch):
-        """Run a network on two rows and check its output shape."""
-        was_training = network.training
-        network.eval()
-        try:
-            with torch.no_grad():
-                out = network(inputs)
-        except Exception as exc:
+        with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
+            torch.manual_seed(seed)
+            module = self._build_module(X, L, options, dtype, device, torch)
+            net, checkpoint = self._make_net(module, X_val, y_val, options, device)
+            self._train(net, checkpoint, X, L, dtype, device, torch)
+        return self
+
+    def _resolve_options(self, L, X_val, y_val):
+        """Resolve the data-dependent options (a Bunch used by the next steps).
+
+        Sets ``class_conditional_`` and ``tau2_``; returns the hidden sizes,
+        the class prior, the validation scorer and whether to tune the
+        threshold (kept off the estimator: the scorer does not pickle).
+        """
+        n_classes, n_sources = self.n_classes_, self.n_sources_
+        options = Bunch(
+            hidden=check_hidden_sizes(self.hidden_layer_sizes, "hidden_layer_sizes"),
+            encoder_hidden=check_hidden_sizes(self.encoder_hidden, "encoder_hidden"),
+            prior=None,
+            scorer=None,
+            tune=False,
+        )
+        if self.lf_encoding == "signed" and n_classes != 2:
             raise ValueError(
-                f"The {name} failed on a batch of shape {tuple(inputs.shape)}: {exc}"
-            ) from exc
-        finally:
-            network.train(was_training)
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (
-            inputs.shape[0],
-            n_out,
-        ):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
-            raise ValueError(
-                f"The {name} must return a tensor of shape (batch, {n_out}); got "
-                f"{shape} for an input of shape {tuple(inputs.shape)}."
+                f'lf_encoding="signed" needs 2 classes; there are {n_classes}.'
             )
+        if self.lf_encoding == "raw" and L.ndim == 3:
+            raise ValueError('lf_encoding="raw" needs hard votes, not soft ones.')
+        if self.class_prior is not None:
+            options.prior = check_class_prior(self.class_prior, n_classes)
+            if (options.prior <= 0).any():
+                raise ValueError(
+                    "class_prior must be positive: a zero entry makes the "
+                    "encoder's log-probability of that class -inf."
+                )
+        if self.class_conditional == "auto":
+            self.class_conditional_ = n_classes > 2
+        else:
+            self.class_conditional_ = bool(self.class_conditional)
+        if isinstance(self.tau2, str):
+            base = math.sqrt(n_sources) if self.tau2 == "sqrt" else float(n_sources)
+            self.tau2_ = base * (n_classes if self.class_conditional_ else 1)
+        else:
+            self.tau2_ = float(self.tau2)
+        if X_val is None:
+            return options
+        options.scorer = validation_scorer(self.scoring, n_classes, self.classes_)
+        if self.scoring == "roc_auc" and np.unique(y_val).size < n_classes:
+            raise ValueError(
+                "ROC-AUC model selection needs every class in y_val; it holds "
+                f"only {self.classes_[np.unique(y_val)].tolist()}. Pass more "
+                'validation data or scoring="auto".'
+            )
+        options.tune = bool(self.tune_threshold and n_classes == 2)
+        if options.tune and np.unique(y_val).size < 2:
+            warnings.warn(
+                "y_val holds a single class; the decision threshold is not tuned.",
+                UserWarning,
+                stacklevel=4,
+            )
+            options.tune = False
+        return options
+
+    def _training_rows(self, X, L):
+        """Drop the uncovered rows (by default); set the coverage attributes."""
+        covered = is_covered(L)
+        self.coverage_ = float(covered.mean())
+        if self.drop_uncovered:
+            X, L = X[covered], L[covered]
+        self.n_train_used_ = int(L.shape[0])
+        if self.n_train_used_ < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 training samples with a "
+                f"vote; got {self.n_train_used_} (n_samples = {covered.size})."
+            )
+        if self.batch_size == "auto":
+            self.batch_size_ = _auto_batch_size(self.n_train_used_)
+        else:
+            self.batch_size_ = int(self.batch_size)
+        self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
+        return X, L
+
+    def _build_module(self, X, L, options, dtype, device, torch):
+        """Build the encoder and the downstream network and check them."""
+        from ._modules import MLP, WeaSELModule
+        from ._training import feature_rows
+
+        n_features, n_classes, n_sources = X.shape[1], self.n_classes_, L.shape[1]
+        vote_width = (
+            n_sources * n_classes if self.lf_encoding == "onehot" else n_sources
+        )
+        encoder_in = vote_width + (n_features if self.encoder_uses_features else 0)
+        encoder_out = n_sources * n_classes if self.class_conditional_ else n_sources
+        downstream = build_network(
+            self.module,
+            self.module_params,
+            n_features,
+            n_classes,
+            lambda: MLP(n_features, n_classes, options.hidden, self.dropout),
+            "module",
+            torch,
+        )
+        encoder = build_network(
+            self.encoder,
+            self.encoder_params,
+            encoder_in,
+            encoder_out,
+            lambda: MLP(
+                encoder_in,
+                encoder_out,
+                options.encoder_hidden,
+                self.encoder_dropout,
+                batchnorm=self.encoder_batchnorm,
+                dropout_last_hidden=True,
+            ),
+            "encoder",
+            torch,
+        )
+        if self.encoder is None and self.encoder_init == "majority_vote":
+            zero_output_layer(encoder, torch)
+        module = WeaSELModule(
+            encoder,
+            downstream,
+            n_sources=n_sources,
+            n_classes=n_classes,
+            class_conditional=self.class_conditional_,
+            tau1=self.tau1,
+            tau2=self.tau2_,
+            accuracy=self.accuracy,
+            accuracy_support=self.accuracy_support,
+            lf_encoding=self.lf_encoding,
+            encoder_uses_features=self.encoder_uses_features,
+            log_prior=None if options.prior is None else np.log(options.prior),
+        ).to(device=device, dtype=dtype)
+        probe_X = feature_rows(X, slice(0, 2), dtype, device)
+        probe_L = torch.as_tensor(L[:2], device=device)
+        if probe_L.is_floating_point():
+            probe_L = probe_L.to(dtype)
+        check_network_output(module.downstream, probe_X, n_classes, "module", torch)
+        probe_lam = module.vote_onehot(probe_L, dtype)
+        check_network_output(
+            module.encoder,
+            module.encoder_input(probe_X, probe_L, probe_lam),
+            encoder_out,
+            "encoder",
+            torch,
+        )
+        return module
+
+    def _make_net(self, module, X_val, y_val, options, device):
+        """Configure the skorch net: optimiser, batches and callbacks."""
+        import torch
+        from skorch import NeuralNet
+
+        from ._losses import WeaSELLoss
+        from ._training import BatchIterator, EncoderWarmup, EpochCheckpoint
+
+        warmup = min(self.warmup_epochs, self.max_epochs)
+        # The epochs of the warm-up train f on fixed soft majority-vote labels:
+        # selection starts with the last of them, never with an untrained f.
+        checkpoint = EpochCheckpoint(
+            X_val,
+            y_val,
+            options.scorer,
+            options.tune,
+            self.patience,
+            first_epoch=max(warmup, 1),
+        )
+        callbacks = [("checkpoint", checkpoint)]
+        if warmup > 0:
+            callbacks.append(("encoder_warmup", EncoderWarmup(warmup)))
+        optimizer_kwargs = {"optimizer__weight_decay": self.weight_decay}
+        if self.encoder_lr is not None and self.encoder_lr != self.lr:
+            optimizer_kwargs["optimizer__param_groups"] = [
+                ("encoder.*", {"lr": self.encoder_lr})
+            ]
+        if device.type in ("cpu", "cuda"):
+            optimizer_kwargs["optimizer__fused"] = True
+        net = NeuralNet(
+            module=module,
+            criterion=WeaSELLoss,
+            criterion__loss=self.loss,
+            criterion__class_prior=options.prior,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size_,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_valid=BatchIterator,
+            train_split=None,
+            callbacks=callbacks,
+            device=str(device),
+            verbose=self.verbose,
+            **optimizer_kwargs,
+        )
+        return net, checkpoint
+
+    def _train(self, net, checkpoint, X, L, dtype, device, torch):
+        """Run skorch's fit loop; keep the selected epoch; handle Ctrl-C."""
+        from ._training import TensorBatches, accepts_sparse
+
+        if sp.issparse(X):
+            X_train = X.tocsr()
+        else:
+            X_train = torch.from_numpy(np.ascontiguousarray(X)).to(device, dtype)
+        L_train = torch.from_numpy(np.ascontiguousarray(L))
+        if L_train.is_floating_point():
+            L_train = L_train.to(dtype)
+        module = net.module  # the instance; skorch initialises it in fit
+        sparse = accepts_sparse(module.downstream, module.encoder)
+        net.fit(TensorBatches(X_train, L_train.to(device), dtype, sparse), None)
+        # The trained module lives in net.module_; keep the class (not the
+        # instance) as the parameter so that the pickled net holds one copy,
+        # which skorch maps to the CPU when CUDA is unavailable at load time.
+        net.module = type(net.module_)
+        completed = checkpoint.n_completed
+        interrupted = completed < self.max_epochs and not checkpoint.stopped_early
+        if interrupted and checkpoint.best_state is None:
+            checkpoint.release()
+            raise KeyboardInterrupt(
+                f"{type(self).__name__}.fit was interrupted after {completed} "
+                "epoch(s), before any epoch could be kept."
+            )
+        if interrupted:
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted after {completed} "
+                f"of {self.max_epochs} epochs; keeping epoch "
+                f"{checkpoint.best_epoch}.",
+                UserWarning,
+                stacklevel=4,
+            )
+        self.best_epoch_ = int(checkpoint.best_epoch)
+        self.best_score_ = (
+            float(checkpoint.best_score) if np.isfinite(checkpoint.best_score) else None
+        )
+        self.threshold_ = checkpoint.threshold
+        self.n_epochs_ = completed
+        checkpoint.release()
+        losses = np.asarray(
+            [row.get("train_loss", np.nan) for row in net.history[:completed]],
+            dtype=np.float64,
+        )
+        if not np.isfinite(losses).all():
+            warnings.warn(
+                'The training loss became non-finite; lower lr or use dtype="float64".',
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        self.net_ = net
+        self.history_ = net.history
 
     def _resolve_device(self, torch):
         try:
@@ -834,262 +1019,20 @@ default="auto"
         return device
 
     # ------------------------------------------------------------------
-    # Fit
-    # ------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, X_val=None, y_val=None):
-        """Train the encoder and the downstream network on features and votes.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Features.
-        y : array-like of shape (n_samples, n_sources), (n_samples,) or \
-(n_samples, n_sources, n_classes)
-            Label matrix: votes with ``abstain`` for no vote (a 1-D ``y``
-            is a single source), or soft votes.
-        X_val : array-like of shape (n_val, n_features), default=None
-            Validation features. With ``y_val``, the downstream network is
-            scored every epoch and the best epoch is kept.
-        y_val : array-like of shape (n_val,), default=None
-            Gold validation labels (entries equal to ``abstain`` are
-            ignored).
-
-        Returns
-        -------
-        self : object
-            The fitted classifier.
-        """
-        torch, skorch = _import_torch()
-        from ._losses import WeaSELLoss
-        from ._modules import MLP, WeaSELModule
-
-        X, L = self._validate_fit_data(X, y)
-        n_classes = self.classes_.size
-        n_features = X.shape[1]
-        n_sources = L.shape[1]
-        self.n_classes_ = n_classes
-        self.n_sources_ = n_sources
-        X_val, y_val = self._validate_validation_data(X_val, y_val)
-
-        hidden = self._check_hidden(self.hidden_layer_sizes, "hidden_layer_sizes")
-        encoder_hidden = self._check_hidden(self.encoder_hidden, "encoder_hidden")
-        soft = L.ndim == 3
-        if self.lf_encoding == "signed" and n_classes != 2:
-            raise ValueError(
-                f'lf_encoding="signed" needs 2 classes; there are {n_classes}.'
-            )
-        if self.lf_encoding == "raw" and soft:
-            raise ValueError('lf_encoding="raw" needs hard votes, not soft ones.')
-        prior = None
-        if self.class_prior is not None:
-            prior = check_class_prior(self.class_prior, n_classes)
-            if (prior <= 0).any():
-                raise ValueError(
-                    "class_prior must be positive: a zero entry makes the "
-                    "encoder's log-probability of that class -inf."
-                )
-
-        covered = is_covered(L)
-        self.coverage_ = float(covered.mean())
-        if self.drop_uncovered:
-            X, L = X[covered], L[covered]
-        self.n_train_used_ = int(X.shape[0])
-        if self.n_train_used_ < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 training samples with a "
-                f"vote; got {self.n_train_used_} (n_samples = {covered.size})."
-            )
-        self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
-
-        if self.class_conditional == "auto":
-            self.class_conditional_ = n_classes > 2
-        else:
-            self.class_conditional_ = bool(self.class_conditional)
-        if isinstance(self.tau2, str):
-            base = math.sqrt(n_sources) if self.tau2 == "sqrt" else float(n_sources)
-            self.tau2_ = base * (n_classes if self.class_conditional_ else 1)
-        else:
-            self.tau2_ = float(self.tau2)
-        scorer = None
-        if X_val is not None:
-            scorer = _validation_scorer(self.scoring, n_classes, self.classes_)
-            if self.scoring in ("auto", "roc_auc"):
-                present = np.unique(y_val)
-                if present.size < n_classes and (
-                    n_classes == 2 or self.scoring == "roc_auc"
-                ):
-                    raise ValueError(
-                        "ROC-AUC model selection needs every class in y_val; it "
-                        f"holds only {self.classes_[present].tolist()}. Pass more "
-                        'validation data or scoring="accuracy".'
-                    )
-        elif n_sources > 1 and self.tau1 > 1 / 3:
-            warnings.warn(
-                "No validation data: training runs for max_epochs and keeps the "
-                "last epoch. Without early stopping the WeaSEL paper advises "
-                f"tau1 <= 1/3 (got tau1={self.tau1}) to avoid collapsed solutions.",
-                UserWarning,
-                stacklevel=3,
-            )
-        tune = bool(self.tune_threshold and n_classes == 2 and X_val is not None)
-        if tune and np.unique(y_val).size < 2:
-            warnings.warn(
-                "y_val holds a single class; the decision threshold is not tuned.",
-                UserWarning,
-                stacklevel=3,
-            )
-            tune = False
-
-        device = self._resolve_device(torch)
-        self.device_ = str(device)
-        torch_dtype = torch.float64 if self.dtype == "float64" else torch.float32
-        np_dtype = np.float64 if self.dtype == "float64" else np.float32
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-
-        X_t = torch.from_numpy(np.array(X, dtype=np_dtype, order="C", copy=True))
-        L_np = np.array(L, dtype=np_dtype if soft else L.dtype, order="C", copy=True)
-        L_t = torch.from_numpy(L_np)
-        X_t, L_t = X_t.to(device), L_t.to(device)
-        X_val_np = None if X_val is None else np.asarray(X_val, dtype=np_dtype)
-
-        from ._training import BatchIterator, TensorBatches, ValidationCheckpoint
-
-        vote_width = (
-            n_sources * n_classes if self.lf_encoding == "onehot" else n_sources
-        )
-        encoder_in = vote_width + (n_features if self.encoder_uses_features else 0)
-        encoder_out = n_sources * n_classes if self.class_conditional_ else n_sources
-
-        fork_devices = [device.index] if device.type == "cuda" else []
-        with (
-            _torch_threads(self.n_threads),
-            torch.random.fork_rng(devices=fork_devices),
-        ):
-            torch.manual_seed(seed)
-            downstream = self._build_network(
-                self.module,
-                self.module_params,
-                n_features,
-                n_classes,
-                lambda: MLP(n_features, n_classes, hidden, self.dropout),
-                "module",
-                torch.nn,
-            )
-            encoder = self._build_network(
-                self.encoder,
-                self.encoder_params,
-                encoder_in,
-                encoder_out,
-                lambda: MLP(
-                    encoder_in,
-                    encoder_out,
-                    encoder_hidden,
-                    self.encoder_dropout,
-                    batchnorm=self.encoder_batchnorm,
-                    dropout_last_hidden=True,
-                ),
-                "encoder",
-                torch.nn,
-            )
-            joint = WeaSELModule(
-                encoder,
-                downstream,
-                n_sources=n_sources,
-                n_classes=n_classes,
-                class_conditional=self.class_conditional_,
-                tau1=self.tau1,
-                tau2=self.tau2_,
-                accuracy=self.accuracy,
-                accuracy_support=self.accuracy_support,
-                lf_encoding=self.lf_encoding,
-                encoder_uses_features=self.encoder_uses_features,
-                log_prior=None if prior is None else np.log(prior),
-            ).to(device=device, dtype=torch_dtype)
-            probe_X, probe_L = X_t[:2], L_t[:2]
-            self._check_output(joint.downstream, probe_X, n_classes, "module", torch)
-            probe_lam = joint.vote_onehot(probe_L, torch_dtype)
-            self._check_output(
-                joint.encoder,
-                joint.encoder_input(probe_X, probe_L, probe_lam),
-                encoder_out,
-                "encoder",
-                torch,
-            )
-
-            callbacks = []
-            checkpoint = None
-            if X_val is not None:
-                checkpoint = ValidationCheckpoint(
-                    X_val_np, y_val, scorer, tune, self.patience
-                )
-                callbacks.append(("validation_checkpoint", checkpoint))
-            optimizer_kwargs = {"optimizer__weight_decay": self.weight_decay}
-            if self.encoder_lr is not None and self.encoder_lr != self.lr:
-                optimizer_kwargs["optimizer__param_groups"] = [
-                    ("encoder.*", {"lr": self.encoder_lr})
-                ]
-            if device.type in ("cpu", "cuda"):
-                optimizer_kwargs["optimizer__fused"] = True
-            net = skorch.NeuralNet(
-                module=joint,
-                criterion=WeaSELLoss,
-                criterion__loss=self.loss,
-                criterion__class_prior=prior,
-                optimizer=torch.optim.Adam,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                iterator_train=BatchIterator,
-                iterator_train__shuffle=True,
-                iterator_valid=BatchIterator,
-                train_split=None,
-                callbacks=callbacks,
-                device=str(device),
-                verbose=self.verbose,
-                **optimizer_kwargs,
-            )
-            net.fit(TensorBatches(X_t, L_t), None)
-
-        # The trained module lives in net.module_; keep the class (not the
-        # instance) as the parameter so that the pickled net holds one copy,
-        # which skorch maps to the CPU when CUDA is unavailable at load time.
-        net.module = type(net.module_)
-        if checkpoint is not None:
-            self.best_epoch_ = int(checkpoint.best_epoch) or len(net.history)
-            self.best_score_ = (
-                float(checkpoint.best_score)
-                if np.isfinite(checkpoint.best_score)
-                else None
-            )
-            self.threshold_ = checkpoint.threshold
-            checkpoint.release()
-        else:
-            self.best_epoch_ = len(net.history)
-            self.best_score_ = None
-            self.threshold_ = None
-        losses = np.asarray(net.history[:, "train_loss"], dtype=np.float64)
-        if not np.isfinite(losses).all():
-            warnings.warn(
-                'The training loss became non-finite; lower lr or use dtype="float64".',
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        self.net_ = net
-        self.history_ = net.history
-        return self
-
-    # ------------------------------------------------------------------
     # Prediction and inspection
     # ------------------------------------------------------------------
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+        )
+
     def predict_proba(self, X):
         """Class probabilities of the downstream network.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Features.
 
         Returns
@@ -1097,27 +1040,29 @@ default="auto"
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
-        with _torch_threads(self.n_threads):
-            return _downstream_proba(self.net_.module_, X)
+        X = self._check_X(X)
+        from ._training import downstream_proba, torch_threads
+
+        with torch_threads(self.n_threads):
+            return downstream_proba(self.net_.module_, X)
 
     def predict(self, X):
         """Class labels of the downstream network.
 
-        Binary models with a tuned ``threshold_`` predict ``classes_[1]``
-        when its probability is at least the threshold; otherwise the most
-        probable class is returned.
+        The most probable class (the argmax of :meth:`predict_proba`), as
+        for every scikit-learn classifier. Binary models fitted with
+        ``tune_threshold=True`` and validation data instead predict
+        ``classes_[1]`` when its probability is at least ``threshold_``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Features.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Predicted class indices.
+            Predicted class labels.
         """
         proba = self.predict_proba(X)
         if self.threshold_ is not None:
@@ -1129,37 +1074,28 @@ default="auto"
     def _encoder_forward(self, X, L, what):
         import torch
 
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        from ._training import accepts_sparse, predict_in_chunks, torch_threads
+
+        X = self._check_X(X)
         L = self._validate_L(X, L)
         module = self.net_.module_
         param = next(module.parameters())
+        sparse = accepts_sparse(module.encoder)
+        if what == "theta":
+            function = module.accuracy_scores
+        else:
+            function = lambda Xb, Lb: torch.softmax(  # noqa: E731
+                module.encoder_logits(Xb, Lb), dim=1
+            )
         was_training = module.training
         module.eval()
-        out = []
         try:
-            with _torch_threads(self.n_threads), torch.no_grad():
-                for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                    stop = start + _PREDICT_CHUNK
-                    Xb = torch.as_tensor(
-                        X[start:stop], dtype=param.dtype, device=param.device
-                    )
-                    Lb = torch.as_tensor(
-                        L[start:stop]
-                        if L.ndim == 2
-                        else L[start:stop].astype(np.float64),
-                        device=param.device,
-                    )
-                    if Lb.is_floating_point():
-                        Lb = Lb.to(param.dtype)
-                    if what == "theta":
-                        out.append(module.accuracy_scores(Xb, Lb).cpu())
-                    else:
-                        logits = module.encoder_logits(Xb, Lb)
-                        out.append(torch.softmax(logits, dim=1).cpu())
+            with torch_threads(self.n_threads):
+                return predict_in_chunks(
+                    function, X, param.dtype, param.device, L=L, sparse=sparse
+                )
         finally:
             module.train(was_training)
-        return torch.cat(out).numpy()
 
     def predict_proba_encoder(self, X, L):
         """The encoder's probabilistic labels ``y_e`` (for inspection).

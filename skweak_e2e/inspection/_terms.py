@@ -5,11 +5,12 @@ A label model in tensor form ``W`` (``n_sources x (C+1) x C``, activation
 ``y_ic = sigma(S_ic) / sum_k sigma(S_ik)`` with ``S_ic = sum_j w_ijc`` and
 ``w_ijc = W[j, L_ij + 1, c]`` (for soft votes, the vote-probability mixture
 of ``W[j, :, c]``). With ``sigma`` the identity the loss splits into terms
-``a_ijc * l_c(x_i)`` with ``a_ijc = w_ijc / Z_i`` ([P004] eq. 8).
+``a_ijc * l_c(x_i)`` with ``a_ijc = w_ijc / Z_i`` (Zhang et al. eq. 8).
 
-Given the end model's logit-space directions ``b`` (see
-``algorithms.md`` section 5.5.4: ``b_ic = x~_i^T V (p_i - e_c)``, with
-``V = H^-1 grad L_target``), every influence is O(1) per term:
+Given the end model's logit-space directions ``b`` (``b_ic = x~_i^T V
+(p_i - e_c)``, with ``V = H^-1 grad L_target``: the gradient of the loss
+term ``l_c(x_i)`` is ``x~_i (x) (p_i - e_c)``), every influence is O(1) per
+term:
 
 * reweighting (RW, identity only): ``phi_ijc = -a_ijc b_ic``;
 * weight-moving (WM, identity or exp):
@@ -348,11 +349,48 @@ class TermDecomposition:
         W[np.asarray(sources, dtype=np.intp)] = 0.0
         return self.scores_to_labels(tensor_scores(self.L, W))
 
-    def scores_to_labels(self, S):
-        """Normalise scores; identity rows without mass become all-zero."""
+    def vote_removals(self, j, method):
+        """The votes of source ``j`` and the label change of removing each.
+
+        Parameters
+        ----------
+        j : int
+            Source.
+        method : {"rw", "wm"}
+            ``"rw"`` removes the vote's label mass ``a_ijc`` (identity
+            models); ``"wm"`` zeroes its coefficients and renormalises.
+
+        Returns
+        -------
+        rows : ndarray of shape (k,)
+            Training rows on which ``j`` votes.
+        vote : ndarray of shape (k,)
+            The voted class (the most probable one of a soft vote).
+        delta : ndarray of shape (k, C)
+            New labels minus current labels.
+        """
+        if self.soft:
+            mass = self.L[:, j]
+            rows = np.flatnonzero(mass.sum(axis=1) > 0)
+            vote = mass[rows].argmax(axis=1)
+        else:
+            rows = np.flatnonzero(self.L[:, j] >= 0)
+            vote = self.L[rows, j].astype(np.intp)
+        w = self.coefficients(j)[rows]
+        if method == "rw":
+            return rows, vote, -w / self.Z[rows, None]
+        new = self.scores_to_labels(self.S[rows] - w, rows)
+        return rows, vote, new - self.labels[rows]
+
+    def scores_to_labels(self, S, rows=None):
+        """Normalise scores; identity rows without mass become all-zero.
+
+        ``rows``: the training rows of ``S`` (all rows when None).
+        """
         if self.activation == "exp":
             return np.exp(S - logsumexp(S, axis=1, keepdims=True))
         S = np.clip(S, 0.0, None)
         Z = S.sum(axis=1, keepdims=True)
-        tiny = WHOLE_MASS_RTOL * self.Z[:, None]
+        Z_rows = self.Z if rows is None else self.Z[rows]
+        tiny = WHOLE_MASS_RTOL * Z_rows[:, None]
         return np.divide(S, Z, out=np.zeros_like(S), where=Z > tiny)

@@ -1,10 +1,10 @@
-"""Influence functions for torch end models (``algorithms.md`` section 5.10).
+"""Influence functions for torch end models.
 
 Two routes, both feeding the same per-term formulas as the closed form:
 
 * **last layer** (exact, recommended): the penultimate activations ``h(x)``
   are fixed inputs of the final ``nn.Linear``, which is a softmax regression
-  on ``h``; the closed-form machinery of :mod:`._logistic` applies with
+  on ``h``; the closed-form machinery of :mod:`._backends` applies with
   ``x := h(x)``, the layer being polished to stationarity first.
 * **full network** (GGN-CG + JVP): ``v = (G + (l2 + delta) I)^-1 grad L_target``
   by conjugate gradients on the generalised Gauss-Newton matrix ``G`` (JVP,
@@ -213,9 +213,20 @@ class TorchGGNBackend:
     ----------
     damping_ : float
         The total diagonal added to ``G``: ``l2 + delta``.
+    can_refit : bool
+        False: the network is not retrained (``drop_harmful`` needs the
+        last-layer path).
+    has_inverse : bool
+        False: only inverse-Hessian-vector products, no explicit ``H^-1``.
+    raw_inputs : bool
+        True: targets are raw inputs of the network.
     """
 
-    kind = "torch_full"
+    can_refit = False
+    has_inverse = False
+    raw_inputs = True
+    n_features = None
+    make_estimator = None
 
     def __init__(
         self,

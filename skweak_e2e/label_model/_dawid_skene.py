@@ -8,6 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from ..base import BaseLabelModel
+from ..utils._hints import snorkel_hints
 from ._tensor_form import _compress_rows, _soft_augmented, _VoteCodes, apply_tensor_form
 
 __all__ = ["DawidSkene"]
@@ -247,6 +248,7 @@ class DawidSkene(BaseLabelModel):
         "tol": [Interval(Real, 0, None, closed="left")],
     }
 
+    @snorkel_hints
     def __init__(
         self,
         *,

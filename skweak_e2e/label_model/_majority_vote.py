@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from ..base import BaseLabelModel
+from ..utils._hints import snorkel_hints
 from ._tensor_form import scores_to_proba
 
 __all__ = ["MajorityVote"]
@@ -83,6 +84,7 @@ class MajorityVote(BaseLabelModel):
         "method": [StrOptions({"soft", "argmax"})],
     }
 
+    @snorkel_hints
     def __init__(
         self,
         *,

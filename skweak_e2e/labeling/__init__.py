@@ -4,7 +4,8 @@
 named, picklable :class:`LabelingFunction`; :func:`keyword_lf`,
 :func:`regex_lf` and :func:`model_lf` build common ones; :class:`LFApplier`
 (a scikit-learn transformer) applies them to records, in parallel if asked,
-and returns the label matrix ``L``.
+and returns the label matrix ``L``. :func:`preprocessor` builds the
+functions of a record that labeling functions read through ``pre=``.
 """
 
 from ._applier import LFApplier
@@ -14,13 +15,16 @@ from ._labeling_function import (
     LabelingFunctionError,
     labeling_function,
 )
+from ._preprocessor import Preprocessor, preprocessor
 
 __all__ = [
     "LFApplier",
     "LabelingFunction",
     "LabelingFunctionError",
+    "Preprocessor",
     "keyword_lf",
     "labeling_function",
     "model_lf",
+    "preprocessor",
     "regex_lf",
 ]

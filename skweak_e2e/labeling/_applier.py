@@ -120,7 +120,8 @@ def _record_type(columns):
     ``row.text``, ``row["text"]``, ``row.get("text")`` and ``row[0]`` all
     work, as on a pandas Series, at a fraction of the cost of building a
     Series per row. Column names that are not identifiers are reachable by
-    key only.
+    key only. The columns are read-only, but a preprocessor may add fields
+    (``row.n_words = 3``), which are then readable the same ways.
     """
     columns = list(columns)
     base = namedtuple("Record", [str(c) for c in columns], rename=True)
@@ -131,7 +132,10 @@ def _record_type(columns):
             try:
                 key = index[key]
             except KeyError:
-                raise KeyError(key) from None
+                try:  # a field added by a preprocessor
+                    return self.__dict__[key]
+                except KeyError:
+                    raise KeyError(key) from None
         return tuple.__getitem__(self, key)
 
     def get(self, key, default=None):
@@ -141,9 +145,11 @@ def _record_type(columns):
             return default
 
     def keys(self):
-        return list(columns)
+        return list(columns) + list(self.__dict__)
 
-    namespace = {"__slots__": (), "__getitem__": __getitem__, "get": get, "keys": keys}
+    # No __slots__: instances get a (lazily allocated) __dict__ for the
+    # fields that preprocessors add.
+    namespace = {"__getitem__": __getitem__, "get": get, "keys": keys}
     return type("Record", (base,), namespace)
 
 
@@ -278,10 +284,45 @@ def _check_batch_values(values, lf, start, chunk, kind, n, abstain, n_classes):
 # --------------------------------------------------------------------------
 # The unit of work: all labeling functions on one chunk of records.
 # --------------------------------------------------------------------------
+def _preprocess(records, lf, start, chunk, kind, memo):
+    """The records as ``lf`` reads them, after its preprocessors.
+
+    ``memo`` maps a chain of memoized preprocessors (by identity) to its
+    outputs on this chunk, so that labeling functions sharing them reuse
+    the outputs instead of recomputing them.
+    """
+    out = records
+    chain = ()
+    for p in lf.pre:
+        chain += (id(p),)
+        if p.memoize and chain in memo:
+            out = memo[chain][1]
+            continue
+        new = []
+        append = new.append
+        for i, record in enumerate(out):
+            try:
+                append(p(record))
+            except Exception as exc:
+                position = start + i
+                raise LabelingFunctionError(
+                    f"preprocessor {p.name!r} of labeling function {lf.name!r} "
+                    f"failed on record {position}"
+                    f"{_index_note(chunk, kind, i, position)}: {exc!r}",
+                    lf.name,
+                    position,
+                ) from exc
+        out = new
+        if p.memoize:
+            memo[chain] = (lf.pre, out)  # keeps the preprocessors (and ids) alive
+    return out
+
+
 def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
     n = len(chunk)
     out = np.empty((n, len(lfs)), dtype=np.int64)
     records = None
+    memo = {}
     for j, lf in enumerate(lfs):
         if lf.batch:
             try:
@@ -299,10 +340,13 @@ def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
             continue
         if records is None:
             records = _rows(chunk, kind, row_type)
+        seen = (
+            _preprocess(records, lf, start, chunk, kind, memo) if lf.pre else records
+        )
         func, resources = lf.func, lf.resources
         values = []
         append = values.append
-        for i, record in enumerate(records):
+        for i, record in enumerate(seen):
             try:
                 append(func(record, **resources))
             except Exception as exc:
@@ -655,6 +699,20 @@ class LFApplier(TransformerMixin, BaseEstimator):
         """
         records, _ = _check_records(X)
         return self.fit(records).transform(records)
+
+    def __getattr__(self, name):
+        # Only reached for missing attributes: point snorkel's applier
+        # methods to their equivalents.
+        if name in ("apply", "apply_lfs"):
+            raise AttributeError(
+                f"{type(self).__name__} has no {name}(); it is a scikit-learn "
+                "transformer: use fit_transform(records) (or transform(records)), "
+                "which returns the label matrix L like snorkel's "
+                "PandasLFApplier(lfs).apply(df)."
+            )
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     def get_feature_names_out(self, input_features=None):
         """Return the names of the labeling functions (the columns of ``L``).

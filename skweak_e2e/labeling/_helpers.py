@@ -61,11 +61,32 @@ def _short(text, width=40):
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _not_a_text_error(value, field):
+    """TypeError for a record (row, dict, tuple...) read where a text was expected."""
+    keys = getattr(value, "keys", None)
+    columns = ""
+    if callable(keys):
+        try:
+            columns = f" with fields {list(keys())[:8]!r}"
+        except Exception:  # pragma: no cover - exotic mappings
+            columns = ""
+    where = (
+        "pass field= to name the text column (e.g. field='text'); the whole "
+        "record is never searched, so column names and other cells cannot match"
+        if field is None
+        else f"field={field!r} must lead to a string"
+    )
+    return TypeError(
+        f"expected a text but got a {type(value).__name__}{columns}; {where}."
+    )
+
+
 class _TextMatcher:
     """Votes ``label`` when a compiled pattern matches the text, else abstains.
 
-    A missing text (None or NaN) abstains; other non-strings are converted
-    with ``str``.
+    A missing text (None or NaN) abstains; a number is matched as its
+    ``str``; any other object (a DataFrame row, a dict, a tuple) is a
+    TypeError: searching its ``str`` would also search column names.
     """
 
     def __init__(self, pattern, label, field, abstain):
@@ -79,6 +100,8 @@ class _TextMatcher:
         if not isinstance(text, str):
             if text is None or (isinstance(text, float) and math.isnan(text)):
                 return self.abstain
+            if not isinstance(text, (Real, np.number)) or isinstance(text, bool):
+                raise _not_a_text_error(text, self.field)
             text = str(text)
         return self.label if self.pattern.search(text) else self.abstain
 
@@ -103,13 +126,18 @@ def keyword_lf(
         Class index to vote.
     field : str, int, callable or None, default=None
         Where the text is in a record: None for the record itself (a list of
-        strings), a column/key/attribute name, a position, or a function of
-        the record.
+        strings, a Series of texts), a column/key/attribute name, a position,
+        or a function of the record. Records that are not texts (DataFrame
+        rows, dicts) need ``field``: without it the labeling function raises
+        a TypeError rather than search the whole row, column names included.
     case_sensitive : bool, default=False
         Match case exactly.
     whole_words : bool, default=True
         Match keywords only as whole words (``"check"`` does not fire on
-        ``"checkout"``); False matches substrings.
+        ``"checkout"``, ``"http"`` not on ``"https"``); False matches
+        substrings, like ``keyword in text.lower()`` in a snorkel labeling
+        function. A word boundary is any character that is not a letter,
+        digit or underscore.
     name : str, default=None
         Source name; defaults to ``"keyword_"`` followed by the keywords.
     abstain : int, default=-1
@@ -124,6 +152,14 @@ def keyword_lf(
     --------
     regex_lf : Vote on a regular-expression match.
 
+    Notes
+    -----
+    Porting from snorkel: a snorkel keyword labeling function usually tests
+    ``any(word in x.text.lower() for word in keywords)``, a substring test.
+    The default here matches whole words, which fires less often (``"my"``
+    no longer fires on ``"myself"``); pass ``whole_words=False`` for
+    snorkel's coverage.
+
     Examples
     --------
     >>> from skweak_e2e.labeling import keyword_lf
@@ -132,6 +168,20 @@ def keyword_lf(
     'keyword_subscribe_my_channel'
     >>> lf("Please SUBSCRIBE!"), lf("check my channel"), lf("subscribers")
     (1, 1, -1)
+
+    Whole words (the default) against snorkel's substring test:
+
+    >>> keyword_lf("http", 1)("see https://x.io"), keyword_lf(
+    ...     "http", 1, whole_words=False)("see https://x.io")
+    (-1, 1)
+
+    On DataFrame rows, name the text column:
+
+    >>> import pandas as pd
+    >>> from skweak_e2e import LFApplier
+    >>> df = pd.DataFrame({"date": ["2014-01-05"], "text": ["love it"]})
+    >>> LFApplier([keyword_lf("2014", 1, field="text")]).fit_transform(df)
+    array([[-1]], dtype=int8)
     """
     if isinstance(keywords, str):
         keywords = [keywords]
@@ -162,7 +212,8 @@ def regex_lf(pattern, label, *, field=None, flags=0, name=None, abstain=-1):
     label : int
         Class index to vote.
     field : str, int, callable or None, default=None
-        Where the text is in a record (see :func:`keyword_lf`).
+        Where the text is in a record (see :func:`keyword_lf`); required
+        when the records are not texts (DataFrame rows, dicts).
     flags : int, default=0
         :mod:`re` flags, e.g. ``re.IGNORECASE`` (only for a string pattern).
     name : str, default=None

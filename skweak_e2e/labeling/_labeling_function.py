@@ -2,6 +2,8 @@
 
 import sys
 
+from ._preprocessor import check_preprocessors
+
 __all__ = ["LabelingFunction", "LabelingFunctionError", "labeling_function"]
 
 
@@ -64,6 +66,10 @@ class LabelingFunction:
     batch : bool, default=False
         Whether ``func`` labels a whole chunk of records at once (one
         vectorised call per chunk instead of one call per record).
+    pre : list of Preprocessor or callable, default=None
+        Preprocessors applied in order to each record before ``func`` reads
+        it (see :class:`~skweak_e2e.labeling.Preprocessor`; plain callables
+        are wrapped). Only for per-record functions (``batch=False``).
 
     Attributes
     ----------
@@ -75,6 +81,8 @@ class LabelingFunction:
         Keyword arguments of every call.
     batch : bool
         Whether ``func`` takes a chunk of records.
+    pre : tuple of Preprocessor
+        The preprocessors, in the order they run.
 
     See Also
     --------
@@ -93,7 +101,7 @@ class LabelingFunction:
     (1, -1)
     """
 
-    def __init__(self, func, name=None, resources=None, batch=False):
+    def __init__(self, func, name=None, resources=None, batch=False, pre=None):
         if not callable(func):
             raise TypeError(
                 f"A labeling function must wrap a callable; got {type(func).__name__}."
@@ -118,12 +126,20 @@ class LabelingFunction:
         self.name = name
         self.resources = dict(resources)
         self.batch = bool(batch)
+        self.pre = check_preprocessors(pre)
+        if self.pre and self.batch:
+            raise ValueError(
+                f"pre= works record by record; the batch labeling function "
+                f"{name!r} can transform its chunk of records itself."
+            )
         doc = getattr(func, "__doc__", None)
         if doc and not isinstance(func, type):
             self.__doc__ = doc
 
     def __call__(self, record):
         """Label one record (or one chunk of records when ``batch=True``)."""
+        for p in self.pre:
+            record = p(record)
         return self.func(record, **self.resources)
 
     def __repr__(self):
@@ -164,7 +180,7 @@ class LabelingFunction:
             func.__qualname__ = f"{qualname}.func"
 
 
-def labeling_function(name=None, resources=None, *, batch=False):
+def labeling_function(name=None, resources=None, *, batch=False, pre=None):
     """Decorator that turns a function into a :class:`LabelingFunction`.
 
     Parameters
@@ -176,6 +192,9 @@ def labeling_function(name=None, resources=None, *, batch=False):
         Keyword arguments passed to every call of the function.
     batch : bool, default=False
         Whether the function labels a whole chunk of records at once (see
+        :class:`LabelingFunction`).
+    pre : list of Preprocessor or callable, default=None
+        Preprocessors applied to each record first (see
         :class:`LabelingFunction`).
 
     Returns
@@ -197,9 +216,11 @@ def labeling_function(name=None, resources=None, *, batch=False):
     """
     if callable(name) and resources is None:
         # Bare use: @labeling_function
-        return LabelingFunction(name, batch=batch)
+        return LabelingFunction(name, batch=batch, pre=pre)
 
     def decorator(func):
-        return LabelingFunction(func, name=name, resources=resources, batch=batch)
+        return LabelingFunction(
+            func, name=name, resources=resources, batch=batch, pre=pre
+        )
 
     return decorator

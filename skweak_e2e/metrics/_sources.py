@@ -22,6 +22,17 @@ def _check_gold(y, n_samples, n_classes, explicit_n_classes):
     )
 
 
+def _looks_like_lfs(y):
+    """Whether ``y`` is a non-empty list of callables (labeling functions)."""
+    if y is None or isinstance(y, np.ndarray) or hasattr(y, "dtype"):
+        return False
+    try:
+        items = list(y)
+    except TypeError:
+        return False
+    return bool(items) and all(callable(item) for item in items)
+
+
 def source_summary(
     L, y=None, *, n_classes=None, abstain=-1, source_names=None, as_frame="auto"
 ):
@@ -40,9 +51,9 @@ def source_summary(
         Number of classes; inferred from the votes when None.
     abstain : int, default=-1
         Value of ``L`` that means "no vote".
-    source_names : list of str, default=None
-        One name per source. Defaults to the DataFrame columns of ``L``, else
-        ``0..n_sources-1``.
+    source_names : list of str or of labeling functions, default=None
+        One name per source (a labeling function stands for its ``name``).
+        Defaults to the DataFrame columns of ``L``, else ``0..n_sources-1``.
     as_frame : bool or "auto", default="auto"
         Return a pandas DataFrame (``True``), a dict of arrays (``False``), or
         a DataFrame when pandas can be imported and a dict otherwise
@@ -77,6 +88,11 @@ def source_summary(
     ImportError
         With ``as_frame=True`` when pandas is not installed.
 
+    See Also
+    --------
+    label_matrix_summary : Coverage, overlap and conflict of the whole matrix.
+    label_buckets : The rows behind a combination of votes, for error analysis.
+
     Examples
     --------
     >>> import numpy as np
@@ -93,6 +109,14 @@ def source_summary(
     """
     if as_frame not in (True, False, "auto"):
         raise ValueError(f"as_frame must be True, False or 'auto'; got {as_frame!r}.")
+    if _looks_like_lfs(y):
+        # snorkel's LFAnalysis(L, lfs): the second argument here is gold labels.
+        raise TypeError(
+            "source_summary(L, y): y is the gold labels, but got labeling "
+            "functions. Pass them as source_names=lfs (their names label the "
+            "rows), or pass source_names=applier.get_feature_names_out(); "
+            "gold labels, if any, go in y."
+        )
     raw = L
     L, n_cls = check_label_matrix(
         _as_array(L),
@@ -108,7 +132,8 @@ def source_summary(
             [str(c) for c in columns] if columns is not None else list(range(n_sources))
         )
     else:
-        source_names = list(source_names)
+        # Labeling functions stand for their names.
+        source_names = [getattr(s, "name", s) for s in source_names]
         if len(source_names) != n_sources:
             raise ValueError(
                 f"source_names has {len(source_names)} entries but L has "

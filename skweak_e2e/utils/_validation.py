@@ -396,14 +396,21 @@ def check_class_prior(class_prior, n_classes):
     return prior / prior.sum()
 
 
-def is_covered(L):
+def is_covered(L, *, abstain=-1):
     """Return the boolean mask of the rows where at least one source votes.
+
+    The replacement of snorkel's ``filter_unlabeled_dataframe``:
+    ``df[is_covered(L)]`` keeps the rows with a vote.
 
     Parameters
     ----------
-    L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
-        A validated hard (``-1`` = abstain) or soft label matrix; a soft row
-        is covered when it has some vote mass.
+    L : array-like of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        A hard label matrix (a numpy array, a pandas DataFrame such as
+        ``LFApplier(...).set_output(transform="pandas")`` returns, or a list
+        of rows) or a soft one; a soft row is covered when it has some vote
+        mass.
+    abstain : int, default=-1
+        Value of a hard ``L`` that means "no vote".
 
     Returns
     -------
@@ -415,14 +422,29 @@ def is_covered(L):
     >>> import numpy as np
     >>> is_covered(np.array([[0, -1], [-1, -1]]))
     array([ True, False])
+    >>> is_covered([[1, -1], [-1, -1], [-1, 0]])
+    array([ True, False,  True])
     """
+    if not isinstance(L, np.ndarray):
+        L = _as_array(L)
+    if L.ndim not in (2, 3):
+        raise ValueError(
+            "is_covered expects a label matrix (n_samples, n_sources) or soft "
+            f"votes (n_samples, n_sources, n_classes); got an array of shape "
+            f"{L.shape}."
+        )
     if L.ndim == 3:
         return L.reshape(L.shape[0], -1).sum(axis=1) > 0
     if L.dtype == np.int8 and L.flags.c_contiguous:
         # All-abstain rows are the rows whose bytes all have the sign bit set
         # (votes are >= -1): one AND-reduction over bytes, twice as fast as
         # building the (n, m) mask of votes.
-        return (np.bitwise_and.reduce(L.view(np.uint8), axis=1) & 0x80) == 0
+        if abstain == -1 and L.shape[1] > 0:
+            return (np.bitwise_and.reduce(L.view(np.uint8), axis=1) & 0x80) == 0
+    if abstain != -1:
+        return (L != abstain).any(axis=1)
+    if L.shape[1] == 0:
+        return np.zeros(L.shape[0], dtype=bool)
     return L.max(axis=1) >= 0
 
 

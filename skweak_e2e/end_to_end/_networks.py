@@ -1,0 +1,141 @@
+"""Construction of WeaSEL's two networks (torch is passed in, not imported).
+
+The estimator builds the downstream network and the encoder from a class,
+an instance or its defaults, checks their output shapes on two rows before
+training, and makes the default encoder start as a soft majority vote.
+"""
+
+import copy
+import inspect
+from numbers import Integral
+
+import numpy as np
+
+__all__ = [
+    "build_network",
+    "check_hidden_sizes",
+    "check_network_output",
+    "reset_parameters",
+    "zero_output_layer",
+]
+
+
+def check_hidden_sizes(sizes, name):
+    """Return ``sizes`` as a tuple of positive ints, or raise a ValueError."""
+    sizes = tuple(np.asarray(sizes).ravel().tolist()) if len(sizes) else ()
+    if any(not isinstance(h, Integral) or isinstance(h, bool) or h < 1 for h in sizes):
+        raise ValueError(f"{name} must hold positive integers; got {tuple(sizes)!r}.")
+    return sizes
+
+
+def reset_parameters(module):
+    """Re-initialise every submodule that has ``reset_parameters``."""
+    for submodule in module.modules():
+        reset = getattr(submodule, "reset_parameters", None)
+        if callable(reset):
+            reset()
+
+
+def zero_output_layer(network, torch):
+    """Zero the weights and bias of the last ``Linear`` layer of ``network``.
+
+    The encoder then outputs 0 for every source whatever its input, so the
+    accuracies start uniform over the voters and the encoder's labels start
+    as a soft majority vote (the paper's Table 4: an untrained encoder
+    behaves like majority vote; here it *is* one, on every seed). The
+    gradient of the last layer is not zero, so training moves it at once.
+    """
+    last = None
+    for submodule in network.modules():
+        if isinstance(submodule, torch.nn.Linear):
+            last = submodule
+    if last is not None:
+        with torch.no_grad():
+            last.weight.zero_()
+            if last.bias is not None:
+                last.bias.zero_()
+
+
+def build_network(spec, params, n_in, n_out, default, name, torch):
+    """Instantiate a network from a class, an instance or the default.
+
+    Parameters
+    ----------
+    spec : None, torch.nn.Module subclass or instance
+        The user's ``module`` or ``encoder`` parameter.
+    params : dict or None
+        Keyword arguments of a class ``spec``.
+    n_in, n_out : int
+        Input and output widths, passed as ``n_features_in`` and
+        ``n_outputs`` when the class accepts them.
+    default : callable
+        Builds the default network (used when ``spec`` is None).
+    name : str
+        Parameter name, for messages.
+    torch : module
+        The torch module (imported by the caller).
+
+    Returns
+    -------
+    network : torch.nn.Module
+        A new network; an instance ``spec`` is deep-copied and
+        re-initialised so that ``random_state`` controls its weights.
+    """
+    nn = torch.nn
+    if spec is None:
+        if params is not None:
+            raise ValueError(
+                f"{name}_params is only used with a {name} class; the default "
+                f"{name} is configured by its own parameters."
+            )
+        return default()
+    if isinstance(spec, type) and issubclass(spec, nn.Module):
+        kwargs = dict(params or {})
+        try:
+            signature = inspect.signature(spec.__init__).parameters
+        except (TypeError, ValueError):  # pragma: no cover - builtins
+            signature = {}
+        accepts_any = any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()
+        )
+        for key, value in (("n_features_in", n_in), ("n_outputs", n_out)):
+            if key not in kwargs and (key in signature or accepts_any):
+                kwargs[key] = value
+        return spec(**kwargs)
+    if isinstance(spec, nn.Module):
+        if params is not None:
+            raise ValueError(
+                f"{name}_params is only used with a {name} class, not with an "
+                "instance."
+            )
+        network = copy.deepcopy(spec)
+        reset_parameters(network)
+        return network
+    raise TypeError(
+        f"{name} must be a torch.nn.Module subclass or instance (or None); "
+        f"got {spec!r}."
+    )
+
+
+def check_network_output(network, inputs, n_out, name, torch):
+    """Run ``network`` on a small batch and check its output shape."""
+    was_training = network.training
+    network.eval()
+    try:
+        with torch.no_grad():
+            out = network(inputs)
+    except Exception as exc:
+        raise ValueError(
+            f"The {name} failed on a batch of shape {tuple(inputs.shape)}: {exc}"
+        ) from exc
+    finally:
+        network.train(was_training)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (
+        inputs.shape[0],
+        n_out,
+    ):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
+        raise ValueError(
+            f"The {name} must return a tensor of shape (batch, {n_out}); got "
+            f"{shape} for an input of shape {tuple(inputs.shape)}."
+        )

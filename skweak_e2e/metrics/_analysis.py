@@ -1,0 +1,155 @@
+"""Whole-matrix statistics and label buckets, for error analysis."""
+
+import numpy as np
+
+from ..utils._validation import _as_array, check_label_matrix
+from ._sources import _check_gold
+
+__all__ = ["label_buckets", "label_matrix_summary"]
+
+
+def label_matrix_summary(L, y=None, *, n_classes=None, abstain=-1):
+    """Coverage, overlap and conflict of a whole label matrix.
+
+    The matrix-level companion of
+    :func:`~skweak_e2e.metrics.source_summary` (which gives the same
+    quantities per source), like snorkel's ``LFAnalysis.label_coverage``,
+    ``label_overlap`` and ``label_conflict``.
+
+    Parameters
+    ----------
+    L : array-like of shape (n_samples, n_sources)
+        Hard votes, ``abstain`` for no vote.
+    y : array-like of shape (n_samples,), default=None
+        Gold labels (``-1`` where unknown). Adds ``vote_accuracy``.
+    n_classes : int, default=None
+        Number of classes; inferred from the votes when None.
+    abstain : int, default=-1
+        Value of ``L`` that means "no vote".
+
+    Returns
+    -------
+    summary : dict
+        - ``coverage``: fraction of rows with at least one vote;
+        - ``overlap``: fraction of rows with at least two votes;
+        - ``conflict``: fraction of rows with votes for at least two
+          different classes;
+        - ``n_votes``: number of votes;
+        - with ``y``: ``vote_accuracy``, the fraction of votes on rows with a
+          known gold label that agree with it (NaN when there is none).
+
+    See Also
+    --------
+    source_summary : The same statistics per source, and their accuracy.
+    label_buckets : The rows behind a combination of labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skweak_e2e.metrics import label_matrix_summary
+    >>> L = np.array([[0, 0, -1], [1, 0, -1], [-1, 1, 1], [-1, -1, -1]])
+    >>> summary = label_matrix_summary(L, y=[0, 1, 1, 0])
+    >>> summary["coverage"], summary["overlap"], summary["conflict"]
+    (0.75, 0.75, 0.25)
+    >>> summary["n_votes"], round(summary["vote_accuracy"], 3)
+    (6, 0.833)
+    """
+    L, n_cls = check_label_matrix(
+        _as_array(L),
+        n_classes=n_classes,
+        abstain=abstain,
+        allow_soft=False,
+        require_votes=False,
+    )
+    n_samples = L.shape[0]
+    if n_samples == 0:
+        raise ValueError("L has no row.")
+    voted = L >= 0
+    n_votes = voted.sum(axis=1)
+    # Distinct classes voted per row, one pass per class (no (n, m, C) array).
+    n_distinct = np.zeros(n_samples, dtype=np.int64)
+    for c in range(n_cls):
+        n_distinct += (L == c).any(axis=1)
+    summary = {
+        "coverage": float((n_votes > 0).mean()),
+        "overlap": float((n_votes > 1).mean()),
+        "conflict": float((n_distinct > 1).mean()),
+        "n_votes": int(n_votes.sum()),
+    }
+    if y is not None:
+        y = _check_gold(y, n_samples, n_cls, n_classes is not None)
+        scored = voted & (y != -1)[:, None]
+        total = int(scored.sum())
+        correct = int((scored & (L == y[:, None])).sum())
+        summary["vote_accuracy"] = correct / total if total else float("nan")
+    return summary
+
+
+def label_buckets(*labels):
+    """Group rows by the combination of labels they get.
+
+    snorkel's ``get_label_buckets``: with the votes of two labeling
+    functions, ``buckets[(1, 0)]`` are the rows where the first votes 1 and
+    the second 0; with gold labels and predictions, ``buckets[(0, 1)]`` are
+    the class-0 rows predicted as 1. Use the indices to look at the records
+    (``df.iloc[buckets[(1, 0)]]``).
+
+    Parameters
+    ----------
+    *labels : array-like of shape (n_samples,) or (n_samples, k)
+        At least one array of labels (votes, gold labels, predictions), all
+        with the same number of rows; a 2-D array (such as columns of ``L``)
+        counts as one array per column. ``-1`` is a value like any other.
+
+    Returns
+    -------
+    buckets : dict of {tuple of int: ndarray of int}
+        For every combination that occurs, the (sorted) row indices that
+        have it, keyed by the tuple of labels in argument order.
+
+    See Also
+    --------
+    label_matrix_summary : Coverage, overlap and conflict of ``L``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skweak_e2e.metrics import label_buckets
+    >>> gold = np.array([0, 1, 1, 0, 1])
+    >>> pred = np.array([0, 1, 0, 1, 0])
+    >>> buckets = label_buckets(gold, pred)
+    >>> sorted(buckets)
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
+    >>> buckets[(1, 0)]  # class 1 rows predicted as 0
+    array([2, 4])
+    """
+    if not labels:
+        raise TypeError("label_buckets needs at least one array of labels.")
+    columns = []
+    for k, arr in enumerate(labels):
+        arr = _as_array(arr)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise ValueError(
+                f"labels[{k}] must be 1-D or 2-D; got an array of shape {arr.shape}."
+            )
+        if arr.dtype.kind not in "iub" and not (
+            arr.dtype.kind == "f" and np.array_equal(arr, np.round(arr))
+        ):
+            raise ValueError(
+                f"labels[{k}] must hold integer labels; got dtype {arr.dtype}."
+            )
+        if columns and arr.shape[0] != columns[0].shape[0]:
+            raise ValueError(
+                f"labels[{k}] has {arr.shape[0]} rows but labels[0] has "
+                f"{columns[0].shape[0]}."
+            )
+        columns.append(arr.astype(np.int64))
+    stacked = np.concatenate(columns, axis=1)
+    keys, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.cumsum(np.bincount(inverse, minlength=len(keys)))[:-1]
+    groups = np.split(order, bounds)
+    return {tuple(key.tolist()): rows for key, rows in zip(keys, groups)}

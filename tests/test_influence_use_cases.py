@@ -1,0 +1,281 @@
+"""The use cases of SourceAwareInfluence: l2 choice, sparse inputs, names,
+mislabel scores. Known answers: independent refits, dense twins of sparse
+inputs, explicit Jacobi kernels."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.metrics import average_precision_score
+
+from skweak_e2e import SourceAwareInfluence
+from skweak_e2e.datasets import make_weak_supervision
+from skweak_e2e.inspection import SoftLabelLogisticRegression
+from skweak_e2e.inspection._l2_selection import L2_GRID
+from skweak_e2e.inspection._linear_loss import LogisticModel
+
+
+def _data(n_train=300, n_val=150, n_classes=3, seed=0, n_features=5, **kw):
+    kw.setdefault("coverage", 0.5)
+    kw.setdefault("accuracy", 0.7)
+    X, L, y = make_weak_supervision(
+        n_train + n_val, 6, n_classes, n_features=n_features, random_state=seed, **kw
+    )
+    return X[:n_train], L[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def _sparse_data(seed=0, n=400, d=300):
+    """Binary bag-of-words-like data: sparse non-negative features."""
+    rng = np.random.RandomState(seed)
+    y = rng.randint(2, size=n)
+    X = sp.random(n, d, density=0.03, random_state=rng, format="csr")
+    X = X + sp.csr_matrix(
+        (np.ones(n), (np.arange(n), y * rng.randint(5, size=n))), shape=(n, d)
+    )
+    vote = rng.rand(n, 5) < 0.5
+    right = rng.rand(n, 5) < 0.75
+    L = np.where(vote, np.where(right, y[:, None], 1 - y[:, None]), -1)
+    return sp.csr_matrix(X), L, y
+
+
+# ------------------------------------------------------------------- l2 choice
+def test_l2_auto_is_the_validation_argmin():
+    Xtr, Ltr, _, Xv, yv = _data(n_train=120, n_features=20, seed=2)
+    sai = SourceAwareInfluence(damping=0.0).fit(Xtr, Ltr, X_val=Xv, y_val=yv)
+    losses = sai.l2_validation_loss_
+    assert losses.shape == (len(L2_GRID),) and sai.l2_ in L2_GRID
+    k = L2_GRID.index(sai.l2_)
+    # The strongest ridge within 1% of the best validation loss.
+    assert losses[k] <= 1.01 * losses.min()
+    assert np.all(losses[k + 1 :] > 1.01 * losses.min())
+    # Independent refits of the same objective give the same validation losses.
+    T = sai.labels_
+    for kk in (0, k, len(L2_GRID) - 1):
+        est = SoftLabelLogisticRegression(l2=L2_GRID[kk]).fit(
+            Xtr[sai.train_index_], T
+        )
+        loss = -np.mean(np.log(est.predict_proba(Xv)[np.arange(len(yv)), yv]))
+        assert loss == pytest.approx(losses[kk], rel=1e-4)
+    # The analysed model is the fit at the chosen l2, and the repair refits with it.
+    assert sai.end_model_.l2 == sai.l2_
+    assert sai.drop_harmful(Xv, yv, fractions=[0, 0.5]).estimator.l2 == sai.l2_
+    # Not vacuous: the grid's ends differ, and a fixed l2 skips the selection.
+    assert np.ptp(losses) > 1e-3
+    fixed = SourceAwareInfluence(l2=0.01).fit(Xtr, Ltr, X_val=Xv, y_val=yv)
+    assert fixed.l2_ == 0.01 and fixed.l2_validation_loss_ is None
+
+
+def test_l2_auto_without_validation_cross_validates_the_weak_labels():
+    # Few rows, many noisy features: the weak-label CV must not pick the
+    # weakest ridge.
+    Xtr, Ltr, _, _, _ = _data(n_train=80, n_features=60, seed=3, class_sep=0.5)
+    sai = SourceAwareInfluence().fit(Xtr, Ltr)
+    assert sai.l2_ > L2_GRID[0]
+    k = L2_GRID.index(sai.l2_)
+    cv = sai.l2_validation_loss_
+    assert cv[k] <= 1.01 * cv.min() and np.all(cv[k + 1 :] > 1.01 * cv.min())
+    again = SourceAwareInfluence().fit(Xtr, Ltr)  # deterministic
+    np.testing.assert_array_equal(again.l2_validation_loss_, sai.l2_validation_loss_)
+    with pytest.raises(ValueError, match="both"):
+        SourceAwareInfluence().fit(Xtr, Ltr, X_val=Xtr)
+    with pytest.raises(ValueError, match="features"):
+        SourceAwareInfluence().fit(Xtr, Ltr, X_val=Xtr[:, :3], y_val=np.zeros(80))
+
+
+# ------------------------------------------------------------------ sparse X
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+def test_sparse_inputs_match_their_dense_twins(solver):
+    X, L, y = _sparse_data()
+    Xtr, Ltr, Xv, yv = X[:300], L[:300], X[300:], y[300:]
+    kw = {"l2": 1e-2, "solver": solver, "tol": 1e-10}
+    a = SourceAwareInfluence(**kw).fit(Xtr, Ltr)
+    b = SourceAwareInfluence(**kw).fit(Xtr.toarray(), Ltr)
+    assert sp.issparse(a._backend.X)  # never densified
+    np.testing.assert_allclose(a._backend.theta, b._backend.theta, atol=1e-7)
+    ra, rb = a.influence(Xv, yv), b.influence(Xv.toarray(), yv)
+    scale = np.abs(rb.per_sample).max()
+    np.testing.assert_allclose(ra.terms("dense"), rb.terms("dense"), atol=1e-6 * scale)
+    ea, eb = a.explain(Xv[0], yv[0]), b.explain(Xv[0].toarray()[0], yv[0])
+    np.testing.assert_array_equal(ea.sources.index, eb.sources.index)
+    np.testing.assert_allclose(
+        a.mislabel_scores(), b.mislabel_scores(), atol=1e-8, equal_nan=True
+    )
+    rep_a = a.drop_harmful(Xv, yv, fractions=[0, 0.2])
+    rep_b = b.drop_harmful(Xv.toarray(), yv, fractions=[0, 0.2])
+    np.testing.assert_allclose(rep_a.validation_loss, rep_b.validation_loss, rtol=1e-6)
+
+
+def test_soft_label_logistic_regression_sparse_equals_dense():
+    X, _, y = _sparse_data(seed=1)
+    a = SoftLabelLogisticRegression(l2=1e-2, tol=1e-10).fit(X, y)
+    b = SoftLabelLogisticRegression(l2=1e-2, tol=1e-10).fit(X.toarray(), y)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-7)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X.toarray()))
+
+
+# -------------------------------------------------------------------- names
+def test_names_flow_from_a_dataframe_to_results_explain_repair_and_plots():
+    pd = pytest.importorskip("pandas")
+    Xtr, Ltr, _, Xv, yv = _data()
+    names = [f"lf_{c}" for c in "abcdef"]
+    frame = pd.DataFrame(Ltr, columns=names)
+    sai = SourceAwareInfluence(l2=1e-2, class_names=["neg", "neu", "pos"])
+    sai.fit(Xtr, frame)
+    assert list(sai.source_names_) == names
+    res = sai.influence(Xv, yv)
+    assert list(res.source_names) == names and list(res.classes) == ["neg", "neu", "pos"]
+    exp = sai.explain(Xv[0], yv[0], top_k=3)
+    assert list(exp.sources.name) == [names[j] for j in exp.sources.index]
+    assert list(exp.votes.source_name) == [names[j] for j in exp.votes.source]
+    assert list(exp.votes.vote_label) == [
+        ["neg", "neu", "pos"][v] for v in exp.votes.vote
+    ]
+    rep = sai.drop_harmful(Xv, yv, fractions=[0, 0.3])
+    if rep.fraction > 0:
+        assert list(rep.removed["source_name"]) == [
+            names[j] for j in rep.removed["source"]
+        ]
+        assert set(rep.removed["class_label"]) <= {"neg", "neu", "pos"}
+    gif = sai.drop_harmful(Xv, yv, unit="source", fractions=[0, 1])
+    assert list(gif.removed_names) == [names[j] for j in gif.removed]
+    # The plot labels its bars with the names.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skweak_e2e.plotting import plot_influence
+
+    ax = plot_influence(res, top_k=3)
+    shown = {t.get_text() for t in ax.get_yticklabels()}
+    plt.close(ax.figure)
+    assert shown <= set(names) and len(shown) == 3
+    # source_names= overrides; wrong lengths are refused.
+    other = SourceAwareInfluence(l2=1e-2, source_names=list("uvwxyz")).fit(Xtr, frame)
+    assert list(other.influence(Xv, yv).source_names) == list("uvwxyz")
+    with pytest.raises(ValueError, match="source_names has 2"):
+        SourceAwareInfluence(source_names=["a", "b"]).fit(Xtr, Ltr)
+    with pytest.raises(ValueError, match="class_names has 2"):
+        SourceAwareInfluence(class_names=["a", "b"]).fit(Xtr, Ltr)
+
+
+def test_default_names():
+    Xtr, Ltr, _, Xv, yv = _data(n_classes=2)
+    res = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr).influence(Xv, yv)
+    assert list(res.source_names) == [f"source {j}" for j in range(6)]
+    assert list(res.classes) == [0, 1]
+
+
+# ------------------------------------------------------------ mislabel scores
+@pytest.mark.parametrize("method", ["rw", "wm"])
+def test_leave_one_out_score_matches_refitting_without_the_vote(method):
+    Xtr, Ltr, _, _, _ = _data(n_train=150, seed=4)
+    sai = SourceAwareInfluence(l2=1e-2, damping=0.0, tol=1e-12).fit(Xtr, Ltr)
+    scores = sai.mislabel_scores(method=method)
+    be, dec = sai._backend, sai._decomposition
+    rng = np.random.RandomState(0)
+    predicted, actual, base = [], [], []
+    for j in rng.choice(6, 3, replace=False):
+        rows, vote, delta = dec.vote_removals(j, method)
+        for k in rng.choice(rows.size, 3, replace=False):
+            i = rows[k]
+            T = sai.labels_.copy()
+            T[i] += delta[k]
+            model = be.model
+            theta, info = model.fit(be.X, T, n_norm=be.n_norm, init=be.theta, tol=1e-12)
+            p = model.proba(be.X[i : i + 1], theta)[0, vote[k]]
+            actual.append(1 - p)
+            predicted.append(scores[sai.train_index_[i], j])
+            base.append(1 - be.P[i, vote[k]])
+    predicted, actual, base = map(np.asarray, (predicted, actual, base))
+    # First order: the error is far below the effect of the removal.
+    assert np.all(np.abs(predicted - actual) <= 0.1 * np.abs(actual - base))
+    assert np.abs(actual - base).max() > 1e-3  # the removal does move p
+
+
+def test_leave_one_out_score_ranks_wrong_votes_first_and_nan_elsewhere():
+    Xtr, Ltr, ytr, _, _ = _data(n_train=400, n_classes=2, accuracy=0.75, seed=5)
+    Ltr = Ltr.copy()
+    Ltr[:5] = -1
+    sai = SourceAwareInfluence().fit(Xtr, Ltr)
+    scores = sai.mislabel_scores()
+    assert np.array_equal(np.isnan(scores), Ltr < 0)
+    assert np.all((scores[Ltr >= 0] >= 0) & (scores[Ltr >= 0] <= 1))
+    for j in range(6):
+        voted = Ltr[:, j] >= 0
+        wrong = Ltr[voted, j] != ytr[voted]
+        assert average_precision_score(wrong, scores[voted, j]) > wrong.mean() + 0.1
+
+
+def test_jacobi_kernels_for_the_cg_path():
+    X, L, y = _sparse_data(seed=2)
+    sai = SourceAwareInfluence(l2=1e-2, solver="cg").fit(X, L)
+    solver = sai._backend.solver
+    K = solver.diagonal_row_kernels()
+    be = sai._backend
+    diag = be.model.hessian_diag(be.X, be.P, be.labels.sum(axis=1)) + solver.delta_
+    Xt = np.hstack([be.X.toarray(), np.ones((be.X.shape[0], 1))])
+    np.testing.assert_allclose(K[:, 0, 0], (Xt**2) @ (1 / diag), rtol=1e-10)
+    # The CG-path scores rank the votes as the exact ones do.
+    exact = SourceAwareInfluence(l2=1e-2, solver="cholesky").fit(X, L)
+    a, b = sai.mislabel_scores(), exact.mislabel_scores()
+    ok = np.isfinite(b)
+    assert np.corrcoef(a[ok], b[ok])[0, 1] > 0.99
+
+
+def test_influence_score_is_the_per_vote_influence():
+    Xtr, Ltr, _, Xv, yv = _data()
+    for method, relative in (("rw", False), ("wm", False), ("rw", True)):
+        sai = SourceAwareInfluence(l2=1e-2, method=method, relative=relative)
+        sai.fit(Xtr, Ltr)
+        dense = sai.influence(Xv, yv).per_vote.toarray()
+        scores = sai.mislabel_scores(
+            Xv, yv, score="influence", method=method, relative=relative
+        )
+        voted = Ltr >= 0
+        voted[np.setdiff1d(np.arange(len(Ltr)), sai.train_index_)] = False
+        np.testing.assert_allclose(scores[voted], dense[voted], rtol=1e-12)
+        assert np.isnan(scores[~voted]).all()
+    sai = SourceAwareInfluence(l2=1e-2, solver="cg").fit(Xtr, Ltr)
+    with pytest.raises(ValueError, match="inverse"):
+        sai.mislabel_scores(Xv, yv, score="influence", relative=True)
+    with pytest.raises(ValueError, match="validation set"):
+        sai.mislabel_scores(score="influence")
+    with pytest.raises(ValueError, match="score must be"):
+        sai.mislabel_scores(score="knn")
+    with pytest.raises(ValueError, match="method must be"):
+        sai.mislabel_scores(method="xx")
+    with pytest.raises(ValueError, match="relative=True applies"):
+        sai.mislabel_scores(relative=True)
+
+
+def test_drop_harmful_method_matches_an_inspector_of_that_method():
+    Xtr, Ltr, _, Xv, yv = _data(seed=6)
+    rw = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
+    wm = SourceAwareInfluence(l2=1e-2, method="wm").fit(Xtr, Ltr)
+    for method, other in (("wm", wm), ("rw", rw)):
+        a = rw.drop_harmful(Xv, yv, method=method)
+        b = other.drop_harmful(Xv, yv, method=None)
+        np.testing.assert_allclose(a.validation_loss, b.validation_loss, rtol=1e-10)
+        for key in ("sample", "source", "class"):
+            np.testing.assert_array_equal(a.removed[key], b.removed[key])
+    # The default is WM, whatever the inspector's method.
+    default = rw.drop_harmful(Xv, yv)
+    np.testing.assert_array_equal(
+        default.validation_loss, rw.drop_harmful(Xv, yv, method="wm").validation_loss
+    )
+    with pytest.raises(ValueError, match="method must be"):
+        rw.drop_harmful(Xv, yv, method="xx")
+
+
+def test_warm_newton_refit_of_a_large_model_reaches_the_cold_optimum():
+    X, L, y = _sparse_data(seed=3, n=300, d=5000)  # 5001 parameters: CG regime
+    T = np.eye(2)[y] * 0.8 + 0.1
+    model = LogisticModel(5000, 2, reference=True, l2=1e-3)
+    cold, _ = model.fit(X, T, tol=1e-10)
+    T2 = T.copy()
+    T2[:20] = T2[:20, ::-1]
+    warm, info = model.fit(X, T2, init=cold, tol=1e-10)
+    assert info["n_iter"] == 0 and info["n_newton"] > 0  # Newton-CG, no L-BFGS
+    assert info["grad_inf"] <= 1e-10
+    cold2, _ = model.fit(X, T2, tol=1e-10)
+    np.testing.assert_allclose(warm, cold2, atol=1e-6 * np.abs(cold2).max())
