@@ -361,7 +361,6 @@ CASES = _label_model_cases() + [
         ValueError,
         "among them '-1', but abstain=-1 is a number",
         id="WeaSELClassifier-string-minus-one",
-        marks=pytest.mark.xfail(strict=True, reason="wired by lead"),
     ),
     # ---------------------------------------------------- SourceAwareInfluence
     pytest.param(

@@ -142,7 +142,6 @@ def test_label_model_and_classifier_infer_the_same_classes():
     assert clf.predict_proba(X).shape == (len(X), 3)
 
 
-@pytest.mark.xfail(strict=True, reason="wired by lead")
 def test_weasel_infers_the_same_classes_as_the_label_models():
     weasel = WeaSELClassifier(max_epochs=1, random_state=0).fit(X, L02)
     np.testing.assert_array_equal(weasel.classes_, infer_classes(L02))
@@ -151,7 +150,6 @@ def test_weasel_infers_the_same_classes_as_the_label_models():
     )
 
 
-@pytest.mark.xfail(strict=True, reason="wired by lead")
 def test_weasel_refuses_the_huge_vote_with_the_shared_message():
     L_bad = L.copy()
     L_bad[0, 0] = 2_000_000_000
@@ -159,7 +157,6 @@ def test_weasel_refuses_the_huge_vote_with_the_shared_message():
         WeaSELClassifier(max_epochs=1).fit(X, L_bad)
 
 
-@pytest.mark.xfail(strict=True, reason="wired by lead")
 def test_weasel_refuses_features_that_overflow_float32():
     X_big = X.copy()
     X_big[0, 0] = 1e39

@@ -9,17 +9,18 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import Bunch, check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
     validate_data,
 )
 
+from ..utils._targets import encode_votes, infer_classes
 from ..utils._validation import (
+    check_fits_in_dtype,
+    check_sample_weight,
     check_class_prior,
     check_label_matrix,
-    check_no_vote_below_abstain,
     check_sample_alignment,
     is_covered,
     warn_silent_sources,
@@ -71,28 +72,6 @@ def _auto_batch_size(n_rows):
     if n_rows < 1024:
         return max(16, n_rows // 16)
     return min(512, max(64, n_rows // 200))
-
-
-def _unique_labels(values):
-    """Sorted distinct labels; a counting pass for small-range integers."""
-    values = np.asarray(values).ravel()
-    dtype = values.dtype
-    if (
-        dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8)
-    ) and values.size:
-        wide = values.astype(np.int64, copy=False)
-        low, high = int(wide.min()), int(wide.max())
-        if high - low < 1_000_000:
-            present = np.bincount(wide - low, minlength=high - low + 1)
-            return (np.flatnonzero(present) + low).astype(dtype)
-    try:
-        return np.unique(values)
-    except TypeError:
-        raise ValueError(
-            "The labels mix types that cannot be ordered (e.g. strings and "
-            "numbers); use labels of a single type."
-        ) from None
-
 
 
 class WeaSELClassifier(ClassifierMixin, BaseEstimator):
@@ -487,19 +466,6 @@ default="auto"
     # ------------------------------------------------------------------
     # Validation helpers
     # ------------------------------------------------------------------
-    def _abstain_mask(self, y):
-        """Boolean mask of the abstain entries of a label array."""
-        if self.abstain is None:
-            return np.zeros(y.shape, dtype=bool)
-        kind = y.dtype.kind
-        numeric_abstain = not isinstance(self.abstain, str)
-        if (kind in "biuf" and not numeric_abstain) or (
-            kind in "US" and numeric_abstain
-        ):
-            return np.zeros(y.shape, dtype=bool)
-        # Object arrays compare element by element (in C).
-        return np.asarray(y == self.abstain, dtype=bool)
-
     @staticmethod
     def _is_soft(y):
         ndim = getattr(y, "ndim", None)
@@ -510,61 +476,11 @@ default="auto"
                 return False
         return ndim == 3
 
-    def _encode_small_ints(self, y):
-        """Lookup-table encoding of integer labels in a small range, or None.
-
-        Returns codes with ``-1`` for abstain and ``-2`` for unknown labels.
-        """
-        classes = self.classes_
-        if y.dtype.kind not in "iu" or classes.dtype.kind not in "iu" or not y.size:
-            return None
-        if y.dtype.kind == "u" and y.dtype.itemsize == 8:
-            return None
-        low = min(int(y.min()), int(classes.min()))
-        high = max(int(y.max()), int(classes.max()))
-        if high - low >= 1_000_000:
-            return None
-        table = np.full(high - low + 1, -2, dtype=np.int64)
-        table[classes.astype(np.int64) - low] = np.arange(classes.size)
-        abstain = self.abstain
-        if (
-            abstain is not None
-            and not isinstance(abstain, str)
-            and low <= abstain <= high
-        ):
-            table[int(abstain) - low] = -1
-        return table[y.astype(np.int64, copy=False) - low]
-
     def _encode_votes(self, y, input_name="y"):
-        """Map the votes of ``y`` to class indices; ``-1`` for abstain."""
-        codes = self._encode_small_ints(y)
-        if codes is not None:
-            unknown = codes == -2
-            if unknown.any():
-                raise ValueError(
-                    f"{input_name} contains labels that are not classes: "
-                    f"{_unique_labels(y[unknown])[:10].tolist()}; the classes "
-                    f"are {self.classes_.tolist()}."
-                )
-            return codes
-        mask = self._abstain_mask(y)
-        votes = y[~mask]
-        classes = self.classes_
-        try:
-            # classes_ is sorted: one binary search per vote, no sort of y.
-            index = np.searchsorted(classes, votes)
-            unknown = classes[np.minimum(index, classes.size - 1)] != votes
-        except TypeError:  # labels of mixed, unorderable types
-            unknown = np.ones(votes.shape, dtype=bool)
-        if unknown.any():
-            raise ValueError(
-                f"{input_name} contains labels that are not classes: "
-                f"{_unique_labels(votes[unknown])[:10].tolist()}; the classes are "
-                f"{classes.tolist()}."
-            )
-        codes = np.full(y.shape, -1, dtype=np.int64)
-        codes[~mask] = index
-        return codes
+        """Class codes of the votes of ``y`` (``-1`` for abstain)."""
+        return encode_votes(
+            y, self.classes_, abstain=self.abstain, input_name=input_name
+        )
 
     def _validate_fit_data(self, X, y):
         """Validate ``X`` and the label matrix; set the class attributes."""
@@ -576,6 +492,7 @@ default="auto"
             )
         if self._is_soft(y):
             X = validate_data(self, X, accept_sparse="csr", dtype=_FLOAT_DTYPES)
+            check_fits_in_dtype(X, self.dtype)
             n_classes = None if self.classes is None else len(self.classes)
             L, n_classes = check_label_matrix(
                 y, n_classes=n_classes, allow_soft=True, input_name="y"
@@ -603,35 +520,13 @@ default="auto"
             dtype=_FLOAT_DTYPES,
             y_numeric=False,
         )
+        check_fits_in_dtype(X, self.dtype)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
-        mask = self._abstain_mask(y2)
-        votes = y2[~mask]
-        if votes.size == 0:
-            raise ValueError(
-                "y contains no vote at all: every source abstains on every sample."
-            )
-        observed = _unique_labels(votes)
-        # The target type only depends on the distinct values.
-        check_classification_targets(observed)
-        if self.classes is not None:
-            classes = np.asarray(self.classes)
-            if classes.ndim != 1 or np.unique(classes).size != classes.size:
-                raise ValueError("classes must be a 1-D array of distinct labels.")
-            self.classes_ = np.unique(classes)
-        else:
-            check_no_vote_below_abstain(
-                observed,
-                self.abstain,
-                "To use negative labels, declare them with classes=.",
-            )
-            self.classes_ = observed
-        if self.classes_.size < 2:
-            raise ValueError(
-                f"{name} needs at least 2 classes, but the votes contain only one "
-                f"class ({self.classes_[0]}); declare the others with classes=."
-            )
+        self.classes_ = infer_classes(
+            y2, classes=self.classes, abstain=self.abstain, declare="classes="
+        )
         L = self._encode_votes(y2)
         L, _ = check_label_matrix(L, n_classes=self.classes_.size, allow_soft=False)
         return X, L
@@ -680,6 +575,7 @@ default="auto"
         X_val = validate_data(
             self, X_val, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
+        check_fits_in_dtype(X_val, self.dtype, "X_val")
         y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = y_val.ravel()
@@ -1023,9 +919,11 @@ default=None
     # ------------------------------------------------------------------
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(
+        X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
+        check_fits_in_dtype(X, self.dtype)
+        return X
 
     def predict_proba(self, X):
         """Class probabilities of the downstream network.
@@ -1166,12 +1064,7 @@ default=None
         pred = self.predict(X)
         pred_index = np.searchsorted(self.classes_, pred)
         n_samples = pred.shape[0]
-        weight = (
-            np.ones(n_samples)
-            if sample_weight is None
-            else column_or_1d(np.asarray(sample_weight, dtype=np.float64))
-        )
-        check_sample_alignment(n_samples, weight.shape[0], "X", "sample_weight")
+        weight = check_sample_weight(sample_weight, n_samples)
         if self._is_soft(y):
             A, _ = check_label_matrix(
                 y, n_classes=self.n_classes_, allow_soft=True, require_votes=True
