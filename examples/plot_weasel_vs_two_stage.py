@@ -43,11 +43,10 @@ L_train, y_valid, y_test = data.L_train, data.y_valid, data.y_test
 # %%
 # WeaSEL, selected on a small validation set
 # ------------------------------------------
-# The defaults: the encoder starts as a soft majority vote and stays frozen
-# for 10 warm-up epochs while the downstream network learns its labels; then
-# both train together. With ``X_val, y_val`` the network is scored after
-# every epoch from the end of the warm-up on (accuracy, ties broken by the
-# log-loss) and the best epoch is kept.
+# The defaults: both networks train together for 50 epochs. With
+# ``X_val, y_val`` the downstream network is scored after every epoch
+# (accuracy, ties broken by the log-loss) and the best epoch is kept;
+# ``predict`` is the argmax of ``predict_proba``.
 weasel = WeaSELClassifier(random_state=0)
 weasel.fit(X_train, L_train, X_val=X_valid, y_val=y_valid)
 print(
@@ -63,9 +62,8 @@ ax = plot_training_curves(weasel)
 ax.figure.set_size_inches(7, 3.5)
 
 # %%
-# The first 10 epochs are the warm-up (no star: they are not candidates,
-# except the last). Without validation data WeaSEL keeps the last epoch and
-# stops when the training loss stops improving.
+# Without validation data WeaSEL keeps the last epoch, so it is worth
+# holding out a few labelled rows.
 
 # %%
 # What the encoder learned
@@ -157,5 +155,4 @@ for name, values in scores.items():
 #   robust to correlated or duplicated sources
 #   (:ref:`sphx_glr_auto_examples_plot_duplicated_sources.py`).
 # * A few labelled validation rows select WeaSEL's epoch; without them it
-#   keeps the last one, which the warm start keeps close to a network trained
-#   on the majority vote. See :ref:`weasel` in the user guide.
+#   keeps the last one. See :ref:`weasel` in the user guide.

@@ -934,12 +934,11 @@ def _soft_majority_vote(L, n_classes, tau2):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_default_encoder_starts_as_a_soft_majority_vote(n_classes):
+def test_majority_vote_encoder_init_is_a_soft_majority_vote(n_classes):
     X, L, _ = _data(n_classes=n_classes, m=6, coverage=0.5)
     # The warm-up covers the whole fit: the encoder is never trained.
-    clf = _quiet_fit(
-        WeaSELClassifier(**dict(FAST, max_epochs=2, warmup_epochs=2)), X, L
-    )
+    params = dict(FAST, max_epochs=2, warmup_epochs=2, encoder_init="majority_vote")
+    clf = _quiet_fit(WeaSELClassifier(**params), X, L)
     covered = (L >= 0).any(axis=1)
     expected = _soft_majority_vote(L[covered], n_classes, clf.tau2_)
     np.testing.assert_allclose(
@@ -947,14 +946,11 @@ def test_default_encoder_starts_as_a_soft_majority_vote(n_classes):
     )
 
 
-def test_random_encoder_init_is_the_papers():
+def test_random_encoder_init_is_the_default_and_the_papers():
     X, L, _ = _data(m=6, coverage=0.5)
+    assert WeaSELClassifier().encoder_init == "random"
     clf = _quiet_fit(
-        WeaSELClassifier(
-            **dict(FAST, max_epochs=1, warmup_epochs=1, encoder_init="random")
-        ),
-        X,
-        L,
+        WeaSELClassifier(**dict(FAST, max_epochs=1, warmup_epochs=1)), X, L
     )
     covered = (L >= 0).any(axis=1)
     expected = _soft_majority_vote(L[covered], 2, clf.tau2_)
@@ -964,11 +960,12 @@ def test_random_encoder_init_is_the_papers():
 
 def test_warmup_freezes_the_encoder_then_trains_it():
     X, L, _ = _data()
-    frozen = _quiet_fit(WeaSELClassifier(**dict(FAST, warmup_epochs=3)), X, L)
+    mv = dict(FAST, encoder_init="majority_vote")
+    frozen = _quiet_fit(WeaSELClassifier(**dict(mv, warmup_epochs=3)), X, L)
     head = list(frozen.net_.module_.encoder.modules())[-1]
     assert torch.count_nonzero(head.weight) == 0  # never updated
     assert all(p.requires_grad for p in frozen.net_.module_.parameters())
-    joint = _quiet_fit(WeaSELClassifier(**dict(FAST, warmup_epochs=1)), X, L)
+    joint = _quiet_fit(WeaSELClassifier(**dict(mv, warmup_epochs=1)), X, L)
     head = list(joint.net_.module_.encoder.modules())[-1]
     assert torch.count_nonzero(head.weight) > 0
 
@@ -1015,17 +1012,20 @@ def test_kept_network_is_trained_not_the_initial_one():
         900, 8, class_prior=[0.85, 0.15], accuracy=0.75, coverage=0.3,
         n_features=10, class_sep=1.0, random_state=3,
     )
-    clf = WeaSELClassifier(random_state=0, max_epochs=15, warmup_epochs=5).fit(
+    clf = WeaSELClassifier(random_state=0, max_epochs=15).fit(
         X[:700], L[:700], X_val=X[700:], y_val=y[700:]
     )
     covered = (L[:700] >= 0).any(axis=1)
     X_cov, L_cov, y_cov = X[:700][covered], L[:700][covered], y[:700][covered]
     vote_accuracy = np.mean(MajorityVote().fit(L_cov).predict(L_cov) == y_cov)
-    # The paper's protocol (lr 1e-4, ROC-AUC selection from epoch 1, F1
-    # threshold) keeps an epoch-4 network right on 0.62 of these rows, below
-    # the votes (0.72); the warmed-up network is right on about 0.89.
+    # The paper's protocol (lr 1e-4, ROC-AUC selection, F1 threshold) keeps
+    # an epoch-4 network right on 0.62 of these rows, below the votes (0.72).
     assert np.mean(clf.predict(X_cov) == y_cov) > vote_accuracy + 0.05
-    assert clf.best_epoch_ >= 5
+    paper = WeaSELClassifier(
+        random_state=0, lr=1e-4, batch_size=64, max_epochs=15,
+        scoring="roc_auc", tune_threshold=True,
+    ).fit(X[:700], L[:700], X_val=X[700:], y_val=y[700:])
+    assert np.mean(paper.predict(X_cov) == y_cov) < vote_accuracy
 
 
 def test_sparse_features_give_the_dense_model():
@@ -1073,15 +1073,14 @@ def test_sparse_features_reach_a_custom_module_as_dense_rows():
 
 def test_without_validation_patience_watches_the_training_loss():
     X, L, _ = _data()
-    # An lr below float32 resolution keeps the loss flat: stop after
-    # `patience` epochs without improvement, and keep the last epoch.
-    clf = _quiet_fit(
-        WeaSELClassifier(
-            **dict(FAST, dtype="float32", lr=1e-12, max_epochs=30, patience=3)
-        ),
-        X,
-        L,
+    # An lr below float32 resolution, without dropout and batch norm (whose
+    # batch statistics depend on the shuffle), keeps the epoch loss flat:
+    # stop after `patience` epochs without improvement, keep the last one.
+    flat = dict(
+        FAST, dtype="float32", lr=1e-12, dropout=0.0, encoder_dropout=0.0,
+        encoder_batchnorm=False, max_epochs=30, patience=3,
     )
+    clf = _quiet_fit(WeaSELClassifier(**flat), X, L)
     assert clf.n_epochs_ == 4 and clf.best_epoch_ == 4
 
 

@@ -117,12 +117,14 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
         Dropout after every hidden layer of the default encoder.
     encoder_batchnorm : bool, default=True
         BatchNorm after every hidden ``Linear`` of the default encoder.
-    encoder_init : {"majority_vote", "random"}, default="majority_vote"
-        Start of the default encoder. ``"majority_vote"``: its output layer
+    encoder_init : {"random", "majority_vote"}, default="random"
+        Start of the default encoder. ``"random"``: PyTorch's
+        initialisation (the paper's). ``"majority_vote"``: its output layer
         starts at zero, so every voter of a row gets the same accuracy and
         the encoder's labels start as a soft majority vote, whatever the
-        seed. ``"random"``: PyTorch's initialisation (the paper's). A custom
-        ``encoder`` is never modified.
+        seed; with ``warmup_epochs`` it makes ``f`` start from a network
+        trained on majority-vote labels. A custom ``encoder`` is never
+        modified.
     lf_encoding : {"onehot", "signed", "raw"}, default="onehot"
         How the votes enter the encoder: one-hot per (source, class) with
         abstain all-zero (soft votes: their probabilities); ``"signed"``
@@ -195,13 +197,15 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
         ``n_train_used_ // 200`` (at most 512) above 12,800 rows.
     max_epochs : int, default=50
         Maximum number of epochs, the warm-up included.
-    warmup_epochs : int, default=10
+    warmup_epochs : int, default=0
         Epochs at the start during which the encoder is frozen: the
         downstream network first learns the encoder's initial labels (a
-        soft majority vote with the default encoder), then both are trained
-        jointly. Epoch selection starts with the last warm-up epoch, so the
-        kept network is never an untrained one. 0: joint training from the
-        first step (the paper's protocol).
+        soft majority vote with ``encoder_init="majority_vote"``), then
+        both are trained jointly, and epoch selection starts with the last
+        warm-up epoch. 0: joint training from the first step, as in the
+        paper. A warm-up on majority-vote labels helps where the majority
+        vote is good, but it first teaches ``f`` the errors of duplicated
+        or adversarial sources, which the joint phase must then unlearn.
     scoring : {"auto", "accuracy", "neg_log_loss", "roc_auc"} or callable, \
 default="auto"
         Validation metric of ``f`` for epoch selection (higher is better).
@@ -297,21 +301,20 @@ default="auto"
     (``f`` then learns from the smoothed targets
     ``softmax(tau2 * onehot(y))``).
 
-    *Training protocol.* The default encoder starts as a soft majority vote
-    (its output layer is zero), and during the first ``warmup_epochs`` it
-    stays frozen while ``f`` learns its labels; then both networks are
-    trained jointly, for ``max_epochs`` epochs in all. With validation data
-    the best epoch from the end of the warm-up on is kept (validation
-    accuracy, ties broken by the log-loss); without validation data the
-    last epoch is kept. ``patience`` stops early, on the validation score or
-    on the training loss. ``predict`` is the argmax of
-    ``predict_proba``. The paper's protocol [1]_ is
-    ``WeaSELClassifier(lr=1e-4, batch_size=64, max_epochs=150,
-    warmup_epochs=0, patience=None, scoring="roc_auc", tune_threshold=True,
-    accuracy_support="all", encoder_init="random")``. On small data sets
-    (hundreds to a few thousand rows) it tends to keep an early, barely
-    trained network whose ranking is good but whose argmax is not, which
-    the F1 threshold hides.
+    *Training protocol.* Both networks are trained jointly from the first
+    step (optionally after a warm-up of ``f`` alone on the encoder's
+    initial labels, ``warmup_epochs``), for ``max_epochs`` epochs. With
+    validation data the epoch with the best validation accuracy (ties
+    broken by the log-loss) is kept; without validation data, the last
+    epoch. ``patience`` stops early, on the validation score or on the
+    training loss. ``predict`` is the argmax of ``predict_proba``. The
+    paper's protocol [1]_ is ``WeaSELClassifier(lr=1e-4, batch_size=64,
+    max_epochs=150, scoring="roc_auc", tune_threshold=True,
+    accuracy_support="all")``. On small data sets (hundreds to a few
+    thousand rows) its small learning rate and ROC-AUC selection tend to
+    keep an early, barely trained network whose ranking is good but whose
+    argmax is not, which the F1 threshold then hides; accuracy selection
+    keeps such a network only where nothing later predicts better.
 
     *Deviation from the paper: the accuracy softmax is normalised over the
     voters of each row by default* (``accuracy_support="voters"``). In the
@@ -335,7 +338,7 @@ default="auto"
     >>> from skweak_e2e.datasets import make_weak_supervision
     >>> X, L, y = make_weak_supervision(
     ...     400, 5, accuracy=0.8, class_sep=3.0, random_state=0)
-    >>> clf = WeaSELClassifier(max_epochs=20, warmup_epochs=5, random_state=0)
+    >>> clf = WeaSELClassifier(max_epochs=20, random_state=0)
     >>> clf = clf.fit(X[:300], L[:300], X_val=X[300:], y_val=y[300:])
     >>> clf.n_train_used_ < 300  # rows where every source abstains are dropped
     True
@@ -398,7 +401,7 @@ default="auto"
         encoder_hidden=(70, 70),
         encoder_dropout=0.3,
         encoder_batchnorm=True,
-        encoder_init="majority_vote",
+        encoder_init="random",
         lf_encoding="onehot",
         encoder_uses_features=True,
         class_conditional="auto",
@@ -416,7 +419,7 @@ default="auto"
         weight_decay=7e-7,
         batch_size="auto",
         max_epochs=50,
-        warmup_epochs=10,
+        warmup_epochs=0,
         scoring="auto",
         patience=None,
         tune_threshold=False,
@@ -803,8 +806,8 @@ default=None
         from ._training import BatchIterator, EncoderWarmup, EpochCheckpoint
 
         warmup = min(self.warmup_epochs, self.max_epochs)
-        # The epochs of the warm-up train f on fixed soft majority-vote labels:
-        # selection starts with the last of them, never with an untrained f.
+        # The epochs of a warm-up train f on the frozen encoder's labels:
+        # selection starts with the last of them.
         checkpoint = EpochCheckpoint(
             X_val,
             y_val,
