@@ -14,8 +14,10 @@ import numpy as np
 __all__ = [
     "build_network",
     "check_hidden_sizes",
+    "check_joint_module",
     "check_network_output",
     "reset_parameters",
+    "resolve_device",
     "zero_output_layer",
 ]
 
@@ -139,3 +141,51 @@ def check_network_output(network, inputs, n_out, name, torch):
             f"The {name} must return a tensor of shape (batch, {n_out}); got "
             f"{shape} for an input of shape {tuple(inputs.shape)}."
         )
+
+
+def check_joint_module(module, X, L, encoder_out, dtype, device, torch):
+    """Run both networks of a WeaSEL module on two training rows.
+
+    A wrong custom network fails here with a message naming it, before
+    training starts, instead of with a shape error inside the loss.
+    """
+    from ._training import feature_rows
+
+    probe_X = feature_rows(X, slice(0, 2), dtype, device)
+    probe_L = torch.as_tensor(L[:2], device=device)
+    if probe_L.is_floating_point():
+        probe_L = probe_L.to(dtype)
+    check_network_output(module.downstream, probe_X, module.n_classes, "module", torch)
+    probe_lam = module.vote_onehot(probe_L, dtype)
+    check_network_output(
+        module.encoder,
+        module.encoder_input(probe_X, probe_L, probe_lam),
+        encoder_out,
+        "encoder",
+        torch,
+    )
+
+
+def resolve_device(device, torch):
+    """The torch device of a ``device`` parameter; CUDA falls back to the CPU.
+
+    An unavailable CUDA device gives a warning and the CPU; ``"cuda"``
+    without an index becomes the current CUDA device.
+    """
+    import warnings
+
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device.") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        warnings.warn(
+            f"device={device!r} was requested but CUDA is not available; "
+            "training on the CPU.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")
+    if resolved.type == "cuda" and resolved.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return resolved

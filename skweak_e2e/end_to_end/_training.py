@@ -8,17 +8,23 @@ Features are held either as a dense tensor (on the training device) or as a
 (a TF-IDF matrix is never densified whole).
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
+from skorch import NeuralNet
 from skorch.callbacks import Callback
+from sklearn.utils import Bunch
 
+from ._losses import WeaSELLoss
 from ._options import PREDICT_CHUNK
 from ._scoring import best_f1_threshold
 
 __all__ = [
     "BatchIterator",
     "accepts_sparse",
+    "fit_net",
     "EncoderWarmup",
     "EpochCheckpoint",
     "TensorBatches",
@@ -293,3 +299,124 @@ class EpochCheckpoint(Callback):
     def release(self):
         """Drop the references to data and states (keeps pickles small)."""
         self.X_val = self.y_val = self.scorer = self.best_state = None
+
+
+def fit_net(
+    module,
+    X,
+    L,
+    X_val,
+    y_val,
+    options,
+    dtype,
+    device,
+    *,
+    estimator_name,
+    batch_size_,
+    encoder_lr,
+    loss,
+    lr,
+    max_epochs,
+    patience,
+    verbose,
+    warmup_epochs,
+    weight_decay,
+):
+    """Train a WeaSEL module with skorch and keep the selected epoch.
+
+    Configures the net (Adam with weight decay, an encoder parameter group
+    when ``encoder_lr`` differs, shuffled batches, the checkpoint and
+    warm-up callbacks), runs skorch's fit loop on ``(X, L)``, and handles a
+    user interrupt: with an epoch to keep it warns and keeps it, before any
+    it re-raises ``KeyboardInterrupt``.
+
+    Returns
+    -------
+    net : skorch.NeuralNet
+        The fitted net, its module in the kept state.
+    result : Bunch
+        ``best_epoch``, ``best_score`` (None without validation data),
+        ``threshold`` and ``n_epochs``.
+    """
+    warmup = min(warmup_epochs, max_epochs)
+    # The epochs of a warm-up train f on the frozen encoder's labels:
+    # selection starts with the last of them.
+    checkpoint = EpochCheckpoint(
+        X_val, y_val, options.scorer, options.tune, patience, first_epoch=max(warmup, 1)
+    )
+    callbacks = [("checkpoint", checkpoint)]
+    if warmup > 0:
+        callbacks.append(("encoder_warmup", EncoderWarmup(warmup)))
+    optimizer_kwargs = {"optimizer__weight_decay": weight_decay}
+    if encoder_lr is not None and encoder_lr != lr:
+        optimizer_kwargs["optimizer__param_groups"] = [
+            ("encoder.*", {"lr": encoder_lr})
+        ]
+    if device.type in ("cpu", "cuda"):
+        optimizer_kwargs["optimizer__fused"] = True
+    net = NeuralNet(
+        module=module,
+        criterion=WeaSELLoss,
+        criterion__loss=loss,
+        criterion__class_prior=options.prior,
+        optimizer=torch.optim.Adam,
+        lr=lr,
+        max_epochs=max_epochs,
+        batch_size=batch_size_,
+        iterator_train=BatchIterator,
+        iterator_train__shuffle=True,
+        iterator_valid=BatchIterator,
+        train_split=None,
+        callbacks=callbacks,
+        device=str(device),
+        verbose=verbose,
+        **optimizer_kwargs,
+    )
+    if sp.issparse(X):
+        X_train = X.tocsr()
+    else:
+        X_train = torch.from_numpy(np.ascontiguousarray(X)).to(device, dtype)
+    L_train = torch.from_numpy(np.ascontiguousarray(L))
+    if L_train.is_floating_point():
+        L_train = L_train.to(dtype)
+    sparse = accepts_sparse(module.downstream, module.encoder)
+    net.fit(TensorBatches(X_train, L_train.to(device), dtype, sparse), None)
+    # The trained module lives in net.module_; keep the class (not the
+    # instance) as the parameter so that the pickled net holds one copy,
+    # which skorch maps to the CPU when CUDA is unavailable at load time.
+    net.module = type(net.module_)
+    completed = checkpoint.n_completed
+    interrupted = completed < max_epochs and not checkpoint.stopped_early
+    if interrupted and checkpoint.best_state is None:
+        checkpoint.release()
+        raise KeyboardInterrupt(
+            f"{estimator_name}.fit was interrupted after {completed} "
+            "epoch(s), before any epoch could be kept."
+        )
+    if interrupted:
+        warnings.warn(
+            f"{estimator_name}.fit was interrupted after {completed} of "
+            f"{max_epochs} epochs; keeping epoch {checkpoint.best_epoch}.",
+            UserWarning,
+            stacklevel=5,
+        )
+    result = Bunch(
+        best_epoch=int(checkpoint.best_epoch),
+        best_score=(
+            float(checkpoint.best_score) if np.isfinite(checkpoint.best_score) else None
+        ),
+        threshold=checkpoint.threshold,
+        n_epochs=completed,
+    )
+    checkpoint.release()
+    losses = np.asarray(
+        [row.get("train_loss", np.nan) for row in net.history[:completed]],
+        dtype=np.float64,
+    )
+    if not np.isfinite(losses).all():
+        warnings.warn(
+            'The training loss became non-finite; lower lr or use dtype="float64".',
+            RuntimeWarning,
+            stacklevel=5,
+        )
+    return net, result

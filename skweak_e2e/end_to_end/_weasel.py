@@ -7,21 +7,16 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import Bunch, check_random_state, column_or_1d
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    check_array,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..utils._targets import encode_votes, infer_classes
+from ..utils._targets import encode_votes
 from ..utils._validation import (
-    check_fits_in_dtype,
-    check_sample_weight,
     check_class_prior,
     check_label_matrix,
     check_sample_alignment,
+    check_sample_weight,
     is_covered,
     warn_silent_sources,
 )
@@ -36,14 +31,33 @@ from ._options import (
 from ._networks import (
     build_network,
     check_hidden_sizes,
-    check_network_output,
+    check_joint_module,
+    resolve_device,
     zero_output_layer,
+)
+from ._inputs import (
+    is_soft,
+    validate_features,
+    validate_inference_votes,
+    validate_training_data,
+    validate_validation_data,
 )
 from ._scoring import validation_scorer
 
 __all__ = ["WeaSELClassifier"]
 
-_FLOAT_DTYPES = (np.float64, np.float32)
+#: Parameters the training loop reads (``_training.fit_net``).
+_TRAINING_PARAMS = (
+    "batch_size_",
+    "encoder_lr",
+    "loss",
+    "lr",
+    "max_epochs",
+    "patience",
+    "verbose",
+    "warmup_epochs",
+    "weight_decay",
+)
 
 
 def _import_torch():
@@ -466,134 +480,6 @@ default="auto"
         self.verbose = verbose
         self.random_state = random_state
 
-    # ------------------------------------------------------------------
-    # Validation helpers
-    # ------------------------------------------------------------------
-    @staticmethod
-    def _is_soft(y):
-        ndim = getattr(y, "ndim", None)
-        if ndim is None:
-            try:
-                ndim = np.asarray(y).ndim
-            except (TypeError, ValueError):  # ragged lists: sklearn complains later
-                return False
-        return ndim == 3
-
-    def _encode_votes(self, y, input_name="y"):
-        """Class codes of the votes of ``y`` (``-1`` for abstain)."""
-        return encode_votes(
-            y, self.classes_, abstain=self.abstain, input_name=input_name
-        )
-
-    def _validate_fit_data(self, X, y):
-        """Validate ``X`` and the label matrix; set the class attributes."""
-        name = type(self).__name__
-        if y is None:
-            raise ValueError(
-                f"{name} requires y to be passed, but the target y is None. "
-                "Pass the label matrix L as y."
-            )
-        if self._is_soft(y):
-            X = validate_data(self, X, accept_sparse="csr", dtype=_FLOAT_DTYPES)
-            check_fits_in_dtype(X, self.dtype)
-            n_classes = None if self.classes is None else len(self.classes)
-            L, n_classes = check_label_matrix(
-                y, n_classes=n_classes, allow_soft=True, input_name="y"
-            )
-            check_sample_alignment(X.shape[0], L.shape[0], "X", "y")
-            if self.classes is None:
-                self.classes_ = np.arange(n_classes)
-            else:
-                self.classes_ = np.asarray(self.classes)
-                if self.classes_.ndim != 1 or not np.array_equal(
-                    np.unique(self.classes_), self.classes_
-                ):
-                    raise ValueError(
-                        "With soft votes, classes names the columns of the last "
-                        "axis of y and must be sorted and distinct; got "
-                        f"{self.classes_.tolist()}."
-                    )
-            return X, L
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            multi_output=True,
-            dtype=_FLOAT_DTYPES,
-            y_numeric=False,
-        )
-        check_fits_in_dtype(X, self.dtype)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
-        self.classes_ = infer_classes(
-            y2, classes=self.classes, abstain=self.abstain, declare="classes="
-        )
-        L = self._encode_votes(y2)
-        L, _ = check_label_matrix(L, n_classes=self.classes_.size, allow_soft=False)
-        return X, L
-
-    def _validate_L(self, X, L):
-        """Validate an inference-time label matrix against the fitted model."""
-        n_samples = X.shape[0]
-        if self._is_soft(L):
-            L, _ = check_label_matrix(
-                L, n_classes=self.n_classes_, allow_soft=True, require_votes=False
-            )
-        else:
-            if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
-                L = L.to_numpy()
-            L = check_array(
-                L, ensure_2d=False, dtype=None, ensure_all_finite=True, input_name="L"
-            )
-            if L.ndim == 1:
-                L = L.reshape(-1, 1)
-            if L.ndim != 2:
-                raise ValueError(
-                    f"L must be (n_samples, n_sources) or (n_samples, n_sources, "
-                    f"n_classes); got shape {L.shape}."
-                )
-            L, _ = check_label_matrix(
-                self._encode_votes(L, "L"),
-                n_classes=self.n_classes_,
-                allow_soft=False,
-                require_votes=False,
-            )
-        check_sample_alignment(n_samples, L.shape[0], "X", "L")
-        if L.shape[1] != self.n_sources_:
-            raise ValueError(
-                f"L has {L.shape[1]} sources (columns) but {type(self).__name__} "
-                f"was fitted with {self.n_sources_}."
-            )
-        if self.lf_encoding == "raw" and L.ndim == 3:
-            raise ValueError('lf_encoding="raw" needs hard votes, not soft ones.')
-        return L
-
-    def _validate_validation_data(self, X_val, y_val):
-        if (X_val is None) != (y_val is None):
-            raise ValueError("X_val and y_val must be given together.")
-        if X_val is None:
-            return None, None
-        X_val = validate_data(
-            self, X_val, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
-        )
-        check_fits_in_dtype(X_val, self.dtype, "X_val")
-        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = y_val.ravel()
-        if y_val.ndim != 1:
-            raise ValueError(
-                "y_val must be 1-D gold labels (validation data selects the best "
-                f"epoch); got shape {y_val.shape}."
-            )
-        check_sample_alignment(X_val.shape[0], y_val.shape[0], "X_val", "y_val")
-        codes = self._encode_votes(y_val, "y_val")
-        known = codes >= 0
-        if not known.any():
-            raise ValueError("y_val holds no gold label (every entry is abstain).")
-        return X_val[known], codes[known]
-
     # With metadata routing on, a Pipeline or a search passes X_val and y_val
     # to fit without a set_fit_request call: they only exist to be used.
     __metadata_request__fit = {"X_val": True, "y_val": True}
@@ -633,13 +519,13 @@ default=None
             The fitted classifier.
         """
         torch, skorch = _import_torch()
-        X, L = self._validate_fit_data(X, y)
+        X, L = validate_training_data(self, X, y)
         self.n_classes_ = self.classes_.size
         self.n_sources_ = L.shape[1]
-        X_val, y_val = self._validate_validation_data(X_val, y_val)
+        X_val, y_val = validate_validation_data(self, X_val, y_val)
         options = self._resolve_options(L, X_val, y_val)
         X, L = self._training_rows(X, L)
-        device = self._resolve_device(torch)
+        device = resolve_device(self.device, torch)
         self.device_ = str(device)
         dtype = torch.float64 if self.dtype == "float64" else torch.float32
         seed = int(
@@ -651,8 +537,7 @@ default=None
         with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
             torch.manual_seed(seed)
             module = self._build_module(X, L, options, dtype, device, torch)
-            net, checkpoint = self._make_net(module, X_val, y_val, options, device)
-            self._train(net, checkpoint, X, L, dtype, device, torch)
+            self._train(module, X, L, X_val, y_val, options, dtype, device)
         return self
 
     def _resolve_options(self, L, X_val, y_val):
@@ -731,14 +616,11 @@ default=None
         return X, L
 
     def _build_module(self, X, L, options, dtype, device, torch):
-        """Build the encoder and the downstream network and check them."""
+        """The joint module: encoder and downstream network, checked."""
         from ._modules import MLP, WeaSELModule
-        from ._training import feature_rows
 
         n_features, n_classes, n_sources = X.shape[1], self.n_classes_, L.shape[1]
-        vote_width = (
-            n_sources * n_classes if self.lf_encoding == "onehot" else n_sources
-        )
+        vote_width = n_sources * n_classes if self.lf_encoding == "onehot" else n_sources
         encoder_in = vote_width + (n_features if self.encoder_uses_features else 0)
         encoder_out = n_sources * n_classes if self.class_conditional_ else n_sources
         downstream = build_network(
@@ -782,151 +664,38 @@ default=None
             encoder_uses_features=self.encoder_uses_features,
             log_prior=None if options.prior is None else np.log(options.prior),
         ).to(device=device, dtype=dtype)
-        probe_X = feature_rows(X, slice(0, 2), dtype, device)
-        probe_L = torch.as_tensor(L[:2], device=device)
-        if probe_L.is_floating_point():
-            probe_L = probe_L.to(dtype)
-        check_network_output(module.downstream, probe_X, n_classes, "module", torch)
-        probe_lam = module.vote_onehot(probe_L, dtype)
-        check_network_output(
-            module.encoder,
-            module.encoder_input(probe_X, probe_L, probe_lam),
-            encoder_out,
-            "encoder",
-            torch,
-        )
+        check_joint_module(module, X, L, encoder_out, dtype, device, torch)
         return module
 
-    def _make_net(self, module, X_val, y_val, options, device):
-        """Configure the skorch net: optimiser, batches and callbacks."""
-        import torch
-        from skorch import NeuralNet
+    def _train(self, module, X, L, X_val, y_val, options, dtype, device):
+        """Train with skorch (see ``_training.fit_net``); store the results."""
+        from ._training import fit_net
 
-        from ._losses import WeaSELLoss
-        from ._training import BatchIterator, EncoderWarmup, EpochCheckpoint
-
-        warmup = min(self.warmup_epochs, self.max_epochs)
-        # The epochs of a warm-up train f on the frozen encoder's labels:
-        # selection starts with the last of them.
-        checkpoint = EpochCheckpoint(
+        net, result = fit_net(
+            module,
+            X,
+            L,
             X_val,
             y_val,
-            options.scorer,
-            options.tune,
-            self.patience,
-            first_epoch=max(warmup, 1),
+            options,
+            dtype,
+            device,
+            estimator_name=type(self).__name__,
+            **{key: getattr(self, key) for key in _TRAINING_PARAMS},
         )
-        callbacks = [("checkpoint", checkpoint)]
-        if warmup > 0:
-            callbacks.append(("encoder_warmup", EncoderWarmup(warmup)))
-        optimizer_kwargs = {"optimizer__weight_decay": self.weight_decay}
-        if self.encoder_lr is not None and self.encoder_lr != self.lr:
-            optimizer_kwargs["optimizer__param_groups"] = [
-                ("encoder.*", {"lr": self.encoder_lr})
-            ]
-        if device.type in ("cpu", "cuda"):
-            optimizer_kwargs["optimizer__fused"] = True
-        net = NeuralNet(
-            module=module,
-            criterion=WeaSELLoss,
-            criterion__loss=self.loss,
-            criterion__class_prior=options.prior,
-            optimizer=torch.optim.Adam,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size_,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_valid=BatchIterator,
-            train_split=None,
-            callbacks=callbacks,
-            device=str(device),
-            verbose=self.verbose,
-            **optimizer_kwargs,
-        )
-        return net, checkpoint
-
-    def _train(self, net, checkpoint, X, L, dtype, device, torch):
-        """Run skorch's fit loop; keep the selected epoch; handle Ctrl-C."""
-        from ._training import TensorBatches, accepts_sparse
-
-        if sp.issparse(X):
-            X_train = X.tocsr()
-        else:
-            X_train = torch.from_numpy(np.ascontiguousarray(X)).to(device, dtype)
-        L_train = torch.from_numpy(np.ascontiguousarray(L))
-        if L_train.is_floating_point():
-            L_train = L_train.to(dtype)
-        module = net.module  # the instance; skorch initialises it in fit
-        sparse = accepts_sparse(module.downstream, module.encoder)
-        net.fit(TensorBatches(X_train, L_train.to(device), dtype, sparse), None)
-        # The trained module lives in net.module_; keep the class (not the
-        # instance) as the parameter so that the pickled net holds one copy,
-        # which skorch maps to the CPU when CUDA is unavailable at load time.
-        net.module = type(net.module_)
-        completed = checkpoint.n_completed
-        interrupted = completed < self.max_epochs and not checkpoint.stopped_early
-        if interrupted and checkpoint.best_state is None:
-            checkpoint.release()
-            raise KeyboardInterrupt(
-                f"{type(self).__name__}.fit was interrupted after {completed} "
-                "epoch(s), before any epoch could be kept."
-            )
-        if interrupted:
-            warnings.warn(
-                f"{type(self).__name__}.fit was interrupted after {completed} "
-                f"of {self.max_epochs} epochs; keeping epoch "
-                f"{checkpoint.best_epoch}.",
-                UserWarning,
-                stacklevel=4,
-            )
-        self.best_epoch_ = int(checkpoint.best_epoch)
-        self.best_score_ = (
-            float(checkpoint.best_score) if np.isfinite(checkpoint.best_score) else None
-        )
-        self.threshold_ = checkpoint.threshold
-        self.n_epochs_ = completed
-        checkpoint.release()
-        losses = np.asarray(
-            [row.get("train_loss", np.nan) for row in net.history[:completed]],
-            dtype=np.float64,
-        )
-        if not np.isfinite(losses).all():
-            warnings.warn(
-                'The training loss became non-finite; lower lr or use dtype="float64".',
-                RuntimeWarning,
-                stacklevel=4,
-            )
+        self.best_epoch_ = result.best_epoch
+        self.best_score_ = result.best_score
+        self.threshold_ = result.threshold
+        self.n_epochs_ = result.n_epochs
         self.net_ = net
         self.history_ = net.history
-
-    def _resolve_device(self, torch):
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, ValueError) as exc:
-            raise ValueError(f"device={self.device!r} is not a torch device.") from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
-                f"device={self.device!r} was requested but CUDA is not available; "
-                "training on the CPU.",
-                UserWarning,
-                stacklevel=4,
-            )
-            device = torch.device("cpu")
-        elif device.type == "cuda" and device.index is None:
-            device = torch.device("cuda", torch.cuda.current_device())
-        return device
 
     # ------------------------------------------------------------------
     # Prediction and inspection
     # ------------------------------------------------------------------
     def _check_X(self, X):
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
-        )
-        check_fits_in_dtype(X, self.dtype)
-        return X
+        return validate_features(self, X)
 
     def predict_proba(self, X):
         """Class probabilities of the downstream network.
@@ -978,7 +747,7 @@ default=None
         from ._training import accepts_sparse, predict_in_chunks, torch_threads
 
         X = self._check_X(X)
-        L = self._validate_L(X, L)
+        L = validate_inference_votes(self, X, L)
         module = self.net_.module_
         param = next(module.parameters())
         sparse = accepts_sparse(module.encoder)
@@ -1068,7 +837,7 @@ default=None
         pred_index = np.searchsorted(self.classes_, pred)
         n_samples = pred.shape[0]
         weight = check_sample_weight(sample_weight, n_samples)
-        if self._is_soft(y):
+        if is_soft(y):
             A, _ = check_label_matrix(
                 y, n_classes=self.n_classes_, allow_soft=True, require_votes=True
             )
@@ -1081,7 +850,7 @@ default=None
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             y2 = y.reshape(-1, 1) if y.ndim == 1 else y
             check_sample_alignment(n_samples, y2.shape[0], "X", "y")
-            codes = self._encode_votes(y2)
+            codes = encode_votes(y2, self.classes_, abstain=self.abstain)
             agree = (codes == pred_index[:, None]).sum(axis=1).astype(np.float64)
             mass = (codes >= 0).sum(axis=1).astype(np.float64)
         total = np.dot(weight, mass)
