@@ -28,22 +28,22 @@ setup(
         "scikit-learn>=1.6",
         "joblib>=1.3",
         "threadpoolctl>=3.1",  # also a scikit-learn dependency; imported directly
-        "torch>=2.1",
-        "skorch>=1.0",
+        "torch>=2.13",
+        "skorch>=1.2",
     ],
     extras_require={
         "pandas": ["pandas>=1.5"],
         "plot": ["matplotlib>=3.6"],
         "tests": [
-            "pytest>=7",
+            "pytest>=8.0",
             "hypothesis>=6.80",
             "pandas>=1.5",
             "matplotlib>=3.6",
-            "numpydoc>=1.6",
+            "numpydoc>=1.9",
         ],
         "docs": [
             "sphinx>=7.2",
-            "numpydoc>=1.6",
+            "numpydoc>=1.9",
             "sphinx-gallery>=0.17",
             "pydata-sphinx-theme>=0.15",
             "sphinx-copybutton>=0.5",

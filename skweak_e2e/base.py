@@ -15,10 +15,13 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 
 from .label_model._tensor_form import apply_tensor_form
 from .utils._hints import snorkel_hints
+from .utils._targets import check_gold_labels
 from .utils._validation import (
     check_class_prior,
     check_label_matrix,
     check_sample_alignment,
+    check_sample_weight,
+    check_vote_container,
     is_covered,
     warn_silent_sources,
 )
@@ -74,6 +77,22 @@ def proba_to_labels(proba, tie_break="abstain", random_state=None, tol=TIE_TOL):
     return labels
 
 
+# Every label model stores its tensor form W_ (n_sources, n_classes + 1,
+# n_classes); a fit whose W_ alone would exceed this is refused up front.
+_TENSOR_BUDGET = 2 * 2**30
+
+
+def _check_tensor_size(n_sources, n_classes, owner):
+    need = 8 * n_sources * (n_classes + 1) * n_classes
+    if need > _TENSOR_BUDGET:
+        raise ValueError(
+            f"{owner} with n_classes={n_classes} and {n_sources} sources needs a "
+            f"tensor form of {need / 2**30:.1f} GiB (n_sources x (n_classes + 1) "
+            f"x n_classes float64), above {_TENSOR_BUDGET / 2**30:g} GiB. Check "
+            "n_classes, or drop sources."
+        )
+
+
 class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of the label models: transformers over a label matrix.
 
@@ -109,6 +128,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate_L(self, L, *, reset):
         """Validate ``L`` with sklearn's machinery, then with the label rules."""
+        check_vote_container(L)
         L = validate_data(
             self,
             L,
@@ -147,6 +167,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         L, n_classes = self._validate_L(L, reset=True)
         if y is not None:
             check_sample_alignment(L.shape[0], _num_samples(y), "L", "y")
+        _check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self.n_classes_ = n_classes
         self.classes_ = np.arange(n_classes)
         if isinstance(self.class_prior, str):  # "estimate", where supported
@@ -243,12 +264,11 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Weighted accuracy over the samples with a known gold label.
         """
         pred = self.predict(L)
-        y = np.asarray(y).ravel()
-        check_sample_alignment(len(pred), len(y), "L", "y")
+        y = check_gold_labels(y, len(pred), n_classes=self.n_classes_)
+        weight = check_sample_weight(sample_weight, len(y))
         known = y != -1
         if not known.any():
             raise ValueError("y holds no gold label (every entry is -1).")
-        weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
         correct = (pred == y)[known]
         return float(np.average(correct, weights=weight[known]))
 

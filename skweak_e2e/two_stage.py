@@ -5,6 +5,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -26,10 +27,8 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_method_params,
-    _check_sample_weight,
     _num_samples,
     check_array,
     check_is_fitted,
@@ -40,7 +39,18 @@ from sklearn.utils.validation import (
 
 from .base import proba_to_labels
 from .label_model import MajorityVote
-from .utils._validation import check_no_vote_below_abstain, check_sample_alignment
+from .utils._targets import (
+    abstain_mask,
+    encode_votes,
+    expand_soft_labels,
+    infer_classes,
+)
+from .utils._validation import (
+    _as_array,
+    check_label_proba,
+    check_sample_alignment,
+    check_sample_weight,
+)
 
 __all__ = ["LabelModelClassifier"]
 
@@ -257,18 +267,6 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             label_model.set_params(**updates)
         return label_model
 
-    def _abstain_mask(self, y):
-        abstain = self.abstain
-        if abstain is None:
-            return np.zeros(y.shape, dtype=bool)
-        if y.dtype.kind in "iufb":
-            if isinstance(abstain, str):
-                return np.zeros(y.shape, dtype=bool)
-            return y == abstain
-        if y.dtype.kind in "US" and not isinstance(abstain, str):
-            return np.zeros(y.shape, dtype=bool)
-        return np.asarray(y == abstain, dtype=bool)
-
     def _check_y(self, y):
         """Validate ``y`` and give it the shape of a label matrix."""
         if y is None:
@@ -276,6 +274,8 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        if sp.issparse(y):
+            _as_array(y)  # the label-matrix message: zeros would be votes
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
         if y.ndim == 1:
             return y[:, None]
@@ -288,49 +288,38 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             f"soft votes (n_samples, n_sources, n_classes); got shape {y.shape}."
         )
 
-    def _encode(self, y):
-        """Votes of a validated 2-D ``y`` as class codes, -1 for abstain."""
-        mask = self._abstain_mask(y)
-        votes = y[~mask]
-        known = np.isin(votes, self.classes_)
-        if not known.all():
-            raise ValueError(
-                f"y contains the label {votes[~known][0]!r}, which is not one of "
-                f"the classes seen in fit {self.classes_.tolist()}."
-            )
-        codes = np.full(y.shape, -1, dtype=np.int64)
-        codes[~mask] = np.searchsorted(self.classes_, votes)
-        return codes
+    def _fit_encode(self, y, label_model):
+        """Codes of ``y`` for the label model, and the class labels (or None).
 
-    def _fit_encode(self, y):
-        """Codes of ``y`` for the label model, and the class labels (or None)."""
+        Classes follow the library's one rule (``utils._targets``), with the
+        label model's declared ``n_classes``; None means that the votes are
+        class indices and the label model's count is the class count.
+        """
         if y.ndim == 3:
             if y.dtype.kind not in "iuf":
                 raise ValueError(f"Soft y must be numeric; got dtype {y.dtype}.")
             return y.astype(np.float64), None
-        mask = self._abstain_mask(y)
-        votes = y[~mask]
-        if votes.size == 0:
-            raise ValueError(
-                f"y contains no vote: every entry equals abstain={self.abstain!r}."
-            )
-        check_classification_targets(votes)
-        check_no_vote_below_abstain(
-            votes,
-            self.abstain,
-            "To use negative labels, encode them as 0..n_classes-1 or as "
-            "strings, or set abstain to the value that marks no vote.",
+        declared = None
+        if not isinstance(label_model, FrozenEstimator):
+            declared = label_model.get_params(deep=False).get("n_classes")
+        classes = infer_classes(
+            y,
+            n_classes=declared,
+            abstain=self.abstain,
+            declare=(
+                "n_classes= on the label model (e.g. "
+                "LabelModelClassifier(MajorityVote(n_classes=...)))"
+            ),
+            below_abstain_hint=(
+                "To use negative labels, encode them as 0..n_classes-1 or as "
+                "strings, or set abstain to the value that marks no vote."
+            ),
         )
-        integral = votes.dtype.kind in "iub" or (
-            votes.dtype.kind == "f" and np.array_equal(votes, np.round(votes))
-        )
-        codes = np.full(y.shape, -1, dtype=np.int64)
-        if integral and votes.min() >= 0:
-            # Votes are class indices: the label model's classes 0..C-1.
-            codes[~mask] = votes.astype(np.int64)
+        codes = encode_votes(y, classes, abstain=self.abstain)
+        if classes.dtype.kind in "iu" and np.array_equal(
+            classes, np.arange(classes.size)
+        ):
             return codes, None
-        classes = np.unique(votes)
-        codes[~mask] = np.searchsorted(classes, votes)
         return codes, classes
 
     def _sample_weight_key(self, estimator):
@@ -382,7 +371,10 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Y = self._check_y(y)
         n_samples = _num_samples(X)
         check_sample_alignment(n_samples, Y.shape[0], "X", "y")
-        codes, classes = self._fit_encode(Y)
+        label_model = self._make_label_model()
+        codes, classes = self._fit_encode(Y, label_model)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, n_samples)
 
         if _routing_enabled():
             routed = process_routing(self, "fit", **fit_params)
@@ -390,16 +382,10 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             estimator_params = dict(fit_params)
 
-        label_model = self._make_label_model()
-        if classes is not None:
-            declared = label_model.get_params(deep=False).get("n_classes")
-            if declared is not None and declared != len(classes):
-                raise ValueError(
-                    f"label_model has n_classes={declared} but y holds "
-                    f"{len(classes)} classes {classes.tolist()}."
-                )
         label_model.fit(codes)
-        proba = np.asarray(label_model.predict_proba(codes), dtype=np.float64)
+        proba = check_label_proba(
+            label_model.predict_proba(codes), n_samples, type(label_model).__name__
+        )
         n_classes = proba.shape[1]
         if classes is None:
             classes = np.arange(n_classes)
@@ -430,7 +416,6 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"sample_weight was given but {type(estimator).__name__}.fit "
                     "takes no sample_weight."
                 )
-            sample_weight = _check_sample_weight(sample_weight, codes)
         soft = self.soft_labels and weight_key is not None
         if self.soft_labels and weight_key is None:
             if isinstance(estimator, Pipeline) and _routing_enabled():
@@ -453,11 +438,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
 
         if soft:
-            # One row per (sample, class) with a positive probability.
-            P = proba[rows]
-            r, labels = np.nonzero(P > 0)
-            index = rows[r]
-            weight = P[r, labels]
+            index, labels, weight = expand_soft_labels(proba, rows, sample_weight)
         else:
             labels = proba_to_labels(
                 proba[rows], tie_break=self.tie_break, random_state=self.random_state
@@ -470,14 +451,16 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     "tie_break='abstain' leaves ties out; nothing to train on."
                 )
             weight = None
-        if sample_weight is not None:
-            weight = (
-                sample_weight[index]
-                if weight is None
-                else weight * sample_weight[index]
+            if sample_weight is not None:
+                weight = sample_weight[index]
+                positive = weight > 0
+                index, labels, weight = (
+                    index[positive], labels[positive], weight[positive]
+                )
+        if index.size == 0:
+            raise ValueError(
+                "No training row is left: every covered row has zero sample weight."
             )
-            positive = weight > 0
-            index, labels, weight = index[positive], labels[positive], weight[positive]
 
         X = indexable(X)[0]  # row indexing (sparse -> CSR, iterables -> arrays)
         params = _check_method_params(X, estimator_params, indices=index)
@@ -600,10 +583,10 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
         check_sample_alignment(_num_samples(X), y_arr.shape[0], "X", "y")
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, y_arr)
+            sample_weight = check_sample_weight(sample_weight, y_arr.shape[0])
         if y_arr.ndim == 1 or (y_arr.ndim == 2 and y_arr.shape[1] == 1):
             gold = column_or_1d(y_arr)
-            keep = ~self._abstain_mask(gold)
+            keep = ~abstain_mask(gold, self.abstain)
             if not keep.any():
                 raise ValueError(
                     f"y holds no gold label: every entry equals abstain={self.abstain!r}."
@@ -622,7 +605,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             codes = y_arr.astype(np.float64)
             covered = codes.reshape(len(codes), -1).sum(axis=1) > 0
         else:
-            codes = self._encode(y_arr)
+            codes = encode_votes(y_arr, self.classes_, abstain=self.abstain)
             covered = (codes >= 0).any(axis=1)
         if getattr(self, "_label_model_set", False):
             warnings.warn(

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skweak_e2e import DawidSkene, MajorityVote
 from skweak_e2e.datasets import make_weak_supervision, planted_posterior
 from skweak_e2e.label_model import _dawid_skene, apply_tensor_form
+from ._tolerance import assert_allclose_scaled
 
 PRIOR = np.array([0.5, 0.3, 0.2])
 
@@ -95,9 +96,9 @@ def test_predict_proba_is_bayes_rule_of_fitted_parameters(model_abstain):
     log_joint = naive_log_joint(L, ds.confusion_, ds.class_prior_, model_abstain)
     expected = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
     proba = ds.predict_proba(L)
-    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-10)
+    assert_allclose_scaled(proba, expected, rtol=0, atol=1e-10)
     # The tensor form (sigma = exp) is the same function.
-    np.testing.assert_allclose(apply_tensor_form(L, ds.W_, "exp"), proba, atol=1e-10)
+    assert_allclose_scaled(apply_tensor_form(L, ds.W_, "exp"), proba, atol=1e-10)
     if not model_abstain:  # abstains carry nothing: uncovered rows get the prior
         np.testing.assert_allclose(proba[:5], np.tile(ds.class_prior_, (5, 1)))
 
@@ -156,8 +157,8 @@ def test_compressed_and_full_fits_agree(monkeypatch, class_dependent):
     full = DawidSkene().fit(L)
     assert full.n_iter_ == ds.n_iter_
     np.testing.assert_allclose(full.log_likelihood_, ds.log_likelihood_, rtol=1e-10)
-    np.testing.assert_allclose(full.confusion_, ds.confusion_, atol=1e-10)
-    np.testing.assert_allclose(full.predict_proba(L), ds.predict_proba(L), atol=1e-10)
+    assert_allclose_scaled(full.confusion_, ds.confusion_, atol=1e-10)
+    assert_allclose_scaled(full.predict_proba(L), ds.predict_proba(L), atol=1e-10)
 
 
 @pytest.mark.parametrize("model_abstain", [True, False])
@@ -172,9 +173,9 @@ def test_one_hot_soft_votes_equal_hard_votes(model_abstain):
         from_soft = DawidSkene(model_abstain=model_abstain).fit(soft)
     assert from_soft.n_iter_ == hard.n_iter_
     np.testing.assert_allclose(from_soft.log_likelihood_, hard.log_likelihood_, rtol=1e-10)
-    np.testing.assert_allclose(from_soft.class_prior_, hard.class_prior_, atol=1e-10)
-    np.testing.assert_allclose(from_soft.confusion_, hard.confusion_, atol=1e-10)
-    np.testing.assert_allclose(from_soft.predict_proba(soft), hard.predict_proba(L), atol=1e-10)
+    assert_allclose_scaled(from_soft.class_prior_, hard.class_prior_, atol=1e-10)
+    assert_allclose_scaled(from_soft.confusion_, hard.confusion_, atol=1e-10)
+    assert_allclose_scaled(from_soft.predict_proba(soft), hard.predict_proba(L), atol=1e-10)
 
 
 def smoothed_votes(L, n_classes, s, spread):
@@ -252,7 +253,7 @@ def test_silent_source_gets_no_weight(class_dependent):
     # Its votes at predict time change nothing.
     L_votes = L_silent.copy()
     L_votes[:, 2] = np.arange(2000) % 3
-    np.testing.assert_allclose(
+    assert_allclose_scaled(
         with_silent.predict_proba(L_votes), without.predict_proba(L[:2000]), atol=1e-10
     )
 
@@ -311,9 +312,9 @@ def test_grouped_vote_codes_match_source_by_source_loops(n_samples, n_sources, n
         S += W[j][L[:, j] + 1]
         for c in range(n_classes):
             N[j, :, c] = np.bincount(L[:, j] + 1, T[:, c] * weight, n_classes + 1)
-    np.testing.assert_allclose(tensor_scores(L, W), S, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(expected_vote_counts(L, T, n_classes, weight), N, atol=1e-10)
-    np.testing.assert_allclose(
+    assert_allclose_scaled(tensor_scores(L, W), S, rtol=0, atol=1e-12)
+    assert_allclose_scaled(expected_vote_counts(L, T, n_classes, weight), N, atol=1e-10)
+    assert_allclose_scaled(
         _VoteCodes(L, n_classes).relative_scores_t(W).T, S - S[:, :1], atol=1e-12
     )
     # Unique rows through the 64-bit keys (exact or hashed).

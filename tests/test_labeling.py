@@ -426,7 +426,11 @@ def test_error_names_lf_and_record():
         (1.0, None, "returned 1.0 of type float on record 3"),
         ("1", None, "returned '1' of type str on record 3"),
         (2, 2, r"returned 2 on record 3; expected a class index in \[0, 1\] or -1"),
-        (-2, None, r"returned -2 on record 3; expected a class index >= 0 or -1"),
+        (
+            -2,
+            None,
+            r"returned -2 on record 3; expected a class index in \[0, 999\] or -1",
+        ),
         (np.int64(5), 3, r"returned 5 on record 3; expected a class index in \[0, 2\]"),
     ],
 )
@@ -515,7 +519,7 @@ def test_dtype_custom_abstain_and_empty_input():
     with pytest.raises(
         ValueError,
         match=r"returned -1 on record 0; expected a class "
-        r"index >= 0 or -999",
+        r"index in \[0, 999\] or -999",
     ):
         LFApplier([lf_short], abstain=-999).fit_transform(TEXTS)
     empty = LFApplier(youtube_lfs()).fit_transform([])

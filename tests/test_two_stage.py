@@ -374,7 +374,7 @@ def test_string_labels_and_string_abstain():
     np.testing.assert_array_equal(clf.predict(X), names[ref.predict(X)])
     np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X))
     assert clf.score(X, L_str) == pytest.approx(ref.score(X, L))
-    with pytest.raises(ValueError, match="not one of the classes"):
+    with pytest.raises(ValueError, match="are not classes"):
         clf.score(X, np.where(L_str == "ham", "eggs", L_str))
 
 
@@ -418,7 +418,7 @@ def test_input_errors():
         LabelModelClassifier().fit(X[:-1], L)
     with pytest.raises(ValueError, match="no vote"):
         LabelModelClassifier().fit(X, np.full_like(L, -1))
-    with pytest.raises(ValueError, match="Unknown label type"):
+    with pytest.raises(ValueError, match="non-integer vote -0.5"):
         LabelModelClassifier().fit(X, L + 0.5)
     # A vote below abstain=-1 is a bug, not a new class.
     with pytest.raises(ValueError, match="vote -2, below abstain=-1"):

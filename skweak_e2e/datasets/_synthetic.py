@@ -1,11 +1,34 @@
 """Synthetic weak-supervision data with planted source parameters."""
 
+import numbers
+
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
 from ..utils._validation import check_class_prior
 
 __all__ = ["make_weak_supervision", "planted_posterior"]
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_int(name, value, low):
+    """``value`` is an integer >= ``low``, else an error naming both."""
+    if not _is_int(value):
+        raise TypeError(
+            f"{name} must be an integer; got {value!r} of type {type(value).__name__}."
+        )
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}; got {value}.")
+
+
+def _first_bad(values):
+    """The first entry outside [0, 1] (NaN included), as the user wrote it."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    bad = flat[~((flat >= 0) & (flat <= 1))]
+    return f"{bad[0]:g}"
 
 
 def _broadcast_coverage(coverage, n_sources, n_classes):
@@ -23,8 +46,8 @@ def _broadcast_coverage(coverage, n_sources, n_classes):
             f"coverage must be a scalar, (n_sources,) or (n_sources, n_classes); "
             f"got shape {cov.shape}."
         )
-    if ((cov < 0) | (cov > 1)).any():
-        raise ValueError("coverage must lie in [0, 1].")
+    if not ((cov >= 0) & (cov <= 1)).all():  # NaN fails both comparisons
+        raise ValueError(f"coverage must lie in [0, 1]; got {_first_bad(cov)}.")
     return cov
 
 
@@ -36,8 +59,8 @@ def _confusion_from_accuracy(accuracy, n_sources, n_classes):
         raise ValueError(
             f"accuracy must be a scalar or (n_sources,); got shape {acc.shape}."
         )
-    if ((acc < 0) | (acc > 1)).any():
-        raise ValueError("accuracy must lie in [0, 1].")
+    if not ((acc >= 0) & (acc <= 1)).all():  # NaN fails both comparisons
+        raise ValueError(f"accuracy must lie in [0, 1]; got {_first_bad(acc)}.")
     off = (1.0 - acc) / (n_classes - 1)
     conf = np.repeat(off[:, None, None], n_classes, axis=1).repeat(n_classes, axis=2)
     idx = np.arange(n_classes)
@@ -124,11 +147,23 @@ def make_weak_supervision(
     >>> X.shape, L.shape, y.shape
     ((5, 20), (5, 3), (5,))
     """
+    _check_int("n_samples", n_samples, 1)
+    _check_int("n_sources", n_sources, 1)
+    _check_int("n_classes", n_classes, 2)
+    _check_int("n_adversarial", n_adversarial, 0)
+    if n_features is not None:
+        _check_int("n_features", n_features, 0)
+    if not isinstance(class_sep, numbers.Real) or not np.isfinite(class_sep):
+        raise ValueError(f"class_sep must be a finite number; got {class_sep!r}.")
+    if duplicates:
+        for j, k in dict(duplicates).items():
+            if not _is_int(j) or not 0 <= j < n_sources:
+                raise ValueError(
+                    f"duplicates keys must be source indices in [0, {n_sources - 1}]; "
+                    f"got {j!r}."
+                )
+            _check_int(f"duplicates[{j}]", k, 0)
     rng = check_random_state(random_state)
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2; got {n_classes}.")
-    if n_samples < 1 or n_sources < 1:
-        raise ValueError("n_samples and n_sources must be positive.")
     prior = check_class_prior(class_prior, n_classes)
     cov = _broadcast_coverage(coverage, n_sources, n_classes)
     if confusion is None:
@@ -140,8 +175,11 @@ def make_weak_supervision(
                 "confusion must have shape (n_sources, n_classes, n_classes); got "
                 f"{conf.shape}."
             )
-        if (conf < 0).any() or not np.allclose(conf.sum(axis=2), 1.0):
-            raise ValueError("each confusion row must be a probability vector.")
+        if not (conf >= 0).all() or not np.allclose(conf.sum(axis=2), 1.0):
+            raise ValueError(
+                "each confusion row must be a probability vector (finite, "
+                "non-negative, summing to 1)."
+            )
 
     if n_adversarial:
         adv = np.full((n_classes, n_classes), 1.0 / (n_classes - 1))
@@ -201,11 +239,25 @@ def planted_posterior(L, params):
     (50, 2)
     """
     from ..label_model._tensor_form import apply_tensor_form
+    from ..utils._validation import check_label_matrix
 
-    prior, cov, conf = params.class_prior, params.coverage, params.confusion
+    try:
+        prior, cov, conf = params.class_prior, params.coverage, params.confusion
+    except AttributeError:
+        raise TypeError(
+            "params must be the Bunch returned by make_weak_supervision("
+            f"..., return_params=True); got {type(params).__name__}."
+        ) from None
+    L, _ = check_label_matrix(
+        L, n_classes=cov.shape[1], allow_soft=False, require_votes=False
+    )
+    if L.shape[1] != cov.shape[0]:
+        raise ValueError(
+            f"L has {L.shape[1]} sources but params describe {cov.shape[0]}."
+        )
     n_sources, n_classes = cov.shape
     # Outcome probabilities E_j[c, k'] with k'=0 abstain, k'=k+1 vote k.
     E = np.concatenate([(1 - cov)[:, :, None], cov[:, :, None] * conf], axis=2)
     W = np.log(np.clip(E, 1e-300, None)).transpose(0, 2, 1)
     W = W + np.log(prior)[None, None, :] / n_sources
-    return apply_tensor_form(np.asarray(L), W, "exp")
+    return apply_tensor_form(L, W, "exp")

@@ -8,11 +8,14 @@ and/or ``"feature"`` (a list of numbers) for tabular ones. ``label.json``
 maps class index (as a string) to class name.
 """
 
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+
+from ..utils._targets import n_classes_from_max
 
 __all__ = ["load_wrench"]
 
@@ -47,6 +50,39 @@ def _read_target_names(directory):
     return [str(names[str(k)]) for k in keys]
 
 
+def _is_json_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_array(values, ndim):
+    """``values`` as an int64 array of ``ndim`` dimensions, or None.
+
+    None when anything is not a plain integer: a float (0.7 would be
+    truncated to 0), a bool, a string, a nested list (a 3-D ``L``) or an
+    integer beyond int64.
+    """
+    try:
+        arr = np.asarray(values)
+    except (ValueError, OverflowError):
+        return None
+    if arr.dtype.kind == "i" and bool in set(
+        map(type, itertools.chain.from_iterable(values) if ndim == 2 else values)
+    ):
+        return None  # JSON true/false would pass as 1/0
+    if arr.ndim != ndim or arr.dtype.kind != "i":
+        return None
+    return arr.astype(np.int64, copy=False)
+
+
+def _first_non_int(ids, lists):
+    """``(record id, value)`` of the first entry that is not an integer."""
+    for rid, values in zip(ids, lists):
+        for value in values:
+            if not _is_json_int(value) or not -(2**63) <= value < 2**63:
+                return rid, value
+    raise AssertionError("no offending value")  # pragma: no cover
+
+
 def _read_split(directory, split, target_names):
     path = directory / f"{split}.json"
     if not path.is_file():
@@ -71,22 +107,41 @@ def _read_split(directory, split, target_names):
             f"{path}: record(s) {missing[:5]} have no 'weak_labels' field."
         )
     votes = [rec["weak_labels"] for rec in entries]
-    widths = {len(v) if isinstance(v, list) else -1 for v in votes}
-    if len(widths) != 1 or -1 in widths:
-        raise ValueError(
-            f"{path}: 'weak_labels' must be lists of the same length for every "
-            f"record; got lengths {sorted(widths)}."
-        )
-    try:
-        L = np.asarray(votes, dtype=np.int64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{path}: 'weak_labels' must hold integers.") from None
-    if L.shape[1] == 0:
+    widths = [len(v) if isinstance(v, list) else -1 for v in votes]
+    for rid, v, width in zip(ids, votes, widths):
+        if width != widths[0] or width < 0:
+            raise ValueError(
+                f"{path}: 'weak_labels' must be lists of the same length for every "
+                f"record; record {ids[0]!r} has {widths[0]} but record {rid!r} has "
+                f"{width if width >= 0 else repr(v)}."
+            )
+    if widths[0] == 0:
         raise ValueError(f"{path}: 'weak_labels' are empty lists (no source).")
+    L = _int_array(votes, 2)
+    if L is None:
+        rid, value = _first_non_int(ids, votes)
+        raise ValueError(
+            f"{path}: record {rid!r} has the weak label {value!r}; "
+            "'weak_labels' must be lists of integers (class indices, -1 = abstain)."
+        )
     # A missing or null gold label is "unknown" (-1), as in sklearn's
     # semi-supervised convention.
     gold = [rec.get("label") for rec in entries]
-    y = np.asarray([-1 if g is None else g for g in gold], dtype=np.int64)
+    gold = [-1 if g is None else g for g in gold]
+    y = _int_array(gold, 1)
+    if y is None:
+        rid, value = _first_non_int(ids, [[g] for g in gold])
+        raise ValueError(
+            f"{path}: record {rid!r} has the label {value!r}; 'label' must be an "
+            "integer class index (or null when unknown)."
+        )
+    low = np.minimum(L.min(axis=1), y)
+    if (low < -1).any():
+        i = int(np.flatnonzero(low < -1)[0])
+        raise ValueError(
+            f"{path}: record {ids[i]!r} holds the label {int(low[i])}, below -1 "
+            "(-1 = abstain/unknown)."
+        )
     data = [rec.get("data", {}) for rec in entries]
     texts = None
     if all(isinstance(d, dict) and "text" in d for d in data):
@@ -96,14 +151,13 @@ def _read_split(directory, split, target_names):
         X = np.asarray([d["feature"] for d in data], dtype=np.float64)
     if target_names is not None:
         n_classes = len(target_names)
-        top = max(int(L.max()), int(y.max()))
-        if top >= n_classes:
+        high = np.maximum(L.max(axis=1), y)
+        if (high >= n_classes).any():
+            i = int(np.flatnonzero(high >= n_classes)[0])
             raise ValueError(
-                f"{path} holds the class {top} but label.json names only "
-                f"{n_classes} classes."
+                f"{path}: record {ids[i]!r} holds the class {int(high[i])} but "
+                f"label.json names only {n_classes} classes."
             )
-    if (L < -1).any() or (y < -1).any():
-        raise ValueError(f"{path} holds labels below -1 (-1 = abstain/unknown).")
     return Bunch(
         L=L, y=y, texts=texts, X=X, ids=ids, data=data, target_names=target_names
     )
@@ -176,7 +230,11 @@ def load_wrench(path, split=None):
         n_classes = len(target_names)
     else:
         top = max(max(int(b.L.max()), int(b.y.max())) for b in splits.values())
-        n_classes = max(top + 1, 2)
+        n_classes = n_classes_from_max(
+            top,
+            input_name=f"The data set {directory}",
+            declare=f"a label.json in {directory} naming every class",
+        )
     for bunch in splits.values():
         bunch.n_classes = n_classes
     if split is not None:

@@ -15,6 +15,8 @@ from threadpoolctl import threadpool_limits
 from ..base import TIE_TOL, BaseLabelModel
 from ..utils._validation import (
     check_label_matrix,
+    check_label_proba,
+    check_vote_container,
     is_covered,
     unique_rows,
     vote_indicator,
@@ -350,6 +352,7 @@ class LinearizedApprox(BaseLabelModel):
     def _validate_L(self, L, *, reset):
         # As BaseLabelModel._validate_L, with n_classes inherited from the
         # base model when not given.
+        check_vote_container(L)
         L = validate_data(
             self,
             L,
@@ -450,18 +453,13 @@ class LinearizedApprox(BaseLabelModel):
         self.fidelity_ = _fidelity(T, approx, counts)
 
     def _check_target(self, proba, n_samples):
-        proba = np.asarray(proba, dtype=np.float64)
-        if proba.shape != (n_samples, self.n_classes_):
-            raise ValueError(
-                f"base_model.predict_proba returned shape {proba.shape}, expected "
-                f"({n_samples}, {self.n_classes_}); give the base model and "
-                "LinearizedApprox the same n_classes and abstain."
-            )
-        if not np.isfinite(proba).all() or (proba < 0).any():
-            raise ValueError(
-                "base_model.predict_proba returned negative or non-finite values."
-            )
-        return proba / proba.sum(axis=1, keepdims=True)
+        return check_label_proba(
+            proba,
+            n_samples,
+            "base_model",
+            self.n_classes_,
+            "Give the base model and LinearizedApprox the same n_classes and abstain.",
+        )
 
     def _all_abstain_output(self, target, covered, L):
         """Base model's output for a row with no vote (the uncovered rows)."""

@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from ..base import BaseLabelModel
 from ..utils._hints import snorkel_hints
-from ..utils._validation import vote_indicator
+from ..utils._validation import unique_rows, vote_indicator
 from ._dawid_skene import _exp_proba
 from ._prior import estimate_class_prior
 from ._tensor_form import _CHUNK_ROWS, _compress_rows
@@ -267,6 +267,29 @@ def break_symmetry(mu, class_prior, n_sources):
     return mu[:, order]
 
 
+_MEMORY_BUDGET = 4 * 2**30  # bytes for the (m C) x (m C) matrices of a fit
+_DENSE_COPIES = 4  # gram, O, mu P mu^T and R at the peak of the first epoch
+
+
+def _check_memory(L, n_classes):
+    """Refuse a fit whose (m C)^2 statistics exceed the memory budget."""
+    d = L.shape[1] * n_classes
+    need = _DENSE_COPIES * 8 * d * d
+    if need <= _MEMORY_BUDGET:
+        return
+    # Error path only: how many sources remain once duplicates are dropped.
+    columns = np.ascontiguousarray(np.moveaxis(L, 1, 0))
+    distinct = unique_rows(columns)[0].shape[0]
+    raise ValueError(
+        f"Snorkel would need about {need / 2**30:.1f} GiB: its overlap statistic "
+        f"is a (n_sources * n_classes)^2 = {d}^2 matrix and training holds "
+        f"{_DENSE_COPIES} of them, above the budget of {_MEMORY_BUDGET / 2**30:g} "
+        f"GiB. L has {L.shape[1]} sources, {distinct} of them distinct: drop the "
+        "duplicated ones (np.unique(L, axis=1)), or use DawidSkene or "
+        "MajorityVote, whose memory grows linearly with the number of sources."
+    )
+
+
 # ---------------------------------------------------------------- estimator
 class Snorkel(BaseLabelModel):
     """Snorkel's label model (matrix completion), in numpy.
@@ -373,6 +396,13 @@ class Snorkel(BaseLabelModel):
     (the default) often stop short of the optimum; a ``ConvergenceWarning``
     says so, and ``n_epochs`` or ``optimizer="adam"`` fix it.
 
+    The overlap statistic is a dense ``(n_sources n_classes)^2`` matrix and
+    training holds about four of them; a fit that would need more than
+    4 GiB for them is refused with a ``ValueError`` before anything is
+    allocated (about 5,800 binary sources). Duplicated sources add no
+    information: drop them, or use :class:`DawidSkene`, whose memory grows
+    linearly with the number of sources.
+
     References
     ----------
     .. [1] A. Ratner, B. Hancock, J. Dunnmon, F. Sala, S. Pandey and C. Ré,
@@ -451,6 +481,7 @@ class Snorkel(BaseLabelModel):
             raise ValueError(
                 f"Snorkel needs a class_prior with no zero entry; got {p.tolist()}."
             )
+        _check_memory(L, C)
         prec = np.asarray(self.prec_init, dtype=np.float64)
         if prec.ndim > 0:
             prec = prec.ravel()

@@ -12,6 +12,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..utils._targets import MAX_INFERRED_CLASSES
 from ._labeling_function import LabelingFunction, LabelingFunctionError
 
 __all__ = ["LFApplier"]
@@ -52,11 +53,21 @@ def _check_records(X):
             "DataFrame or Series); got a mapping. For a dict of columns, pass "
             "pandas.DataFrame(X)."
         )
+    _refuse_lazy_frame(X)
     if hasattr(X, "to_pandas") and hasattr(X, "columns"):  # polars and friends
         X = X.to_pandas()
         return X, "frame"
     if isinstance(X, (list, tuple)):
         return X, "list"
+    if hasattr(X, "columns") and hasattr(X, "__iter__"):
+        # Iterating a table yields its column names, not its rows: a matrix
+        # built from them would be silently wrong.
+        raise TypeError(
+            f"Records of type {_type_name(X)} look like a table (they have "
+            "columns), but neither pandas nor .to_pandas() can read them row by "
+            "row; iterating them would give the column names. Pass a pandas "
+            "DataFrame, a list or an array of records."
+        )
     try:
         return list(X), "list"
     except TypeError:
@@ -64,6 +75,37 @@ def _check_records(X):
             "Records must be a list, a tuple, a numpy array, a pandas DataFrame or "
             f"Series, or another iterable; got {type(X).__name__}."
         ) from None
+
+
+def _type_name(obj):
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _refuse_lazy_frame(X):
+    """Refuse out-of-core collections (dask) with the way to apply the LFs.
+
+    They are recognised by module name and duck typing, so that dask never
+    has to be imported (or installed).
+    """
+    root = type(X).__module__.split(".")[0]
+    lazy = root in ("dask", "dask_expr", "dask_cudf") or (
+        hasattr(X, "npartitions") and hasattr(X, "compute")
+    )
+    if lazy:
+        raise TypeError(
+            f"LFApplier works on records in memory; got the lazy collection "
+            f"{_type_name(X)}. Call .compute() to get a pandas object, or apply "
+            "the labeling functions partition by partition, e.g. "
+            "ddf.map_partitions(applier.transform) for a dask DataFrame."
+        )
+
+
+def _is_single_pass(X):
+    """True for iterators (generators, file objects): iterating consumes them."""
+    try:
+        return iter(X) is X
+    except TypeError:
+        return False
 
 
 def _slice(X, kind, start, stop):
@@ -142,7 +184,10 @@ def _index_note(chunk, kind, i, position):
 # --------------------------------------------------------------------------
 def _expected(abstain, n_classes):
     if n_classes is None:
-        return f"a class index >= 0 or {abstain} (abstain)"
+        return (
+            f"a class index in [0, {MAX_INFERRED_CLASSES - 1}] or {abstain} "
+            "(abstain); declare n_classes for more classes"
+        )
     return f"a class index in [0, {n_classes - 1}] or {abstain} (abstain)"
 
 
@@ -161,9 +206,11 @@ def _invalid_value_error(lf, value, position, note, abstain, n_classes):
 
 
 def _check_range(arr, lf, start, chunk, kind, abstain, n_classes):
-    valid = (arr >= 0) | (arr == abstain)
-    if n_classes is not None:
-        valid &= arr < n_classes
+    # Without n_classes, the class count the label models would infer from
+    # the largest vote is bounded: a larger vote (an id, 2**32) must be
+    # declared rather than stored, wrapped, in a small integer dtype.
+    top = MAX_INFERRED_CLASSES if n_classes is None else n_classes
+    valid = ((arr >= 0) & (arr < top)) | (arr == abstain)
     if not valid.all():
         i = int(np.flatnonzero(~valid)[0])
         raise _invalid_value_error(
@@ -183,7 +230,19 @@ def _check_record_values(values, lf, start, chunk, kind, abstain, n_classes):
         issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_))
         for t in types
     ):
-        arr = np.array(values, dtype=np.int64)
+        try:
+            arr = np.array(values, dtype=np.int64)
+        except OverflowError:  # a Python int beyond int64
+            info = np.iinfo(np.int64)
+            i = next(i for i, v in enumerate(values) if not info.min <= v <= info.max)
+            raise _invalid_value_error(
+                lf,
+                values[i],
+                start + i,
+                _index_note(chunk, kind, i, start + i),
+                abstain,
+                n_classes,
+            ) from None
     else:
         for i, value in enumerate(values):  # error path only
             if not _is_int(value):
@@ -541,7 +600,8 @@ class LFApplier(TransformerMixin, BaseEstimator):
             The applier.
         """
         self._validate_abstain()
-        if X is not None:
+        if X is not None and not _is_single_pass(X):
+            # A generator is left alone: checking it would consume it.
             _check_records(X)
         self.lfs_ = _check_lfs(self.lfs)
         self.n_sources_ = len(self.lfs_)
@@ -589,7 +649,8 @@ class LFApplier(TransformerMixin, BaseEstimator):
         # Chunks are stored compactly as they arrive (the label matrix can be
         # large); the final dtype is the smallest that holds every vote.
         part_dtype = _smallest_signed(
-            low, self.n_classes - 1 if self.n_classes is not None else 2**31 - 1
+            low,
+            self.n_classes - 1 if self.n_classes is not None else MAX_INFERRED_CLASSES,
         )
         progress = _make_progress(n, self.progress_bar)
         parts = []
@@ -620,6 +681,24 @@ class LFApplier(TransformerMixin, BaseEstimator):
             return np.empty((0, len(lfs)), dtype=_smallest_signed(low, 0))
         L = np.concatenate(parts, axis=0)
         return L.astype(_smallest_signed(low, int(L.max())), copy=False)
+
+    def fit_transform(self, X, y=None):
+        """Validate the labeling functions and apply them to ``X``.
+
+        Parameters
+        ----------
+        X : list, tuple, ndarray, pandas DataFrame or Series, or iterable
+            The records; a single-pass iterable (a generator) is read once.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        L : ndarray of shape (n_records, n_lfs)
+            The votes (see :meth:`transform`).
+        """
+        records, _ = _check_records(X)
+        return self.fit(records).transform(records)
 
     def __getattr__(self, name):
         # Only reached for missing attributes: point snorkel's applier

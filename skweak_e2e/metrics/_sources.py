@@ -1,9 +1,9 @@
 """Per-source statistics of a label matrix."""
 
 import numpy as np
-from sklearn.utils.validation import column_or_1d
 
-from ..utils._validation import _as_array, check_label_matrix, check_sample_alignment
+from ..utils._targets import check_gold_labels
+from ..utils._validation import _as_array, check_label_matrix
 
 __all__ = ["source_summary"]
 
@@ -17,20 +17,9 @@ def _pandas_or_none():
 
 
 def _check_gold(y, n_samples, n_classes, explicit_n_classes):
-    y = column_or_1d(np.asarray(y), warn=False)
-    check_sample_alignment(n_samples, y.shape[0], "L", "y")
-    if y.dtype.kind not in "iuf" or (
-        y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
-    ):
-        raise ValueError(
-            f"y must hold integer class indices (-1 for unknown); got dtype {y.dtype}."
-        )
-    y = y.astype(np.int64)
-    if (y < -1).any():
-        raise ValueError("y holds values below -1; use -1 for an unknown gold label.")
-    if explicit_n_classes and (y >= n_classes).any():
-        raise ValueError(f"y holds the class {int(y.max())} but n_classes={n_classes}.")
-    return y
+    return check_gold_labels(
+        y, n_samples, n_classes=n_classes if explicit_n_classes else None
+    )
 
 
 def _looks_like_lfs(y):

@@ -21,6 +21,12 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from ._targets import (
+    format_value,
+    n_classes_from_max,
+    wrapped_abstain_error,
+)
+
 __all__ = [
     "check_label_matrix",
     "check_class_prior",
@@ -48,6 +54,47 @@ def _as_array(L):
             "for class 0); pass a dense array with -1 for abstain."
         )
     return np.asarray(L)
+
+
+def check_vote_container(L, input_name="L"):
+    """Refuse sparse, string and other non-numeric label matrices up front.
+
+    scikit-learn's own validation would answer with a message about "X" or
+    about conversions; a label matrix deserves one that names it and says
+    what it must hold. ``L`` is returned unchanged (pandas objects keep
+    their column names for ``feature_names_in_``).
+    """
+    if sp.issparse(L):
+        _as_array(L)  # raises the sparse message
+    dtypes = getattr(L, "dtypes", None)
+    if dtypes is not None and not isinstance(L, np.ndarray):
+        dtypes = [dtypes] if isinstance(dtypes, np.dtype) else list(dtypes)
+        for column, dtype in zip(getattr(L, "columns", [input_name]), dtypes):
+            categories = getattr(dtype, "categories", None)
+            numeric = np.asarray(categories).dtype.kind in "iufb"
+            if categories is not None and not numeric:
+                raise ValueError(
+                    f"{input_name} column {column!r} is categorical with "
+                    f"non-numeric categories (e.g. {categories[0]!r}); label models "
+                    "take numeric class indices 0..n_classes-1 with -1 for "
+                    "abstain. Use "
+                    "the category codes (L[col].cat.codes, where -1 marks a "
+                    "missing value) or LabelModelClassifier, which encodes labels."
+                )
+        return L
+    arr = np.asarray(L) if not hasattr(L, "dtype") else L
+    kind = getattr(arr, "dtype", np.dtype(float)).kind
+    if kind in "USO":
+        flat = np.asarray(arr).ravel()
+        for value in flat[: min(flat.size, 1000)]:
+            if isinstance(value, (str, bytes)):
+                raise ValueError(
+                    f"{input_name} holds strings (e.g. {str(value)!r}); label models "
+                    "take numeric class indices 0..n_classes-1 with -1 for abstain. "
+                    "Encode the labels first, or use LabelModelClassifier or "
+                    "WeaSELClassifier, which accept string votes."
+                )
+    return L
 
 
 def _smallest_int_dtype(n_classes):
@@ -81,12 +128,7 @@ def infer_n_classes(L):
     >>> infer_n_classes(np.array([[0, -1], [2, 1]]))
     3
     """
-    return _n_classes_for_max(int(L.max()) if L.size else -1)
-
-
-def _n_classes_for_max(high):
-    """Number of classes implied by the largest vote: ``max(high + 1, 2)``."""
-    return max(high + 1, 2)
+    return n_classes_from_max(int(L.max()) if L.size else -1)
 
 
 def check_label_matrix(
@@ -184,6 +226,7 @@ def check_label_matrix(
             f"{input_name} is empty: shape {arr.shape}; need at least one sample "
             "and one source."
         )
+    orig_dtype = arr.dtype
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
             raise ValueError(
@@ -196,6 +239,11 @@ def check_label_matrix(
                 "integer class indices (pass soft votes as a 3-D array "
                 "(n_samples, n_sources, n_classes))."
             )
+        # Check the range before the integer cast, which would wrap a vote
+        # like 1e20 around to an unrelated number.
+        votes = arr if abstain is None else arr[arr != abstain]
+        if votes.size:
+            _check_vote_range(votes.min(), votes.max(), n_classes, input_name, None)
     if arr.dtype.kind not in "iu":
         arr = arr.astype(np.int64)
     elif arr.dtype.kind == "u":
@@ -218,18 +266,7 @@ def check_label_matrix(
     # range check and the "no vote at all" check) and the int8 copy, in one
     # pass over the matrix.
     low, high, narrow = _range_and_int8(arr)
-    if low < -1:
-        raise ValueError(
-            f"{input_name} contains the vote {low}; votes must be class indices "
-            "0..n_classes-1 or -1 for abstain."
-        )
-    if n_classes is None:
-        n_classes = _n_classes_for_max(high)
-    elif high >= n_classes:
-        raise ValueError(
-            f"{input_name} contains the vote {high} but n_classes={n_classes}; "
-            f"votes must be in [-1, {n_classes - 1}]."
-        )
+    n_classes = _check_vote_range(low, high, n_classes, input_name, orig_dtype)
     if require_votes and high < 0:
         raise ValueError(
             f"{input_name} contains no vote at all: every source abstains on "
@@ -239,6 +276,31 @@ def check_label_matrix(
     if narrow is not None and dtype == np.int8:
         return narrow, int(n_classes)
     return arr.astype(dtype, copy=False), int(n_classes)
+
+
+def _check_vote_range(low, high, n_classes, input_name, dtype):
+    """Refuse votes outside ``[-1, n_classes - 1]``; return the class count.
+
+    When ``n_classes`` is None it is inferred by the library's one rule
+    (:func:`~skweak_e2e.utils._targets.n_classes_from_max`), which refuses
+    a count sized by a stray huge vote. ``dtype`` is the user's dtype, so
+    that a wrapped-around unsigned -1 is named as such.
+    """
+    if low < -1:
+        raise ValueError(
+            f"{input_name} contains the vote {format_value(low)}; votes must be "
+            "class indices 0..n_classes-1 or -1 for abstain."
+        )
+    if n_classes is None:
+        return n_classes_from_max(high, input_name=input_name, dtype=dtype)
+    if high >= n_classes:
+        if dtype is not None and dtype.kind == "u" and high == np.iinfo(dtype).max:
+            raise wrapped_abstain_error(int(high), dtype, input_name)
+        raise ValueError(
+            f"{input_name} contains the vote {format_value(high)} but "
+            f"n_classes={n_classes}; votes must be in [-1, {n_classes - 1}]."
+        )
+    return n_classes
 
 
 def _range_and_int8(arr):
@@ -329,7 +391,7 @@ def check_class_prior(class_prior, n_classes):
     if not np.isfinite(prior).all() or (prior < 0).any() or prior.sum() <= 0:
         raise ValueError(
             "class_prior must hold finite non-negative probabilities with a "
-            "positive sum."
+            f"positive sum; got {prior.tolist()}."
         )
     return prior / prior.sum()
 
@@ -516,6 +578,160 @@ def unique_rows(L):
         rows, return_index=True, return_inverse=True, return_counts=True
     )
     return L[first], inverse.ravel(), counts
+
+
+def check_sample_weight(sample_weight, n_samples, input_name="sample_weight"):
+    """Validate sample weights: 1-D, aligned, finite and non-negative.
+
+    A negative weight has no meaning in a weighted loss; dropping it (or
+    letting it flip the sign of a term) would be a silent wrong answer.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+    n_samples : int
+    input_name : str, default="sample_weight"
+
+    Returns
+    -------
+    sample_weight : ndarray of float64 of shape (n_samples,)
+        Ones when ``sample_weight`` is None.
+
+    Examples
+    --------
+    >>> check_sample_weight([1, 2], 2)
+    array([1., 2.])
+    """
+    if sample_weight is None:
+        return np.ones(n_samples)
+    try:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{input_name} must hold numbers; got {type(sample_weight).__name__}."
+        ) from None
+    if weight.ndim == 0:
+        weight = np.full(n_samples, float(weight))
+    if weight.ndim != 1:
+        raise ValueError(
+            f"{input_name} must be 1-D; got shape {weight.shape}."
+        )
+    if weight.shape[0] != n_samples:
+        raise ValueError(
+            f"{input_name} has {weight.shape[0]} entries but there are "
+            f"{n_samples} samples."
+        )
+    if not np.isfinite(weight).all():
+        raise ValueError(f"{input_name} contains NaN or inf.")
+    negative = np.flatnonzero(weight < 0)
+    if negative.size:
+        i = int(negative[0])
+        raise ValueError(
+            f"{input_name} must be non-negative; got {weight[i]:g} at index {i}."
+        )
+    return weight
+
+
+def check_label_proba(proba, n_samples, owner, n_classes=None, hint=""):
+    """Validate the class probabilities a (user-supplied) label model returned.
+
+    Rows are renormalised to sum to one; a row that cannot be (negative,
+    non-finite or all zero: no class has any mass) is an error naming the
+    row, instead of a NaN label downstream.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+    n_samples : int
+        Expected number of rows.
+    owner : str
+        Who returned it, for the message (e.g. ``"DawidSkene"``).
+    n_classes : int, default=None
+        Expected number of columns; any number >= 2 when None.
+    hint : str, default=""
+        Sentence added to the shape error.
+
+    Returns
+    -------
+    proba : ndarray of float64 of shape (n_samples, n_classes)
+        Rows summing to one.
+
+    Examples
+    --------
+    >>> check_label_proba([[1, 3], [1, 1]], 2, "model")
+    array([[0.25, 0.75],
+           [0.5 , 0.5 ]])
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    expected = "n_classes" if n_classes is None else n_classes
+    if (
+        proba.ndim != 2
+        or proba.shape[0] != n_samples
+        or proba.shape[1] < 2
+        or (n_classes is not None and proba.shape[1] != n_classes)
+    ):
+        raise ValueError(
+            f"{owner}.predict_proba returned shape {proba.shape}, expected "
+            f"({n_samples}, {expected}) with at least 2 classes. {hint}".rstrip()
+        )
+    bad = ~np.isfinite(proba) | (proba < 0)
+    if bad.any():
+        i, c = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{owner}.predict_proba returned {proba[i, c]} for sample {i}, class "
+            f"{c}; probabilities must be finite and non-negative."
+        )
+    total = proba.sum(axis=1, keepdims=True)
+    empty = np.flatnonzero(total[:, 0] <= 0)
+    if empty.size:
+        raise ValueError(
+            f"{owner}.predict_proba returned a row of zeros for {empty.size} "
+            f"sample(s) (the first is sample {empty[0]}): no class has any "
+            "probability, so these rows have no label."
+        )
+    return proba / total
+
+
+def check_fits_in_dtype(X, dtype, input_name="X"):
+    """Refuse finite features that overflow ``dtype`` (e.g. float32).
+
+    A value beyond ``np.finfo(dtype).max`` (3.4e38 for float32) becomes
+    ``inf`` on the cast, and every probability downstream becomes NaN.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix
+        Validated, finite features.
+    dtype : dtype or str
+        The dtype the features will be cast to.
+    input_name : str, default="X"
+
+    Raises
+    ------
+    ValueError
+        Naming the first overflowing value, its position and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_fits_in_dtype(np.array([[1.0, 2.0]]), "float32")
+    """
+    dtype = np.dtype(dtype)
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    if values.dtype.kind != "f" or values.dtype.itemsize <= dtype.itemsize:
+        return
+    limit = np.finfo(dtype).max
+    over = np.abs(values) > limit
+    if over.any():
+        flat = int(np.flatnonzero(over.ravel())[0])
+        position = tuple(int(i) for i in np.unravel_index(flat, values.shape))
+        where = "" if sp.issparse(X) else f" at {position}"
+        raise ValueError(
+            f"{input_name} contains {values.ravel()[flat]:g}{where}, beyond the "
+            f"largest {dtype} ({limit:.3g}); it would become inf and the "
+            f"probabilities NaN. Rescale {input_name} (e.g. StandardScaler) or "
+            "use dtype='float64'."
+        )
 
 
 def check_n_sources(n_sources, expected, owner):

@@ -1,0 +1,546 @@
+"""One encoding of votes for every estimator: classes, codes, soft labels.
+
+Every estimator that reads votes (label models, :class:`LabelModelClassifier`,
+:class:`WeaSELClassifier`) infers its classes and encodes the votes to class
+codes through this module, so that the same ``L`` gives the same
+``classes_`` everywhere and every bad input gets the same sentence.
+
+The class rule
+--------------
+1. Classes declared by the user (``classes=``, or ``n_classes`` of a label
+   model) are the classes; a vote outside them is an error.
+2. Otherwise, when every vote is a non-negative integer, the votes are class
+   *indices* (the library's convention): the classes are
+   ``0..max(votes)``, and at least two. A class that no source votes for is
+   still a class: ``[0, 2]`` gives ``[0, 1, 2]``, exactly as the label models
+   (``n_classes_ = max + 1``) and the column index of ``predict_proba``.
+   So that one stray id or sentinel (``2e9``) cannot make a model allocate
+   arrays sized by it, an inferred count above :data:`MAX_INFERRED_CLASSES`
+   is refused, and the error says how to declare the count.
+3. Otherwise (strings, or negative labels with another abstain value) the
+   classes are the sorted distinct votes, as in scikit-learn.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "MAX_INFERRED_CLASSES",
+    "abstain_mask",
+    "check_gold_labels",
+    "encode_votes",
+    "expand_soft_labels",
+    "infer_classes",
+    "n_classes_from_max",
+]
+
+# Largest class count inferred from the largest vote. A real problem with
+# more classes declares them (n_classes= or classes=); an undeclared larger
+# count is almost always an id column, a sentinel or a wrapped-around -1.
+MAX_INFERRED_CLASSES = 1000
+
+# Integer label ranges up to this width are encoded with one lookup table.
+_TABLE_WIDTH = 1 << 20
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def format_value(value):
+    """The user's value as they would write it (``1e+20``, ``255``, ``'-1'``)."""
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:g}"
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+# ----------------------------------------------------------------- messages
+def no_vote_error(input_name, abstain):
+    return ValueError(
+        f"{input_name} contains no vote at all: every entry equals "
+        f"abstain={abstain!r}."
+    )
+
+
+def too_many_classes_error(high, input_name, declare):
+    return ValueError(
+        f"{input_name} contains the vote {format_value(high)}: the number of "
+        "classes is inferred as the largest vote + 1, and more than "
+        f"{MAX_INFERRED_CLASSES} classes must be declared. If the value is an id "
+        "column, a sentinel or a missing-value code, drop it or map it to -1 "
+        f"(abstain); if there really are that many classes, declare them with "
+        f"{declare}."
+    )
+
+
+def wrapped_abstain_error(high, dtype, input_name):
+    return ValueError(
+        f"{input_name} has the unsigned dtype {dtype} and contains {high}, the "
+        f"value -1 (abstain) wraps around to in {dtype}. Store the votes in a "
+        "signed dtype (e.g. L.astype(np.int16)) before writing -1 for abstain."
+    )
+
+
+def below_abstain_error(low, input_name, hint):
+    return ValueError(
+        f"{input_name} contains the vote {format_value(low)}, below abstain=-1: "
+        f"votes are class indices 0..n_classes-1, or -1 for abstain. {hint}"
+    )
+
+
+def unknown_labels_error(labels, classes, input_name):
+    shown = [format_value(v) for v in list(labels)[:10]]
+    return ValueError(
+        f"{input_name} contains labels that are not classes: [{', '.join(shown)}]; "
+        f"the classes are {np.asarray(classes).tolist()}."
+    )
+
+
+# ------------------------------------------------------------- the class rule
+def n_classes_from_max(high, *, input_name="L", dtype=None, declare="n_classes="):
+    """Number of classes implied by the largest vote: ``max(high + 1, 2)``.
+
+    Parameters
+    ----------
+    high : int or float
+        The largest (non-abstain) vote; ``-1`` when there is none.
+    input_name : str, default="L"
+        Name of the argument, for the messages.
+    dtype : dtype, default=None
+        Original dtype of the votes: an unsigned matrix whose largest value is
+        the dtype's maximum holds a wrapped-around ``-1``.
+    declare : str, default="n_classes="
+        How the caller's user declares the classes (shown in the message).
+
+    Returns
+    -------
+    n_classes : int
+
+    Raises
+    ------
+    ValueError
+        When the count would exceed :data:`MAX_INFERRED_CLASSES`, or the
+        largest value is a wrapped-around ``-1`` of an unsigned dtype.
+
+    Examples
+    --------
+    >>> n_classes_from_max(2)
+    3
+    >>> n_classes_from_max(-1)
+    2
+    """
+    if dtype is not None and np.dtype(dtype).kind == "u":
+        if high == np.iinfo(dtype).max:
+            raise wrapped_abstain_error(int(high), np.dtype(dtype), input_name)
+    if high >= MAX_INFERRED_CLASSES:
+        raise too_many_classes_error(high, input_name, declare)
+    return max(int(high) + 1, 2)
+
+
+def _string_abstain_error(abstain, input_name):
+    text = str(abstain)
+    return ValueError(
+        f"{input_name} holds strings, among them {text!r}, but abstain={abstain!r} "
+        f"is a number and matches no string. Pass abstain={text!r}, or convert "
+        f"{input_name} to integers."
+    )
+
+
+def abstain_mask(y, abstain, input_name="y"):
+    """Boolean mask of the entries of ``y`` equal to ``abstain``.
+
+    A numeric ``abstain`` never matches a string and a string ``abstain``
+    never matches a number; when that mismatch would hide abstains (the
+    string ``"-1"`` in a string matrix with ``abstain=-1``) it is an error
+    rather than a silent extra class.
+
+    Parameters
+    ----------
+    y : ndarray
+        Votes of any dtype.
+    abstain : int, float, str or None
+        The "no vote" value; None: every entry is a vote.
+    input_name : str, default="y"
+
+    Returns
+    -------
+    mask : ndarray of bool, shape of ``y``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> abstain_mask(np.array([0, -1, 2]), -1)
+    array([False,  True, False])
+    """
+    if abstain is None:
+        return np.zeros(y.shape, dtype=bool)
+    kind = y.dtype.kind
+    numeric_abstain = not isinstance(abstain, str)
+    if kind in "US" and numeric_abstain:
+        if y.size and (y == str(abstain)).any():
+            raise _string_abstain_error(abstain, input_name)
+        return np.zeros(y.shape, dtype=bool)
+    if kind in "biuf" and not numeric_abstain:
+        try:
+            as_number = float(abstain)
+        except ValueError:
+            return np.zeros(y.shape, dtype=bool)
+        if y.size and (y == as_number).any():
+            raise ValueError(
+                f"{input_name} holds numbers, among them {format_value(as_number)}, "
+                f"but abstain={abstain!r} is a string and matches no number. "
+                f"Pass abstain={format_value(as_number)}."
+            )
+        return np.zeros(y.shape, dtype=bool)
+    if kind == "O" and numeric_abstain and y.size:
+        # pandas string columns arrive as objects: the same "-1" trap.
+        if (y == str(abstain)).any():
+            raise _string_abstain_error(abstain, input_name)
+    # Object arrays compare element by element (in C).
+    return np.asarray(y == abstain, dtype=bool)
+
+
+def _unique(values):
+    """Sorted distinct values; a counting pass for small-range integers."""
+    values = np.asarray(values).ravel()
+    if values.dtype.kind in "iu" and values.size:
+        wide = values.astype(np.int64, copy=False)
+        low, high = int(wide.min()), int(wide.max())
+        if high - low < _TABLE_WIDTH:
+            present = np.bincount(wide - low, minlength=high - low + 1)
+            return (np.flatnonzero(present) + low).astype(values.dtype)
+    try:
+        return np.unique(values)
+    except TypeError:  # mixed, unorderable types in an object array
+        raise TypeError(
+            "The votes mix types that cannot be ordered (e.g. strings and "
+            f"numbers): {sorted({type(v).__name__ for v in values})}."
+        ) from None
+
+
+def _check_numeric_votes(votes, input_name):
+    """Integral, finite numeric votes, or a ValueError naming the first bad one."""
+    if votes.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(votes)
+    if bad.any():
+        raise ValueError(
+            f"{input_name} contains {format_value(votes[bad][0])}; votes must be "
+            "class labels (use the abstain value for 'no vote')."
+        )
+    frac = votes != np.round(votes)
+    if frac.any():
+        # "Unknown label type" is scikit-learn's sentence for continuous
+        # targets given to a classifier (its common checks look for it).
+        raise ValueError(
+            f"Unknown label type: {input_name} contains the non-integer vote "
+            f"{format_value(votes[frac][0])}; hard votes are class labels (pass "
+            "soft votes as a 3-D array (n_samples, n_sources, n_classes))."
+        )
+
+
+def _as_label_array(y):
+    if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray):
+        y = y.to_numpy()
+    return np.asarray(y)
+
+
+def infer_classes(
+    y,
+    *,
+    classes=None,
+    n_classes=None,
+    abstain=-1,
+    input_name="y",
+    declare="classes=",
+    below_abstain_hint=(
+        "To use negative labels, declare them with classes=, or set abstain to "
+        "the value that marks no vote."
+    ),
+):
+    """The classes of a vote array, by the library's one class rule.
+
+    Parameters
+    ----------
+    y : array-like
+        Votes (any shape), ``abstain`` for no vote; numbers or strings.
+    classes : array-like of shape (n_classes,), default=None
+        Declared classes; every vote must be one of them.
+    n_classes : int, default=None
+        Declared number of classes (a label model's ``n_classes``): integer
+        votes are then the indices ``0..n_classes-1``, and other labels must
+        number exactly ``n_classes``.
+    abstain : int, float, str or None, default=-1
+        The "no vote" value.
+    input_name : str, default="y"
+        Argument name for the messages.
+    declare : str, default="classes="
+        How the caller's user declares classes, for the messages.
+    below_abstain_hint : str
+        Sentence added to the "vote below -1" error.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        Sorted class labels; ``0..max`` for non-negative integer votes.
+
+    Raises
+    ------
+    ValueError
+        No vote, NaN or non-integer numeric votes, votes below ``-1`` with
+        ``abstain=-1``, too many inferred classes, a wrapped unsigned ``-1``,
+        fewer than two classes, or votes outside the declared classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> infer_classes(np.array([[0, -1], [2, 0]]))
+    array([0, 1, 2])
+    >>> infer_classes(np.array([["ham", "-"], ["spam", "ham"]]), abstain="-")
+    array(['ham', 'spam'], dtype='<U4')
+    """
+    y = _as_label_array(y)
+    mask = abstain_mask(y, abstain, input_name)
+    votes = y[~mask]
+    if votes.size == 0:
+        raise no_vote_error(input_name, abstain)
+    if classes is not None:
+        declared = np.asarray(classes)
+        if declared.ndim != 1 or declared.size < 2:
+            raise ValueError(
+                f"classes must be a 1-D array of at least 2 distinct labels; got "
+                f"{declared.tolist()!r}."
+            )
+        sorted_classes = _unique(declared)
+        if sorted_classes.size != declared.size:
+            raise ValueError(
+                f"classes must hold distinct labels; got {declared.tolist()!r}."
+            )
+        encode_votes(votes, sorted_classes, abstain=None, input_name=input_name)
+        return sorted_classes
+    if votes.dtype.kind == "O" and all(
+        isinstance(v, numbers.Number) for v in votes.tolist()
+    ):
+        # Numbers in an object array (pandas) follow the numeric rule.
+        votes = np.asarray(votes.tolist())
+    if votes.dtype.kind == "b":
+        votes = votes.astype(np.int8)
+    if votes.dtype.kind in "iuf":
+        _check_numeric_votes(votes, input_name)
+        low, high = votes.min(), votes.max()
+        if low < -1 and _is_int(abstain) and abstain == -1:
+            raise below_abstain_error(low, input_name, below_abstain_hint)
+        if low >= 0:
+            if n_classes is None:
+                n_classes = n_classes_from_max(
+                    high, input_name=input_name, dtype=y.dtype, declare=declare
+                )
+            elif high >= n_classes:
+                raise ValueError(
+                    f"{input_name} contains the vote {format_value(high)} but "
+                    f"n_classes={n_classes}; votes must be in [-1, {n_classes - 1}]."
+                )
+            return np.arange(n_classes)
+    elif votes.dtype.kind == "c":
+        raise TypeError(f"{input_name} must hold class labels; got complex numbers.")
+    found = _unique(votes)
+    if n_classes is not None and found.size != n_classes:
+        raise ValueError(
+            f"{input_name} holds {found.size} class(es) "
+            f"{[format_value(v) for v in found[:10]]} but n_classes={n_classes}."
+        )
+    if found.size < 2:
+        raise ValueError(
+            f"{input_name} holds a single class, {format_value(found[0])}; at least "
+            f"2 classes are needed (declare the others with {declare})."
+        )
+    return found
+
+
+def encode_votes(y, classes, *, abstain=-1, input_name="y"):
+    """Class codes of the votes: the index in ``classes``, ``-1`` for abstain.
+
+    Parameters
+    ----------
+    y : array-like
+        Votes (any shape); numbers, strings or objects.
+    classes : ndarray of shape (n_classes,)
+        Sorted class labels (as returned by :func:`infer_classes`).
+    abstain : int, float, str or None, default=-1
+        The "no vote" value.
+    input_name : str, default="y"
+        Argument name for the messages.
+
+    Returns
+    -------
+    codes : ndarray of int64, shape of ``y``
+
+    Raises
+    ------
+    ValueError
+        When a vote is not one of ``classes`` (the message lists them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> encode_votes(np.array(["b", "-", "a"]), np.array(["a", "b"]), abstain="-")
+    array([ 1, -1,  0])
+    """
+    y = _as_label_array(y)
+    classes = np.asarray(classes)
+    codes = _encode_small_ints(y, classes, abstain)
+    if codes is not None:
+        unknown = codes == -2
+        if unknown.any():
+            raise unknown_labels_error(_unique(y[unknown]), classes, input_name)
+        return codes
+    mask = abstain_mask(y, abstain, input_name)
+    votes = y[~mask]
+    if votes.dtype.kind == "f":
+        _check_numeric_votes(votes, input_name)
+    try:
+        # classes is sorted: one binary search per vote, no sort of y.
+        index = np.searchsorted(classes, votes)
+        unknown = classes[np.minimum(index, classes.size - 1)] != votes
+    except TypeError:  # labels of mixed, unorderable types
+        index = None
+        unknown = np.ones(votes.shape, dtype=bool)
+    if unknown.any():
+        raise unknown_labels_error(_unique_safe(votes[unknown]), classes, input_name)
+    codes = np.full(y.shape, -1, dtype=np.int64)
+    codes[~mask] = index
+    return codes
+
+
+def _unique_safe(values):
+    try:
+        return _unique(values)
+    except TypeError:
+        return values
+
+
+def _encode_small_ints(y, classes, abstain):
+    """Lookup-table codes of integer votes in a small range, or None.
+
+    ``-1`` for abstain and ``-2`` for a value that is not a class.
+    """
+    if y.dtype.kind not in "iu" or classes.dtype.kind not in "iu" or not y.size:
+        return None
+    if y.dtype.kind == "u" and y.dtype.itemsize == 8:
+        return None
+    low = min(int(y.min()), int(classes.min()))
+    high = max(int(y.max()), int(classes.max()))
+    if high - low >= _TABLE_WIDTH:
+        return None
+    table = np.full(high - low + 1, -2, dtype=np.int64)
+    table[classes.astype(np.int64) - low] = np.arange(classes.size)
+    if _is_int(abstain) and low <= abstain <= high:
+        table[int(abstain) - low] = -1
+    return table[y.astype(np.int64, copy=False) - low]
+
+
+def check_gold_labels(y, n_samples, *, n_classes=None, input_name="y", left="L"):
+    """Validate gold class indices: 1-D, aligned, integral, ``-1`` = unknown.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    n_samples : int
+        Number of rows of the input ``y`` goes with.
+    n_classes : int, default=None
+        When given, labels must be below it.
+    input_name, left : str
+        Names of ``y`` and of the input it goes with, for the messages.
+
+    Returns
+    -------
+    y : ndarray of int64 of shape (n_samples,)
+
+    Examples
+    --------
+    >>> check_gold_labels([1, -1, 0.0], 3)
+    array([ 1, -1,  0])
+    """
+    y = _as_label_array(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(
+            f"{input_name} must be 1-D gold labels (n_samples,); got shape {y.shape}."
+        )
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"{left} and {input_name} have different numbers of samples: "
+            f"{n_samples} and {y.shape[0]}."
+        )
+    if y.dtype.kind == "b" or y.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{input_name} must hold integer class indices (-1 for unknown); got "
+            f"dtype {y.dtype}."
+        )
+    if y.size == 0:
+        return y.astype(np.int64)
+    _check_numeric_votes(y, input_name)
+    low, high = y.min(), y.max()
+    if low < -1:
+        raise ValueError(
+            f"{input_name} contains {format_value(low)}, below -1; gold labels "
+            "are class indices, or -1 for unknown."
+        )
+    if n_classes is None:
+        n_classes_from_max(high, input_name=input_name, dtype=y.dtype)
+    elif high >= n_classes:
+        raise ValueError(
+            f"{input_name} contains the class {format_value(high)} but there are "
+            f"{n_classes} classes (0..{n_classes - 1})."
+        )
+    return y.astype(np.int64)
+
+
+def expand_soft_labels(proba, rows, sample_weight=None):
+    """Rows of a soft-label training set: one per (sample, class) with mass.
+
+    Training an estimator whose loss is a weighted sum over rows on the
+    expanded rows minimises the expected loss under the soft labels.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        Soft labels.
+    rows : ndarray of int
+        The samples to expand.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative weights, multiplied into the expansion weights.
+
+    Returns
+    -------
+    index : ndarray of int
+        Sample index of each expanded row.
+    labels : ndarray of int
+        Class code of each expanded row.
+    weight : ndarray of float
+        Positive weight of each expanded row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> index, labels, weight = expand_soft_labels(
+    ...     np.array([[0.25, 0.75], [1.0, 0.0]]), np.array([0, 1]))
+    >>> index.tolist(), labels.tolist(), weight.tolist()
+    ([0, 0, 1], [0, 1, 0], [0.25, 0.75, 1.0])
+    """
+    P = proba[rows]
+    r, labels = np.nonzero(P > 0)
+    index = rows[r]
+    weight = P[r, labels]
+    if sample_weight is not None:
+        weight = weight * sample_weight[index]
+        positive = weight > 0
+        index, labels, weight = index[positive], labels[positive], weight[positive]
+    return index, labels, weight
