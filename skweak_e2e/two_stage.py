@@ -37,7 +37,7 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from .base import proba_to_labels
+from .label_model._base import proba_to_labels
 from .label_model import MajorityVote
 from .utils._targets import (
     abstain_mask,
@@ -46,7 +46,7 @@ from .utils._targets import (
     infer_classes,
 )
 from .utils._validation import (
-    _as_array,
+    as_array,
     check_label_proba,
     check_sample_alignment,
     check_sample_weight,
@@ -275,7 +275,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "is None."
             )
         if sp.issparse(y):
-            _as_array(y)  # the label-matrix message: zeros would be votes
+            as_array(y)  # the label-matrix message: zeros would be votes
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
         if y.ndim == 1:
             return y[:, None]

@@ -14,7 +14,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from skweak_e2e import MajorityVote, SourceAwareInfluence
-from skweak_e2e.base import BaseLabelModel
+from skweak_e2e.label_model._base import BaseLabelModel
 from skweak_e2e.datasets import make_weak_supervision, planted_posterior
 from skweak_e2e.inspection import InfluenceResult
 from skweak_e2e.inspection._linear_loss import LogisticModel

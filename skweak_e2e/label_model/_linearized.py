@@ -9,18 +9,15 @@ from sklearn.base import _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
-from ..base import TIE_TOL, BaseLabelModel
 from ..utils._validation import (
-    check_label_matrix,
     check_label_proba,
-    check_vote_container,
     is_covered,
     unique_rows,
     vote_indicator,
 )
+from ._base import TIE_TOL, BaseLabelModel
 from ._tensor_form import apply_tensor_form, scores_to_proba
 
 __all__ = ["LinearizedApprox"]
@@ -339,41 +336,15 @@ class LinearizedApprox(BaseLabelModel):
         self : object
             The fitted model.
         """
-        # BaseLabelModel.fit validates L and sets the common attributes, then
-        # calls _fit(validated L); the base model must see the raw input (its
-        # own validation), so it is handed over here.
-        self._raw_fit_input = (L, y)
-        try:
-            BaseLabelModel.fit.__wrapped__(self, L, y)
-        finally:
-            del self._raw_fit_input
-        return self
+        # The template of BaseLabelModel, under this fit's nested-validation
+        # setting; the base model sees the input as given (_fit_input).
+        return self._fit_template(L, y)
 
-    def _validate_L(self, L, *, reset):
-        # As BaseLabelModel._validate_L, with n_classes inherited from the
-        # base model when not given.
-        check_vote_container(L)
-        L = validate_data(
-            self,
-            L,
-            reset=reset,
-            dtype="numeric",
-            ensure_all_finite=False,
-            allow_nd=True,
-        )
-        if reset:
-            n_classes = self.n_classes
-            if n_classes is None:
-                n_classes = self._base_n_classes()
-        else:
-            n_classes = self.n_classes_
-        return check_label_matrix(
-            L,
-            n_classes=n_classes,
-            abstain=self.abstain,
-            allow_soft=True,
-            require_votes=reset,
-        )
+    def _default_n_classes(self):
+        # n_classes is inherited from the base model when not given.
+        if self.n_classes is not None:
+            return self.n_classes
+        return self._base_n_classes()
 
     def _base_n_classes(self):
         for name in ("n_classes_", "n_classes"):
@@ -385,13 +356,12 @@ class LinearizedApprox(BaseLabelModel):
                 return int(value)
         return None
 
-    def _fit(self, L):
-        raw_L, raw_y = self._raw_fit_input
+    def _fit_input(self, L, L_input, y):
         C = self.n_classes_
         base = clone(self.base_model)
-        base.fit(raw_L, raw_y)
+        base.fit(L_input, y)
         self.base_model_ = base
-        target = self._check_target(base.predict_proba(raw_L), L.shape[0])
+        target = self._check_target(base.predict_proba(L_input), L.shape[0])
 
         covered = is_covered(L)
         if self.class_prior is None:

@@ -7,7 +7,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import column_or_1d
 
 from ..utils._validation import (
-    _as_array,
+    as_array,
     check_label_matrix,
     check_sample_alignment,
 )
@@ -110,7 +110,7 @@ def estimate_class_prior(
     >>> estimate_class_prior(L[:100], y_dev).round(2)
     array([0.5 , 0.34, 0.16])
     """
-    raw = _as_array(L)
+    raw = as_array(L)
     if y is not None:
         y_arr = np.asarray(y)
         check_sample_alignment(raw.shape[0], y_arr.shape[0], "L", "y")

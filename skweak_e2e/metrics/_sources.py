@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..utils._targets import check_gold_labels
-from ..utils._validation import _as_array, check_label_matrix
+from ..utils._validation import as_array, check_label_matrix
 
 __all__ = ["source_summary"]
 
@@ -14,12 +14,6 @@ def _pandas_or_none():
     except ImportError:
         return None
     return pandas
-
-
-def _check_gold(y, n_samples, n_classes, explicit_n_classes):
-    return check_gold_labels(
-        y, n_samples, n_classes=n_classes if explicit_n_classes else None
-    )
 
 
 def _looks_like_lfs(y):
@@ -119,7 +113,7 @@ def source_summary(
         )
     raw = L
     L, n_cls = check_label_matrix(
-        _as_array(L),
+        as_array(L),
         n_classes=n_classes,
         abstain=abstain,
         allow_soft=False,
@@ -163,7 +157,9 @@ def source_summary(
         "conflict": conflict.mean(axis=0),
     }
     if y is not None:
-        y = _check_gold(y, n_samples, n_cls, n_classes is not None)
+        y = check_gold_labels(
+            y, n_samples, n_classes=None if n_classes is None else n_cls
+        )
         scored = voted & (y != -1)[:, None]
         correct = (scored & (L == y[:, None])).sum(axis=0)
         incorrect = scored.sum(axis=0) - correct
