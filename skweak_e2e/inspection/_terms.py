@@ -36,6 +36,7 @@ from scipy.special import logsumexp
 
 from ..label_model._tensor_form import tensor_scores
 from ..label_model._vote_codes import soft_augmented
+from ..utils._math import softmax_rows
 
 __all__ = ["TermDecomposition"]
 
@@ -389,7 +390,7 @@ class TermDecomposition:
         ``rows``: the training rows of ``S`` (all rows when None).
         """
         if self.activation == "exp":
-            return np.exp(S - logsumexp(S, axis=1, keepdims=True))
+            return softmax_rows(S)
         S = np.clip(S, 0.0, None)
         Z = S.sum(axis=1, keepdims=True)
         Z_rows = self.Z if rows is None else self.Z[rows]

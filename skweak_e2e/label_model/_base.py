@@ -7,13 +7,12 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._hints import snorkel_hints
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context, _num_samples
 from ..utils._targets import check_gold_labels
 from ..utils._validation import (
     check_class_prior,

@@ -5,10 +5,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 
 from ..utils._hints import snorkel_hints
 from ..utils._math import softmax_columns_
+from ..utils._sklearn_compat import Interval
 from ._base import BaseLabelModel
 from ._tensor_form import exp_proba
 from ._vote_codes import VoteCodes, compress_rows, soft_augmented

@@ -5,12 +5,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import Bounds, minimize
-from sklearn.base import _fit_context, clone
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from threadpoolctl import threadpool_limits
 
+from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._threads import serial_blas
 from ..utils._validation import (
     check_label_proba,
     is_covered,
@@ -102,7 +102,7 @@ def _solve_linear_form(A, T, weight, starts, free, *, max_iter, tol, ftol):
     best = None
     # L-BFGS-B's BLAS calls work on vectors of at most a few thousand entries;
     # a multi-threaded BLAS makes each iteration up to 100x slower.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with serial_blas():
         for x0 in starts:
             x0 = np.where(free, x0, 0.0).ravel()
             total = x0.sum()

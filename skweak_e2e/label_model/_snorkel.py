@@ -8,11 +8,11 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from ..utils._hints import snorkel_hints
+from ..utils._sklearn_compat import Interval, StrOptions
+from ..utils._threads import serial_blas
 from ..utils._validation import unique_rows, vote_indicator
 from ._base import BaseLabelModel
 from ._prior import estimate_class_prior
@@ -502,7 +502,7 @@ class Snorkel(BaseLabelModel):
 
         # The epochs multiply (m C)-sized matrices: too small for threaded
         # BLAS, whose threads spin and stall when other jobs hold the cores.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with serial_blas():
             mu, history = _optimise(
                 mu_init * scale, loss_grad, self.n_epochs, self.lr, self.optimizer,
                 self.momentum,

@@ -2,18 +2,11 @@
 
 import numpy as np
 
+from ..utils._optional import import_optional
 from ..utils._targets import check_gold_labels
 from ..utils._validation import as_array, check_label_matrix
 
 __all__ = ["source_summary"]
-
-
-def _pandas_or_none():
-    try:
-        import pandas
-    except ImportError:
-        return None
-    return pandas
 
 
 def _looks_like_lfs(y):
@@ -168,9 +161,11 @@ def source_summary(
             accuracy = np.where(total > 0, correct / np.maximum(total, 1), np.nan)
         columns.update(correct=correct, incorrect=incorrect, accuracy=accuracy)
 
-    pandas = None if as_frame is False else _pandas_or_none()
-    if as_frame is True and pandas is None:
-        raise ImportError("as_frame=True needs pandas; pip install pandas.")
+    pandas = None
+    if as_frame is not False:
+        pandas = import_optional(
+            "pandas", "source_summary(as_frame=True)", required=as_frame is True
+        )
     if pandas is None:
         return {"source": source_names, **columns}
     frame = pandas.DataFrame(columns, index=pandas.Index(source_names, name="source"))
