@@ -1,4 +1,4 @@
-"""Known-answer tests of DawidSkene (algorithms.md §2.2, §6.3)."""
+"""Known-answer tests of DawidSkene (EM as in doc/mathematical_details.rst)."""
 
 import pickle
 import warnings

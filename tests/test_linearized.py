@@ -1,4 +1,5 @@
-"""Known-answer tests of LinearizedApprox (algorithms.md §3 and §6.5)."""
+"""Known-answer tests of LinearizedApprox (objective and gradient as in
+doc/mathematical_details.rst)."""
 
 import pickle
 import warnings

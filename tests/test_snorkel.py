@@ -1,4 +1,5 @@
-"""Known-answer tests of the Snorkel label model (algorithms.md §2.3, §6.4)."""
+"""Known-answer tests of the Snorkel label model (objective as in
+doc/mathematical_details.rst)."""
 
 import pickle
 import warnings

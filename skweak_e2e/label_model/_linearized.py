@@ -23,9 +23,9 @@ from ._tensor_form import apply_tensor_form, scores_to_proba
 __all__ = ["LinearizedApprox"]
 
 # Floor of the row normaliser Z = sum_c S[i, c]; it only matters when every
-# weight a row touches is exactly zero (the 0/0 case of algorithms.md §3.4).
+# weight a row touches is exactly zero (a 0/0 output; see doc/mathematical_details.rst).
 _Z_FLOOR = 1e-300
-# Floor of the linear probabilities inside the KL fidelity metric (§3.5).
+# Floor of the linear probabilities inside the KL fidelity metric.
 _KL_FLOOR = 1e-12
 # Start value of the weights that the "mv" initialisation does not set to 1.
 _INIT_FLOOR = 0.01
@@ -35,9 +35,9 @@ def _linear_objective(w, A, T, weight, n_classes):
     """Weighted squared error of a linear tensor form, and its gradient.
 
     ``J(W) = sum_p weight[p] * ||T[p] - S[p] / Z[p]||^2`` with ``S = A @ W``
-    and ``Z[p] = sum_c S[p, c]`` (algorithms.md §3.1); the gradient is
-    ``A.T @ G`` with ``G[p] = 2 weight[p] / Z[p] * (r[p] - (r[p] . ybar[p]) 1)``,
-    ``r = ybar - T`` (§3.2).
+    and ``Z[p] = sum_c S[p, c]``; the gradient is ``A.T @ G`` with
+    ``G[p] = 2 weight[p] / Z[p] * (r[p] - (r[p] . ybar[p]) 1)``,
+    ``r = ybar - T`` (derived in doc/mathematical_details.rst).
 
     Parameters
     ----------
@@ -124,7 +124,7 @@ def _solve_linear_form(A, T, weight, starts, free, *, max_iter, tol, ftol):
 
 
 def _fidelity(target, approx, weight):
-    """Agreement metrics between target and linearised probabilities (§3.5)."""
+    """Agreement metrics between target and linearised probabilities (``fidelity_``)."""
     weight = np.asarray(weight, dtype=np.float64)
     total = weight.sum()
     n_classes = target.shape[1]
@@ -390,7 +390,7 @@ class LinearizedApprox(BaseLabelModel):
         free[self.silent_sources_] = False
         starts = self._starting_points(free)
 
-        # The sum over rows (not the mean), as in algorithms.md §3.4: with
+        # The sum over rows (not the mean), as in the documented objective: with
         # ftol relative to max(J, 1), small errors are driven to ~1e-14.
         best = _solve_linear_form(
             A,
