@@ -132,12 +132,18 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         :class:`~sklearn.linear_model.LogisticRegression`. To search over
         the parameters of either model (``label_model__<param>``,
         ``estimator__<param>``), pass an instance rather than None.
-    soft_labels : bool, default=True
+    soft_labels : bool or "proba", default=True
         Train on the label model's probabilities (by sample-weight
         expansion). When False, or when ``estimator`` takes no
         ``sample_weight``, train on hard labels: the most probable class,
         ties resolved by ``tie_break``. snorkel's tutorials train on hard
         labels (``probs_to_preds``); pass False to reproduce them.
+        ``"proba"`` hands the probabilities to ``estimator.fit`` as ``y``
+        itself, an array of shape ``(n_training_rows, n_classes)``, one row
+        per training sample, for estimators that train on probability
+        targets (such as a skorch net with a soft-target loss); such an
+        estimator predicts class indices ``0..n_classes-1`` and sets
+        ``classes_`` to them.
     tie_break : {"random", "lowest", "abstain"}, default="random"
         How hard training labels resolve ties between classes (within 1e-5):
         a random tied class (seeded by ``random_state``; snorkel's
@@ -219,7 +225,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "label_model": [HasMethods(["fit", "predict_proba"]), None],
         "estimator": [HasMethods(["fit", "predict"]), None],
-        "soft_labels": ["boolean"],
+        "soft_labels": ["boolean", StrOptions({"proba"})],
         "drop_uncovered": ["boolean"],
         "tie_break": [StrOptions({"random", "lowest", "abstain"})],
         "abstain": [Integral, str, None],
@@ -415,8 +421,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"sample_weight was given but {type(estimator).__name__}.fit "
                     "takes no sample_weight."
                 )
-        soft = self.soft_labels and weight_key is not None
-        if self.soft_labels and weight_key is None:
+        targets = isinstance(self.soft_labels, str)  # "proba"
+        soft = not targets and self.soft_labels and weight_key is not None
+        if not targets and self.soft_labels and weight_key is None:
             if isinstance(estimator, Pipeline) and _routing_enabled():
                 how = (
                     "with metadata routing enabled, the pipeline passes sample "
@@ -436,7 +443,16 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
 
-        if soft:
+        if targets:
+            index, labels = rows, proba[rows]
+            weight = None
+            if sample_weight is not None:
+                weight = sample_weight[index]
+                positive = weight > 0
+                index, labels, weight = (
+                    index[positive], labels[positive], weight[positive]
+                )
+        elif soft:
             index, labels, weight = expand_soft_labels(proba, rows, sample_weight)
         else:
             labels = proba_to_labels(
