@@ -488,7 +488,7 @@ CASES = _label_model_cases() + [
     pytest.param(
         lambda: source_summary(L, np.where(np.arange(60) == 0, 1e20, Y)),
         ValueError,
-        r"y contains the vote 1e\+20",
+        r"y contains 1e\+20, which is not a class index",
         id="source_summary-gold-1e20",
     ),
     pytest.param(
@@ -504,10 +504,16 @@ CASES = _label_model_cases() + [
         id="DawidSkene-score-2d-gold",
     ),
     pytest.param(
-        lambda: MajorityVote().fit(L).score(L, np.where(Y == 1, 5, Y)),
+        lambda: MajorityVote().fit(L).score(L, np.where(Y == 1, 2.0**40, Y)),
+        ValueError,
+        r"y contains 1099511627776, which is not a class index",
+        id="MajorityVote-score-huge-gold",
+    ),
+    pytest.param(
+        lambda: source_summary(L, np.where(Y == 1, 5, Y), n_classes=2),
         ValueError,
         r"y contains the class 5 but there are 2 classes",
-        id="MajorityVote-score-gold-out-of-range",
+        id="source_summary-gold-out-of-declared-range",
     ),
     pytest.param(
         lambda: check_label_matrix(L.astype(np.complex128)),
@@ -656,4 +662,48 @@ def test_random_label_matrices_fit_or_get_a_named_error(L_random, model):
         proba = est.predict_proba(L_random)
         assert np.isfinite(proba).all()
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+    assert time.perf_counter() - start < 20
+
+
+@st.composite
+def vote_arrays(draw):
+    """Votes of any kind a user may pass as y: numbers, strings, objects."""
+    n = draw(st.integers(1, 8))
+    shape = draw(st.sampled_from([(n,), (n, 1), (n, 3)]))
+    kind = draw(st.sampled_from(["int", "uint8", "float", "str", "object"]))
+    if kind == "str":
+        values = st.sampled_from(["-1", "a", "b", "spam", ""])
+        return draw(hnp.arrays(np.dtype("<U4"), shape, elements=values))
+    if kind == "object":
+        values = st.sampled_from([-1, 0, 1, 2, "a", "b"])
+        return draw(hnp.arrays(np.dtype(object), shape, elements=values))
+    dtype = {"int": np.int64, "uint8": np.uint8, "float": np.float64}[kind]
+    choices = {
+        "int": [-1, 0, 1, 2, -2, 2_000_000_000],
+        "uint8": [0, 1, 2, 255, 7],
+        "float": [0.0, 1.0, 2.0, 255.0, 1e20, 0.5, np.nan, -1.0, -2.0],
+    }[kind]
+    return draw(hnp.arrays(dtype, shape, elements=st.sampled_from(choices)))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(y=vote_arrays())
+def test_random_votes_for_the_classifier_fit_or_get_a_named_error(y):
+    X_small = np.arange(len(y), dtype=float)[:, None]
+    start = time.perf_counter()
+    try:
+        clf = LabelModelClassifier().fit(X_small, y)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)
+    else:
+        # Every class is a label of y or (integer votes) an index up to the
+        # largest vote: never the abstain value, never a wrapped number.
+        assert 2 <= len(clf.classes_) <= 1000
+        assert -1 not in clf.classes_.tolist()
+        assert "-1" not in clf.classes_.tolist()
+        assert set(clf.predict(X_small).tolist()) <= set(clf.classes_.tolist())
     assert time.perf_counter() - start < 20

@@ -225,10 +225,8 @@ def test_weasel_pipeline_recipe_uses_transformed_validation_data():
         pipe = Pipeline(
             [
                 ("scale", StandardScaler()),
-                (
-                    "weasel",
-                    WeaSELClassifier(**params).set_fit_request(X_val=True, y_val=True),
-                ),
+                # X_val and y_val are requested by default.
+                ("weasel", WeaSELClassifier(**params)),
             ],
             transform_input=["X_val"],
         )

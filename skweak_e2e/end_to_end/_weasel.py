@@ -695,6 +695,10 @@ default="auto"
             raise ValueError("y_val holds no gold label (every entry is abstain).")
         return X_val[known], codes[known]
 
+    # With metadata routing on, a Pipeline or a search passes X_val and y_val
+    # to fit without a set_fit_request call: they only exist to be used.
+    __metadata_request__fit = {"X_val": True, "y_val": True}
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # scipy.sparse X: sparse batches

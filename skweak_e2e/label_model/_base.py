@@ -288,7 +288,8 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Weighted accuracy over the samples with a known gold label.
         """
         pred = self.predict(L)
-        y = check_gold_labels(y, len(pred), n_classes=self.n_classes_)
+        # A gold label that is no class counts as an error, as in accuracy_score.
+        y = check_gold_labels(y, len(pred))
         weight = check_sample_weight(sample_weight, len(y))
         known = y != -1
         if not known.any():

@@ -40,6 +40,10 @@ __all__ = [
 # count is almost always an id column, a sentinel or a wrapped-around -1.
 MAX_INFERRED_CLASSES = 1000
 
+# No class index (declared or inferred) reaches this; a larger gold label is
+# an id or a corrupt value, refused before the integer cast.
+_LARGEST_LABEL = 2**31
+
 # Integer label ranges up to this width are encoded with one lookup table.
 _TABLE_WIDTH = 1 << 20
 
@@ -454,7 +458,8 @@ def check_gold_labels(y, n_samples, *, n_classes=None, input_name="y", left="L")
     n_samples : int
         Number of rows of the input ``y`` goes with.
     n_classes : int, default=None
-        When given, labels must be below it.
+        When given, labels must be below it; otherwise labels beyond the
+        classes count as wrong predictions wherever they are scored.
     input_name, left : str
         Names of ``y`` and of the input it goes with, for the messages.
 
@@ -493,9 +498,13 @@ def check_gold_labels(y, n_samples, *, n_classes=None, input_name="y", left="L")
             f"{input_name} contains {format_value(low)}, below -1; gold labels "
             "are class indices, or -1 for unknown."
         )
-    if n_classes is None:
-        n_classes_from_max(high, input_name=input_name, dtype=y.dtype)
-    elif high >= n_classes:
+    if high >= _LARGEST_LABEL:
+        # Beyond any class index: the int64 cast would wrap a float like 1e20.
+        raise ValueError(
+            f"{input_name} contains {format_value(high)}, which is not a class "
+            "index; gold labels are class indices, or -1 for unknown."
+        )
+    if n_classes is not None and high >= n_classes:
         raise ValueError(
             f"{input_name} contains the class {format_value(high)} but there are "
             f"{n_classes} classes (0..{n_classes - 1})."
