@@ -411,7 +411,6 @@ def main(argv=None):
     if not args.no_timing:
         print()
         print(time_epochs(datasets, args.wrench_dir))
-    if not args.no_timing:
         print(
             "\nGPU epoch times: benchmarks/weasel_epoch_speed.py (CPU and, where "
             "torch sees a CUDA device, GPU)."
