@@ -3,7 +3,8 @@
 import numpy as np
 
 from ..utils._targets import check_gold_labels
-from ..utils._validation import as_array, check_label_matrix
+from ..utils._validation import as_array
+from ._sources import check_hard_votes
 
 __all__ = ["label_buckets", "label_matrix_summary"]
 
@@ -54,13 +55,7 @@ def label_matrix_summary(L, y=None, *, n_classes=None, abstain=-1):
     >>> summary["n_votes"], round(summary["vote_accuracy"], 3)
     (6, 0.833)
     """
-    L, n_cls = check_label_matrix(
-        as_array(L),
-        n_classes=n_classes,
-        abstain=abstain,
-        allow_soft=False,
-        require_votes=False,
-    )
+    L, n_cls = check_hard_votes(L, n_classes, abstain)
     n_samples = L.shape[0]
     if n_samples == 0:
         raise ValueError("L has no row.")

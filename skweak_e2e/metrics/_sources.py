@@ -9,6 +9,17 @@ from ..utils._validation import as_array, check_label_matrix
 __all__ = ["source_summary"]
 
 
+def check_hard_votes(L, n_classes, abstain):
+    """The hard label matrix that the source statistics read, and its class count."""
+    return check_label_matrix(
+        as_array(L),
+        n_classes=n_classes,
+        abstain=abstain,
+        allow_soft=False,
+        require_votes=False,
+    )
+
+
 def _looks_like_lfs(y):
     """Whether ``y`` is a non-empty list of callables (labeling functions)."""
     if y is None or isinstance(y, np.ndarray) or hasattr(y, "dtype"):
@@ -105,13 +116,7 @@ def source_summary(
             "gold labels, if any, go in y."
         )
     raw = L
-    L, n_cls = check_label_matrix(
-        as_array(L),
-        n_classes=n_classes,
-        abstain=abstain,
-        allow_soft=False,
-        require_votes=False,
-    )
+    L, n_cls = check_hard_votes(L, n_classes, abstain)
     n_samples, n_sources = L.shape
     if source_names is None:
         columns = getattr(raw, "columns", None)
