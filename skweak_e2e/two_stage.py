@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 
 from .label_model import MajorityVote
 from .label_model._base import proba_to_labels
+from .utils._routing import default_weight_requests
 from .utils._sklearn_compat import (
     HasMethods,
     StrOptions,
@@ -52,33 +53,6 @@ from .utils._validation import (
 )
 
 __all__ = ["LabelModelClassifier"]
-
-
-def _unset_weight_request(step):
-    """Whether ``step`` takes sample weights but has no request for them yet."""
-    if step in (None, "passthrough") or not hasattr(step, "set_fit_request"):
-        return False
-    if not has_fit_parameter(step, "sample_weight"):
-        return False
-    requests = get_routing_for_object(step).fit.requests
-    return requests.get("sample_weight", None) is None
-
-
-def _default_weight_requests(pipeline):
-    """Give a cloned pipeline the weight routing it has without routing.
-
-    Without metadata routing, soft-label weights go to the final step only.
-    With routing, a step gets them only if it requests them, and a step that
-    takes them but was never asked is an error; so the final step is asked
-    for them and the earlier steps are told not to take them, wherever the
-    user has not decided. Only this private clone is changed.
-    """
-    *head, (_, final) = pipeline.steps
-    if _unset_weight_request(final):
-        final.set_fit_request(sample_weight=True)
-    for _, step in head:
-        if _unset_weight_request(step):
-            step.set_fit_request(sample_weight=False)
 
 
 def _estimator_has(attr):
@@ -335,7 +309,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return None
         if _routing_enabled():
             # The pipeline routes sample_weight to the steps that request it.
-            _default_weight_requests(estimator)
+            default_weight_requests(estimator)
             consumed = get_routing_for_object(estimator).consumes(
                 "fit", ["sample_weight"]
             )
