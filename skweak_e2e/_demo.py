@@ -452,32 +452,34 @@ def format_report(results):
         "classes; accuracy of all votes)"
     )
 
-    lines.append(_section("Label models (fitted on L_train, scored on L_test)"))
-    rows = [
-        [name, r["fit_time"], r["accuracy"], r["covered_accuracy"]]
-        for name, r in results["label_models"].items()
-    ]
-    lines.append(
-        format_table(
+    # One table per model family: (title, headers, result columns, formats).
+    tables = [
+        (
+            "Label models (fitted on L_train, scored on L_test)",
+            "label_models",
             ["label model", "fit [s]", "test accuracy", "on covered rows"],
-            rows,
+            ["fit_time", "accuracy", "covered_accuracy"],
             [None, ".3f", ".3f", ".3f"],
-        )
-    )
-    lines.append("(ties and rows without any vote are broken at random, seeded)")
-
-    lines.append(_section("End models (logistic regression unless noted; test gold labels)"))
-    rows = [
-        [name, r["trained_on"], r["fit_time"], r["accuracy"]]
-        for name, r in results["end_models"].items()
-    ]
-    lines.append(
-        format_table(
+            "(ties and rows without any vote are broken at random, seeded)",
+        ),
+        (
+            "End models (logistic regression unless noted; test gold labels)",
+            "end_models",
             ["end model", "trained on", "fit [s]", "test accuracy"],
-            rows,
+            ["trained_on", "fit_time", "accuracy"],
             [None, None, ".3f", ".3f"],
-        )
-    )
+            None,
+        ),
+    ]
+    for title, key, headers, columns, specs, note in tables:
+        lines.append(_section(title))
+        rows = [
+            [name] + [r[column] for column in columns]
+            for name, r in results[key].items()
+        ]
+        lines.append(format_table(headers, rows, specs))
+        if note:
+            lines.append(note)
     lines.append("")
     lines.append(_reading_end_models(results))
 
