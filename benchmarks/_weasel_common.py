@@ -7,18 +7,20 @@
   :func:`skweak_e2e.datasets.make_weak_supervision`;
 * :class:`SoftTargetMLP`, the downstream network of the two-stage baselines
   and of the supervised reference: the *same* module as WeaSEL's downstream
-  network (``skweak_e2e.end_to_end.MLP``, 50-50-25, dropout 0.3), the same
-  optimiser (Adam with weight decay, fused), batch size, epochs, per-epoch
-  validation model selection (ROC-AUC for two classes, accuracy otherwise,
-  best epoch kept) and F1-optimal threshold tuning
-  (``skweak_e2e.end_to_end.best_f1_threshold``, stored with the best
-  epoch); only the training target differs (fixed label-model posteriors or
-  gold labels instead of WeaSEL's encoder labels);
+  network (``skweak_e2e.end_to_end.MLP``, 50-50-25, dropout 0.3), trained by
+  skorch with the same optimiser (Adam with weight decay), batch size,
+  epochs, per-epoch validation model selection (ROC-AUC for two classes,
+  accuracy otherwise, best epoch kept) and F1-optimal threshold tuning
+  (``skweak_e2e.end_to_end.best_f1_threshold``, on the best epoch); only
+  the training target differs (fixed label-model posteriors, which
+  ``LabelModelClassifier(soft_labels="proba")`` hands over one row per
+  sample, or gold labels, instead of WeaSEL's encoder labels);
 * the method runners (WeaSEL, ``LabelModelClassifier`` with MajorityVote /
   DawidSkene / Snorkel + :class:`SoftTargetMLP`, supervised), the metrics,
   aggregation over seeds and reStructuredText tables.
 
-The data are read in place from ``--wrench-dir`` (never copied).
+The data are read in place from ``--wrench-dir`` (default
+``$SKWEAK_E2E_WRENCH``, see ``_common.py``; never copied).
 """
 
 import os
@@ -27,8 +29,12 @@ import time
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-DEFAULT_WRENCH = "/work/shared/data/wrench"
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from _common import ROOT, default_wrench_dir, rst_table  # noqa: E402,F401
+
+DEFAULT_WRENCH = default_wrench_dir()
 
 
 _THREAD_VARS = (
@@ -56,11 +62,9 @@ def pin_threads(n_threads=1):
 
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import Bunch
-
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 # --------------------------------------------------------------------------- data
 
@@ -175,40 +179,23 @@ def load_synthetic(
 # ------------------------------------------------------------ downstream network
 
 
-def _fold_expanded_rows(X, y, sample_weight, n_classes):
-    """Undo LabelModelClassifier's soft-label expansion.
+class SoftCrossEntropy(torch.nn.Module):
+    """``mean_b CE(softmax(logits_b), t_b)`` for probability targets ``t``."""
 
-    ``LabelModelClassifier`` repeats a training row once per class with a
-    positive probability, consecutively and in increasing class order, with
-    the probability as weight. A group is a run of consecutive rows with
-    identical features and strictly increasing labels. Returns the group
-    features, soft targets (rows sum to 1) and group weights (the sum of the
-    group's weights; 1 for a label-model posterior). Merging two *different*
-    samples with identical features would leave the weighted loss unchanged,
-    since the cross-entropy is linear in the target.
-    """
-    n = X.shape[0]
-    start = np.ones(n, dtype=bool)
-    if n > 1:
-        same_x = np.all(X[1:] == X[:-1], axis=1)
-        start[1:] = ~(same_x & (y[1:] > y[:-1]))
-    group = np.cumsum(start) - 1
-    n_groups = int(group[-1]) + 1
-    T = np.zeros((n_groups, n_classes))
-    np.add.at(T, (group, y), sample_weight)
-    w = T.sum(axis=1)
-    return X[start], T / w[:, None], w
+    def forward(self, logits, targets):
+        logp = torch.log_softmax(logits, dim=1)
+        return -(targets * logp).sum(dim=1).mean()
 
 
 class SoftTargetMLP(ClassifierMixin, BaseEstimator):
-    """WeaSEL's downstream network trained on fixed (soft or gold) targets.
+    """WeaSEL's downstream network trained by skorch on fixed targets.
 
-    Loss per mini-batch: ``mean_b w_b * CE(softmax(f(x_b)), t_b)``, which is
-    WeaSEL's ``L_f`` with the encoder labels replaced by the targets ``t``.
-    ``fit(X, y, sample_weight)`` receives either gold labels (one-hot
-    targets) or ``LabelModelClassifier``'s expanded rows, which are folded
-    back into one soft-target row per sample, so that an epoch is the same
-    number of mini-batches of the same samples as WeaSEL's.
+    The loss is WeaSEL's ``L_f`` with the encoder labels replaced by fixed
+    targets: gold labels (one-hot) when ``y`` is 1-D, or the label model's
+    probabilities when ``y`` is ``(n, n_classes)``, as
+    ``LabelModelClassifier(soft_labels="proba")`` passes them. skorch runs
+    the epochs; the validation score of every epoch (``validation_score``)
+    picks the epoch kept (skorch's ``Checkpoint``, ``load_best=True``).
     """
 
     def __init__(
@@ -235,108 +222,120 @@ class SoftTargetMLP(ClassifierMixin, BaseEstimator):
         self.n_classes = n_classes
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
-        import torch
+    def _targets(self, y):
+        y = np.asarray(y)
+        if y.ndim == 2:
+            return y.astype(np.float32)
+        n_classes = max(self.n_classes or int(y.max()) + 1, 2)
+        return np.eye(n_classes, dtype=np.float32)[y.astype(np.int64)]
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        import shutil
+        import tempfile
+
+        from skorch import NeuralNet
+        from skorch.callbacks import Checkpoint, EarlyStopping, EpochScoring
+        from skorch.dataset import Dataset
+        from skorch.helper import predefined_split
 
         from skweak_e2e.end_to_end import MLP, best_f1_threshold
 
         X = np.asarray(X, dtype=np.float32)
-        y = np.asarray(y).astype(np.int64)
-        n_classes = self.n_classes or int(
-            max(y.max(), -1 if y_val is None else np.max(y_val)) + 1
-        )
-        n_classes = max(n_classes, 2)
+        T = self._targets(y)
+        n_classes = max(T.shape[1], self.n_classes or 2)
+        if T.shape[1] < n_classes:
+            T = np.pad(T, ((0, 0), (0, n_classes - T.shape[1])))
         self.classes_ = np.arange(n_classes)
         self.n_features_in_ = X.shape[1]
-        if sample_weight is None:
-            T = np.eye(n_classes)[y]
-            w = np.ones(X.shape[0])
-        else:
-            X, T, w = _fold_expanded_rows(
-                X, y, np.asarray(sample_weight, dtype=np.float64), n_classes
-            )
         self.n_train_used_ = X.shape[0]
+        callbacks, train_split, tmp = [], None, None
+        if X_val is not None:
+            X_val = np.asarray(X_val, dtype=np.float32)
+            y_val = np.asarray(y_val)
+            T_val = np.eye(n_classes, dtype=np.float32)[y_val]
+            train_split = predefined_split(Dataset(X_val, T_val))
+
+            def score(net, X, y):
+                proba = torch.softmax(net.forward(X), dim=1).numpy().astype(np.float64)
+                if not np.isfinite(proba).all():
+                    return -np.inf
+                return validation_score(y_val, proba)
+
+            tmp = tempfile.mkdtemp(prefix="soft_target_mlp_")
+            callbacks = [
+                EpochScoring(
+                    score, lower_is_better=False, name="valid_score", use_caching=False
+                ),
+                Checkpoint(
+                    monitor="valid_score_best",
+                    dirname=tmp,
+                    f_params="params.pt",
+                    f_optimizer=None,
+                    f_criterion=None,
+                    f_history=None,
+                    load_best=True,
+                ),
+            ]
+            if self.patience is not None:
+                callbacks.append(
+                    EarlyStopping(
+                        monitor="valid_score",
+                        patience=self.patience,
+                        lower_is_better=False,
+                    )
+                )
         seed = int(
             np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = MLP(
-                X.shape[1], n_classes, tuple(self.hidden_layer_sizes), self.dropout
-            )
-            opt = torch.optim.Adam(
-                net.parameters(), lr=self.lr, weight_decay=self.weight_decay, fused=True
-            )
-            Xt = torch.from_numpy(X)
-            Tt = torch.from_numpy(T.astype(np.float32))
-            wt = torch.from_numpy(w.astype(np.float32))
-            n = Xt.shape[0]
-            starts = list(range(0, n, self.batch_size))
-            if len(starts) > 1 and n - starts[-1] == 1:  # as WeaSEL's BatchIterator
-                starts.pop()
-            bounds = list(zip(starts, starts[1:] + [n]))
-            best = (-np.inf, 0, None, None)  # score, epoch, state, threshold
-            wait = 0
-            self.epoch_times_ = []
-            Xv = (
-                None
-                if X_val is None
-                else torch.from_numpy(np.asarray(X_val, dtype=np.float32))
-            )
-            for epoch in range(1, self.max_epochs + 1):
-                tic = time.perf_counter()
-                net.train()
-                order = torch.randperm(n)
-                for a, b in bounds:
-                    idx = order[a:b]
-                    logp = torch.log_softmax(net(Xt[idx]), dim=1)
-                    loss = -(wt[idx] * (Tt[idx] * logp).sum(dim=1)).mean()
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                if Xv is None:
-                    self.epoch_times_.append(time.perf_counter() - tic)
-                    continue
-                net.eval()
-                with torch.no_grad():
-                    proba = torch.softmax(net(Xv), dim=1).numpy().astype(np.float64)
-                score = (
-                    validation_score(y_val, proba)
-                    if np.isfinite(proba).all()
-                    else -np.inf
-                )
-                self.epoch_times_.append(time.perf_counter() - tic)
-                if score > best[0]:
-                    thr = None
-                    if self.tune_threshold and n_classes == 2:
-                        thr = best_f1_threshold(y_val, proba[:, 1])[0]
-                    state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                    best = (score, epoch, state, thr)
-                    wait = 0
-                else:
-                    wait += 1
-                    if self.patience is not None and wait >= self.patience:
-                        break
-            if best[2] is not None:
-                net.load_state_dict(best[2])
-                self.best_score_, self.best_epoch_, self.threshold_ = (
-                    best[0],
-                    best[1],
-                    best[3],
-                )
-            else:
-                self.best_score_, self.best_epoch_, self.threshold_ = None, epoch, None
-        net.eval()
-        self.module_ = net
-        self.n_epochs_ = len(self.epoch_times_)
+        net = NeuralNet(
+            MLP,
+            module__n_features_in=X.shape[1],
+            module__n_outputs=n_classes,
+            module__hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            module__dropout=self.dropout,
+            criterion=SoftCrossEntropy,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            iterator_train__shuffle=True,
+            # As WeaSEL's batches: a last batch of one row is left out.
+            iterator_train__drop_last=X.shape[0] % self.batch_size == 1,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=0,
+        )
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                net.fit(X, T)
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        history = net.history
+        self.epoch_times_ = list(history[:, "dur"])
+        self.n_epochs_ = len(history)
+        self.best_score_, self.best_epoch_, self.threshold_ = None, self.n_epochs_, None
+        if X_val is not None:
+            scores = np.asarray(history[:, "valid_score"], dtype=np.float64)
+            if np.isfinite(scores).any():
+                best = int(np.nanargmax(np.where(np.isfinite(scores), scores, -np.inf)))
+                self.best_score_, self.best_epoch_ = float(scores[best]), best + 1
+                if self.tune_threshold and n_classes == 2:
+                    proba = self._proba(net, X_val)
+                    self.threshold_ = best_f1_threshold(y_val, proba[:, 1])[0]
+        net.module_.eval()
+        self.net_ = net
         return self
 
-    def predict_proba(self, X):
-        import torch
+    @staticmethod
+    def _proba(net, X):
+        logits = net.forward(np.asarray(X, dtype=np.float32))
+        return torch.softmax(logits, dim=1).numpy().astype(np.float64)
 
-        with torch.no_grad():
-            logits = self.module_(torch.from_numpy(np.asarray(X, dtype=np.float32)))
-            return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+    def predict_proba(self, X):
+        return self._proba(self.net_, X)
 
     def predict(self, X):
         proba = self.predict_proba(X)
@@ -406,7 +405,7 @@ def _fit_two_stage(method, net, data, L_train, seed):
     if data.X_valid.shape[0] == data.X_train.shape[0]:
         raise ValueError("X_val would be row-indexed as a sample-aligned fit param")
     for attempt in range(4):
-        model = LabelModelClassifier(lm, net)
+        model = LabelModelClassifier(lm, net, soft_labels="proba")
         try:
             model.fit(data.X_train, L_train, X_val=data.X_valid, y_val=data.y_valid)
             break
@@ -509,25 +508,6 @@ def mean_std(values, scale=1.0, digits=3):
     if v.size == 0:
         return "—"
     return f"{v.mean():.{digits}f} ± {v.std(ddof=1) if v.size > 1 else 0.0:.{digits}f}"
-
-
-def rst_table(header, rows, title=None):
-    """A reStructuredText grid table (with an optional bold title line)."""
-    cells = [list(map(str, header))] + [list(map(str, r)) for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    head = "+" + "+".join("=" * (w + 2) for w in widths) + "+"
-
-    def line(r):
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
-
-    out = []
-    if title:
-        out += [f"**{title}**", ""]
-    out += [sep, line(cells[0]), head]
-    for r in cells[1:]:
-        out += [line(r), sep]
-    return "\n".join(out)
 
 
 def environment_line():

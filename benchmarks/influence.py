@@ -71,7 +71,9 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from _common import default_wrench_dir, rst_table  # noqa: E402 (puts the repo on sys.path)
 
 import skweak_e2e  # noqa: E402
 from skweak_e2e.datasets import (  # noqa: E402
@@ -267,17 +269,6 @@ def run_task(task):
 
 
 # ================================================================== reports
-def rst_table(header, rows, title=None):
-    cells = [header] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[k]) for r in cells) for k in range(len(header))]
-    rule = "  ".join("=" * w for w in widths)
-    lines = [] if title is None else [title, ""]
-    lines += [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells[1:]]
-    lines += [rule, ""]
-    return "\n".join(lines)
-
-
 def by_set(results):
     """Results grouped by data set name, in suite order."""
     groups = {}
@@ -309,7 +300,7 @@ def report(results, default_damping):
             per_set[c].append(vals[c])
         rows.append([name, f3(avg([r["mislabel_rate"] for r in rs]))] + [f3(vals[c]) for c in cols])
     means = {c: avg(per_set[c]) for c in cols}
-    rows.append(["**mean**", ""] + [f3(means[c]) for c in cols])
+    rows.append(["mean", ""] + [f3(means[c]) for c in cols])
     text = [rst_table(["set", "mislabels"] + cols, rows,
                       f"Mislabel detection: mean AP over sources (damping {d:g})")]
     # wins of every inspector variant against every baseline, per set
@@ -399,7 +390,7 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one seed")
     ap.add_argument("--speed", action="store_true", help="the 1e5 x 1e4 sparse check")
-    ap.add_argument("--wrench", default=os.environ.get("WRENCH_DIR", "../shared/data/wrench"),
+    ap.add_argument("--wrench", default=default_wrench_dir(),
                     help="WRENCH root with youtube/ and yoruba/ (skipped when absent)")
     args = ap.parse_args(argv)
     seeds = list(range(1 if args.quick else args.seeds))

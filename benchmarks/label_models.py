@@ -56,9 +56,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(1, os.path.dirname(HERE))
 
+from _common import default_wrench_dir, rst_table
 from _peers import ADAPTERS, Unavailable, make_adapter, ours_class, versions
 
-DEFAULT_WRENCH = "/work/shared/data/wrench"
 SEED = 123  # model seed (Snorkel init); never the generator's seed
 TIE_TOL = 1e-5
 
@@ -138,46 +138,15 @@ def fmt_mb(mb):
     return "—" if mb is None else f"{mb:,.0f}" if mb >= 10 else f"{mb:.1f}"
 
 
-def _rst_escape(text):
-    """Escape the characters that reStructuredText would read as markup."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
-
-
-def rst_table(header, rows, title=None):
-    """A reStructuredText grid table."""
-    cells = [[_rst_escape(c) for c in header]] + [
-        [_rst_escape(c) for c in r] for r in rows
-    ]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    hsep = sep.replace("-", "=")
-
-    def line(r):
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
-
-    out = []
-    if title:
-        out += [_rst_escape(title), ""]
-    out += [sep, line(cells[0]), hsep]
-    for r in cells[1:]:
-        out += [line(r), sep]
-    return "\n".join(out) + "\n"
-
-
 # ------------------------------------------------------------------- real data
 def load_wrench(path):
     """(L, y) of each split of a WRENCH-format data set, and n_classes."""
-    with open(os.path.join(path, "label.json")) as fh:
-        n_classes = len(json.load(fh))
-    splits = {}
-    for split in ("train", "valid", "test"):
-        with open(os.path.join(path, f"{split}.json")) as fh:
-            data = json.load(fh)
-        rows = list(data.values())
-        L = np.array([r["weak_labels"] for r in rows], dtype=np.int64)
-        y = np.array([r["label"] for r in rows], dtype=np.int64)
-        splits[split] = (L, y)
-    return splits, n_classes
+    from skweak_e2e.datasets import load_wrench as read
+
+    data = read(path)
+    splits = {split: (data[split].L.astype(np.int64), data[split].y) for split in
+              ("train", "valid", "test")}
+    return splits, data["train"].n_classes
 
 
 def _run_once(name, C, L_fit, L_pred):
@@ -968,7 +937,7 @@ def parse_args(argv=None):
         help="timing repeats on real data (default 5; 3 with --quick)",
     )
     p.add_argument("--datasets", default="youtube,yoruba")
-    p.add_argument("--wrench-dir", default=DEFAULT_WRENCH)
+    p.add_argument("--wrench-dir", default=default_wrench_dir())
     p.add_argument("--no-real", action="store_true")
     p.add_argument("--no-synthetic", action="store_true")
     p.add_argument(

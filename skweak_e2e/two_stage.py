@@ -6,30 +6,20 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, get_tags
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _routing_enabled,
     get_routing_for_object,
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _check_method_params,
-    _num_samples,
     check_array,
     check_is_fitted,
     column_or_1d,
@@ -37,8 +27,18 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from .base import proba_to_labels
 from .label_model import MajorityVote
+from .label_model._base import proba_to_labels
+from .utils._routing import default_weight_requests
+from .utils._sklearn_compat import (
+    HasMethods,
+    StrOptions,
+    _check_method_params,
+    _fit_context,
+    _num_samples,
+    _routing_enabled,
+    _safe_indexing,
+)
 from .utils._targets import (
     abstain_mask,
     encode_votes,
@@ -46,40 +46,13 @@ from .utils._targets import (
     infer_classes,
 )
 from .utils._validation import (
-    _as_array,
+    as_array,
     check_label_proba,
     check_sample_alignment,
     check_sample_weight,
 )
 
 __all__ = ["LabelModelClassifier"]
-
-
-def _unset_weight_request(step):
-    """Whether ``step`` takes sample weights but has no request for them yet."""
-    if step in (None, "passthrough") or not hasattr(step, "set_fit_request"):
-        return False
-    if not has_fit_parameter(step, "sample_weight"):
-        return False
-    requests = get_routing_for_object(step).fit.requests
-    return requests.get("sample_weight", None) is None
-
-
-def _default_weight_requests(pipeline):
-    """Give a cloned pipeline the weight routing it has without routing.
-
-    Without metadata routing, soft-label weights go to the final step only.
-    With routing, a step gets them only if it requests them, and a step that
-    takes them but was never asked is an error; so the final step is asked
-    for them and the earlier steps are told not to take them, wherever the
-    user has not decided. Only this private clone is changed.
-    """
-    *head, (_, final) = pipeline.steps
-    if _unset_weight_request(final):
-        final.set_fit_request(sample_weight=True)
-    for _, step in head:
-        if _unset_weight_request(step):
-            step.set_fit_request(sample_weight=False)
 
 
 def _estimator_has(attr):
@@ -133,12 +106,18 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         :class:`~sklearn.linear_model.LogisticRegression`. To search over
         the parameters of either model (``label_model__<param>``,
         ``estimator__<param>``), pass an instance rather than None.
-    soft_labels : bool, default=True
+    soft_labels : bool or "proba", default=True
         Train on the label model's probabilities (by sample-weight
         expansion). When False, or when ``estimator`` takes no
         ``sample_weight``, train on hard labels: the most probable class,
         ties resolved by ``tie_break``. snorkel's tutorials train on hard
         labels (``probs_to_preds``); pass False to reproduce them.
+        ``"proba"`` hands the probabilities to ``estimator.fit`` as ``y``
+        itself, an array of shape ``(n_training_rows, n_classes)``, one row
+        per training sample, for estimators that train on probability
+        targets (such as a skorch net with a soft-target loss); such an
+        estimator predicts class indices ``0..n_classes-1`` and sets
+        ``classes_`` to them.
     tie_break : {"random", "lowest", "abstain"}, default="random"
         How hard training labels resolve ties between classes (within 1e-5):
         a random tied class (seeded by ``random_state``; snorkel's
@@ -220,7 +199,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "label_model": [HasMethods(["fit", "predict_proba"]), None],
         "estimator": [HasMethods(["fit", "predict"]), None],
-        "soft_labels": ["boolean"],
+        "soft_labels": ["boolean", StrOptions({"proba"})],
         "drop_uncovered": ["boolean"],
         "tie_break": [StrOptions({"random", "lowest", "abstain"})],
         "abstain": [Integral, str, None],
@@ -275,7 +254,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "is None."
             )
         if sp.issparse(y):
-            _as_array(y)  # the label-matrix message: zeros would be votes
+            as_array(y)  # the label-matrix message: zeros would be votes
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
         if y.ndim == 1:
             return y[:, None]
@@ -330,7 +309,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return None
         if _routing_enabled():
             # The pipeline routes sample_weight to the steps that request it.
-            _default_weight_requests(estimator)
+            default_weight_requests(estimator)
             consumed = get_routing_for_object(estimator).consumes(
                 "fit", ["sample_weight"]
             )
@@ -416,8 +395,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"sample_weight was given but {type(estimator).__name__}.fit "
                     "takes no sample_weight."
                 )
-        soft = self.soft_labels and weight_key is not None
-        if self.soft_labels and weight_key is None:
+        targets = isinstance(self.soft_labels, str)  # "proba"
+        soft = not targets and self.soft_labels and weight_key is not None
+        if not targets and self.soft_labels and weight_key is None:
             if isinstance(estimator, Pipeline) and _routing_enabled():
                 how = (
                     "with metadata routing enabled, the pipeline passes sample "
@@ -437,7 +417,16 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
 
-        if soft:
+        if targets:
+            index, labels = rows, proba[rows]
+            weight = None
+            if sample_weight is not None:
+                weight = sample_weight[index]
+                positive = weight > 0
+                index, labels, weight = (
+                    index[positive], labels[positive], weight[positive]
+                )
+        elif soft:
             index, labels, weight = expand_soft_labels(proba, rows, sample_weight)
         else:
             labels = proba_to_labels(

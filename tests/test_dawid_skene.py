@@ -1,4 +1,4 @@
-"""Known-answer tests of DawidSkene (algorithms.md §2.2, §6.3)."""
+"""Known-answer tests of DawidSkene (EM as in doc/mathematical_details.rst)."""
 
 import pickle
 import warnings
@@ -299,7 +299,7 @@ def test_docstring_example_values():
 def test_grouped_vote_codes_match_source_by_source_loops(n_samples, n_sources, n_classes):
     """The engine of tensor_scores / expected_vote_counts / DawidSkene."""
     from skweak_e2e.label_model import expected_vote_counts, tensor_scores
-    from skweak_e2e.label_model._tensor_form import _VoteCodes
+    from skweak_e2e.label_model._vote_codes import VoteCodes
 
     rng = np.random.RandomState(n_sources)
     L = rng.randint(-1, n_classes, size=(n_samples, n_sources))
@@ -315,10 +315,10 @@ def test_grouped_vote_codes_match_source_by_source_loops(n_samples, n_sources, n
     assert_allclose_scaled(tensor_scores(L, W), S, rtol=0, atol=1e-12)
     assert_allclose_scaled(expected_vote_counts(L, T, n_classes, weight), N, atol=1e-10)
     assert_allclose_scaled(
-        _VoteCodes(L, n_classes).relative_scores_t(W).T, S - S[:, :1], atol=1e-12
+        VoteCodes(L, n_classes).relative_scores_t(W).T, S - S[:, :1], atol=1e-12
     )
     # Unique rows through the 64-bit keys (exact or hashed).
-    first, inverse, counts = _VoteCodes(L, n_classes).unique()
+    first, inverse, counts = VoteCodes(L, n_classes).unique()
     np.testing.assert_array_equal(L[first][inverse], L)
-    assert len(np.unique(L, axis=0)) == len(first) == _VoteCodes(L, n_classes).n_unique()
+    assert len(np.unique(L, axis=0)) == len(first) == VoteCodes(L, n_classes).n_unique()
     np.testing.assert_array_equal(np.bincount(inverse), counts)

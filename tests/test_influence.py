@@ -14,10 +14,11 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from skweak_e2e import MajorityVote, SourceAwareInfluence
-from skweak_e2e.base import BaseLabelModel
+from skweak_e2e.label_model._base import BaseLabelModel
 from skweak_e2e.datasets import make_weak_supervision, planted_posterior
 from skweak_e2e.inspection import InfluenceResult
 from skweak_e2e.inspection._linear_loss import LogisticModel
+
 from ._tolerance import assert_allclose_scaled
 
 LAM = 1e-2

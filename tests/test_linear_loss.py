@@ -10,6 +10,8 @@ from skweak_e2e.inspection._hessian_solver import HessianSolver
 from skweak_e2e.inspection._linear_loss import LogisticModel
 from ._tolerance import assert_allclose_scaled
 
+from ._tolerance import assert_allclose_scaled
+
 LAM = 1e-2
 
 

@@ -1,4 +1,5 @@
-"""Known-answer tests of LinearizedApprox (algorithms.md §3 and §6.5)."""
+"""Known-answer tests of LinearizedApprox (objective and gradient as in
+doc/mathematical_details.rst)."""
 
 import pickle
 import warnings
@@ -9,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
 from skweak_e2e import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
-from skweak_e2e.base import BaseLabelModel
+from skweak_e2e.label_model._base import BaseLabelModel
 from skweak_e2e.datasets import make_weak_supervision, planted_posterior
 from skweak_e2e.label_model import apply_tensor_form
 from skweak_e2e.label_model._linearized import (

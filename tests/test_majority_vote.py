@@ -1,4 +1,4 @@
-"""Known-answer tests of MajorityVote (algorithms.md §6.2)."""
+"""Known-answer tests of MajorityVote."""
 
 import pickle
 

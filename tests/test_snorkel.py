@@ -1,4 +1,5 @@
-"""Known-answer tests of the Snorkel label model (algorithms.md §2.3, §6.4)."""
+"""Known-answer tests of the Snorkel label model (objective as in
+doc/mathematical_details.rst)."""
 
 import pickle
 import warnings
@@ -18,6 +19,8 @@ from skweak_e2e.label_model._snorkel import (
     overlap_matrix,
     snorkel_loss,
 )
+from skweak_e2e.label_model._vote_codes import compress_rows
+
 from ._tolerance import assert_allclose_scaled
 
 
@@ -153,7 +156,7 @@ def test_overlap_matrix_paths_agree_with_explicit_one_hot():
         assert_allclose_scaled(gram / len(L), O_ref, rtol=0, atol=1e-12)
         assert_allclose_scaled(first / len(L), q_ref, rtol=0, atol=1e-12)
     # 4 sources, 3 classes: at most 256 patterns, so the unique-row path runs.
-    assert _snorkel._compress_rows(L, 3) is not None
+    assert compress_rows(L, 3) is not None
     O, q = overlap_matrix(L, 3)
     assert_allclose_scaled(O, O_ref, atol=1e-12)
     assert_allclose_scaled(q, q_ref, atol=1e-12)

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from skweak_e2e import DawidSkene, LabelModelClassifier, LinearizedApprox, MajorityVote
-from skweak_e2e.base import proba_to_labels
+from skweak_e2e.label_model._base import proba_to_labels
 from skweak_e2e.datasets import make_weak_supervision
 from skweak_e2e.metrics import gold_accuracy_scorer, make_gold_scorer
 
@@ -68,6 +68,43 @@ def test_soft_labels_are_expanded_into_weighted_rows():
     np.testing.assert_array_equal(est.extra_, [0, 0, 10, 30, 30, 30, 40])
     assert clf.coverage_ == pytest.approx(0.8)
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+class ProbaTargetClassifier(ClassifierMixin, BaseEstimator):
+    """Takes probability targets as y; predicts their mean's argmax."""
+
+    def fit(self, X, y, sample_weight=None, extra=None):
+        self.X_, self.y_ = np.asarray(X), np.asarray(y)
+        self.sample_weight_, self.extra_ = sample_weight, extra
+        self.classes_ = np.arange(self.y_.shape[1])
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.y_.mean(axis=0), (len(X), 1))
+
+    def predict(self, X):
+        return np.argmax(self.predict_proba(X), axis=1)
+
+
+def test_proba_targets_reach_the_estimator_one_row_per_sample():
+    clf = LabelModelClassifier(estimator=ProbaTargetClassifier(), soft_labels="proba")
+    clf.fit(X_HAND, L_HAND, extra=np.arange(5) * 10)
+    est = clf.estimator_
+    # Soft MV of the covered rows 0, 1, 3, 4 (row 2 has no vote).
+    np.testing.assert_array_equal(est.X_.ravel(), [0, 1, 3, 4])
+    np.testing.assert_allclose(
+        est.y_, [[2 / 3, 1 / 3, 0], [0, 0, 1], [1 / 3, 1 / 3, 1 / 3], [0, 1, 0]]
+    )
+    assert est.sample_weight_ is None
+    np.testing.assert_array_equal(est.extra_, [0, 10, 30, 40])
+    np.testing.assert_allclose(clf.predict_proba(X_HAND[:1]), [est.y_.mean(axis=0)])
+    # Sample weights follow their rows; a zero weight drops its row.
+    sw = np.array([1.0, 2.0, 3.0, 0.0, 5.0])
+    est = clf.fit(X_HAND, L_HAND, sample_weight=sw).estimator_
+    np.testing.assert_array_equal(est.X_.ravel(), [0, 1, 4])
+    np.testing.assert_allclose(est.sample_weight_, [1.0, 2.0, 5.0])
+    with pytest.raises(ValueError, match="soft_labels"):
+        LabelModelClassifier(soft_labels="expand").fit(X_HAND, L_HAND)
 
 
 def test_sample_weight_multiplies_the_expansion_weights():

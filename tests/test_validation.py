@@ -1,6 +1,6 @@
 """The label-matrix layer (skweak_e2e/utils/_validation.py).
 
-Every bad-input error of algorithms.md §6.1, the accepted inputs, the vote
+Every bad-input error of the label-matrix checks, the accepted inputs, the vote
 encodings and the unique-pattern compression.
 """
 

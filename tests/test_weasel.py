@@ -1,4 +1,4 @@
-"""Known-answer tests of WeaSELClassifier (algorithms.md §4 and §6.7)."""
+"""Known-answer tests of WeaSELClassifier."""
 
 import os
 import pickle
@@ -867,7 +867,8 @@ def test_bad_inspection_input_gives_a_clear_error():
 
 
 # ----------------------------------------------------------------------------
-# Recovery ([P000] App. F.2.1 analogue)
+# Recovery (an analogue of the recovery experiment of Rühling Cachay et al.,
+# NeurIPS 2021, appendix F.2.1)
 # ----------------------------------------------------------------------------
 def test_recovers_a_perfect_source_hidden_among_duplicated_coin_flips():
     """One perfect source and a fair coin duplicated k=25 times.

@@ -1,6 +1,7 @@
 """Torch modules of WeaSEL: the MLPs and the joint encoder/downstream module.
 
-The joint module follows algorithms.md §4.1. For a sample with features
+The joint module is WeaSEL's (Rühling Cachay et al., NeurIPS 2021; see the
+"Mathematical details" page of the documentation). For a sample with features
 ``x`` and vote one-hot ``lam`` of shape ``(n_sources, n_classes)`` (an
 abstaining source has an all-zero row; soft sources give their class
 probabilities), the encoder ``e`` scores every source from ``enc(L)`` and

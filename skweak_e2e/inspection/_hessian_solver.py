@@ -9,12 +9,11 @@ imports no model, so the objective module can use it for Newton steps.
 path only multiplies by ``X`` and ``X^T`` and never densifies it.
 """
 
-import contextlib
-
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
+
+from ..utils._threads import serial_blas
 
 __all__ = ["HessianSolver"]
 
@@ -28,22 +27,9 @@ CHOLESKY_MAX_PARAMS = 4096
 SERIAL_LAPACK_MAX = 1536
 
 
-_CONTROLLER = None
-
-
-def _serial_blas(serial):
-    """Context running BLAS single-threaded when ``serial`` (else a no-op)."""
-    global _CONTROLLER
-    if not serial:
-        return contextlib.nullcontext()
-    if _CONTROLLER is None:  # scanning the loaded libraries is slow: do it once
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
 def _lapack_threads(n):
     """Context limiting BLAS threads for small dense factorisations."""
-    return _serial_blas(n <= SERIAL_LAPACK_MAX)
+    return serial_blas(n <= SERIAL_LAPACK_MAX)
 
 
 class HessianSolver:

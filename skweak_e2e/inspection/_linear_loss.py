@@ -32,12 +32,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
-from ._hessian_solver import (
-    CHOLESKY_MAX_PARAMS,
-    CHUNK_ROWS,
-    HessianSolver,
-    _serial_blas,
-)
+from ..utils._math import logsumexp_rows
+from ..utils._threads import serial_blas
+from ._hessian_solver import CHOLESKY_MAX_PARAMS, CHUNK_ROWS, HessianSolver
 
 __all__ = ["LogisticModel", "soft_cross_entropy"]
 
@@ -152,7 +149,7 @@ class LogisticModel:
     def log_proba(self, X, theta):
         """Log class probabilities (n, C)."""
         Z = self.logits(X, theta)
-        return Z - _logsumexp_rows(Z)[:, None]
+        return Z - logsumexp_rows(Z)[:, None]
 
     def proba(self, X, theta):
         """Class probabilities (n, C)."""
@@ -183,7 +180,7 @@ class LogisticModel:
         """
         n_norm = X.shape[0] if n_norm is None else n_norm
         Z = self.logits(X, theta)
-        lse = _logsumexp_rows(Z)
+        lse = logsumexp_rows(Z)
         rho = T.sum(axis=1)
         value = (rho @ lse - np.sum(T * Z)) / n_norm + self.penalty(theta)
         P = np.exp(Z - lse[:, None])
@@ -289,7 +286,7 @@ class LogisticModel:
         """
         n_norm = X.shape[0] if n_norm is None else n_norm
         theta0 = np.zeros(self.n_params) if init is None else np.array(init, float)
-        with _serial_blas(X.size <= SERIAL_FIT_MAX):
+        with serial_blas(X.size <= SERIAL_FIT_MAX):
             return self._fit(X, T, n_norm, theta0, tol, max_iter)
 
     def _fit(self, X, T, n_norm, theta0, tol, max_iter):
@@ -393,12 +390,6 @@ def _square(X):
 def _dense(A):
     """A dense ndarray of a dense or sparse product."""
     return A.toarray() if sp.issparse(A) else np.asarray(A)
-
-
-def _logsumexp_rows(Z):
-    """Row-wise log-sum-exp of a (n, C) array (faster than scipy's for small C)."""
-    top = Z.max(axis=1)
-    return top + np.log(np.exp(Z - top[:, None]).sum(axis=1))
 
 
 def soft_cross_entropy(log_proba, y):

@@ -5,9 +5,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import indexable
-from sklearn.utils.validation import _num_samples, check_array, column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ..label_model import LinearizedApprox, MajorityVote
+from ..utils._sklearn_compat import _num_samples
 
 __all__ = [
     "check_target",

@@ -3,18 +3,18 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import logsumexp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..utils._math import softmax_rows
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
 from ._linear_loss import LogisticModel
 
 __all__ = ["SoftLabelLogisticRegression"]
@@ -220,7 +220,7 @@ class SoftLabelLogisticRegression(ClassifierMixin, BaseEstimator):
             Softmax of the logits; each row sums to 1.
         """
         Z = self._logits(X)
-        return np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
+        return softmax_rows(Z)
 
     def predict(self, X):
         """Most probable class.

@@ -6,17 +6,19 @@ import numbers
 from functools import partial
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils import Bunch, _safe_indexing, indexable
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _num_samples,
-    check_array,
-    check_is_fitted,
-)
+from sklearn.utils import Bunch, indexable
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..label_model._tensor_form import tensor_scores
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    _num_samples,
+    _safe_indexing,
+)
 from ..utils._validation import check_label_matrix, is_covered
 from ._backends import BackendOptions, closed_form_reference, make_backend
 from ._l2_selection import select_l2

@@ -34,7 +34,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import logsumexp
 
-from ..label_model._tensor_form import _soft_augmented, tensor_scores
+from ..label_model._tensor_form import tensor_scores
+from ..label_model._vote_codes import soft_augmented
+from ..utils._math import softmax_rows
 
 __all__ = ["TermDecomposition"]
 
@@ -124,7 +126,7 @@ class TermDecomposition:
     def outcomes(self, j):
         """Outcome codes ``L[:, j] + 1`` (hard) or augmented soft votes (n, C+1)."""
         if self.soft:
-            return _soft_augmented(self.L[:, j : j + 1])[:, 0, :]
+            return soft_augmented(self.L[:, j : j + 1])[:, 0, :]
         return self.L[:, j].astype(np.intp) + 1
 
     def coefficients(self, j):
@@ -317,7 +319,7 @@ class TermDecomposition:
     def term_coefficients(self, sample, source, klass):
         """``w_ijc`` of listed terms (training-row indices)."""
         if self.soft:
-            aug = _soft_augmented(self.L[sample, source][:, None, :])[:, 0, :]
+            aug = soft_augmented(self.L[sample, source][:, None, :])[:, 0, :]
             return np.einsum("tk,tk->t", aug, self.W[source, :, klass])
         codes = self.L[sample, source].astype(np.intp) + 1
         return self.W[source, codes, klass]
@@ -388,7 +390,7 @@ class TermDecomposition:
         ``rows``: the training rows of ``S`` (all rows when None).
         """
         if self.activation == "exp":
-            return np.exp(S - logsumexp(S, axis=1, keepdims=True))
+            return softmax_rows(S)
         S = np.clip(S, 0.0, None)
         Z = S.sum(axis=1, keepdims=True)
         Z_rows = self.Z if rows is None else self.Z[rows]

@@ -19,7 +19,10 @@ torch is imported lazily: the rest of the library works without it.
 import copy
 
 import numpy as np
-from scipy.special import logsumexp
+
+from ..utils._math import softmax_rows
+from ..utils._optional import import_optional
+from ..utils._torch import TORCH_CHUNK, map_row_chunks, resolve_device
 
 __all__ = [
     "TorchGGNBackend",
@@ -29,38 +32,24 @@ __all__ = [
 ]
 
 #: Rows per forward/JVP batch.
-BATCH_ROWS = 4096
+BATCH_ROWS = TORCH_CHUNK
 #: Rademacher probes of the Hutchinson trace estimate (relative damping).
 TRACE_PROBES = 16
 
 
 def import_torch():
     """Import torch with a helpful message when it is missing."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - torch is a dependency
-        raise ImportError(
-            "Influence functions of torch end models need torch (pip install torch)."
-        ) from exc
-    return torch
+    return import_optional("torch", "Influence functions of torch end models")
 
 
 def is_torch_model(obj):
     """True for a ``torch.nn.Module`` or a fitted skorch net (``module_``)."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
+    torch = import_optional("torch", "is_torch_model", required=False)
+    if torch is None:  # pragma: no cover - torch is a dependency
         return False
     if isinstance(obj, torch.nn.Module):
         return True
     return isinstance(getattr(obj, "module_", None), torch.nn.Module)
-
-
-def resolve_device(device):
-    torch = import_torch()
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def unwrap_module(obj):
@@ -107,12 +96,11 @@ def to_tensor(X, module, device):
 
 def forward_logits(module, X, device):
     """Logits of ``module`` on ``X`` in batches (numpy float64)."""
-    torch = import_torch()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(X), BATCH_ROWS):
-            xb = to_tensor(X[start : start + BATCH_ROWS], module, device)
-            out.append(module(xb).double().cpu().numpy())
+    out = map_row_chunks(
+        lambda rows: module(to_tensor(X[rows], module, device)).double().cpu().numpy(),
+        len(X),
+        BATCH_ROWS,
+    )
     return np.concatenate(out, axis=0)
 
 
@@ -154,13 +142,11 @@ class TorchLastLayer:
 
         handle = self.layer.register_forward_pre_hook(hook)
         try:
-            with torch.no_grad():
-                for start in range(0, len(X), BATCH_ROWS):
-                    self.module(
-                        to_tensor(
-                            X[start : start + BATCH_ROWS], self.module, self.device
-                        )
-                    )
+            map_row_chunks(
+                lambda rows: self.module(to_tensor(X[rows], self.module, self.device)),
+                len(X),
+                BATCH_ROWS,
+            )
         finally:
             handle.remove()
         H = torch.cat(captured, dim=0).numpy()
@@ -255,7 +241,7 @@ class TorchGGNBackend:
         }
         if not self.params:
             raise ValueError("The torch end model has no trainable parameter.")
-        self.P = self._softmax(self.logits(X))
+        self.P = softmax_rows(self.logits(X))
         self.cg_iterations_ = []
         self.hessian_scale_ = None
         if damping:
@@ -286,14 +272,11 @@ class TorchGGNBackend:
     def _call(self, params, xb):
         return import_torch().func.functional_call(self.module, params, (xb,))
 
-    def _softmax(self, Z):
-        return np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
-
     def logits(self, X):
         return pad_logits(forward_logits(self.module, X, self.device), self.n_classes)
 
     def proba(self, X):
-        return self._softmax(self.logits(X))
+        return softmax_rows(self.logits(X))
 
     def _pad_t(self, z):
         if z.shape[1] == self.n_classes:

@@ -5,11 +5,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 
-from ..base import BaseLabelModel
 from ..utils._hints import snorkel_hints
-from ._tensor_form import _compress_rows, _soft_augmented, _VoteCodes, apply_tensor_form
+from ..utils._math import softmax_columns_
+from ..utils._sklearn_compat import Interval
+from ._base import BaseLabelModel
+from ._tensor_form import exp_proba
+from ._vote_codes import VoteCodes, compress_rows, soft_augmented
 
 __all__ = ["DawidSkene"]
 
@@ -31,27 +33,6 @@ def _off_top_fraction(L):
     return float((vote_mass - L.max(axis=2)).sum()) / total
 
 
-def _softmax_t(St):
-    """Column-wise softmax and logsumexp of ``St`` (n_classes, n); overwrites it."""
-    top = St.max(axis=0)
-    St -= top
-    np.exp(St, out=St)
-    total = St.sum(axis=0)
-    St /= total
-    np.log(total, out=total)
-    total += top
-    return St, total
-
-
-def _exp_proba(L, W):
-    """``softmax(S)`` of the tensor form (sigma = exp), without (n, C) temporaries."""
-    if L.ndim == 3:
-        return apply_tensor_form(L, W, "exp")
-    # The softmax only sees score differences: class 0 is the reference.
-    proba_t, _ = _softmax_t(_VoteCodes(L, W.shape[2]).relative_scores_t(W))
-    return np.ascontiguousarray(proba_t.T)
-
-
 class _HardData:
     """Hard votes, possibly compressed to unique patterns, for EM.
 
@@ -64,9 +45,9 @@ class _HardData:
     """
 
     def __init__(self, L, n_classes):
-        codes = _VoteCodes(L, n_classes)
+        codes = VoteCodes(L, n_classes)
         self.weights = None
-        unique = _compress_rows(L, n_classes, codes, below=_COMPRESS_BELOW)
+        unique = compress_rows(L, n_classes, codes, below=_COMPRESS_BELOW)
         if unique is not None:
             first, _, counts = unique
             codes = codes.take(first)
@@ -99,7 +80,7 @@ class _SoftData:
     def __init__(self, L, n_classes):
         self.n_sources = L.shape[1]
         self.K = n_classes + 1
-        self.aug = _soft_augmented(L).reshape(L.shape[0], -1)
+        self.aug = soft_augmented(L).reshape(L.shape[0], -1)
         self.weights = None
 
     def raw_scores_t(self, W):
@@ -275,7 +256,7 @@ class DawidSkene(BaseLabelModel):
         self.random_state = random_state
 
     def _predict_proba(self, L):
-        return _exp_proba(L, self.W_)
+        return exp_proba(L, self.W_)
 
     def _fit(self, L):
         n_samples, n_sources = L.shape[:2]
@@ -337,7 +318,7 @@ class DawidSkene(BaseLabelModel):
             # E-step: class posteriors and the log-likelihood of (prior, E).
             St, offset = data.scores_t(W)
             St += log_prior[:, None]
-            Tt, norm = _softmax_t(St)
+            Tt, norm = softmax_columns_(St)
             loglik = offset + float(norm.sum() if weights is None else norm @ weights)
             if self.alpha > 0:
                 loglik += self.alpha * float(log_E.sum())

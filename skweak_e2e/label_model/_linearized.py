@@ -5,30 +5,27 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import Bounds, minimize
-from sklearn.base import _fit_context, clone
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import validate_data
-from threadpoolctl import threadpool_limits
 
-from ..base import TIE_TOL, BaseLabelModel
+from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._threads import serial_blas
 from ..utils._validation import (
-    check_label_matrix,
     check_label_proba,
-    check_vote_container,
     is_covered,
     unique_rows,
     vote_indicator,
 )
+from ._base import TIE_TOL, BaseLabelModel
 from ._tensor_form import apply_tensor_form, scores_to_proba
 
 __all__ = ["LinearizedApprox"]
 
 # Floor of the row normaliser Z = sum_c S[i, c]; it only matters when every
-# weight a row touches is exactly zero (the 0/0 case of algorithms.md §3.4).
+# weight a row touches is exactly zero (a 0/0 output; see doc/mathematical_details.rst).
 _Z_FLOOR = 1e-300
-# Floor of the linear probabilities inside the KL fidelity metric (§3.5).
+# Floor of the linear probabilities inside the KL fidelity metric.
 _KL_FLOOR = 1e-12
 # Start value of the weights that the "mv" initialisation does not set to 1.
 _INIT_FLOOR = 0.01
@@ -38,9 +35,9 @@ def _linear_objective(w, A, T, weight, n_classes):
     """Weighted squared error of a linear tensor form, and its gradient.
 
     ``J(W) = sum_p weight[p] * ||T[p] - S[p] / Z[p]||^2`` with ``S = A @ W``
-    and ``Z[p] = sum_c S[p, c]`` (algorithms.md §3.1); the gradient is
-    ``A.T @ G`` with ``G[p] = 2 weight[p] / Z[p] * (r[p] - (r[p] . ybar[p]) 1)``,
-    ``r = ybar - T`` (§3.2).
+    and ``Z[p] = sum_c S[p, c]``; the gradient is ``A.T @ G`` with
+    ``G[p] = 2 weight[p] / Z[p] * (r[p] - (r[p] . ybar[p]) 1)``,
+    ``r = ybar - T`` (derived in doc/mathematical_details.rst).
 
     Parameters
     ----------
@@ -105,7 +102,7 @@ def _solve_linear_form(A, T, weight, starts, free, *, max_iter, tol, ftol):
     best = None
     # L-BFGS-B's BLAS calls work on vectors of at most a few thousand entries;
     # a multi-threaded BLAS makes each iteration up to 100x slower.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with serial_blas():
         for x0 in starts:
             x0 = np.where(free, x0, 0.0).ravel()
             total = x0.sum()
@@ -127,7 +124,7 @@ def _solve_linear_form(A, T, weight, starts, free, *, max_iter, tol, ftol):
 
 
 def _fidelity(target, approx, weight):
-    """Agreement metrics between target and linearised probabilities (§3.5)."""
+    """Agreement metrics between target and linearised probabilities (``fidelity_``)."""
     weight = np.asarray(weight, dtype=np.float64)
     total = weight.sum()
     n_classes = target.shape[1]
@@ -339,41 +336,15 @@ class LinearizedApprox(BaseLabelModel):
         self : object
             The fitted model.
         """
-        # BaseLabelModel.fit validates L and sets the common attributes, then
-        # calls _fit(validated L); the base model must see the raw input (its
-        # own validation), so it is handed over here.
-        self._raw_fit_input = (L, y)
-        try:
-            BaseLabelModel.fit.__wrapped__(self, L, y)
-        finally:
-            del self._raw_fit_input
-        return self
+        # The template of BaseLabelModel, under this fit's nested-validation
+        # setting; the base model sees the input as given (_fit_input).
+        return self._fit_template(L, y)
 
-    def _validate_L(self, L, *, reset):
-        # As BaseLabelModel._validate_L, with n_classes inherited from the
-        # base model when not given.
-        check_vote_container(L)
-        L = validate_data(
-            self,
-            L,
-            reset=reset,
-            dtype="numeric",
-            ensure_all_finite=False,
-            allow_nd=True,
-        )
-        if reset:
-            n_classes = self.n_classes
-            if n_classes is None:
-                n_classes = self._base_n_classes()
-        else:
-            n_classes = self.n_classes_
-        return check_label_matrix(
-            L,
-            n_classes=n_classes,
-            abstain=self.abstain,
-            allow_soft=True,
-            require_votes=reset,
-        )
+    def _default_n_classes(self):
+        # n_classes is inherited from the base model when not given.
+        if self.n_classes is not None:
+            return self.n_classes
+        return self._base_n_classes()
 
     def _base_n_classes(self):
         for name in ("n_classes_", "n_classes"):
@@ -385,13 +356,12 @@ class LinearizedApprox(BaseLabelModel):
                 return int(value)
         return None
 
-    def _fit(self, L):
-        raw_L, raw_y = self._raw_fit_input
+    def _fit_input(self, L, L_input, y):
         C = self.n_classes_
         base = clone(self.base_model)
-        base.fit(raw_L, raw_y)
+        base.fit(L_input, y)
         self.base_model_ = base
-        target = self._check_target(base.predict_proba(raw_L), L.shape[0])
+        target = self._check_target(base.predict_proba(L_input), L.shape[0])
 
         covered = is_covered(L)
         if self.class_prior is None:
@@ -420,7 +390,7 @@ class LinearizedApprox(BaseLabelModel):
         free[self.silent_sources_] = False
         starts = self._starting_points(free)
 
-        # The sum over rows (not the mean), as in algorithms.md §3.4: with
+        # The sum over rows (not the mean), as in the documented objective: with
         # ftol relative to max(J, 1), small errors are driven to ~1e-14.
         best = _solve_linear_form(
             A,

@@ -1,10 +1,10 @@
 """Majority vote."""
 
 import numpy as np
-from sklearn.utils._param_validation import StrOptions
 
-from ..base import BaseLabelModel
 from ..utils._hints import snorkel_hints
+from ..utils._sklearn_compat import StrOptions
+from ._base import BaseLabelModel
 from ._tensor_form import scores_to_proba
 
 __all__ = ["MajorityVote"]

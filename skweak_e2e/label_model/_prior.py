@@ -7,7 +7,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import column_or_1d
 
 from ..utils._validation import (
-    _as_array,
+    as_array,
     check_label_matrix,
     check_sample_alignment,
 )
@@ -85,18 +85,12 @@ def estimate_class_prior(
     Notes
     -----
     The estimate from the votes is as good as the independence assumption.
-    On planted data (independent sources) it recovers the prior: with
-    priors 0.5/0.3/0.2, 20 sources and 3 classes it is within about 0.02,
-    and Snorkel (500 epochs) with it lands within a few tenths of a point
-    of the Bayes-optimal accuracy, where the uniform prior costs 6 to 8
-    points; with a 0.9/0.1 prior and 8 sources, Snorkel's test accuracy
-    goes from about 0.7 to 0.91, the same as with the true prior. On real
-    label matrices with correlated sources it can be off: measured with
-    Snorkel against the uniform prior, it gained on the embedded
-    breast_cancer (+0.7 points) and wine (+2.7) sets, lost a point on
-    digits and YouTube, and 5.8 points on the 7-class Yoruba set, where
-    the true prior would have gained 12.7. Check it against a few dev
-    labels when you have them, or use those labels instead.
+    On planted data (independent sources) it recovers the prior, and
+    Snorkel with it comes close to the accuracy it reaches with the true
+    prior. On real label matrices with correlated sources it can be off, and
+    cost accuracy against the uniform prior (the benchmarks page has the
+    measurements). Check it against a few dev labels when you have them, or
+    use those labels instead.
 
     Examples
     --------
@@ -110,7 +104,7 @@ def estimate_class_prior(
     >>> estimate_class_prior(L[:100], y_dev).round(2)
     array([0.5 , 0.34, 0.16])
     """
-    raw = _as_array(L)
+    raw = as_array(L)
     if y is not None:
         y_arr = np.asarray(y)
         check_sample_alignment(raw.shape[0], y_arr.shape[0], "L", "y")

@@ -8,16 +8,16 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
-from ..base import BaseLabelModel
 from ..utils._hints import snorkel_hints
+from ..utils._sklearn_compat import Interval, StrOptions
+from ..utils._threads import serial_blas
 from ..utils._validation import unique_rows, vote_indicator
-from ._dawid_skene import _exp_proba
+from ._base import BaseLabelModel
 from ._prior import estimate_class_prior
-from ._tensor_form import _CHUNK_ROWS, _compress_rows
+from ._tensor_form import exp_proba
+from ._vote_codes import CHUNK_ROWS, compress_rows
 
 __all__ = ["Snorkel"]
 
@@ -50,7 +50,7 @@ def _one_hot_table(n_classes):
 def _overlaps_dense(L, n_classes):
     """Sum of psi psi^T and of psi over the rows, by chunked float32 products.
 
-    Every chunk product counts at most ``_CHUNK_ROWS < 2**24`` ones per
+    Every chunk product counts at most ``CHUNK_ROWS < 2**24`` ones per
     entry, so float32 is exact; the chunks are summed in float64.
     """
     n_samples, n_sources = L.shape
@@ -58,8 +58,8 @@ def _overlaps_dense(L, n_classes):
     table = _one_hot_table(n_classes)
     gram = np.zeros((d, d))
     first = np.zeros(d)
-    for a in range(0, n_samples, _CHUNK_ROWS):
-        codes = L[a : a + _CHUNK_ROWS].astype(np.intp)
+    for a in range(0, n_samples, CHUNK_ROWS):
+        codes = L[a : a + CHUNK_ROWS].astype(np.intp)
         codes += 1
         psi = np.take(table, codes).view(np.float32).reshape(codes.shape[0], d)
         gram += psi.T @ psi  # numpy runs A.T @ A as a symmetric rank-k update
@@ -114,7 +114,7 @@ def overlap_matrix(L, n_classes):
     if L.ndim == 3:
         psi = L.reshape(n_samples, -1)
         return psi.T @ psi / n_samples, psi.mean(axis=0)
-    unique = _compress_rows(L, n_classes)
+    unique = compress_rows(L, n_classes)
     if unique is not None:
         first, _, counts = unique
         psi = vote_indicator(L[first], n_classes)
@@ -502,7 +502,7 @@ class Snorkel(BaseLabelModel):
 
         # The epochs multiply (m C)-sized matrices: too small for threaded
         # BLAS, whose threads spin and stall when other jobs hold the cores.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with serial_blas():
             mu, history = _optimise(
                 mu_init * scale, loss_grad, self.n_epochs, self.lr, self.optimizer,
                 self.momentum,
@@ -550,7 +550,7 @@ class Snorkel(BaseLabelModel):
         return estimate_class_prior(L, n_classes=n_classes)
 
     def _predict_proba(self, L):
-        return _exp_proba(L, self.W_)
+        return exp_proba(L, self.W_)
 
     def get_weights(self):
         """Estimated accuracy of every source (snorkel's ``get_weights``).

@@ -9,9 +9,10 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 
+from ..utils._optional import import_optional
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ..utils._targets import MAX_INFERRED_CLASSES
 from ._labeling_function import LabelingFunction, LabelingFunctionError
 
@@ -412,11 +413,10 @@ def _make_progress(total, progress_bar, desc="Applying labeling functions"):
     if progress_bar is False or total == 0:
         return _NoProgress()
     delay = _AUTO_DELAY if progress_bar == "auto" else 0.0
-    try:
-        from tqdm import tqdm
-    except ImportError:
+    tqdm = import_optional("tqdm", "LFApplier", required=False)
+    if tqdm is None:
         return _StderrProgress(total, desc, delay)
-    return tqdm(total=total, desc=desc, unit="rec", delay=delay, file=sys.stderr)
+    return tqdm.tqdm(total=total, desc=desc, unit="rec", delay=delay, file=sys.stderr)
 
 
 def _smallest_signed(low, high):

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from ..utils._validation import _as_array, check_label_matrix
-from ._sources import _check_gold
+from ..utils._targets import check_gold_labels
+from ..utils._validation import as_array
+from ._sources import check_hard_votes
 
 __all__ = ["label_buckets", "label_matrix_summary"]
 
@@ -54,13 +55,7 @@ def label_matrix_summary(L, y=None, *, n_classes=None, abstain=-1):
     >>> summary["n_votes"], round(summary["vote_accuracy"], 3)
     (6, 0.833)
     """
-    L, n_cls = check_label_matrix(
-        _as_array(L),
-        n_classes=n_classes,
-        abstain=abstain,
-        allow_soft=False,
-        require_votes=False,
-    )
+    L, n_cls = check_hard_votes(L, n_classes, abstain)
     n_samples = L.shape[0]
     if n_samples == 0:
         raise ValueError("L has no row.")
@@ -77,7 +72,9 @@ def label_matrix_summary(L, y=None, *, n_classes=None, abstain=-1):
         "n_votes": int(n_votes.sum()),
     }
     if y is not None:
-        y = _check_gold(y, n_samples, n_cls, n_classes is not None)
+        y = check_gold_labels(
+            y, n_samples, n_classes=None if n_classes is None else n_cls
+        )
         scored = voted & (y != -1)[:, None]
         total = int(scored.sum())
         correct = int((scored & (L == y[:, None])).sum())
@@ -127,7 +124,7 @@ def label_buckets(*labels):
         raise TypeError("label_buckets needs at least one array of labels.")
     columns = []
     for k, arr in enumerate(labels):
-        arr = _as_array(arr)
+        arr = as_array(arr)
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2:

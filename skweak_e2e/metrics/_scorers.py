@@ -9,16 +9,10 @@ scikit-learn's metadata routing passes along (and splits) next to ``X`` and
 
 import numpy as np
 from sklearn.metrics import get_scorer, make_scorer
-from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import MetadataRequest
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
-    check_array,
-    column_or_1d,
-    indexable,
-)
+from sklearn.utils.validation import check_array, column_or_1d, indexable
 
+from ..utils._sklearn_compat import _check_sample_weight, _num_samples, _safe_indexing
 from ..utils._validation import check_sample_alignment
 
 __all__ = ["gold_accuracy_scorer", "make_gold_scorer"]

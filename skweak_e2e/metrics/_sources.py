@@ -2,23 +2,21 @@
 
 import numpy as np
 
+from ..utils._optional import import_optional
 from ..utils._targets import check_gold_labels
-from ..utils._validation import _as_array, check_label_matrix
+from ..utils._validation import as_array, check_label_matrix
 
 __all__ = ["source_summary"]
 
 
-def _pandas_or_none():
-    try:
-        import pandas
-    except ImportError:
-        return None
-    return pandas
-
-
-def _check_gold(y, n_samples, n_classes, explicit_n_classes):
-    return check_gold_labels(
-        y, n_samples, n_classes=n_classes if explicit_n_classes else None
+def check_hard_votes(L, n_classes, abstain):
+    """The hard label matrix that the source statistics read, and its class count."""
+    return check_label_matrix(
+        as_array(L),
+        n_classes=n_classes,
+        abstain=abstain,
+        allow_soft=False,
+        require_votes=False,
     )
 
 
@@ -118,13 +116,7 @@ def source_summary(
             "gold labels, if any, go in y."
         )
     raw = L
-    L, n_cls = check_label_matrix(
-        _as_array(L),
-        n_classes=n_classes,
-        abstain=abstain,
-        allow_soft=False,
-        require_votes=False,
-    )
+    L, n_cls = check_hard_votes(L, n_classes, abstain)
     n_samples, n_sources = L.shape
     if source_names is None:
         columns = getattr(raw, "columns", None)
@@ -163,7 +155,9 @@ def source_summary(
         "conflict": conflict.mean(axis=0),
     }
     if y is not None:
-        y = _check_gold(y, n_samples, n_cls, n_classes is not None)
+        y = check_gold_labels(
+            y, n_samples, n_classes=None if n_classes is None else n_cls
+        )
         scored = voted & (y != -1)[:, None]
         correct = (scored & (L == y[:, None])).sum(axis=0)
         incorrect = scored.sum(axis=0) - correct
@@ -172,9 +166,11 @@ def source_summary(
             accuracy = np.where(total > 0, correct / np.maximum(total, 1), np.nan)
         columns.update(correct=correct, incorrect=incorrect, accuracy=accuracy)
 
-    pandas = None if as_frame is False else _pandas_or_none()
-    if as_frame is True and pandas is None:
-        raise ImportError("as_frame=True needs pandas; pip install pandas.")
+    pandas = None
+    if as_frame is not False:
+        pandas = import_optional(
+            "pandas", "source_summary(as_frame=True)", required=as_frame is True
+        )
     if pandas is None:
         return {"source": source_names, **columns}
     frame = pandas.DataFrame(columns, index=pandas.Index(source_names, name="source"))

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ..utils._optional import import_optional
+
 # Colour-blind-safe colours (Okabe-Ito), one per statistic or sign.
 COLORS = {
     "coverage": "#0072B2",
@@ -16,14 +18,7 @@ CYCLE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E
 
 def import_pyplot(caller):
     """``matplotlib.pyplot``, or an ImportError that says how to get it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            f"{caller} needs matplotlib, an optional dependency of skweak_e2e; "
-            "install it with `pip install matplotlib`."
-        ) from exc
-    return plt
+    return import_optional("matplotlib.pyplot", caller)
 
 
 def get_axes(ax, caller, figsize):

@@ -262,33 +262,27 @@ def plot_accuracy_scores(
             ax, "plot_accuracy_scores", figsize=(6.5, max(2.5, 0.8 + 0.3 * n_cols))
         )
         data = [theta[mask[:, j], j] for j in range(n_cols)]
+        style = {
+            "showmeans": True,
+            "widths": 0.6,
+            "patch_artist": True,
+            "boxprops": {"facecolor": "#56B4E9", "alpha": 0.6},
+            "medianprops": {"color": "black"},
+            "flierprops": {"markersize": 2},
+        }
         try:
             ax.boxplot(
                 data,
                 orientation="horizontal",
-                showmeans=True,
-                widths=0.6,
-                patch_artist=True,
-                boxprops={"facecolor": "#56B4E9", "alpha": 0.6},
-                medianprops={"color": "black"},
-                flierprops={"markersize": 2},
                 meanprops={
                     "markerfacecolor": "#D55E00",
                     "markeredgecolor": "#D55E00",
                     "markersize": 5,
                 },
+                **style,
             )
         except TypeError:  # matplotlib < 3.10
-            ax.boxplot(
-                data,
-                vert=False,
-                showmeans=True,
-                widths=0.6,
-                patch_artist=True,
-                boxprops={"facecolor": "#56B4E9", "alpha": 0.6},
-                medianprops={"color": "black"},
-                flierprops={"markersize": 2},
-            )
+            ax.boxplot(data, vert=False, **style)
         ax.set_yticks(
             np.arange(1, n_cols + 1), labels=names, fontsize=label_fontsize(n_cols)
         )

@@ -44,7 +44,7 @@ _BLOCKED_SCAN_MIN = 1 << 20
 _SCAN_BLOCK = 1 << 16
 
 
-def _as_array(L):
+def as_array(L):
     """Return ``L`` as a numpy array, accepting pandas objects."""
     if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
         L = L.to_numpy()
@@ -65,7 +65,7 @@ def check_vote_container(L, input_name="L"):
     their column names for ``feature_names_in_``).
     """
     if sp.issparse(L):
-        _as_array(L)  # raises the sparse message
+        as_array(L)  # raises the sparse message
     dtypes = getattr(L, "dtypes", None)
     if dtypes is not None and not isinstance(L, np.ndarray):
         dtypes = [dtypes] if isinstance(dtypes, np.dtype) else list(dtypes)
@@ -183,7 +183,7 @@ def check_label_matrix(
     >>> L.dtype, n_classes
     (dtype('int8'), 2)
     """
-    arr = _as_array(L)
+    arr = as_array(L)
     if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
         # Object arrays of numbers (e.g. from pandas) are converted; anything
         # else (strings, complex) is rejected with the offending dtype.
@@ -426,7 +426,7 @@ def is_covered(L, *, abstain=-1):
     array([ True, False,  True])
     """
     if not isinstance(L, np.ndarray):
-        L = _as_array(L)
+        L = as_array(L)
     if L.ndim not in (2, 3):
         raise ValueError(
             "is_covered expects a label matrix (n_samples, n_sources) or soft "

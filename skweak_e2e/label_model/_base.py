@@ -7,16 +7,14 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .label_model._tensor_form import apply_tensor_form
-from .utils._targets import check_gold_labels
-from .utils._hints import snorkel_hints
-from .utils._validation import (
+from ..utils._hints import snorkel_hints
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context, _num_samples
+from ..utils._targets import check_gold_labels
+from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
     check_sample_alignment,
@@ -25,6 +23,7 @@ from .utils._validation import (
     is_covered,
     warn_silent_sources,
 )
+from ._tensor_form import apply_tensor_form
 
 __all__ = ["BaseLabelModel", "proba_to_labels"]
 
@@ -79,16 +78,16 @@ def proba_to_labels(proba, tie_break="abstain", random_state=None, tol=TIE_TOL):
 
 # Every label model stores its tensor form W_ (n_sources, n_classes + 1,
 # n_classes); a fit whose W_ alone would exceed this is refused up front.
-_TENSOR_BUDGET = 2 * 2**30
+TENSOR_BUDGET = 2 * 2**30
 
 
-def _check_tensor_size(n_sources, n_classes, owner):
+def check_tensor_size(n_sources, n_classes, owner):
     need = 8 * n_sources * (n_classes + 1) * n_classes
-    if need > _TENSOR_BUDGET:
+    if need > TENSOR_BUDGET:
         raise ValueError(
             f"{owner} with n_classes={n_classes} and {n_sources} sources needs a "
             f"tensor form of {need / 2**30:.1f} GiB (n_sources x (n_classes + 1) "
-            f"x n_classes float64), above {_TENSOR_BUDGET / 2**30:g} GiB. Check "
+            f"x n_classes float64), above {TENSOR_BUDGET / 2**30:g} GiB. Check "
             "n_classes, or drop sources."
         )
 
@@ -97,11 +96,24 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     """Base class of the label models: transformers over a label matrix.
 
     A label model reads a label matrix ``L`` (``-1`` = abstain) and outputs,
-    for every sample, a distribution over the classes. Subclasses implement
-    ``_fit(L)``, which must set ``W_`` (the tensor form, see
-    :func:`~skweak_e2e.label_model.apply_tensor_form`); ``predict_proba`` is
-    then the tensor form applied to ``L`` with the class activation
-    ``activation`` ("identity" or "exp").
+    for every sample, a distribution over the classes. ``fit`` is a template:
+    it validates ``L``, sets the common fitted attributes, then calls the
+    hooks that subclasses implement:
+
+    * ``_fit(L)`` (required) receives the validated ``L`` and must set ``W_``
+      (the tensor form, see :func:`~skweak_e2e.label_model.apply_tensor_form`);
+      ``predict_proba`` is then the tensor form applied to ``L`` with the
+      class activation ``activation`` ("identity" or "exp");
+    * ``_fit_input(L, L_input, y)`` replaces ``_fit`` in models that also need
+      the user's input as given (a wrapped model validates it itself); it
+      calls ``_fit(L)`` by default;
+    * ``_default_n_classes()`` gives the class count used when ``n_classes``
+      is None (None: inferred from ``L``);
+    * ``_estimate_class_prior(L, n_classes)`` backs ``class_prior="estimate"``
+      where a model supports it.
+
+    A subclass whose ``fit`` needs other nested-validation settings overrides
+    ``fit`` and calls ``self._fit_template(L, y)``.
 
     Rows where every source abstains are normal input: they get the
     model's posterior for the all-abstain pattern (the class prior unless the
@@ -137,7 +149,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             ensure_all_finite=False,
             allow_nd=self.accepts_soft,
         )
-        n_classes = self.n_classes if reset else self.n_classes_
+        n_classes = self._default_n_classes() if reset else self.n_classes_
         L, n_classes = check_label_matrix(
             L,
             n_classes=n_classes,
@@ -164,10 +176,14 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : object
             The fitted label model.
         """
-        L, n_classes = self._validate_L(L, reset=True)
+        return self._fit_template(L, y)
+
+    def _fit_template(self, L_input, y):
+        """Validate, set the common fitted attributes, then call the hooks."""
+        L, n_classes = self._validate_L(L_input, reset=True)
         if y is not None:
             check_sample_alignment(L.shape[0], _num_samples(y), "L", "y")
-        _check_tensor_size(L.shape[1], n_classes, type(self).__name__)
+        check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self.n_classes_ = n_classes
         self.classes_ = np.arange(n_classes)
         if isinstance(self.class_prior, str):  # "estimate", where supported
@@ -177,9 +193,17 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         covered = is_covered(L)
         self.coverage_ = float(covered.mean())
         self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
-        self._fit(L)
+        self._fit_input(L, L_input, y)
         self._n_features_out = n_classes
         return self
+
+    def _default_n_classes(self):
+        """The class count to validate ``L`` with at fit time (None: infer)."""
+        return self.n_classes
+
+    def _fit_input(self, L, L_input, y):
+        """Fit on the validated ``L``; ``L_input`` and ``y`` are as given."""
+        self._fit(L)
 
     def _fit(self, L):  # pragma: no cover - abstract
         raise NotImplementedError
