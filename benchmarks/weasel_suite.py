@@ -43,12 +43,13 @@ from sklearn.utils import Bunch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+for _path in (ROOT, HERE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
-DEFAULT_WRENCH = os.environ.get(
-    "SKWEAK_E2E_WRENCH", os.path.join(os.path.dirname(ROOT), "shared", "data", "wrench")
-)
+from _common import default_wrench_dir, rst_table  # noqa: E402
+
+DEFAULT_WRENCH = default_wrench_dir()
 
 # ------------------------------------------------------------------- data sets
 
@@ -254,7 +255,6 @@ def run(sets, seeds, methods, wrench_dir, weasel_params, log=print):
 
 def table(records, methods):
     sets = list(dict.fromkeys(r["set"] for r in records))
-    lines = []
     head = ["data set", "majority"] + list(methods) + ["WeaSEL - MV+LR"]
     rows = []
     means = {m: [] for m in methods}
@@ -277,13 +277,7 @@ def table(records, methods):
         else ""
     )
     rows.append(mean_row)
-    widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
-    sep = "  ".join("=" * w for w in widths)
-    lines += [sep, "  ".join(h.ljust(w) for h, w in zip(head, widths)), sep]
-    for r in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
-    lines.append(sep)
-    return "\n".join(lines)
+    return rst_table(head, rows)
 
 
 def main(argv=None):

@@ -73,8 +73,7 @@ def test_routing_enabled_follows_the_config():
 def test_private_sklearn_names_come_only_through_the_compat_module():
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if path.name == "_sklearn_compat.py" or "end_to_end" in path.parts:
-            # end_to_end/ is switched over by its owner; listed in CONTRIBUTING.
+        if path.name == "_sklearn_compat.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(

@@ -174,8 +174,10 @@ def resolve_device(device, torch):
     """
     import warnings
 
+    from ..utils._torch import resolve_device as parse_device
+
     try:
-        resolved = torch.device(device)
+        resolved = parse_device(device, "WeaSELClassifier")
     except (RuntimeError, ValueError) as exc:
         raise ValueError(f"device={device!r} is not a torch device.") from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():

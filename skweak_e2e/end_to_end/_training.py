@@ -17,6 +17,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from sklearn.utils import Bunch
 
+from ..utils._torch import map_row_chunks
 from ._losses import WeaSELLoss
 from ._options import PREDICT_CHUNK
 from ._scoring import best_f1_threshold
@@ -30,7 +31,6 @@ __all__ = [
     "TensorBatches",
     "feature_rows",
     "predict_in_chunks",
-    "torch_threads",
 ]
 
 
@@ -75,19 +75,17 @@ def predict_in_chunks(function, X, dtype, device, L=None, sparse=False):
     chunk = PREDICT_CHUNK
     if sp.issparse(X) and not sparse:
         chunk = max(1, min(chunk, 2**24 // max(X.shape[1], 1)))
-    out = []
-    with torch.no_grad():
-        for start in range(0, X.shape[0], chunk):
-            rows = slice(start, start + chunk)
-            Xb = feature_rows(X, rows, dtype, device, sparse)
-            if L is None:
-                out.append(function(Xb).cpu())
-                continue
-            Lb = torch.as_tensor(L[rows], device=device)
-            if Lb.is_floating_point():
-                Lb = Lb.to(dtype)
-            out.append(function(Xb, Lb).cpu())
-    return torch.cat(out).numpy()
+
+    def run(rows):
+        Xb = feature_rows(X, rows, dtype, device, sparse)
+        if L is None:
+            return function(Xb).cpu()
+        Lb = torch.as_tensor(L[rows], device=device)
+        if Lb.is_floating_point():
+            Lb = Lb.to(dtype)
+        return function(Xb, Lb).cpu()
+
+    return torch.cat(map_row_chunks(run, X.shape[0], chunk)).numpy()
 
 
 def downstream_proba(module, X):
@@ -111,26 +109,6 @@ def downstream_proba(module, X):
 def accepts_sparse(*networks):
     """Whether every network multiplies sparse COO inputs (``accepts_sparse``)."""
     return all(getattr(network, "accepts_sparse", False) for network in networks)
-
-
-class torch_threads:
-    """Temporarily set torch's CPU thread count (None: leave it alone)."""
-
-    def __init__(self, n_threads):
-        self.n_threads = n_threads
-        self.previous = None
-
-    def __enter__(self):
-        if self.n_threads is not None:
-            self.previous = torch.get_num_threads()
-            if self.previous != self.n_threads:
-                torch.set_num_threads(self.n_threads)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None and self.previous != self.n_threads:
-            torch.set_num_threads(self.previous)
-        return False
 
 
 class TensorBatches(torch.utils.data.Dataset):

@@ -6,12 +6,14 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ..utils._optional import import_optional
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ..utils._targets import encode_votes
+from ..utils._threads import torch_threads
 from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
@@ -58,19 +60,6 @@ _TRAINING_PARAMS = (
     "warmup_epochs",
     "weight_decay",
 )
-
-
-def _import_torch():
-    """Import torch and skorch, or raise an ImportError naming them."""
-    try:
-        import skorch
-        import torch
-    except ImportError as exc:  # pragma: no cover - exercised without torch
-        raise ImportError(
-            "WeaSELClassifier needs torch and skorch; install them with "
-            "`pip install torch skorch`."
-        ) from exc
-    return torch, skorch
 
 
 def _auto_batch_size(n_rows):
@@ -518,7 +507,8 @@ default=None
         self : object
             The fitted classifier.
         """
-        torch, skorch = _import_torch()
+        torch = import_optional("torch", type(self).__name__)
+        import_optional("skorch", type(self).__name__)
         X, L = validate_training_data(self, X, y)
         self.n_classes_ = self.classes_.size
         self.n_sources_ = L.shape[1]
@@ -532,7 +522,6 @@ default=None
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
         fork_devices = [device.index] if device.type == "cuda" else []
-        from ._training import torch_threads
 
         with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
             torch.manual_seed(seed)
@@ -711,7 +700,7 @@ default=None
             Columns in the order of ``classes_``.
         """
         X = self._check_X(X)
-        from ._training import downstream_proba, torch_threads
+        from ._training import downstream_proba
 
         with torch_threads(self.n_threads):
             return downstream_proba(self.net_.module_, X)
@@ -744,7 +733,7 @@ default=None
     def _encoder_forward(self, X, L, what):
         import torch
 
-        from ._training import accepts_sparse, predict_in_chunks, torch_threads
+        from ._training import accepts_sparse, predict_in_chunks
 
         X = self._check_X(X)
         L = validate_inference_votes(self, X, L)

@@ -11,7 +11,7 @@ import contextlib
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["serial_blas"]
+__all__ = ["serial_blas", "torch_threads"]
 
 _CONTROLLER = None
 
@@ -48,3 +48,47 @@ def serial_blas(serial=True):
     if not serial:
         return contextlib.nullcontext()
     return _controller().limit(limits=1, user_api="blas")
+
+
+class torch_threads:
+    """Context setting torch's CPU thread count (None: leave it alone).
+
+    Mini-batches of small networks gain nothing from several threads, and
+    torch's thread pool slows down by an order of magnitude when the cores
+    are shared with other processes. The previous count is restored on exit.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Threads while the context is active.
+
+    Examples
+    --------
+    >>> import torch
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+        self.previous = None
+
+    def __enter__(self):
+        if self.n_threads is not None:
+            import torch
+
+            self.previous = torch.get_num_threads()
+            if self.previous != self.n_threads:
+                torch.set_num_threads(self.n_threads)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None and self.previous != self.n_threads:
+            import torch
+
+            torch.set_num_threads(self.previous)
+        return False
