@@ -13,6 +13,7 @@ import numpy as np
 
 __all__ = [
     "build_network",
+    "build_weasel_module",
     "check_hidden_sizes",
     "check_joint_module",
     "check_network_output",
@@ -191,3 +192,64 @@ def resolve_device(device, torch):
     if resolved.type == "cuda" and resolved.index is None:
         return torch.device("cuda", torch.cuda.current_device())
     return resolved
+
+
+def build_weasel_module(estimator, X, L, options, dtype, device, torch):
+    """The joint WeaSEL module of a ``WeaSELClassifier``, built and checked.
+
+    Builds the downstream network and the encoder from the estimator's
+    parameters (``module``/``encoder`` or the default MLPs), zeroes the
+    default encoder's output layer for ``encoder_init="majority_vote"``,
+    wraps both in a :class:`WeaSELModule` on ``device`` and runs them on
+    two training rows (:func:`check_joint_module`).
+    """
+    from ._modules import MLP, WeaSELModule
+
+    est = estimator
+    n_features, n_classes, n_sources = X.shape[1], est.n_classes_, L.shape[1]
+    vote_width = n_sources * n_classes if est.lf_encoding == "onehot" else n_sources
+    encoder_in = vote_width + (n_features if est.encoder_uses_features else 0)
+    encoder_out = n_sources * n_classes if est.class_conditional_ else n_sources
+    downstream = build_network(
+        est.module,
+        est.module_params,
+        n_features,
+        n_classes,
+        lambda: MLP(n_features, n_classes, options.hidden, est.dropout),
+        "module",
+        torch,
+    )
+    encoder = build_network(
+        est.encoder,
+        est.encoder_params,
+        encoder_in,
+        encoder_out,
+        lambda: MLP(
+            encoder_in,
+            encoder_out,
+            options.encoder_hidden,
+            est.encoder_dropout,
+            batchnorm=est.encoder_batchnorm,
+            dropout_last_hidden=True,
+        ),
+        "encoder",
+        torch,
+    )
+    if est.encoder is None and est.encoder_init == "majority_vote":
+        zero_output_layer(encoder, torch)
+    module = WeaSELModule(
+        encoder,
+        downstream,
+        n_sources=n_sources,
+        n_classes=n_classes,
+        class_conditional=est.class_conditional_,
+        tau1=est.tau1,
+        tau2=est.tau2_,
+        accuracy=est.accuracy,
+        accuracy_support=est.accuracy_support,
+        lf_encoding=est.lf_encoding,
+        encoder_uses_features=est.encoder_uses_features,
+        log_prior=None if options.prior is None else np.log(options.prior),
+    ).to(device=device, dtype=dtype)
+    check_joint_module(module, X, L, encoder_out, dtype, device, torch)
+    return module

@@ -30,13 +30,7 @@ from ._options import (
     LOSSES,
     SCORINGS,
 )
-from ._networks import (
-    build_network,
-    check_hidden_sizes,
-    check_joint_module,
-    resolve_device,
-    zero_output_layer,
-)
+from ._networks import build_weasel_module, check_hidden_sizes, resolve_device
 from ._inputs import (
     is_soft,
     validate_features,
@@ -149,27 +143,14 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
     accuracy : {"softmax", "sigmoid"}, default="softmax"
         ``theta = tau2 * softmax_j(tau1 * e)`` or ``tau2 * sigmoid(tau1 * e)``.
     accuracy_support : {"voters", "all"}, default="voters"
-        Sources over which the accuracy softmax is normalised on each row.
-        ``"voters"``: only the sources that vote on the row (a masked
-        softmax: abstaining sources get a score of ``-inf``, hence
-        ``theta = 0``), so ``theta`` sums to ``tau2`` over the voters.
-        ``"all"`` (the paper and its code): every source, so ``theta`` sums
-        to ``tau2`` over all sources, including those that abstain on the
-        row (their accuracy multiplies no vote). With few votes per row,
-        ``"all"`` lets the encoder move the mass onto abstaining sources
-        and flatten its labels towards uniform; ``"voters"`` keeps the
-        total weight of the votes fixed, so the encoder can only reweight
-        the voters against each other (see Notes). The two are identical
-        when every source votes on every row. For class-conditional
-        accuracies the same voters (those with a vote on the row, whatever
-        its class) are used for every class: masking per class would give
-        every class that receives a vote the same total ``tau2`` and
-        discard the vote counts. Soft votes count as a vote where their
-        mass is positive. Rows without any vote (kept with
-        ``drop_uncovered=False``) get ``theta = 0``, hence uniform encoder
-        labels (the class prior when given). Under ``accuracy="sigmoid"``
-        nothing is normalised and ``"voters"`` only sets the abstaining
-        sources' ``theta`` to 0.
+        Sources over which the accuracy softmax is normalised on each row:
+        ``"voters"``, those that vote on the row (abstaining sources get
+        ``theta = 0``, so ``theta`` sums to ``tau2`` over the voters), or
+        ``"all"`` (the paper's code), every source, including those that
+        abstain (their accuracy multiplies no vote). The two coincide when
+        every source votes on every row; see Notes and the user guide.
+        Class-conditional accuracies use the same voters for every class;
+        rows without any vote get ``theta = 0`` (uniform encoder labels).
     loss : {"ce", "hellinger", "l1", "mig", "ce_no_stopgrad", "ce_asym_f", \
 "ce_asym_e"}, default="ce"
         Agreement loss; ``"ce"`` is the symmetric cross-entropy with
@@ -319,16 +300,12 @@ default="auto"
     argmax is not, which the F1 threshold then hides; accuracy selection
     keeps such a network only where nothing later predicts better.
 
-    *Deviation from the paper: the accuracy softmax is normalised over the
-    voters of each row by default* (``accuracy_support="voters"``). In the
-    paper and its code the softmax runs over all sources, so abstaining
-    sources take part in the normalisation with a positive accuracy that
-    multiplies no vote. The paper's data sets have 99-175 sources; with a
-    handful of sources and about one vote per row the encoder can then
-    agree with the downstream network simply by moving the mass ``tau2``
-    onto the abstaining sources, which flattens its labels towards
-    uniform. Renormalising over the voters removes that escape; it changes
-    nothing where every source votes on every row.
+    *Deviation from the paper:* the accuracy softmax is normalised over the
+    voters of each row (``accuracy_support="voters"``). With few sources
+    and about one vote per row, the paper's softmax over all sources lets
+    the encoder agree with ``f`` by moving ``tau2`` onto abstaining
+    sources, which flattens its labels; ``accuracy_support="all"``
+    reproduces it.
 
     References
     ----------
@@ -525,7 +502,7 @@ default=None
 
         with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
             torch.manual_seed(seed)
-            module = self._build_module(X, L, options, dtype, device, torch)
+            module = build_weasel_module(self, X, L, options, dtype, device, torch)
             self._train(module, X, L, X_val, y_val, options, dtype, device)
         return self
 
@@ -603,58 +580,6 @@ default=None
             self.batch_size_ = int(self.batch_size)
         self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
         return X, L
-
-    def _build_module(self, X, L, options, dtype, device, torch):
-        """The joint module: encoder and downstream network, checked."""
-        from ._modules import MLP, WeaSELModule
-
-        n_features, n_classes, n_sources = X.shape[1], self.n_classes_, L.shape[1]
-        vote_width = n_sources * n_classes if self.lf_encoding == "onehot" else n_sources
-        encoder_in = vote_width + (n_features if self.encoder_uses_features else 0)
-        encoder_out = n_sources * n_classes if self.class_conditional_ else n_sources
-        downstream = build_network(
-            self.module,
-            self.module_params,
-            n_features,
-            n_classes,
-            lambda: MLP(n_features, n_classes, options.hidden, self.dropout),
-            "module",
-            torch,
-        )
-        encoder = build_network(
-            self.encoder,
-            self.encoder_params,
-            encoder_in,
-            encoder_out,
-            lambda: MLP(
-                encoder_in,
-                encoder_out,
-                options.encoder_hidden,
-                self.encoder_dropout,
-                batchnorm=self.encoder_batchnorm,
-                dropout_last_hidden=True,
-            ),
-            "encoder",
-            torch,
-        )
-        if self.encoder is None and self.encoder_init == "majority_vote":
-            zero_output_layer(encoder, torch)
-        module = WeaSELModule(
-            encoder,
-            downstream,
-            n_sources=n_sources,
-            n_classes=n_classes,
-            class_conditional=self.class_conditional_,
-            tau1=self.tau1,
-            tau2=self.tau2_,
-            accuracy=self.accuracy,
-            accuracy_support=self.accuracy_support,
-            lf_encoding=self.lf_encoding,
-            encoder_uses_features=self.encoder_uses_features,
-            log_prior=None if options.prior is None else np.log(options.prior),
-        ).to(device=device, dtype=dtype)
-        check_joint_module(module, X, L, encoder_out, dtype, device, torch)
-        return module
 
     def _train(self, module, X, L, X_val, y_val, options, dtype, device):
         """Train with skorch (see ``_training.fit_net``); store the results."""
