@@ -21,11 +21,11 @@ from skweak_e2e.utils import (
     unique_rows,
     vote_indicator,
 )
+from skweak_e2e.utils._label_matrix import warn_silent_sources
 from skweak_e2e.utils._validation import (
     check_n_sources,
     check_sample_alignment,
     is_integral_number,
-    warn_silent_sources,
 )
 from ._tolerance import assert_allclose_scaled
 

@@ -14,13 +14,12 @@ from ..utils._optional import import_optional
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ..utils._targets import encode_votes
 from ..utils._threads import torch_threads
+from ..utils._label_matrix import is_covered, warn_silent_sources
 from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
     check_sample_alignment,
     check_sample_weight,
-    is_covered,
-    warn_silent_sources,
 )
 
 from ._options import (

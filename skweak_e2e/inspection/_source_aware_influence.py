@@ -19,7 +19,8 @@ from ..utils._sklearn_compat import (
     _num_samples,
     _safe_indexing,
 )
-from ..utils._validation import check_label_matrix, is_covered
+from ..utils._label_matrix import is_covered
+from ..utils._validation import check_label_matrix
 from ._backends import BackendOptions, closed_form_reference, make_backend
 from ._l2_selection import select_l2
 from ._linear_loss import LogisticModel

@@ -11,12 +11,8 @@ from sklearn.utils import check_random_state
 
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._threads import serial_blas
-from ..utils._validation import (
-    check_label_proba,
-    is_covered,
-    unique_rows,
-    vote_indicator,
-)
+from ..utils._label_matrix import is_covered, unique_rows, vote_indicator
+from ..utils._validation import check_label_proba
 from ._base import TIE_TOL, BaseLabelModel
 from ._tensor_form import apply_tensor_form, scores_to_proba
 

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._threads import serial_blas
-from ..utils._validation import unique_rows, vote_indicator
+from ..utils._label_matrix import unique_rows, vote_indicator
 from ._base import BaseLabelModel
 from ._prior import estimate_class_prior
 from ._tensor_form import exp_proba
