@@ -91,9 +91,9 @@ print(
 
 # %%
 # The encoder's own labels (``predict_proba_encoder``) are a label model
-# that depends on the features too. They are a means, not the goal: on the
-# training rows they can be less accurate than the majority vote while the
-# classifier trained with them is more accurate.
+# that depends on the features too. They are a means, not the goal: the
+# classifier is what WeaSEL returns, and the encoder's labels on the training
+# rows are compared here with the majority vote only to see what it learned.
 encoder_labels = weasel.predict_proba_encoder(X_train, L_train).argmax(axis=1)
 mv_labels = (
     MajorityVote(tie_break="random", random_state=1).fit(L_train).predict(L_train)
