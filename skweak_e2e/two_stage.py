@@ -41,16 +41,13 @@ from .utils._sklearn_compat import (
 )
 from .utils._targets import (
     abstain_mask,
+    check_sample_alignment,
     encode_votes,
     expand_soft_labels,
     infer_classes,
 )
-from .utils._validation import (
-    as_array,
-    check_label_proba,
-    check_sample_alignment,
-    check_sample_weight,
-)
+from .utils._validation import as_array, check_label_proba, check_sample_weight
+
 
 __all__ = ["LabelModelClassifier"]
 
@@ -66,6 +63,15 @@ def _estimator_has(attr):
         return True
 
     return check
+
+
+def _with_positive_weight(index, labels, sample_weight):
+    """Training rows, their labels and weights, without zero-weight rows."""
+    if sample_weight is None:
+        return index, labels, None
+    weight = sample_weight[index]
+    positive = weight > 0
+    return index[positive], labels[positive], weight[positive]
 
 
 class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -418,14 +424,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
 
         if targets:
-            index, labels = rows, proba[rows]
-            weight = None
-            if sample_weight is not None:
-                weight = sample_weight[index]
-                positive = weight > 0
-                index, labels, weight = (
-                    index[positive], labels[positive], weight[positive]
-                )
+            index, labels, weight = _with_positive_weight(
+                rows, proba[rows], sample_weight
+            )
         elif soft:
             index, labels, weight = expand_soft_labels(proba, rows, sample_weight)
         else:
@@ -439,13 +440,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     "Every covered row is a tie between classes, and "
                     "tie_break='abstain' leaves ties out; nothing to train on."
                 )
-            weight = None
-            if sample_weight is not None:
-                weight = sample_weight[index]
-                positive = weight > 0
-                index, labels, weight = (
-                    index[positive], labels[positive], weight[positive]
-                )
+            index, labels, weight = _with_positive_weight(
+                index, labels, sample_weight
+            )
         if index.size == 0:
             raise ValueError(
                 "No training row is left: every covered row has zero sample weight."

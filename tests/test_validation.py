@@ -22,11 +22,8 @@ from skweak_e2e.utils import (
     vote_indicator,
 )
 from skweak_e2e.utils._label_matrix import warn_silent_sources
-from skweak_e2e.utils._validation import (
-    check_n_sources,
-    check_sample_alignment,
-    is_integral_number,
-)
+from skweak_e2e.utils._targets import check_sample_alignment
+from skweak_e2e.utils._validation import check_n_sources, is_integral_number
 from ._tolerance import assert_allclose_scaled
 
 

@@ -14,12 +14,9 @@ import numpy as np
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_array, validate_data
 
-from ..utils._targets import encode_votes, infer_classes
-from ..utils._validation import (
-    check_fits_in_dtype,
-    check_label_matrix,
-    check_sample_alignment,
-)
+from ..utils._targets import check_sample_alignment, encode_votes, infer_classes
+from ..utils._validation import check_fits_in_dtype, check_label_matrix
+
 
 __all__ = [
     "FLOAT_DTYPES",

@@ -10,15 +10,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ..utils._label_matrix import is_covered, warn_silent_sources
 from ..utils._optional import import_optional
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
-from ..utils._targets import encode_votes
+from ..utils._targets import check_sample_alignment, encode_votes
 from ..utils._threads import torch_threads
-from ..utils._label_matrix import is_covered, warn_silent_sources
 from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
-    check_sample_alignment,
     check_sample_weight,
 )
 

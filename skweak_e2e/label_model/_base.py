@@ -12,16 +12,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._hints import snorkel_hints
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context, _num_samples
-from ..utils._targets import check_gold_labels
 from ..utils._label_matrix import is_covered, warn_silent_sources
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context, _num_samples
+from ..utils._targets import check_gold_labels, check_sample_alignment
 from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
-    check_sample_alignment,
     check_sample_weight,
     check_vote_container,
 )
+
 from ._tensor_form import apply_tensor_form
 
 __all__ = ["BaseLabelModel", "proba_to_labels"]

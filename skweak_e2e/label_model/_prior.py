@@ -6,11 +6,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import column_or_1d
 
-from ..utils._validation import (
-    as_array,
-    check_label_matrix,
-    check_sample_alignment,
-)
+from ..utils._targets import check_sample_alignment
+from ..utils._validation import as_array, check_label_matrix
 from ._dawid_skene import DawidSkene
 
 __all__ = ["estimate_class_prior"]

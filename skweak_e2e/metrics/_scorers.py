@@ -13,7 +13,7 @@ from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import check_array, column_or_1d, indexable
 
 from ..utils._sklearn_compat import _check_sample_weight, _num_samples, _safe_indexing
-from ..utils._validation import check_sample_alignment
+from ..utils._targets import check_sample_alignment
 
 __all__ = ["gold_accuracy_scorer", "make_gold_scorer"]
 

@@ -29,6 +29,7 @@ __all__ = [
     "MAX_INFERRED_CLASSES",
     "abstain_mask",
     "check_gold_labels",
+    "check_sample_alignment",
     "encode_votes",
     "expand_soft_labels",
     "infer_classes",
@@ -449,6 +450,15 @@ def _encode_small_ints(y, classes, abstain):
     return table[y.astype(np.int64, copy=False) - low]
 
 
+def check_sample_alignment(n_left, n_right, left="X", right="L"):
+    """Raise when two sample-aligned inputs have different lengths."""
+    if n_left != n_right:
+        raise ValueError(
+            f"{left} and {right} have different numbers of samples: {n_left} and "
+            f"{n_right}."
+        )
+
+
 def check_gold_labels(y, n_samples, *, n_classes=None, input_name="y", left="L"):
     """Validate gold class indices: 1-D, aligned, integral, ``-1`` = unknown.
 
@@ -479,11 +489,7 @@ def check_gold_labels(y, n_samples, *, n_classes=None, input_name="y", left="L")
         raise ValueError(
             f"{input_name} must be 1-D gold labels (n_samples,); got shape {y.shape}."
         )
-    if y.shape[0] != n_samples:
-        raise ValueError(
-            f"{left} and {input_name} have different numbers of samples: "
-            f"{n_samples} and {y.shape[0]}."
-        )
+    check_sample_alignment(n_samples, y.shape[0], left, input_name)
     if y.dtype.kind == "b" or y.dtype.kind not in "iuf":
         raise ValueError(
             f"{input_name} must hold integer class indices (-1 for unknown); got "

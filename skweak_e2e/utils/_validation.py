@@ -555,15 +555,6 @@ def check_n_sources(n_sources, expected, owner):
         )
 
 
-def check_sample_alignment(n_left, n_right, left="X", right="L"):
-    """Raise when two sample-aligned inputs have different lengths."""
-    if n_left != n_right:
-        raise ValueError(
-            f"{left} and {right} have different numbers of samples: {n_left} and "
-            f"{n_right}."
-        )
-
-
 def is_integral_number(value):
     """True for Python/numpy integers (bools excluded)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
