@@ -34,6 +34,8 @@ setup(
     extras_require={
         "pandas": ["pandas>=1.5"],
         "plot": ["matplotlib>=3.6"],
+        # Out-of-core label models, LF application and two-stage training.
+        "dask": ["dask[array,dataframe]>=2025.1", "distributed>=2025.1"],
         "tests": [
             "pytest>=8.0",
             "hypothesis>=6.80",

@@ -1,0 +1,179 @@
+"""Dask collections: recognised without importing dask, driven block by block.
+
+dask is an optional dependency (``pip install "skweak_e2e[dask]"``). A dask
+collection is recognised by its module and its ``__dask_graph__`` method, so
+that numpy users never import dask; dask itself is imported only when such a
+collection arrives.
+
+The label models fit from statistics that are sums over rows. For a dask
+array ``L`` (and aligned ``sample_weight``) every row block becomes one task
+(:func:`row_blocks`); :func:`map_sum` computes a function of every block and
+adds the results up on the driver, and :func:`persist_map` keeps per-block
+objects (such as encoded votes) in the workers' memory, for statistics that
+are summed again and again (one EM iteration each). Only the small results
+travel to the driver: ``L`` is never gathered.
+"""
+
+import functools
+
+import numpy as np
+
+from ._optional import import_optional
+
+__all__ = [
+    "DASK_EXTRA",
+    "import_dask",
+    "is_dask_array",
+    "is_dask_collection",
+    "is_dask_frame",
+    "map_sum",
+    "persist_map",
+    "row_blocks",
+]
+
+DASK_EXTRA = 'pip install "skweak_e2e[dask]"'
+_DASK_ROOTS = ("dask", "dask_expr", "dask_cudf")
+
+
+def is_dask_collection(obj):
+    """Whether ``obj`` is a dask collection (array, DataFrame, Series, bag...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_dask_collection(np.zeros(3))
+    False
+    """
+    root = type(obj).__module__.split(".")[0]
+    return root in _DASK_ROOTS and hasattr(obj, "__dask_graph__")
+
+
+def is_dask_array(obj):
+    """Whether ``obj`` is a ``dask.array.Array``."""
+    return is_dask_collection(obj) and hasattr(obj, "chunks") and hasattr(obj, "blocks")
+
+
+def is_dask_frame(obj):
+    """Whether ``obj`` is a dask DataFrame or Series (partitioned pandas)."""
+    return is_dask_collection(obj) and hasattr(obj, "npartitions") and hasattr(
+        obj, "map_partitions"
+    )
+
+
+def import_dask(caller, module="dask"):
+    """Import ``module`` (a dask module), or explain how to install the extra."""
+    try:
+        return import_optional(module, caller)
+    except ImportError as exc:
+        raise ImportError(
+            f"{caller} got a dask collection but dask is not installed; install "
+            f"the optional dependencies with `{DASK_EXTRA}`."
+        ) from exc
+
+
+def row_blocks(L, sample_weight=None, *, caller, input_name="L"):
+    """The row blocks of a dask array, as delayed ``(L_block, weight_block)``.
+
+    ``L`` is rechunked to one chunk along every axis but the first, so that a
+    block holds whole rows; ``sample_weight`` (None, a 1-D numpy or dask
+    array) is split along the same row chunks. Row chunks of unknown size
+    (``nan``, from a DataFrame) are accepted when ``sample_weight`` is None.
+
+    Returns
+    -------
+    blocks : list of tuple of delayed objects
+        One ``(L_block, weight_block or None)`` per row chunk, in row order.
+    """
+    da = import_dask(caller, "dask.array")
+    if L.ndim not in (2, 3):
+        raise ValueError(
+            f"{input_name} must be a 2-D dask array (n_samples, n_sources) or a 3-D "
+            f"one (n_samples, n_sources, n_classes); got {L.ndim} dimension(s) "
+            f"with shape {L.shape}."
+        )
+    if any(len(c) > 1 for c in L.chunks[1:]):
+        L = L.rechunk({axis: -1 for axis in range(1, L.ndim)})
+    L_parts = L.to_delayed().ravel().tolist()
+    if sample_weight is None:
+        return [(part, None) for part in L_parts]
+    row_chunks = L.chunks[0]
+    if any(np.isnan(c) for c in row_chunks):
+        raise ValueError(
+            f"sample_weight needs the row chunk sizes of {input_name}, which are "
+            f"unknown (nan); call {input_name}.compute_chunk_sizes() first."
+        )
+    n_samples = int(sum(row_chunks))
+    if is_dask_collection(sample_weight):
+        weight = sample_weight
+        if getattr(weight, "ndim", 1) != 1:
+            raise ValueError(
+                f"sample_weight must be 1-D; got shape {weight.shape}."
+            )
+        weight = weight.rechunk((row_chunks,)) if hasattr(weight, "rechunk") else weight
+    else:
+        weight = np.asarray(sample_weight)
+        if weight.ndim != 1:
+            raise ValueError(
+                f"sample_weight must be 1-D; got shape {weight.shape}."
+            )
+        weight = da.from_array(weight, chunks=(row_chunks,))
+    if weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {weight.shape[0]} entries but {input_name} has "
+            f"{n_samples} samples."
+        )
+    w_parts = weight.to_delayed().ravel().tolist()
+    return list(zip(L_parts, w_parts))
+
+
+def _delayed(func):
+    dask = import_dask(func.__name__)
+    # pure=True: the same block and arguments give the same key, so a task
+    # is never computed twice within one graph.
+    return dask.delayed(func, pure=True)
+
+
+def map_sum(func, blocks, *args, combine=None):
+    """``sum(func(L_block, w_block, *args) for every block)``, computed on dask.
+
+    The per-block results (numbers, arrays or tuples of them) are small; they
+    are gathered and added on the driver in block order, so the result does
+    not depend on which worker finished first.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(L_block, weight_block, *args)``; ``weight_block`` may be None.
+    blocks : list
+        From :func:`row_blocks`, or persisted per-block objects (then
+        ``func(obj, *args)`` is called; pass ``(obj,)`` tuples).
+    combine : callable, default=None
+        Binary reduction of two results; tuples are added element-wise by
+        default.
+
+    Returns
+    -------
+    total : object
+    """
+    dask = import_dask(func.__name__)
+    task = _delayed(func)
+    parts = dask.compute(*[task(*block, *args) for block in blocks])
+    return functools.reduce(combine or add_results, parts)
+
+
+def persist_map(func, blocks, *args):
+    """``func(*block, *args)`` for every block, kept in the workers' memory.
+
+    Returns one persisted delayed object per block (a future on a
+    distributed cluster), to pass to :func:`map_sum` as ``(obj,)`` blocks.
+    """
+    dask = import_dask(func.__name__)
+    task = _delayed(func)
+    return list(dask.persist(*[task(*block, *args) for block in blocks]))
+
+
+def add_results(a, b):
+    """Add two per-block results: numbers, arrays, or tuples/lists of them."""
+    if isinstance(a, (tuple, list)):
+        return type(a)(add_results(x, y) for x, y in zip(a, b))
+    return a + b
