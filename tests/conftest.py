@@ -31,3 +31,28 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A 2-worker LocalCluster of processes, shared by the dask tests.
+
+    Processes (not threads): every task's arguments and results are pickled
+    on their way to and from the workers, as on a real cluster. Skipped when
+    the ``dask`` extra is not installed.
+    """
+    pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        worker_dashboard_address=None,
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
