@@ -20,6 +20,13 @@ LABEL_MODEL_NEGATIVE_INPUT = (
 )
 
 
+LABEL_MODEL_FLOAT_INPUT = (
+    "this check fits on continuous float features, which are no votes; "
+    "tests/test_sample_weight.py checks the same equivalences (weight 2 = a "
+    "repeated row, weight 0 = a removed row) on label matrices"
+)
+
+
 SNORKEL_TWO_SOURCES = (
     "Snorkel needs at least 3 sources (its objective has no off-diagonal "
     "overlap to fit with fewer), and this check fits on 2-feature data"
@@ -31,6 +38,10 @@ SNORKEL_TWO_SOURCE_CHECKS = (
     "check_fit_idempotent",
     "check_fit_check_is_fitted",
     "check_n_features_in",
+    "check_sample_weights_pandas_series",
+    "check_sample_weights_not_an_array",
+    "check_sample_weights_shape",
+    "check_sample_weights_not_overwritten",
 )
 
 
@@ -95,6 +106,7 @@ def expected_failed_checks(estimator):
         "skweak_e2e.label_model"
     ):
         failed["check_positive_only_tag_during_fit"] = LABEL_MODEL_NEGATIVE_INPUT
+        failed["check_sample_weight_equivalence_on_dense_data"] = LABEL_MODEL_FLOAT_INPUT
     if type(estimator).__name__ == "WeaSELClassifier" and estimator.abstain == -1:
         failed["check_classifiers_classes"] = WEASEL_ABSTAIN
     if type(estimator).__name__ == "LabelModelClassifier" and estimator.abstain == -1:

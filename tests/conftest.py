@@ -47,8 +47,9 @@ def dask_client():
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
-        worker_dashboard_address=None,
+        # Any free port: several clusters (or test runs) may share the host.
+        dashboard_address=":0",
+        worker_dashboard_address=":0",
     )
     client = distributed.Client(cluster)
     try:

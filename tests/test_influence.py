@@ -36,7 +36,7 @@ class FixedW(BaseLabelModel):
         self.tie_break = "abstain"
         self.random_state = None
 
-    def _fit(self, L):
+    def _fit(self, L, sample_weight=None):
         self.W_ = np.asarray(self.W, dtype=float)
 
 

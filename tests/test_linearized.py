@@ -44,7 +44,7 @@ class PlantedLabelModel(BaseLabelModel):
         self.tie_break = tie_break
         self.random_state = random_state
 
-    def _fit(self, L):
+    def _fit(self, L, sample_weight=None):
         prior = self.params.class_prior
         cov, conf = self.params.coverage, self.params.confusion
         n_sources = cov.shape[0]
@@ -269,7 +269,7 @@ def test_inits_from_the_base_tensor_form_reach_the_same_fit(init):
 
 def test_init_from_tensor_form_needs_one():
     class NoTensorForm(MajorityVote):
-        def _fit(self, L):
+        def _fit(self, L, sample_weight=None):
             super()._fit(L)
             self.W_ = None
 

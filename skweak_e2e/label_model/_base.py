@@ -11,6 +11,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._dask import is_dask_collection, map_sum, row_blocks
 from ..utils._hints import snorkel_hints
 from ..utils._label_matrix import is_covered, warn_silent_sources
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context, _num_samples
@@ -22,6 +23,7 @@ from ..utils._validation import (
     check_vote_container,
 )
 
+from ._distributed import as_dask_array, check_summary, map_rows, summarise_block
 from ._tensor_form import apply_tensor_form
 
 __all__ = ["BaseLabelModel", "proba_to_labels"]
@@ -99,17 +101,21 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     it validates ``L``, sets the common fitted attributes, then calls the
     hooks that subclasses implement:
 
-    * ``_fit(L)`` (required) receives the validated ``L`` and must set ``W_``
-      (the tensor form, see :func:`~skweak_e2e.label_model.apply_tensor_form`);
+    * ``_fit(L, sample_weight)`` (required) receives the validated ``L`` and
+      the validated weights (None when not given) and must set ``W_`` (the
+      tensor form, see :func:`~skweak_e2e.label_model.apply_tensor_form`);
       ``predict_proba`` is then the tensor form applied to ``L`` with the
       class activation ``activation`` ("identity" or "exp");
-    * ``_fit_input(L, L_input, y)`` replaces ``_fit`` in models that also need
-      the user's input as given (a wrapped model validates it itself); it
-      calls ``_fit(L)`` by default;
+    * ``_fit_input(L, L_input, y, sample_weight)`` replaces ``_fit`` in
+      models that also need the user's input as given (a wrapped model
+      validates it itself); it calls ``_fit`` by default;
+    * ``_fit_blocks(blocks, summary)`` fits on the row blocks of a dask
+      array from map-reduced statistics (models without it refuse dask
+      input); ``summary`` is a ``_distributed.BlockSummary``;
     * ``_default_n_classes()`` gives the class count used when ``n_classes``
       is None (None: inferred from ``L``);
-    * ``_estimate_class_prior(L, n_classes)`` backs ``class_prior="estimate"``
-      where a model supports it.
+    * ``_estimate_class_prior(L, n_classes, sample_weight)`` backs
+      ``class_prior="estimate"`` where a model supports it.
 
     A subclass whose ``fit`` needs other nested-validation settings overrides
     ``fit`` and calls ``self._fit_template(L, y)``.
@@ -160,39 +166,95 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     @snorkel_hints
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, L, y=None):
+    def fit(self, L, y=None, sample_weight=None):
         """Fit the label model on a label matrix.
 
         Parameters
         ----------
         L : array-like of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
-            Votes of the sources (``abstain`` for no vote), or soft votes.
+            Votes of the sources (``abstain`` for no vote), or soft votes. A
+            dask array (or dask DataFrame) is fitted from statistics reduced
+            over its row blocks, without gathering it (see the "Scaling out"
+            page of the user guide).
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights; a weight of 2 counts a row twice and a
+            weight of 0 removes it. With a dask ``L`` it may be a dask array.
 
         Returns
         -------
         self : object
             The fitted label model.
         """
-        return self._fit_template(L, y)
+        return self._fit_template(L, y, sample_weight)
 
-    def _fit_template(self, L_input, y):
+    def _fit_template(self, L_input, y, sample_weight=None):
         """Validate, set the common fitted attributes, then call the hooks."""
+        if is_dask_collection(L_input) or is_dask_collection(sample_weight):
+            return self._fit_dask(L_input, y, sample_weight)
         L, n_classes = self._validate_L(L_input, reset=True)
         if y is not None:
             check_sample_alignment(L.shape[0], _num_samples(y), "L", "y")
+        weight = None
+        if sample_weight is not None:
+            weight = check_sample_weight(sample_weight, L.shape[0])
+            if not weight.sum() > 0:
+                raise ValueError("sample_weight sums to zero: there is nothing to fit.")
         check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self.n_classes_ = n_classes
         self.classes_ = np.arange(n_classes)
         if isinstance(self.class_prior, str):  # "estimate", where supported
-            self.class_prior_ = self._estimate_class_prior(L, n_classes)
+            self.class_prior_ = self._estimate_class_prior(L, n_classes, weight)
         else:
             self.class_prior_ = check_class_prior(self.class_prior, n_classes)
         covered = is_covered(L)
-        self.coverage_ = float(covered.mean())
-        self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
-        self._fit_input(L, L_input, y)
+        self.coverage_ = float(np.average(covered, weights=weight))
+        self.silent_sources_ = warn_silent_sources(L, type(self).__name__, weight)
+        self._fit_input(L, L_input, y, weight)
+        self._n_features_out = n_classes
+        return self
+
+    def _fit_dask(self, L_input, y, sample_weight):
+        """The fit template on the row blocks of a dask array."""
+        owner = type(self).__name__
+        if not hasattr(self, "_fit_blocks"):
+            raise TypeError(
+                f"{owner} does not fit on dask collections; got "
+                f"{type(L_input).__name__}. Fit it on an in-memory L (a sample of "
+                "rows, L[idx].compute()), or use MajorityVote, DawidSkene or "
+                "Snorkel, which fit on dask arrays."
+            )
+        if not is_dask_collection(L_input):
+            raise TypeError(
+                f"sample_weight is a dask array but L is {type(L_input).__name__}; "
+                "pass both as dask arrays, or both in memory."
+            )
+        L, names = as_dask_array(L_input)
+        blocks = row_blocks(L, sample_weight, caller=owner)
+        declared = self._default_n_classes()
+        summary = map_sum(
+            summarise_block, blocks, declared, self.abstain, self.accepts_soft
+        )
+        n_classes = check_summary(summary, declared)
+        if y is not None:
+            check_sample_alignment(summary.n_samples, _num_samples(y), "L", "y")
+        check_tensor_size(summary.n_sources, n_classes, owner)
+        self.n_features_in_ = summary.n_sources
+        if names is not None and all(isinstance(n, str) for n in names):
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_classes_ = n_classes
+        self.classes_ = np.arange(n_classes)
+        if isinstance(self.class_prior, str):  # "estimate", where supported
+            self.class_prior_ = self._estimate_class_prior(L, n_classes, sample_weight)
+        else:
+            self.class_prior_ = check_class_prior(self.class_prior, n_classes)
+        self.coverage_ = summary.covered_weight / summary.weight_total
+        silent = np.flatnonzero(summary.source_votes <= 0)
+        self.silent_sources_ = warn_silent_sources(None, owner, silent=silent)
+        self._fit_blocks(blocks, summary)
         self._n_features_out = n_classes
         return self
 
@@ -200,14 +262,14 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """The class count to validate ``L`` with at fit time (None: infer)."""
         return self.n_classes
 
-    def _fit_input(self, L, L_input, y):
+    def _fit_input(self, L, L_input, y, sample_weight):
         """Fit on the validated ``L``; ``L_input`` and ``y`` are as given."""
-        self._fit(L)
+        self._fit(L, sample_weight)
 
-    def _fit(self, L):  # pragma: no cover - abstract
+    def _fit(self, L, sample_weight):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _estimate_class_prior(self, L, n_classes):  # pragma: no cover - abstract
+    def _estimate_class_prior(self, L, n_classes, sample_weight):  # pragma: no cover
         raise NotImplementedError
 
     @snorkel_hints
@@ -223,9 +285,12 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Each row sums to one. Rows with no vote get the all-abstain
-            posterior (the class prior for most models).
+            posterior (the class prior for most models). A dask ``L`` gives
+            a lazy dask array with the row chunks of ``L``.
         """
         check_is_fitted(self)
+        if is_dask_collection(L):
+            return map_rows(self, L, "predict_proba")
         L, _ = self._validate_L(L, reset=False)
         return self._predict_proba(L)
 
@@ -259,8 +324,13 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Class indices, or -1 for a tie under ``tie_break="abstain"``.
+            Class indices, or -1 for a tie under ``tie_break="abstain"``. A
+            dask ``L`` gives a lazy dask array (with ``tie_break="random"``,
+            every row block draws from its own stream).
         """
+        if is_dask_collection(L):
+            check_is_fitted(self)
+            return map_rows(self, L, "predict")
         proba = self.predict_proba(L)
         return proba_to_labels(proba, self.tie_break, self.random_state)
 
@@ -287,6 +357,8 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Weighted accuracy over the samples with a known gold label.
         """
         pred = self.predict(L)
+        if is_dask_collection(pred):  # one label per row: small next to L
+            pred = pred.compute()
         # A gold label that is no class counts as an error, as in accuracy_score.
         y = check_gold_labels(y, len(pred))
         weight = check_sample_weight(sample_weight, len(y))

@@ -1,17 +1,28 @@
 """Dawid-Skene: one confusion matrix per source, fitted by EM."""
 
+import operator
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ..utils._dask import map_sum, persist_map
 from ..utils._hints import snorkel_hints
 from ..utils._math import softmax_columns_
 from ..utils._sklearn_compat import Interval
 from ._base import BaseLabelModel
+from ._distributed import block_offsets, validated_block
 from ._tensor_form import exp_proba
-from ._vote_codes import VoteCodes, compress_rows, soft_augmented
+from ._vote_codes import (
+    MAX_TABLE,
+    VoteCodes,
+    compress_rows,
+    merge_patterns,
+    pattern_sample,
+    patterns_look_few,
+    soft_augmented,
+)
 
 __all__ = ["DawidSkene"]
 
@@ -42,19 +53,60 @@ class _HardData:
     and the class-0 scores enter the log-likelihood only through their sum,
     ``sum_jk outcome_counts[j, k] W[j, k, 0]``. This saves one of the C
     passes over the samples in each step (half of them for binary tasks).
+
+    Parameters
+    ----------
+    L : ndarray of shape (n_samples, n_sources)
+        Hard votes of the active sources.
+    n_classes : int
+    sample_weight : ndarray of shape (n_samples,), default=None
+    max_table : int, default=None
+        Passed to :class:`VoteCodes`; row blocks of one dask array pass the
+        same value, so that their codes can be merged.
+    sample_rows : ndarray of int, default=None
+        Rows to keep a copy of (the birthday-estimate sample of a block).
     """
 
-    def __init__(self, L, n_classes):
-        codes = VoteCodes(L, n_classes)
-        self.weights = None
+    def __init__(self, L, n_classes, sample_weight=None, max_table=None, sample_rows=None):
+        codes = VoteCodes(L, n_classes, max_table=max_table)
+        self.sample = None if sample_rows is None else L[sample_rows]
+        weights = None if sample_weight is None else np.asarray(sample_weight, float)
         unique = compress_rows(L, n_classes, codes, below=_COMPRESS_BELOW)
         if unique is not None:
-            first, _, counts = unique
+            first, inverse, counts = unique
             codes = codes.take(first)
-            self.weights = counts.astype(np.float64)
+            if weights is None:
+                weights = counts.astype(np.float64)
+            else:
+                weights = np.bincount(inverse, weights=weights, minlength=len(first))
+        self._set_codes(codes, weights)
+
+    @classmethod
+    def from_patterns(cls, codes, weights):
+        """EM data over merged patterns (``codes``: a VoteCodes)."""
+        new = object.__new__(cls)
+        new.sample = None
+        new._set_codes(codes, weights)
+        return new
+
+    def _set_codes(self, codes, weights):
         self.codes = codes
-        mass = np.ones((1, codes.n_samples)) if self.weights is None else self.weights[None]
+        self.n_sources = codes.n_sources
+        self.weights = weights
+        mass = np.ones((1, codes.n_samples)) if weights is None else weights[None]
         self.outcome_counts = codes.counts_t(mass)[:, :, 0]  # (m, K)
+
+    def patterns(self):
+        """The distinct patterns (group codes) and their total weights."""
+        if self.weights is not None and self.codes.n_samples <= 1:
+            return self.codes.codes, self.weights
+        first, inverse, counts = self.codes.unique()
+        weights = (
+            counts.astype(np.float64)
+            if self.weights is None
+            else np.bincount(inverse, weights=self.weights, minlength=len(first))
+        )
+        return self.codes.codes[:, first], weights
 
     def raw_scores_t(self, W):
         return self.codes.scores_t(W)
@@ -77,11 +129,11 @@ class _HardData:
 class _SoftData:
     """Soft votes (n, m, C): augmented one-hot, flattened to (n, m (C+1))."""
 
-    def __init__(self, L, n_classes):
+    def __init__(self, L, n_classes, sample_weight=None):
         self.n_sources = L.shape[1]
         self.K = n_classes + 1
         self.aug = soft_augmented(L).reshape(L.shape[0], -1)
-        self.weights = None
+        self.weights = None if sample_weight is None else np.asarray(sample_weight, float)
 
     def raw_scores_t(self, W):
         return (self.aug @ W.reshape(-1, W.shape[2])).T
@@ -90,7 +142,136 @@ class _SoftData:
         return self.raw_scores_t(W), 0.0
 
     def counts_t(self, Tt):
+        if self.weights is not None:
+            Tt = Tt * self.weights
         return (Tt @ self.aug).T.reshape(self.n_sources, self.K, Tt.shape[0])
+
+
+def em_step(data, W, log_prior, need_counts=True):
+    """One E-step, then the expected counts that the next M-step needs.
+
+    With ``W`` None the posterior is the soft majority vote (uniform on
+    uncovered rows), EM's starting point. Returns ``(N, class_mass,
+    loglik)``: the expected counts ``N[j, k', c]`` (None unless
+    ``need_counts``), the expected weight of every class, and the
+    log-likelihood of ``(W, log_prior)`` (None for the starting point).
+    All three are sums over rows, so the results of row blocks add up.
+    """
+    if W is None:
+        C = log_prior.shape[0]
+        K = C + 1
+        n_sources = data.n_sources
+        W_mv = np.zeros((n_sources, K, C))
+        W_mv[:, 1:, :] = np.eye(C)
+        Tt = data.raw_scores_t(W_mv)
+        total = Tt.sum(axis=0)
+        Tt = np.where(total > 0, Tt / np.where(total > 0, total, 1.0), 1.0 / C)
+        loglik = None
+    else:
+        St, offset = data.scores_t(W)
+        St += log_prior[:, None]
+        Tt, norm = softmax_columns_(St)
+        weights = data.weights
+        loglik = offset + float(norm.sum() if weights is None else norm @ weights)
+    class_mass = Tt.sum(axis=1) if data.weights is None else Tt @ data.weights
+    N = data.counts_t(Tt) if need_counts else None
+    return N, class_mass, loglik
+
+
+def _block_step(data, W, log_prior, need_counts):
+    N, class_mass, loglik = em_step(data, W, log_prior, need_counts)
+    # Tuples add element-wise across blocks; None cannot be added.
+    return (
+        0.0 if N is None else N,
+        class_mass,
+        0.0 if loglik is None else loglik,
+    )
+
+
+# ------------------------------------------------------------ row blocks
+def _hard_block(L_block, weight, sample_rows, active, n_classes, abstain, max_table):
+    L, weight, _ = validated_block(L_block, weight, n_classes, abstain, False)
+    if len(active) < L.shape[1]:
+        L = L[:, active]
+    return _HardData(L, n_classes, weight, max_table=max_table, sample_rows=sample_rows)
+
+
+def _soft_block(L_block, weight, active, n_classes, abstain):
+    L, weight, _ = validated_block(L_block, weight, n_classes, abstain, True)
+    return _SoftData(L[:, active], n_classes, weight)
+
+
+def _block_sample(data):
+    return data.sample
+
+
+def _block_patterns(data):
+    return [data.patterns()]
+
+
+def _concatenate(a, b):
+    return np.concatenate([a, b])
+
+
+def dawid_skene_steps(blocks, summary, active, n_classes, abstain):
+    """EM steps over the row blocks of a dask array, and the weight total.
+
+    Every block is validated and encoded once on its worker and kept there
+    (persisted). When the matrix has few distinct vote patterns -- decided
+    as in memory: the same birthday estimate on the same sample of rows,
+    then the exact count -- the blocks' pattern tables are merged on the
+    driver and EM runs there on the patterns. Otherwise each EM iteration
+    is one map-reduce of the expected counts over the persisted blocks.
+
+    Returns
+    -------
+    step : callable
+        ``step(W, log_prior, need_counts) -> (N, class_mass, loglik)``.
+    n_eff : float
+        Total weight of the rows.
+    """
+    n_samples = summary.n_samples
+    n_eff = summary.weight_total
+    if summary.soft:
+        parts = persist_map(_soft_block, blocks, active, n_classes, abstain)
+        return _distributed_step([(part,) for part in parts]), n_eff
+    max_table = min(MAX_TABLE, max(n_samples, 1))
+    rows = pattern_sample(n_samples)
+    local = [None] * len(blocks) if rows is None else block_offsets(summary.rows, rows)
+    parts = persist_map(
+        _hard_block,
+        [(L_b, w_b, idx) for (L_b, w_b), idx in zip(blocks, local)],
+        active, n_classes, abstain, max_table,
+    )
+    parts = [(part,) for part in parts]
+    few = n_samples >= 2 and (
+        rows is None
+        or patterns_look_few(
+            map_sum(_block_sample, parts, combine=_concatenate), n_samples, n_classes,
+            _COMPRESS_BELOW,
+        )
+    )
+    if few:
+        tables = map_sum(_block_patterns, parts, combine=operator.add)  # lists join
+        codes, weights = merge_patterns([c for c, _ in tables], [w for _, w in tables])
+        if len(weights) < _COMPRESS_BELOW * n_samples:
+            empty = np.zeros((0, len(active)), dtype=np.int8)
+            layout = VoteCodes(empty, n_classes, max_table=max_table)
+            data = _HardData.from_patterns(VoteCodes.from_codes(codes, layout), weights)
+
+            def step(W, log_prior, need_counts):
+                return em_step(data, W, log_prior, need_counts)
+
+            return step, n_eff
+    return _distributed_step(parts), n_eff
+
+
+def _distributed_step(parts):
+    def step(W, log_prior, need_counts):
+        N, class_mass, loglik = map_sum(_block_step, parts, W, log_prior, need_counts)
+        return (N if need_counts else None), class_mass, (None if W is None else loglik)
+
+    return step
 
 
 class DawidSkene(BaseLabelModel):
@@ -258,18 +439,23 @@ class DawidSkene(BaseLabelModel):
     def _predict_proba(self, L):
         return exp_proba(L, self.W_)
 
-    def _fit(self, L):
-        n_samples, n_sources = L.shape[:2]
-        C = self.n_classes_
-        K = C + 1
+    def _warn_few_sources(self, n_sources):
         if n_sources <= 2:
             warnings.warn(
                 f"DawidSkene with n_sources = {n_sources}: Dawid-Skene is barely "
                 "identifiable with fewer than 3 sources; consider MajorityVote.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        active = np.setdiff1d(np.arange(n_sources), self.silent_sources_)
+
+    def _active_sources(self, n_sources):
+        return np.setdiff1d(np.arange(n_sources), self.silent_sources_)
+
+    def _fit(self, L, sample_weight=None):
+        n_samples, n_sources = L.shape[:2]
+        C = self.n_classes_
+        self._warn_few_sources(n_sources)
+        active = self._active_sources(n_sources)
         L_active = L[:, active] if len(active) < n_sources else L
         if L.ndim == 3:
             spread = _off_top_fraction(L_active)
@@ -284,28 +470,42 @@ class DawidSkene(BaseLabelModel):
                     UserWarning,
                     stacklevel=4,
                 )
-        data = (_HardData if L.ndim == 2 else _SoftData)(L_active, C)
+        data = (_HardData if L.ndim == 2 else _SoftData)(L_active, C, sample_weight)
+        n_eff = float(n_samples if sample_weight is None else np.sum(sample_weight))
+
+        def step(W, log_prior, need_counts):
+            return em_step(data, W, log_prior, need_counts)
+
+        self._run_em(step, n_eff, active, n_sources)
+
+    def _fit_blocks(self, blocks, summary):
+        """Fit on the row blocks of a dask array (see ``_distributed``)."""
+        n_sources = summary.n_sources
+        C = self.n_classes_
+        self._warn_few_sources(n_sources)
+        active = self._active_sources(n_sources)
+        step, n_eff = dawid_skene_steps(blocks, summary, active, C, self.abstain)
+        self._run_em(step, n_eff, active, n_sources)
+
+    def _run_em(self, step, n_eff, active, n_sources):
+        """EM from ``step(W, log_prior, need_counts) -> (N, class_mass, loglik)``.
+
+        ``step`` is an E-step followed by the expected counts, summed over
+        the rows (in memory, or over the row blocks of a dask array).
+        """
+        C = self.n_classes_
+        K = C + 1
         learn_prior = self.class_prior is None
-
-        # Initial posterior: soft majority vote (uniform on uncovered rows).
-        W_mv = np.zeros((len(active), K, C))
-        W_mv[:, 1:, :] = np.eye(C)
-        Tt = data.raw_scores_t(W_mv)
-        total = Tt.sum(axis=0)
-        Tt = np.where(total > 0, Tt / np.where(total > 0, total, 1.0), 1.0 / C)
-
-        weights = data.weights
-        n_eff = float(n_samples)
         log_prior = np.log(np.clip(self.class_prior_, _LOG_FLOOR, None))
         prior = self.class_prior_
-        E = E_prev = prior_prev = None
+        # Initial posterior: soft majority vote (uniform on uncovered rows).
+        N, class_mass, _ = step(None, log_prior, True)
+        E_prev = prior_prev = None
         history = []
         converged = False
         for it in range(1, self.max_iter + 1):
             # M-step: MAP prior and confusion matrices from expected counts.
-            N = data.counts_t(Tt)  # (m, K, C): N[j, k', c]
             if learn_prior:
-                class_mass = Tt.sum(axis=1) if weights is None else Tt @ weights
                 prior = (class_mass + self.alpha_prior) / (n_eff + C * self.alpha_prior)
                 log_prior = np.log(np.clip(prior, _LOG_FLOOR, None))
             counts = N if self.model_abstain else N[:, 1:, :]
@@ -315,29 +515,27 @@ class DawidSkene(BaseLabelModel):
             W = log_E if self.model_abstain else np.concatenate(
                 [np.zeros((len(active), 1, C)), log_E], axis=1
             )
-            # E-step: class posteriors and the log-likelihood of (prior, E).
-            St, offset = data.scores_t(W)
-            St += log_prior[:, None]
-            Tt, norm = softmax_columns_(St)
-            loglik = offset + float(norm.sum() if weights is None else norm @ weights)
+            if it > 1:
+                change_E = np.abs(E - E_prev).sum()
+                change_prior = np.abs(prior - prior_prev).sum()
+                converged = change_E < self.tol and change_prior < self.tol
+            # E-step: class posteriors, the log-likelihood of (prior, E) and,
+            # unless EM stops here, the counts of the next M-step.
+            N, class_mass, loglik = step(W, log_prior, not converged)
             if self.alpha > 0:
                 loglik += self.alpha * float(log_E.sum())
             if learn_prior and self.alpha_prior > 0:
                 loglik += self.alpha_prior * float(log_prior.sum())
             history.append(loglik)
-            if it > 1:
-                change_E = np.abs(E - E_prev).sum()
-                change_prior = np.abs(prior - prior_prev).sum()
-                if change_E < self.tol and change_prior < self.tol:
-                    converged = True
-                    break
+            if converged:
+                break
             E_prev, prior_prev = E, prior
         if not converged:
             warnings.warn(
                 f"DawidSkene did not converge in max_iter={self.max_iter} "
                 f"iterations (tol={self.tol}); raise max_iter.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
         self.n_iter_ = it

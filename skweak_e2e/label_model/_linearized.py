@@ -8,6 +8,7 @@ from scipy.optimize import Bounds, minimize
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import has_fit_parameter
 
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._threads import serial_blas
@@ -316,7 +317,7 @@ class LinearizedApprox(BaseLabelModel):
     # The base model is a user-supplied estimator: its parameters must be
     # validated, so nested validation is not skipped.
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, L, y=None):
+    def fit(self, L, y=None, sample_weight=None):
         """Fit the base model on ``L``, then the linear approximation of it.
 
         Parameters
@@ -326,6 +327,9 @@ class LinearizedApprox(BaseLabelModel):
         y : None
             Passed on to the base model's ``fit`` (the label models of this
             library ignore it).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, passed on to the base model's ``fit`` (which must
+            accept them) and weighting the rows of the linear fit.
 
         Returns
         -------
@@ -334,7 +338,7 @@ class LinearizedApprox(BaseLabelModel):
         """
         # The template of BaseLabelModel, under this fit's nested-validation
         # setting; the base model sees the input as given (_fit_input).
-        return self._fit_template(L, y)
+        return self._fit_template(L, y, sample_weight)
 
     def _default_n_classes(self):
         # n_classes is inherited from the base model when not given.
@@ -352,18 +356,31 @@ class LinearizedApprox(BaseLabelModel):
                 return int(value)
         return None
 
-    def _fit_input(self, L, L_input, y):
+    def _fit_input(self, L, L_input, y, sample_weight):
         C = self.n_classes_
         base = clone(self.base_model)
-        base.fit(L_input, y)
+        if sample_weight is None:
+            base.fit(L_input, y)
+        elif has_fit_parameter(base, "sample_weight"):
+            base.fit(L_input, y, sample_weight=sample_weight)
+        else:
+            raise TypeError(
+                f"sample_weight was given, but the base model "
+                f"{type(base).__name__} takes no sample_weight in fit."
+            )
         self.base_model_ = base
         target = self._check_target(base.predict_proba(L_input), L.shape[0])
 
         covered = is_covered(L)
+        weight = np.ones(L.shape[0]) if sample_weight is None else sample_weight
         if self.class_prior is None:
-            self.class_prior_ = self._all_abstain_output(target, covered, L)
+            self.class_prior_ = self._all_abstain_output(target, covered, L, weight)
 
-        patterns, inverse, counts = unique_rows(L[covered])
+        # Rows of zero weight are left out: they count for nothing.
+        fitted = covered & (weight > 0)
+        patterns, inverse, counts = unique_rows(L[fitted])
+        if sample_weight is not None:
+            counts = np.bincount(inverse, weights=weight[fitted], minlength=len(counts))
         # Mean target per pattern: the count-weighted fit on patterns then has
         # the same minimiser as the fit on every row (and the same J whenever
         # the base model's output depends on the row pattern only).
@@ -371,7 +388,9 @@ class LinearizedApprox(BaseLabelModel):
             np.stack(
                 [
                     np.bincount(
-                        inverse, weights=target[covered, c], minlength=len(counts)
+                        inverse,
+                        weights=target[fitted, c] * weight[fitted],
+                        minlength=len(counts),
                     )
                     for c in range(C)
                 ],
@@ -427,10 +446,11 @@ class LinearizedApprox(BaseLabelModel):
             "Give the base model and LinearizedApprox the same n_classes and abstain.",
         )
 
-    def _all_abstain_output(self, target, covered, L):
+    def _all_abstain_output(self, target, covered, L, weight):
         """Base model's output for a row with no vote (the uncovered rows)."""
-        if not covered.all():
-            return target[~covered].mean(axis=0)
+        uncovered = ~covered & (weight > 0)
+        if uncovered.any():
+            return np.average(target[uncovered], axis=0, weights=weight[uncovered])
         if L.ndim == 2 and self.abstain is None:
             # Hard votes without an abstain value cannot leave a row uncovered.
             return self.class_prior_

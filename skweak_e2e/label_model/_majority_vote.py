@@ -102,8 +102,14 @@ class MajorityVote(BaseLabelModel):
         self.tie_break = tie_break
         self.random_state = random_state
 
-    def _fit(self, L):
-        n_sources = L.shape[1]
+    def _fit(self, L, sample_weight=None):
+        self._fit_weights(L.shape[1])
+
+    def _fit_blocks(self, blocks, summary):
+        # Only the silent sources, counted in the summary pass.
+        self._fit_weights(summary.n_sources)
+
+    def _fit_weights(self, n_sources):
         C = self.n_classes_
         self.source_weights_ = np.ones(n_sources)
         self.source_weights_[self.silent_sources_] = 0.0

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import column_or_1d
 
+from ..utils._dask import is_dask_collection
 from ..utils._targets import check_sample_alignment
 from ..utils._validation import as_array, check_label_matrix
 from ._dawid_skene import DawidSkene
@@ -35,7 +36,7 @@ def _prior_from_gold(y, n_classes):
 
 
 def estimate_class_prior(
-    L, y=None, *, n_classes=None, abstain=-1, max_iter=200, tol=1e-4
+    L, y=None, *, n_classes=None, abstain=-1, sample_weight=None, max_iter=200, tol=1e-4
 ):
     """Estimate the class prior from a few gold labels or from the votes alone.
 
@@ -65,6 +66,8 @@ def estimate_class_prior(
         Number of classes; inferred from ``L`` (and ``y``) when None.
     abstain : int, default=-1
         Value of ``L`` that means "no vote".
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights of the estimate from the votes (ignored with ``y``).
     max_iter : int, default=200
         Maximum number of EM iterations (votes only).
     tol : float, default=1e-4
@@ -101,7 +104,10 @@ def estimate_class_prior(
     >>> estimate_class_prior(L[:100], y_dev).round(2)
     array([0.5 , 0.34, 0.16])
     """
-    raw = as_array(L)
+    if y is None and is_dask_collection(L):
+        raw = L  # fitted from map-reduced statistics, never gathered
+    else:
+        raw = as_array(L)
     if y is not None:
         y_arr = np.asarray(y)
         check_sample_alignment(raw.shape[0], y_arr.shape[0], "L", "y")
@@ -128,6 +134,6 @@ def estimate_class_prior(
         # A few hundred EM steps place the prior well before the confusion
         # matrices have settled to 1e-4.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(raw)
+        model.fit(raw, sample_weight=sample_weight)
     prior = np.clip(model.class_prior_, 1e-6, None)
     return prior / prior.sum()

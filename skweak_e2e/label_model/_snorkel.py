@@ -10,11 +10,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._dask import is_dask_collection, map_sum
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._threads import serial_blas
 from ..utils._label_matrix import unique_rows, vote_indicator
 from ._base import BaseLabelModel
+from ._distributed import validated_block
 from ._prior import estimate_class_prior
 from ._tensor_form import exp_proba
 from ._vote_codes import CHUNK_ROWS, compress_rows
@@ -47,11 +49,12 @@ def _one_hot_table(n_classes):
     return table.view(item).ravel()
 
 
-def _overlaps_dense(L, n_classes):
+def _overlaps_dense(L, n_classes, sample_weight=None):
     """Sum of psi psi^T and of psi over the rows, by chunked float32 products.
 
     Every chunk product counts at most ``CHUNK_ROWS < 2**24`` ones per
-    entry, so float32 is exact; the chunks are summed in float64.
+    entry, so float32 is exact; the chunks are summed in float64. Weighted
+    rows are multiplied in float64.
     """
     n_samples, n_sources = L.shape
     d = n_sources * n_classes
@@ -62,15 +65,21 @@ def _overlaps_dense(L, n_classes):
         codes = L[a : a + CHUNK_ROWS].astype(np.intp)
         codes += 1
         psi = np.take(table, codes).view(np.float32).reshape(codes.shape[0], d)
-        gram += psi.T @ psi  # numpy runs A.T @ A as a symmetric rank-k update
-        first += psi.sum(axis=0, dtype=np.float64)
+        if sample_weight is None:
+            gram += psi.T @ psi  # numpy runs A.T @ A as a symmetric rank-k update
+            first += psi.sum(axis=0, dtype=np.float64)
+        else:
+            weighted = psi * sample_weight[a : a + CHUNK_ROWS, None]
+            gram += weighted.T @ psi
+            first += weighted.sum(axis=0)
     return gram, first
 
 
-def _overlaps_sparse(L, n_classes):
+def _overlaps_sparse(L, n_classes, sample_weight=None):
     psi = vote_indicator(L, n_classes)
-    gram = (psi.T @ psi).toarray()
-    first = np.asarray(psi.sum(axis=0)).ravel()
+    weighted = psi if sample_weight is None else sp.diags(sample_weight) @ psi
+    gram = (psi.T @ weighted).toarray()
+    first = np.asarray(weighted.sum(axis=0)).ravel()
     return gram, first
 
 
@@ -91,41 +100,77 @@ def _prefer_sparse(L, n_classes):
     return 2500.0 * np.mean(votes**2) + 500.0 * n_sources < d * d
 
 
-def overlap_matrix(L, n_classes):
-    """Uncentred overlap matrix of the votes and their first moment.
+def overlap_sums(L, n_classes, sample_weight=None):
+    """Sums over the rows of ``w_i psi_i psi_i^T`` and of ``w_i psi_i``.
 
-    With ``psi_i`` the vote one-hot of row i (``psi_i[j C + k] = 1`` when
-    source j votes k; abstains are all-zero), returns ``O = mean_i psi_i
-    psi_i^T`` and ``q = mean_i psi_i``. For soft votes ``psi_i`` is the
-    flattened (n_sources, n_classes) probability array.
+    The statistics of :func:`overlap_matrix` before the division by the
+    total weight; sums of row blocks add up to the sums of the whole
+    matrix. Products of (m C)-sized blocks run on one BLAS thread: they are
+    too small for threads, which stall when other jobs hold the cores.
 
     Parameters
     ----------
     L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
         Validated hard votes (-1 = abstain) or soft votes.
     n_classes : int
+    sample_weight : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    gram : ndarray of shape (n_sources * n_classes, n_sources * n_classes)
+    first : ndarray of shape (n_sources * n_classes,)
+    """
+    with serial_blas():
+        n_samples = L.shape[0]
+        if L.ndim == 3:
+            psi = L.reshape(n_samples, -1)
+            weighted = psi if sample_weight is None else psi * sample_weight[:, None]
+            return weighted.T @ psi, weighted.sum(axis=0)
+        unique = compress_rows(L, n_classes)
+        if unique is not None:
+            first, inverse, counts = unique
+            if sample_weight is None:
+                counts = counts.astype(np.float64)
+            else:
+                counts = np.bincount(inverse, weights=sample_weight, minlength=len(first))
+            psi = vote_indicator(L[first], n_classes)
+            weighted = sp.diags(counts) @ psi
+            gram = (psi.T @ weighted).toarray()
+            return gram, np.asarray(weighted.sum(axis=0)).ravel()
+        if _prefer_sparse(L, n_classes):
+            return _overlaps_sparse(L, n_classes, sample_weight)
+        return _overlaps_dense(L, n_classes, sample_weight)
+
+
+def overlap_matrix(L, n_classes, sample_weight=None):
+    """Uncentred overlap matrix of the votes and their first moment.
+
+    With ``psi_i`` the vote one-hot of row i (``psi_i[j C + k] = 1`` when
+    source j votes k; abstains are all-zero), returns ``O = mean_i psi_i
+    psi_i^T`` and ``q = mean_i psi_i`` (means weighted by ``sample_weight``).
+    For soft votes ``psi_i`` is the flattened (n_sources, n_classes)
+    probability array.
+
+    Parameters
+    ----------
+    L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        Validated hard votes (-1 = abstain) or soft votes.
+    n_classes : int
+    sample_weight : ndarray of shape (n_samples,), default=None
 
     Returns
     -------
     O : ndarray of shape (n_sources * n_classes, n_sources * n_classes)
     q : ndarray of shape (n_sources * n_classes,)
     """
-    n_samples = L.shape[0]
-    if L.ndim == 3:
-        psi = L.reshape(n_samples, -1)
-        return psi.T @ psi / n_samples, psi.mean(axis=0)
-    unique = compress_rows(L, n_classes)
-    if unique is not None:
-        first, _, counts = unique
-        psi = vote_indicator(L[first], n_classes)
-        weighted = sp.diags(counts.astype(np.float64)) @ psi
-        gram = (psi.T @ weighted).toarray()
-        total = np.asarray(weighted.sum(axis=0)).ravel()
-    elif _prefer_sparse(L, n_classes):
-        gram, total = _overlaps_sparse(L, n_classes)
-    else:
-        gram, total = _overlaps_dense(L, n_classes)
-    return gram / n_samples, total / n_samples
+    gram, first = overlap_sums(L, n_classes, sample_weight)
+    total = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+    return gram / total, first / total
+
+
+def _block_overlaps(L_block, weight, n_classes, abstain, allow_soft):
+    L, weight, _ = validated_block(L_block, weight, n_classes, abstain, allow_soft)
+    return overlap_sums(L, n_classes, weight)
 
 
 # ------------------------------------------------------------------ objective
@@ -271,20 +316,27 @@ _MEMORY_BUDGET = 4 * 2**30  # bytes for the (m C) x (m C) matrices of a fit
 _DENSE_COPIES = 4  # gram, O, mu P mu^T and R at the peak of the first epoch
 
 
-def _check_memory(L, n_classes):
-    """Refuse a fit whose (m C)^2 statistics exceed the memory budget."""
-    d = L.shape[1] * n_classes
+def _check_memory(L, n_classes, n_sources=None):
+    """Refuse a fit whose (m C)^2 statistics exceed the memory budget.
+
+    ``L`` (in memory) also counts the distinct sources for the message; with
+    a dask ``L``, pass None and ``n_sources``.
+    """
+    n_sources = L.shape[1] if L is not None else n_sources
+    d = n_sources * n_classes
     need = _DENSE_COPIES * 8 * d * d
     if need <= _MEMORY_BUDGET:
         return
-    # Error path only: how many sources remain once duplicates are dropped.
-    columns = np.ascontiguousarray(np.moveaxis(L, 1, 0))
-    distinct = unique_rows(columns)[0].shape[0]
+    distinct = ""
+    if L is not None:
+        # Error path only: how many sources remain once duplicates are dropped.
+        columns = np.ascontiguousarray(np.moveaxis(L, 1, 0))
+        distinct = f", {unique_rows(columns)[0].shape[0]} of them distinct"
     raise ValueError(
         f"Snorkel would need about {need / 2**30:.1f} GiB: its overlap statistic "
         f"is a (n_sources * n_classes)^2 = {d}^2 matrix and training holds "
         f"{_DENSE_COPIES} of them, above the budget of {_MEMORY_BUDGET / 2**30:g} "
-        f"GiB. L has {L.shape[1]} sources, {distinct} of them distinct: drop the "
+        f"GiB. L has {n_sources} sources{distinct}: drop the "
         "duplicated ones (np.unique(L, axis=1)), or use DawidSkene or "
         "MajorityVote, whose memory grows linearly with the number of sources."
     )
@@ -469,9 +521,25 @@ class Snorkel(BaseLabelModel):
         self.tie_break = tie_break
         self.random_state = random_state
 
-    def _fit(self, L):
-        n_samples, n_sources = L.shape[:2]
-        C = self.n_classes_
+    def _fit(self, L, sample_weight=None):
+        self._check_fit(L.shape[1])
+        _check_memory(L, self.n_classes_)
+        O, q = overlap_matrix(L, self.n_classes_, sample_weight)
+        n_eff = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        self._fit_overlaps(O, q, n_eff)
+
+    def _fit_blocks(self, blocks, summary):
+        """One pass over the row blocks of a dask array: the summed Gram."""
+        n_sources = summary.n_sources
+        self._check_fit(n_sources)
+        _check_memory(None, self.n_classes_, n_sources)
+        gram, first = map_sum(
+            _block_overlaps, blocks, self.n_classes_, self.abstain, self.accepts_soft
+        )
+        total = summary.weight_total
+        self._fit_overlaps(gram / total, first / total, total)
+
+    def _check_fit(self, n_sources):
         if n_sources < 3:
             raise ValueError(
                 f"Snorkel needs at least 3 sources; got n_features = {n_sources}."
@@ -481,7 +549,12 @@ class Snorkel(BaseLabelModel):
             raise ValueError(
                 f"Snorkel needs a class_prior with no zero entry; got {p.tolist()}."
             )
-        _check_memory(L, C)
+
+    def _fit_overlaps(self, O, q, n_samples):
+        """Fit from the overlap matrix, the vote marginals and the row count."""
+        n_sources = self.n_features_in_
+        C = self.n_classes_
+        p = self.class_prior_
         prec = np.asarray(self.prec_init, dtype=np.float64)
         if prec.ndim > 0:
             prec = prec.ravel()
@@ -493,7 +566,6 @@ class Snorkel(BaseLabelModel):
             if not np.all((prec >= 0) & (prec <= 1)):
                 raise ValueError("prec_init must lie in [0, 1].")
 
-        O, q = overlap_matrix(L, C)
         mu_init = initial_mu(q, prec, p, n_sources)
         scale = check_random_state(self.random_state).random_sample()
 
@@ -546,8 +618,12 @@ class Snorkel(BaseLabelModel):
         W[self.silent_sources_] = 0.0
         self.W_ = W
 
-    def _estimate_class_prior(self, L, n_classes):
-        return estimate_class_prior(L, n_classes=n_classes)
+    def _estimate_class_prior(self, L, n_classes, sample_weight):
+        # In memory L is validated (abstain = -1); a dask L is as given.
+        abstain = self.abstain if is_dask_collection(L) else -1
+        return estimate_class_prior(
+            L, n_classes=n_classes, abstain=abstain, sample_weight=sample_weight
+        )
 
     def _predict_proba(self, L):
         return exp_proba(L, self.W_)

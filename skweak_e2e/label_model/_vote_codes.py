@@ -17,7 +17,15 @@ so one pass over the ``n`` samples handles ``g`` sources at once.
 
 import numpy as np
 
-__all__ = ["CHUNK_ROWS", "VoteCodes", "compress_rows", "soft_augmented"]
+__all__ = [
+    "CHUNK_ROWS",
+    "VoteCodes",
+    "compress_rows",
+    "merge_patterns",
+    "pattern_sample",
+    "patterns_look_few",
+    "soft_augmented",
+]
 
 MAX_TABLE = 4096
 CHUNK_ROWS = 65536
@@ -71,6 +79,15 @@ class VoteCodes:
                     out *= K
                     out += block[j]
         return codes
+
+    @classmethod
+    def from_codes(cls, codes, like):
+        """Codes built elsewhere, with the group layout of ``like``."""
+        new = object.__new__(cls)
+        new.__dict__.update(like.__dict__)
+        new.codes = np.ascontiguousarray(codes)
+        new.n_samples = new.codes.shape[1]
+        return new
 
     def take(self, rows):
         """The codes of a subset of the samples (e.g. the unique patterns)."""
@@ -174,6 +191,33 @@ class VoteCodes:
         return N
 
 
+def pattern_sample(n_samples):
+    """The fixed sample of rows behind the birthday estimate (None: take all).
+
+    A fixed seed keeps fitting deterministic, and lets a fit over row blocks
+    (dask) draw exactly the rows that the in-memory fit draws.
+    """
+    if n_samples <= SAMPLE_ROWS:
+        return None
+    rng = np.random.RandomState(0)
+    return np.sort(rng.choice(n_samples, SAMPLE_ROWS, replace=False))
+
+
+def patterns_look_few(L_sample, n_samples, n_classes, below=0.5):
+    """Birthday estimate: may ``L`` have fewer than ``below * n_samples`` patterns?
+
+    ``L_sample`` holds the rows :func:`pattern_sample` picked. With ``k``
+    sample rows and ``P`` equal pairs among them, about ``k (k - 1) / 2 / P``
+    patterns are equally likely; no equal pair at all means "many".
+    """
+    keys, _ = VoteCodes(L_sample, n_classes).row_keys()
+    _, counts = np.unique(keys, return_counts=True)
+    pairs = float((counts * (counts - 1.0)).sum() / 2.0)
+    k = L_sample.shape[0]
+    all_pairs = k * (k - 1) / 2.0
+    return pairs > 0 and all_pairs / pairs < below * n_samples
+
+
 def compress_rows(L, n_classes, codes=None, below=0.5):
     """Unique row patterns of a hard ``L``, when there are few enough.
 
@@ -195,20 +239,36 @@ def compress_rows(L, n_classes, codes=None, below=0.5):
     n_samples = L.shape[0]
     if n_samples < 2:
         return None
-    if n_samples > SAMPLE_ROWS:
-        rng = np.random.RandomState(0)  # a fixed sample: fitting stays deterministic
-        rows = np.sort(rng.choice(n_samples, SAMPLE_ROWS, replace=False))
-        keys, _ = VoteCodes(L[rows], n_classes).row_keys()
-        _, counts = np.unique(keys, return_counts=True)
-        pairs = float((counts * (counts - 1.0)).sum() / 2.0)
-        all_pairs = SAMPLE_ROWS * (SAMPLE_ROWS - 1) / 2.0
-        if pairs == 0 or all_pairs / pairs >= below * n_samples:
-            return None
+    rows = pattern_sample(n_samples)
+    if rows is not None and not patterns_look_few(L[rows], n_samples, n_classes, below):
+        return None
     if codes is None:
         codes = VoteCodes(L, n_classes)
     if codes.n_unique() >= below * n_samples:
         return None
     return codes.unique()
+
+
+def merge_patterns(codes, weights):
+    """Merge pattern tables: equal code columns are one pattern, weights add.
+
+    Parameters
+    ----------
+    codes : list of ndarray of shape (n_groups, n_patterns_b)
+        Group codes (``VoteCodes.codes``) of the patterns of every block,
+        built with the same group bounds.
+    weights : list of ndarray of shape (n_patterns_b,)
+
+    Returns
+    -------
+    codes : ndarray of shape (n_groups, n_patterns)
+    weights : ndarray of shape (n_patterns,)
+    """
+    stacked = np.ascontiguousarray(np.concatenate(codes, axis=1).T)
+    rows = stacked.view(np.dtype((np.void, stacked.dtype.itemsize * stacked.shape[1])))
+    _, first, inverse = np.unique(rows.ravel(), return_index=True, return_inverse=True)
+    total = np.bincount(inverse.ravel(), weights=np.concatenate(weights), minlength=len(first))
+    return np.ascontiguousarray(stacked[first].T), total
 
 
 def soft_augmented(L):

@@ -116,12 +116,13 @@ def row_blocks(L, sample_weight=None, *, caller, input_name="L"):
             raise ValueError(
                 f"sample_weight must be 1-D; got shape {weight.shape}."
             )
-        weight = da.from_array(weight, chunks=(row_chunks,))
     if weight.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight has {weight.shape[0]} entries but {input_name} has "
             f"{n_samples} samples."
         )
+    if not is_dask_collection(weight):
+        weight = da.from_array(weight, chunks=(row_chunks,))
     w_parts = weight.to_delayed().ravel().tolist()
     return list(zip(L_parts, w_parts))
 

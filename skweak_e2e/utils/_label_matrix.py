@@ -74,7 +74,7 @@ def is_covered(L, *, abstain=-1):
     return L.max(axis=1) >= 0
 
 
-def silent_sources(L):
+def silent_sources(L, sample_weight=None):
     """Return the indices of the sources that never vote.
 
     Parameters
@@ -82,6 +82,9 @@ def silent_sources(L):
     L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
         A validated hard (``-1`` = abstain) or soft label matrix; a soft
         source is silent when it has no vote mass.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Row weights; a source that votes only on rows of zero weight is
+        silent (a zero weight removes the row).
 
     Returns
     -------
@@ -93,15 +96,26 @@ def silent_sources(L):
     >>> import numpy as np
     >>> silent_sources(np.array([[0, -1], [1, -1]]))
     array([1])
+    >>> silent_sources(np.array([[0, -1], [1, 1]]), sample_weight=np.array([1.0, 0.0]))
+    array([1])
     """
+    if sample_weight is not None:
+        L = L[np.asarray(sample_weight) > 0]
+        if L.shape[0] == 0:
+            return np.arange(L.shape[1])
     if L.ndim == 3:
         return np.flatnonzero(L.sum(axis=(0, 2)) <= 0)
     return np.flatnonzero(L.max(axis=0) < 0)
 
 
-def warn_silent_sources(L, owner):
-    """Warn, naming the columns, when some sources never vote."""
-    silent = silent_sources(L)
+def warn_silent_sources(L, owner, sample_weight=None, *, silent=None):
+    """Warn, naming the columns, when some sources never vote.
+
+    ``silent`` (the indices, when already counted elsewhere, e.g. from the
+    per-block vote counts of a dask array) replaces the count over ``L``.
+    """
+    if silent is None:
+        silent = silent_sources(L, sample_weight)
     if silent.size:
         warnings.warn(
             f"{owner}: source(s) {silent.tolist()} never vote on the training "

@@ -1,0 +1,200 @@
+"""Label models on dask arrays, on a 2-worker LocalCluster of processes.
+
+The fit reduces statistics over the row blocks without gathering ``L``,
+and must equal the in-memory fit (the differences are summation-order
+rounding); outputs stay lazy, with the row chunks of ``L``.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+from skweak_e2e import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
+from skweak_e2e.datasets import make_weak_supervision
+
+from ._tolerance import assert_allclose_scaled
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+pd = pytest.importorskip("pandas")
+
+pytestmark = pytest.mark.usefixtures("dask_client")
+
+# "equal to the in-memory fit within 1e-10", in units of the compared values.
+TOL = 1e-10
+
+
+def _close(actual, desired, what=""):
+    assert_allclose_scaled(actual, desired, rtol=TOL, atol=TOL, err_msg=what)
+
+
+def _fit_both(model, L, chunks, sample_weight=None, dask_weight=False):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        local = clone(model).fit(L, sample_weight=sample_weight)
+        weight = sample_weight
+        if dask_weight and weight is not None:
+            weight = da.from_array(weight, chunks=chunks)
+        remote = clone(model).fit(da.from_array(L, chunks=(chunks,) + L.shape[1:]),
+                                  sample_weight=weight)
+    return local, remote
+
+
+def _assert_same_fit(local, remote):
+    for name in ("W_", "class_prior_", "coverage_", "silent_sources_", "classes_",
+                 "n_features_in_", "n_classes_"):
+        _close(np.asarray(getattr(remote, name), float),
+               np.asarray(getattr(local, name), float), name)
+    for name in ("confusion_", "mu_", "mu_eps_", "source_accuracy_", "log_likelihood_"):
+        if hasattr(local, name):
+            _close(np.asarray(getattr(remote, name), float),
+                   np.asarray(getattr(local, name), float), name)
+    if hasattr(local, "n_iter_"):
+        assert remote.n_iter_ == local.n_iter_
+
+
+@pytest.fixture(scope="module")
+def few_patterns():
+    # 5 sources: at most 3**5 = 243 patterns in 9000 rows (compressed EM).
+    _, L, _ = make_weak_supervision(9000, 5, 2, n_features=0, coverage=0.6,
+                                    random_state=0)
+    return L
+
+
+@pytest.fixture(scope="module")
+def many_patterns():
+    # 40 sources with high coverage: nearly every row is its own pattern.
+    _, L, _ = make_weak_supervision(9000, 40, 3, n_features=0, coverage=0.9,
+                                    random_state=1)
+    return L
+
+
+MODELS = [
+    MajorityVote(),
+    DawidSkene(),
+    DawidSkene(model_abstain=False, alpha=0.5),
+    Snorkel(random_state=0),
+    Snorkel(class_prior="estimate", random_state=0),
+]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=repr)
+@pytest.mark.parametrize("data", ["few_patterns", "many_patterns"])
+def test_fit_on_dask_equals_in_memory_fit(model, data, request):
+    L = request.getfixturevalue(data)
+    local, remote = _fit_both(model, L, chunks=2000)
+    _assert_same_fit(local, remote)
+
+
+@pytest.mark.parametrize("model", MODELS[:4], ids=repr)
+@pytest.mark.parametrize("dask_weight", [False, True])
+def test_weighted_fit_on_dask_equals_in_memory_fit(model, dask_weight, few_patterns):
+    weight = np.random.RandomState(0).uniform(0.0, 3.0, len(few_patterns))
+    local, remote = _fit_both(model, few_patterns, 2500, weight, dask_weight)
+    _assert_same_fit(local, remote)
+
+
+def test_soft_votes_on_dask(few_patterns):
+    soft = np.zeros(few_patterns.shape + (2,))
+    rows, cols = np.nonzero(few_patterns >= 0)
+    soft[rows, cols, few_patterns[rows, cols]] = 0.8
+    # Soft votes never compress: every EM iteration is a map-reduce.
+    for model in (MajorityVote(), DawidSkene(max_iter=15), Snorkel(random_state=0)):
+        local, remote = _fit_both(model, soft, chunks=3000)
+        _assert_same_fit(local, remote)
+
+
+def test_fit_never_gathers_L(few_patterns, monkeypatch):
+    L = da.from_array(few_patterns, chunks=2000)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("L was gathered into the driver")
+
+    monkeypatch.setattr(type(L), "__array__", refuse)
+    monkeypatch.setattr(type(L), "compute", refuse)
+    for model in (MajorityVote(), DawidSkene(), Snorkel(random_state=0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(L)
+
+
+@pytest.mark.parametrize("model", [MajorityVote(), DawidSkene(), Snorkel(random_state=0)],
+                         ids=repr)
+def test_outputs_stay_lazy_with_the_row_chunks(model, few_patterns):
+    L = da.from_array(few_patterns, chunks=(2000, 2))  # split sources: rechunked
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(few_patterns)
+    proba = model.predict_proba(L)
+    labels = model.predict(L)
+    assert isinstance(proba, da.Array) and isinstance(labels, da.Array)
+    assert proba.chunks == (L.chunks[0], (2,))
+    assert labels.chunks == (L.chunks[0],)
+    assert proba.dtype == np.float64 and labels.dtype == np.intp
+    _close(proba.compute(), model.predict_proba(few_patterns))
+    np.testing.assert_array_equal(labels.compute(), model.predict(few_patterns))
+    _close(model.transform(L).compute(), model.predict_proba(few_patterns))
+
+
+def test_random_tie_break_is_seeded_per_block():
+    L = np.tile([[0, 1], [1, 0]], (3000, 1))  # every row is a tie
+    model = MajorityVote(tie_break="random", random_state=7).fit(L)
+    Ld = da.from_array(L, chunks=1000)
+    first, second = model.predict(Ld).compute(), model.predict(Ld).compute()
+    np.testing.assert_array_equal(first, second)
+    blocks = first.reshape(6, 1000)
+    assert not (blocks == blocks[0]).all()  # blocks draw their own streams
+    assert 0.45 < first.mean() < 0.55
+
+
+def test_dask_dataframe_with_unknown_chunks_and_names(few_patterns):
+    names = [f"lf_{j}" for j in range(few_patterns.shape[1])]
+    frame = dd.from_pandas(pd.DataFrame(few_patterns, columns=names), npartitions=4)
+    model = DawidSkene().fit(frame)
+    local = DawidSkene().fit(pd.DataFrame(few_patterns, columns=names))
+    _assert_same_fit(local, model)
+    np.testing.assert_array_equal(model.feature_names_in_, names)
+    proba = model.predict_proba(frame)
+    _close(proba.compute(), local.predict_proba(pd.DataFrame(few_patterns, columns=names)))
+    with pytest.raises(ValueError, match="source names of L should match"):
+        model.predict_proba(frame.rename(columns={"lf_0": "other"}))
+
+
+def test_what_is_not_supported_is_refused(few_patterns):
+    L = da.from_array(few_patterns, chunks=3000)
+    with pytest.raises(TypeError, match="LinearizedApprox does not fit on dask"):
+        LinearizedApprox(MajorityVote()).fit(L)
+    with pytest.raises(TypeError, match="sample_weight is a dask array but L is"):
+        MajorityVote().fit(few_patterns, sample_weight=da.ones(len(few_patterns)))
+    with pytest.raises(ValueError, match="2-D dask array"):
+        MajorityVote().fit(L[:, 0])
+    with pytest.raises(ValueError, match="sample_weight has 10 entries"):
+        MajorityVote().fit(L, sample_weight=np.ones(10))
+    model = MajorityVote().fit(L)
+    with pytest.raises(ValueError, match="L has 4 sources"):
+        model.predict_proba(L[:, :4])
+
+
+def test_bad_votes_in_a_block_raise_the_in_memory_error(few_patterns):
+    L = few_patterns.copy()
+    L[7000, 2] = 5
+    with pytest.raises(ValueError, match="contains the vote 5 but n_classes=2"):
+        DawidSkene(n_classes=2).fit(da.from_array(L, chunks=3000))
+    silent = np.full((100, 3), -1)
+    with pytest.raises(ValueError, match="no vote at all"):
+        MajorityVote().fit(da.from_array(silent, chunks=30))
+    floats = few_patterns.astype(float)
+    floats[10, 0] = 0.5
+    with pytest.raises(ValueError, match="non-integer votes"):
+        Snorkel().fit(da.from_array(floats, chunks=3000))
+
+
+def test_class_count_comes_from_the_largest_vote_of_all_blocks(few_patterns):
+    L = few_patterns.copy()
+    L[8999, 0] = 3  # only the last block votes for class 3
+    local, remote = _fit_both(DawidSkene(), L, chunks=2000)
+    assert remote.n_classes_ == local.n_classes_ == 4
+    _assert_same_fit(local, remote)
