@@ -198,3 +198,31 @@ def test_class_count_comes_from_the_largest_vote_of_all_blocks(few_patterns):
     local, remote = _fit_both(DawidSkene(), L, chunks=2000)
     assert remote.n_classes_ == local.n_classes_ == 4
     _assert_same_fit(local, remote)
+
+
+def test_gram_and_em_blocks_run_on_one_blas_thread(monkeypatch):
+    """Small products under threaded BLAS stall when the cores are shared."""
+    from threadpoolctl import threadpool_info
+
+    from skweak_e2e.label_model import _dawid_skene, _snorkel
+
+    seen = []
+
+    def spy(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            seen.append(
+                [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+            )
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    spy(_snorkel, "_overlaps_dense")
+    spy(_dawid_skene, "em_step")
+    _, L, _ = make_weak_supervision(3000, 30, 2, n_features=0, coverage=0.9,
+                                    random_state=0)
+    Snorkel(random_state=0).fit(L)
+    DawidSkene(max_iter=3).fit(L)
+    assert seen and all(threads == [1] * len(threads) for threads in seen)

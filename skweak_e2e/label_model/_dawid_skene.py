@@ -11,6 +11,7 @@ from ..utils._dask import map_sum, persist_map
 from ..utils._hints import snorkel_hints
 from ..utils._math import softmax_columns_
 from ..utils._sklearn_compat import Interval
+from ..utils._threads import serial_blas
 from ._base import BaseLabelModel
 from ._distributed import block_offsets, validated_block
 from ._tensor_form import exp_proba
@@ -79,17 +80,18 @@ class _HardData:
                 weights = counts.astype(np.float64)
             else:
                 weights = np.bincount(inverse, weights=weights, minlength=len(first))
-        self._set_codes(codes, weights)
+        self._set_codes(codes, weights, distinct=unique is not None)
 
     @classmethod
     def from_patterns(cls, codes, weights):
         """EM data over merged patterns (``codes``: a VoteCodes)."""
         new = object.__new__(cls)
         new.sample = None
-        new._set_codes(codes, weights)
+        new._set_codes(codes, weights, distinct=True)
         return new
 
-    def _set_codes(self, codes, weights):
+    def _set_codes(self, codes, weights, distinct):
+        self.distinct = distinct  # whether every column of codes is a new pattern
         self.codes = codes
         self.n_sources = codes.n_sources
         self.weights = weights
@@ -98,7 +100,7 @@ class _HardData:
 
     def patterns(self):
         """The distinct patterns (group codes) and their total weights."""
-        if self.weights is not None and self.codes.n_samples <= 1:
+        if self.distinct:
             return self.codes.codes, self.weights
         first, inverse, counts = self.codes.unique()
         weights = (
@@ -179,7 +181,8 @@ def em_step(data, W, log_prior, need_counts=True):
 
 
 def _block_step(data, W, log_prior, need_counts):
-    N, class_mass, loglik = em_step(data, W, log_prior, need_counts)
+    with serial_blas():
+        N, class_mass, loglik = em_step(data, W, log_prior, need_counts)
     # Tuples add element-wise across blocks; None cannot be added.
     return (
         0.0 if N is None else N,
@@ -260,7 +263,8 @@ def dawid_skene_steps(blocks, summary, active, n_classes, abstain):
             data = _HardData.from_patterns(VoteCodes.from_codes(codes, layout), weights)
 
             def step(W, log_prior, need_counts):
-                return em_step(data, W, log_prior, need_counts)
+                with serial_blas():
+                    return em_step(data, W, log_prior, need_counts)
 
             return step, n_eff
     return _distributed_step(parts), n_eff
@@ -476,7 +480,10 @@ class DawidSkene(BaseLabelModel):
         def step(W, log_prior, need_counts):
             return em_step(data, W, log_prior, need_counts)
 
-        self._run_em(step, n_eff, active, n_sources)
+        # The soft votes' products are (n, m (C+1)) x (m (C+1), C): too thin
+        # for BLAS threads, which stall when other jobs hold the cores.
+        with serial_blas():
+            self._run_em(step, n_eff, active, n_sources)
 
     def _fit_blocks(self, blocks, summary):
         """Fit on the row blocks of a dask array (see ``_distributed``)."""
