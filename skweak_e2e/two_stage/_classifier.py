@@ -1,4 +1,4 @@
-"""Two-stage weak supervision: a label model, then any classifier."""
+"""LabelModelClassifier: a label model, then any classifier."""
 
 import copy
 import warnings
@@ -27,10 +27,10 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from .label_model import MajorityVote
-from .label_model._base import proba_to_labels
-from .utils._routing import default_weight_requests
-from .utils._sklearn_compat import (
+from ..label_model import MajorityVote
+from ..label_model._base import proba_to_labels
+from ..utils._routing import default_weight_requests
+from ..utils._sklearn_compat import (
     HasMethods,
     StrOptions,
     _check_method_params,
@@ -39,14 +39,14 @@ from .utils._sklearn_compat import (
     _routing_enabled,
     _safe_indexing,
 )
-from .utils._targets import (
+from ..utils._targets import (
     abstain_mask,
     check_sample_alignment,
     encode_votes,
     expand_soft_labels,
     infer_classes,
 )
-from .utils._validation import as_array, check_label_proba, check_sample_weight
+from ..utils._validation import as_array, check_label_proba, check_sample_weight
 
 
 __all__ = ["LabelModelClassifier"]
@@ -72,6 +72,13 @@ def _with_positive_weight(index, labels, sample_weight):
     weight = sample_weight[index]
     positive = weight > 0
     return index[positive], labels[positive], weight[positive]
+
+
+def _covered(codes):
+    """Rows with a vote: a hard vote (code >= 0) or some soft vote mass."""
+    if codes.ndim == 3:
+        return codes.reshape(len(codes), -1).sum(axis=1) > 0
+    return (codes >= 0).any(axis=1)
 
 
 class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -327,6 +334,54 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return f"{name}__sample_weight"
         return None
 
+    def _training_rows(
+        self, proba, rows, sample_weight, estimator, weight_key, allow_empty=False
+    ):
+        """Rows, labels and weights ``estimator`` trains on (fit and partial_fit).
+
+        Soft labels by sample-weight expansion, hard labels (most probable
+        class), or the probabilities as targets (``soft_labels="proba"``),
+        for the samples ``rows``; zero-weight rows are left out. With
+        ``allow_empty`` (one block of ``partial_fit``), a block left without
+        training rows returns empty arrays instead of raising.
+        """
+        targets = isinstance(self.soft_labels, str)  # "proba"
+        soft = not targets and self.soft_labels and weight_key is not None
+        if not targets and self.soft_labels and weight_key is None:
+            if isinstance(estimator, Pipeline) and _routing_enabled():
+                how = (
+                    "with metadata routing enabled, the pipeline passes sample "
+                    "weights only to the steps that request them: call "
+                    "set_fit_request(sample_weight=True) on the step that "
+                    "should take them"
+                )
+            else:
+                how = "use an estimator whose fit takes sample_weight"
+            warnings.warn(
+                f"{type(estimator).__name__} takes no sample weights here, so soft "
+                "labels cannot be used; training on hard labels instead (most "
+                f"probable class, tie_break={self.tie_break!r}). To train on soft "
+                f"labels, {how}. To train on hard labels on purpose, pass "
+                "soft_labels=False.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if targets:
+            return _with_positive_weight(rows, proba[rows], sample_weight)
+        if soft:
+            return expand_soft_labels(proba, rows, sample_weight)
+        labels = proba_to_labels(
+            proba[rows], tie_break=self.tie_break, random_state=self.random_state
+        )
+        decided = labels >= 0  # tie_break="abstain" leaves ties out
+        index, labels = rows[decided], labels[decided]
+        if index.size == 0 and not allow_empty:
+            raise ValueError(
+                "Every covered row is a tie between classes, and "
+                "tie_break='abstain' leaves ties out; nothing to train on."
+            )
+        return _with_positive_weight(index, labels, sample_weight)
+
     # -------------------------------------------------------------------- fit
     # label_model and estimator are user-supplied: keep nested validation.
     @_fit_context(prefer_skip_nested_validation=False)
@@ -384,10 +439,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.n_classes_ = n_classes
 
-        if codes.ndim == 3:
-            covered = codes.reshape(n_samples, -1).sum(axis=1) > 0
-        else:
-            covered = (codes >= 0).any(axis=1)
+        covered = _covered(codes)
         self.coverage_ = float(covered.mean())
         rows = np.flatnonzero(covered) if self.drop_uncovered else np.arange(n_samples)
         if rows.size == 0:
@@ -401,48 +453,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"sample_weight was given but {type(estimator).__name__}.fit "
                     "takes no sample_weight."
                 )
-        targets = isinstance(self.soft_labels, str)  # "proba"
-        soft = not targets and self.soft_labels and weight_key is not None
-        if not targets and self.soft_labels and weight_key is None:
-            if isinstance(estimator, Pipeline) and _routing_enabled():
-                how = (
-                    "with metadata routing enabled, the pipeline passes sample "
-                    "weights only to the steps that request them: call "
-                    "set_fit_request(sample_weight=True) on the step that "
-                    "should take them"
-                )
-            else:
-                how = "use an estimator whose fit takes sample_weight"
-            warnings.warn(
-                f"{type(estimator).__name__} takes no sample weights here, so soft "
-                "labels cannot be used; training on hard labels instead (most "
-                f"probable class, tie_break={self.tie_break!r}). To train on soft "
-                f"labels, {how}. To train on hard labels on purpose, pass "
-                "soft_labels=False.",
-                UserWarning,
-                stacklevel=2,
-            )
-
-        if targets:
-            index, labels, weight = _with_positive_weight(
-                rows, proba[rows], sample_weight
-            )
-        elif soft:
-            index, labels, weight = expand_soft_labels(proba, rows, sample_weight)
-        else:
-            labels = proba_to_labels(
-                proba[rows], tie_break=self.tie_break, random_state=self.random_state
-            )
-            decided = labels >= 0  # tie_break="abstain" leaves ties out
-            index, labels = rows[decided], labels[decided]
-            if index.size == 0:
-                raise ValueError(
-                    "Every covered row is a tie between classes, and "
-                    "tie_break='abstain' leaves ties out; nothing to train on."
-                )
-            index, labels, weight = _with_positive_weight(
-                index, labels, sample_weight
-            )
+        index, labels, weight = self._training_rows(
+            proba, rows, sample_weight, estimator, weight_key
+        )
         if index.size == 0:
             raise ValueError(
                 "No training row is left: every covered row has zero sample weight."
@@ -589,10 +602,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         if y_arr.ndim == 3:
             codes = y_arr.astype(np.float64)
-            covered = codes.reshape(len(codes), -1).sum(axis=1) > 0
         else:
             codes = encode_votes(y_arr, self.classes_, abstain=self.abstain)
-            covered = (codes >= 0).any(axis=1)
+        covered = _covered(codes)
         if getattr(self, "_label_model_set", False):
             warnings.warn(
                 "LabelModelClassifier.score with a label matrix measures agreement "
