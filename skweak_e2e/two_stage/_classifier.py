@@ -1,12 +1,14 @@
 """LabelModelClassifier: a label model, then any classifier."""
 
 import copy
+import inspect
 import warnings
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
@@ -422,7 +424,10 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             estimator_params = dict(fit_params)
 
-        label_model.fit(codes)
+        if not isinstance(label_model, FrozenEstimator):
+            # A frozen (fitted) label model is used as is; its fit is a no-op
+            # whose signature, fit(X, y), is not the label models' fit(L).
+            label_model.fit(codes)
         proba = check_label_proba(
             label_model.predict_proba(codes), n_samples, type(label_model).__name__
         )
@@ -441,6 +446,8 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         covered = _covered(codes)
         self.coverage_ = float(covered.mean())
+        # partial_fit may continue from here; it keeps coverage_ over all rows.
+        self._n_rows_seen, self._n_rows_covered = n_samples, int(covered.sum())
         rows = np.flatnonzero(covered) if self.drop_uncovered else np.arange(n_samples)
         if rows.size == 0:
             raise ValueError("No training row has a vote; nothing to train on.")
@@ -467,6 +474,137 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             params[weight_key] = weight
         estimator.fit(_safe_indexing(X, index), labels, **params)
         self.estimator_ = estimator
+        return self
+
+    # ------------------------------------------------------------ partial_fit
+    def _fitted_label_model(self):
+        """The label model partial_fit uses as is; it must be fitted already."""
+        label_model = self.label_model
+        name = "MajorityVote()" if label_model is None else type(label_model).__name__
+        try:
+            if label_model is None:
+                raise NotFittedError
+            check_is_fitted(label_model)
+        except NotFittedError:
+            raise NotFittedError(
+                f"partial_fit needs a fitted label_model; got an unfitted {name}. "
+                "A label model cannot be fitted block by block: fit it first on "
+                "the whole label matrix (a dask array when it is large) and pass "
+                "it, e.g. LabelModelClassifier(FrozenEstimator(label_model), "
+                "SGDClassifier())."
+            ) from None
+        return label_model
+
+    def _partial_fit_classes(self, label_model, classes):
+        """``classes_`` on the first partial_fit: ``classes`` or the label model's."""
+        n_classes = getattr(label_model, "n_classes_", None)
+        if n_classes is None and hasattr(label_model, "classes_"):
+            n_classes = len(label_model.classes_)
+        if classes is None:
+            if n_classes is None:
+                raise ValueError(
+                    f"{type(label_model).__name__} has no n_classes_ nor classes_; "
+                    "pass classes= to the first call of partial_fit."
+                )
+            return np.arange(n_classes)
+        classes = np.unique(np.asarray(classes))
+        if n_classes is not None and classes.size != n_classes:
+            raise ValueError(
+                f"classes={classes.tolist()} holds {classes.size} class(es) but the "
+                f"label model predicts {n_classes}."
+            )
+        return classes
+
+    @available_if(_estimator_has("partial_fit"))
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train the estimator on one more block, with a fitted label model.
+
+        For features that do not fit in memory: call it once per block of
+        rows (and again for more epochs). Each block's labels come from the
+        label model exactly as in :meth:`fit` (soft-label expansion, hard
+        labels or probability targets; uncovered rows dropped when
+        ``drop_uncovered``), then ``estimator_.partial_fit`` is called on
+        them, with every class index passed as ``classes``. The label model
+        is not fitted here (its statistics need every row): pass a fitted
+        one, as is or wrapped in :class:`~sklearn.frozen.FrozenEstimator`;
+        it is used as is (not cloned) and reads the votes as class indices
+        with ``-1`` for abstain.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features of the block.
+        y : array-like of shape (n_samples, n_sources), (n_samples, n_sources, n_classes) or (n_samples,)
+            Label matrix of the block (``abstain`` for no vote), soft votes,
+            or a single source.
+        classes : array-like of shape (n_classes,), default=None
+            The class labels, read on the first call only (later calls must
+            pass the same or None). None means the label model's class
+            indices ``0..n_classes-1``; pass the labels when the votes are
+            not class indices (e.g. strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (multiplied into the expansion weights).
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        first = not hasattr(self, "estimator_")
+        if first:
+            label_model = self._fitted_label_model()
+            self.classes_ = self._partial_fit_classes(label_model, classes)
+            self.n_classes_ = len(self.classes_)
+            self.label_model_ = label_model
+            self.estimator_ = clone(self._estimator_template())
+            self._n_rows_seen = self._n_rows_covered = 0
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} is not the classes_ of the "
+                f"first call, {self.classes_.tolist()}."
+            )
+        Y = self._check_y(y)
+        n_samples = _num_samples(X)
+        check_sample_alignment(n_samples, Y.shape[0], "X", "y")
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, n_samples)
+        if Y.ndim == 3:
+            codes = Y.astype(np.float64)
+        else:
+            codes = encode_votes(Y, self.classes_, abstain=self.abstain)
+        proba = check_label_proba(
+            self.label_model_.predict_proba(codes),
+            n_samples,
+            type(self.label_model_).__name__,
+            n_classes=self.n_classes_,
+        )
+        covered = _covered(codes)
+        self._n_rows_seen += n_samples
+        self._n_rows_covered += int(covered.sum())
+        self.coverage_ = self._n_rows_covered / max(self._n_rows_seen, 1)
+        rows = np.flatnonzero(covered) if self.drop_uncovered else np.arange(n_samples)
+
+        estimator = self.estimator_
+        accepted = inspect.signature(estimator.partial_fit).parameters
+        weight_key = "sample_weight" if "sample_weight" in accepted else None
+        if sample_weight is not None and weight_key is None:
+            raise ValueError(
+                f"sample_weight was given but {type(estimator).__name__}.partial_fit "
+                "takes no sample_weight."
+            )
+        index, labels, weight = self._training_rows(
+            proba, rows, sample_weight, estimator, weight_key, allow_empty=True
+        )
+        if index.size == 0:
+            return self  # nothing to learn from this block
+        params = {} if weight is None else {weight_key: weight}
+        if "classes" in accepted:
+            params["classes"] = np.arange(self.n_classes_)
+        X = indexable(X)[0]
+        estimator.partial_fit(_safe_indexing(X, index), labels, **params)
         return self
 
     # ------------------------------------------------------------- prediction
