@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "skweak_e2e.datasets",
     "skweak_e2e.metrics",
     "skweak_e2e.plotting",
+    "skweak_e2e.two_stage",
     "skweak_e2e.utils",
 ]
 
