@@ -362,3 +362,29 @@ def test_partial_fit_over_dask_blocks_equals_the_numpy_loop(dask_client):
     for block in _blocks(len(X), 4):
         ref.partial_fit(X[block], L[block])
     np.testing.assert_allclose(clf.estimator_.coef_, ref.estimator_.coef_, rtol=1e-10)
+
+
+def test_dask_input_is_refused_where_it_would_be_gathered():
+    da = pytest.importorskip("dask.array")
+    X, L, y = _weak_data(400)
+    Xd, Ld = da.from_array(X, chunks=100), da.from_array(L, chunks=100)
+    clf = LabelModelClassifier(
+        MajorityVote(), SGDClassifier(loss="log_loss", random_state=0)
+    )
+    with pytest.raises(TypeError, match="fit works on data in memory.*as X"):
+        clf.fit(Xd, L)
+    with pytest.raises(TypeError, match="sample_training_rows"):
+        clf.fit(X, Ld)
+    with pytest.raises(TypeError, match="partial_fit works on data in memory"):
+        LabelModelClassifier(MajorityVote().fit(L), SGDClassifier()).partial_fit(Xd, L)
+    clf.fit(X, L)
+    for method in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(TypeError, match=rf"X.map_blocks\(clf.{method}"):
+            getattr(clf, method)(Xd)
+    with pytest.raises(TypeError, match="score works on data in memory"):
+        clf.score(Xd, y)
+    # Mapped over the blocks, predict gives the in-memory predictions.
+    pred = Xd.map_blocks(clf.predict, drop_axis=1, dtype=int).compute(
+        scheduler="synchronous"
+    )
+    np.testing.assert_array_equal(pred, clf.predict(X))

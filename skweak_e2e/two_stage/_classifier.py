@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 
 from ..label_model import MajorityVote
 from ..label_model._base import proba_to_labels
+from ..utils._dask import is_dask_collection
 from ..utils._routing import default_weight_requests
 from ..utils._sklearn_compat import (
     HasMethods,
@@ -74,6 +75,25 @@ def _with_positive_weight(index, labels, sample_weight):
     weight = sample_weight[index]
     positive = weight > 0
     return index[positive], labels[positive], weight[positive]
+
+
+def _refuse_dask(method, *arrays):
+    """A dask collection would be gathered whole: point to the scale-out paths."""
+    for name, array in zip(("X", "y"), arrays):
+        if is_dask_collection(array):
+            how = (
+                f"map {method} over the blocks, e.g. "
+                f"X.map_blocks(clf.{method}, ...)"
+                if method in ("predict", "predict_proba", "decision_function")
+                else "train on a weighted sample of the rows "
+                "(sample_training_rows) or block by block with partial_fit"
+            )
+            raise TypeError(
+                f"LabelModelClassifier.{method} works on data in memory; got a "
+                f"dask {type(array).__name__} as {name}. For data beyond memory, "
+                f"{how} (see the user guide, 'Scaling out'); call .compute() "
+                "first if it fits in memory."
+            )
 
 
 def _covered(codes):
@@ -410,6 +430,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : object
             The fitted classifier.
         """
+        _refuse_dask("fit", X, y)
         Y = self._check_y(y)
         n_samples = _num_samples(X)
         check_sample_alignment(n_samples, Y.shape[0], "X", "y")
@@ -551,6 +572,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : object
             The updated classifier.
         """
+        _refuse_dask("partial_fit", X, y)
         first = not hasattr(self, "estimator_")
         if first:
             label_model = self._fitted_label_model()
@@ -622,6 +644,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels (values of ``classes_``).
         """
+        _refuse_dask("predict", X)
         check_is_fitted(self)
         codes = np.asarray(self.estimator_.predict(X))
         return self.classes_[codes.astype(np.intp)]
@@ -641,6 +664,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``; a class that received no training
             label gets probability 0.
         """
+        _refuse_dask("predict_proba", X)
         check_is_fitted(self)
         proba = self.estimator_.predict_proba(X)
         seen = np.asarray(self.estimator_.classes_).astype(np.intp)
@@ -682,6 +706,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             ``estimator_.classes_`` (equal to ``classes_`` unless a class
             received no training label).
         """
+        _refuse_dask("decision_function", X)
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
@@ -714,6 +739,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         score : float
             Accuracy or agreement, in [0, 1].
         """
+        _refuse_dask("score", X, y)
         check_is_fitted(self)
         y_arr = check_array(
             y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y"
