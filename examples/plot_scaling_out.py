@@ -59,7 +59,7 @@ Ld = da.from_array(L, chunks=(10_000, -1))
 
 # %%
 # The label model, fitted on the whole label matrix
-# ------------------------------------------------
+# -------------------------------------------------
 # A label model's statistics are sums over rows, so it is fitted on all of
 # ``L``; its probabilities are computed block by block, lazily.
 label_model = DawidSkene().fit(Ld)
