@@ -13,7 +13,7 @@ from .labeling import LabelingFunction, LFApplier, labeling_function
 from .label_model import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
 from .end_to_end import WeaSELClassifier
 from .inspection import SourceAwareInfluence
-from .two_stage import LabelModelClassifier
+from .two_stage import LabelModelClassifier, sample_training_rows
 
 __all__ = [
     "DawidSkene",
@@ -26,5 +26,6 @@ __all__ = [
     "SourceAwareInfluence",
     "WeaSELClassifier",
     "labeling_function",
+    "sample_training_rows",
     "__version__",
 ]

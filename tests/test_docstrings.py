@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "skweak_e2e.datasets",
     "skweak_e2e.metrics",
     "skweak_e2e.plotting",
+    "skweak_e2e.two_stage",
     "skweak_e2e.utils",
 ]
 
@@ -191,6 +192,8 @@ def test_doc_page_code_runs(page):
         pytest.skip("no code")
     pytest.importorskip("pandas")
     pytest.importorskip("torch")
+    if page.name == "scaling_out.rst":
+        pytest.importorskip("dask.array")  # the optional [dask] extra
     parser = doctest.DocTestParser()
     test = parser.get_doctest(page.read_text(), {}, page.name, str(page), 0)
     runner = doctest.DocTestRunner(

@@ -1,12 +1,14 @@
-"""Two-stage weak supervision: a label model, then any classifier."""
+"""LabelModelClassifier: a label model, then any classifier."""
 
 import copy
+import inspect
 import warnings
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
@@ -27,10 +29,11 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from .label_model import MajorityVote
-from .label_model._base import proba_to_labels
-from .utils._routing import default_weight_requests
-from .utils._sklearn_compat import (
+from ..label_model import MajorityVote
+from ..label_model._base import proba_to_labels
+from ..utils._dask import is_dask_collection
+from ..utils._routing import default_weight_requests
+from ..utils._sklearn_compat import (
     HasMethods,
     StrOptions,
     _check_method_params,
@@ -39,14 +42,14 @@ from .utils._sklearn_compat import (
     _routing_enabled,
     _safe_indexing,
 )
-from .utils._targets import (
+from ..utils._targets import (
     abstain_mask,
     check_sample_alignment,
     encode_votes,
     expand_soft_labels,
     infer_classes,
 )
-from .utils._validation import as_array, check_label_proba, check_sample_weight
+from ..utils._validation import as_array, check_label_proba, check_sample_weight
 
 
 __all__ = ["LabelModelClassifier"]
@@ -72,6 +75,32 @@ def _with_positive_weight(index, labels, sample_weight):
     weight = sample_weight[index]
     positive = weight > 0
     return index[positive], labels[positive], weight[positive]
+
+
+def _refuse_dask(method, *arrays):
+    """A dask collection would be gathered whole: point to the scale-out paths."""
+    for name, array in zip(("X", "y"), arrays):
+        if is_dask_collection(array):
+            how = (
+                f"map {method} over the blocks, e.g. "
+                f"X.map_blocks(clf.{method}, ...)"
+                if method in ("predict", "predict_proba", "decision_function")
+                else "train on a weighted sample of the rows "
+                "(sample_training_rows) or block by block with partial_fit"
+            )
+            raise TypeError(
+                f"LabelModelClassifier.{method} works on data in memory; got a "
+                f"dask {type(array).__name__} as {name}. For data beyond memory, "
+                f"{how} (see the user guide, 'Scaling out'); call .compute() "
+                "first if it fits in memory."
+            )
+
+
+def _covered(codes):
+    """Rows with a vote: a hard vote (code >= 0) or some soft vote mass."""
+    if codes.ndim == 3:
+        return codes.reshape(len(codes), -1).sum(axis=1) > 0
+    return (codes >= 0).any(axis=1)
 
 
 class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -327,6 +356,54 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return f"{name}__sample_weight"
         return None
 
+    def _training_rows(
+        self, proba, rows, sample_weight, estimator, weight_key, allow_empty=False
+    ):
+        """Rows, labels and weights ``estimator`` trains on (fit and partial_fit).
+
+        Soft labels by sample-weight expansion, hard labels (most probable
+        class), or the probabilities as targets (``soft_labels="proba"``),
+        for the samples ``rows``; zero-weight rows are left out. With
+        ``allow_empty`` (one block of ``partial_fit``), a block left without
+        training rows returns empty arrays instead of raising.
+        """
+        targets = isinstance(self.soft_labels, str)  # "proba"
+        soft = not targets and self.soft_labels and weight_key is not None
+        if not targets and self.soft_labels and weight_key is None:
+            if isinstance(estimator, Pipeline) and _routing_enabled():
+                how = (
+                    "with metadata routing enabled, the pipeline passes sample "
+                    "weights only to the steps that request them: call "
+                    "set_fit_request(sample_weight=True) on the step that "
+                    "should take them"
+                )
+            else:
+                how = "use an estimator whose fit takes sample_weight"
+            warnings.warn(
+                f"{type(estimator).__name__} takes no sample weights here, so soft "
+                "labels cannot be used; training on hard labels instead (most "
+                f"probable class, tie_break={self.tie_break!r}). To train on soft "
+                f"labels, {how}. To train on hard labels on purpose, pass "
+                "soft_labels=False.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if targets:
+            return _with_positive_weight(rows, proba[rows], sample_weight)
+        if soft:
+            return expand_soft_labels(proba, rows, sample_weight)
+        labels = proba_to_labels(
+            proba[rows], tie_break=self.tie_break, random_state=self.random_state
+        )
+        decided = labels >= 0  # tie_break="abstain" leaves ties out
+        index, labels = rows[decided], labels[decided]
+        if index.size == 0 and not allow_empty:
+            raise ValueError(
+                "Every covered row is a tie between classes, and "
+                "tie_break='abstain' leaves ties out; nothing to train on."
+            )
+        return _with_positive_weight(index, labels, sample_weight)
+
     # -------------------------------------------------------------------- fit
     # label_model and estimator are user-supplied: keep nested validation.
     @_fit_context(prefer_skip_nested_validation=False)
@@ -353,6 +430,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : object
             The fitted classifier.
         """
+        _refuse_dask("fit", X, y)
         Y = self._check_y(y)
         n_samples = _num_samples(X)
         check_sample_alignment(n_samples, Y.shape[0], "X", "y")
@@ -367,7 +445,10 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             estimator_params = dict(fit_params)
 
-        label_model.fit(codes)
+        if not isinstance(label_model, FrozenEstimator):
+            # A frozen (fitted) label model is used as is; its fit is a no-op
+            # whose signature, fit(X, y), is not the label models' fit(L).
+            label_model.fit(codes)
         proba = check_label_proba(
             label_model.predict_proba(codes), n_samples, type(label_model).__name__
         )
@@ -384,11 +465,10 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.n_classes_ = n_classes
 
-        if codes.ndim == 3:
-            covered = codes.reshape(n_samples, -1).sum(axis=1) > 0
-        else:
-            covered = (codes >= 0).any(axis=1)
+        covered = _covered(codes)
         self.coverage_ = float(covered.mean())
+        # partial_fit may continue from here; it keeps coverage_ over all rows.
+        self._n_rows_seen, self._n_rows_covered = n_samples, int(covered.sum())
         rows = np.flatnonzero(covered) if self.drop_uncovered else np.arange(n_samples)
         if rows.size == 0:
             raise ValueError("No training row has a vote; nothing to train on.")
@@ -401,48 +481,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"sample_weight was given but {type(estimator).__name__}.fit "
                     "takes no sample_weight."
                 )
-        targets = isinstance(self.soft_labels, str)  # "proba"
-        soft = not targets and self.soft_labels and weight_key is not None
-        if not targets and self.soft_labels and weight_key is None:
-            if isinstance(estimator, Pipeline) and _routing_enabled():
-                how = (
-                    "with metadata routing enabled, the pipeline passes sample "
-                    "weights only to the steps that request them: call "
-                    "set_fit_request(sample_weight=True) on the step that "
-                    "should take them"
-                )
-            else:
-                how = "use an estimator whose fit takes sample_weight"
-            warnings.warn(
-                f"{type(estimator).__name__} takes no sample weights here, so soft "
-                "labels cannot be used; training on hard labels instead (most "
-                f"probable class, tie_break={self.tie_break!r}). To train on soft "
-                f"labels, {how}. To train on hard labels on purpose, pass "
-                "soft_labels=False.",
-                UserWarning,
-                stacklevel=2,
-            )
-
-        if targets:
-            index, labels, weight = _with_positive_weight(
-                rows, proba[rows], sample_weight
-            )
-        elif soft:
-            index, labels, weight = expand_soft_labels(proba, rows, sample_weight)
-        else:
-            labels = proba_to_labels(
-                proba[rows], tie_break=self.tie_break, random_state=self.random_state
-            )
-            decided = labels >= 0  # tie_break="abstain" leaves ties out
-            index, labels = rows[decided], labels[decided]
-            if index.size == 0:
-                raise ValueError(
-                    "Every covered row is a tie between classes, and "
-                    "tie_break='abstain' leaves ties out; nothing to train on."
-                )
-            index, labels, weight = _with_positive_weight(
-                index, labels, sample_weight
-            )
+        index, labels, weight = self._training_rows(
+            proba, rows, sample_weight, estimator, weight_key
+        )
         if index.size == 0:
             raise ValueError(
                 "No training row is left: every covered row has zero sample weight."
@@ -454,6 +495,138 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             params[weight_key] = weight
         estimator.fit(_safe_indexing(X, index), labels, **params)
         self.estimator_ = estimator
+        return self
+
+    # ------------------------------------------------------------ partial_fit
+    def _fitted_label_model(self):
+        """The label model partial_fit uses as is; it must be fitted already."""
+        label_model = self.label_model
+        name = "MajorityVote()" if label_model is None else type(label_model).__name__
+        try:
+            if label_model is None:
+                raise NotFittedError
+            check_is_fitted(label_model)
+        except NotFittedError:
+            raise NotFittedError(
+                f"partial_fit needs a fitted label_model; got an unfitted {name}. "
+                "A label model cannot be fitted block by block: fit it first on "
+                "the whole label matrix (a dask array when it is large) and pass "
+                "it, e.g. LabelModelClassifier(FrozenEstimator(label_model), "
+                "SGDClassifier())."
+            ) from None
+        return label_model
+
+    def _partial_fit_classes(self, label_model, classes):
+        """``classes_`` on the first partial_fit: ``classes`` or the label model's."""
+        n_classes = getattr(label_model, "n_classes_", None)
+        if n_classes is None and hasattr(label_model, "classes_"):
+            n_classes = len(label_model.classes_)
+        if classes is None:
+            if n_classes is None:
+                raise ValueError(
+                    f"{type(label_model).__name__} has no n_classes_ nor classes_; "
+                    "pass classes= to the first call of partial_fit."
+                )
+            return np.arange(n_classes)
+        classes = np.unique(np.asarray(classes))
+        if n_classes is not None and classes.size != n_classes:
+            raise ValueError(
+                f"classes={classes.tolist()} holds {classes.size} class(es) but the "
+                f"label model predicts {n_classes}."
+            )
+        return classes
+
+    @available_if(_estimator_has("partial_fit"))
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train the estimator on one more block, with a fitted label model.
+
+        For features that do not fit in memory: call it once per block of
+        rows (and again for more epochs). Each block's labels come from the
+        label model exactly as in :meth:`fit` (soft-label expansion, hard
+        labels or probability targets; uncovered rows dropped when
+        ``drop_uncovered``), then ``estimator_.partial_fit`` is called on
+        them, with every class index passed as ``classes``. The label model
+        is not fitted here (its statistics need every row): pass a fitted
+        one, as is or wrapped in :class:`~sklearn.frozen.FrozenEstimator`;
+        it is used as is (not cloned) and reads the votes as class indices
+        with ``-1`` for abstain.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features of the block.
+        y : array-like of shape (n_samples, n_sources), (n_samples, n_sources, n_classes) or (n_samples,)
+            Label matrix of the block (``abstain`` for no vote), soft votes,
+            or a single source.
+        classes : array-like of shape (n_classes,), default=None
+            The class labels, read on the first call only (later calls must
+            pass the same or None). None means the label model's class
+            indices ``0..n_classes-1``; pass the labels when the votes are
+            not class indices (e.g. strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (multiplied into the expansion weights).
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        _refuse_dask("partial_fit", X, y)
+        first = not hasattr(self, "estimator_")
+        if first:
+            label_model = self._fitted_label_model()
+            self.classes_ = self._partial_fit_classes(label_model, classes)
+            self.n_classes_ = len(self.classes_)
+            self.label_model_ = label_model
+            self.estimator_ = clone(self._estimator_template())
+            self._n_rows_seen = self._n_rows_covered = 0
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} is not the classes_ of the "
+                f"first call, {self.classes_.tolist()}."
+            )
+        Y = self._check_y(y)
+        n_samples = _num_samples(X)
+        check_sample_alignment(n_samples, Y.shape[0], "X", "y")
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, n_samples)
+        if Y.ndim == 3:
+            codes = Y.astype(np.float64)
+        else:
+            codes = encode_votes(Y, self.classes_, abstain=self.abstain)
+        proba = check_label_proba(
+            self.label_model_.predict_proba(codes),
+            n_samples,
+            type(self.label_model_).__name__,
+            n_classes=self.n_classes_,
+        )
+        covered = _covered(codes)
+        self._n_rows_seen += n_samples
+        self._n_rows_covered += int(covered.sum())
+        self.coverage_ = self._n_rows_covered / max(self._n_rows_seen, 1)
+        rows = np.flatnonzero(covered) if self.drop_uncovered else np.arange(n_samples)
+
+        estimator = self.estimator_
+        accepted = inspect.signature(estimator.partial_fit).parameters
+        weight_key = "sample_weight" if "sample_weight" in accepted else None
+        if sample_weight is not None and weight_key is None:
+            raise ValueError(
+                f"sample_weight was given but {type(estimator).__name__}.partial_fit "
+                "takes no sample_weight."
+            )
+        index, labels, weight = self._training_rows(
+            proba, rows, sample_weight, estimator, weight_key, allow_empty=True
+        )
+        if index.size == 0:
+            return self  # nothing to learn from this block
+        params = {} if weight is None else {weight_key: weight}
+        if "classes" in accepted:
+            params["classes"] = np.arange(self.n_classes_)
+        X = indexable(X)[0]
+        estimator.partial_fit(_safe_indexing(X, index), labels, **params)
         return self
 
     # ------------------------------------------------------------- prediction
@@ -471,6 +644,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels (values of ``classes_``).
         """
+        _refuse_dask("predict", X)
         check_is_fitted(self)
         codes = np.asarray(self.estimator_.predict(X))
         return self.classes_[codes.astype(np.intp)]
@@ -490,6 +664,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``; a class that received no training
             label gets probability 0.
         """
+        _refuse_dask("predict_proba", X)
         check_is_fitted(self)
         proba = self.estimator_.predict_proba(X)
         seen = np.asarray(self.estimator_.classes_).astype(np.intp)
@@ -531,6 +706,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             ``estimator_.classes_`` (equal to ``classes_`` unless a class
             received no training label).
         """
+        _refuse_dask("decision_function", X)
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
@@ -563,6 +739,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         score : float
             Accuracy or agreement, in [0, 1].
         """
+        _refuse_dask("score", X, y)
         check_is_fitted(self)
         y_arr = check_array(
             y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y"
@@ -589,10 +766,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         if y_arr.ndim == 3:
             codes = y_arr.astype(np.float64)
-            covered = codes.reshape(len(codes), -1).sum(axis=1) > 0
         else:
             codes = encode_votes(y_arr, self.classes_, abstain=self.abstain)
-            covered = (codes >= 0).any(axis=1)
+        covered = _covered(codes)
         if getattr(self, "_label_model_set", False):
             warnings.warn(
                 "LabelModelClassifier.score with a label matrix measures agreement "
