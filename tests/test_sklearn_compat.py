@@ -70,6 +70,21 @@ def test_routing_enabled_follows_the_config():
         assert compat._routing_enabled() is True
 
 
+def test_output_config_follows_set_output_and_the_global_config():
+    import sklearn
+    from sklearn.preprocessing import StandardScaler
+
+    assert compat._get_output_config("transform", StandardScaler()) == {
+        "dense": "default"
+    }
+    scaler = StandardScaler().set_output(transform="pandas")
+    assert compat._get_output_config("transform", scaler)["dense"] == "pandas"
+    with sklearn.config_context(transform_output="pandas"):
+        assert compat._get_output_config("transform", StandardScaler()) == {
+            "dense": "pandas"
+        }
+
+
 def test_private_sklearn_names_come_only_through_the_compat_module():
     offenders = []
     for path in PACKAGE.rglob("*.py"):

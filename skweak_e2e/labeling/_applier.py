@@ -1,26 +1,31 @@
 """Apply labeling functions to records and build the label matrix."""
 
+import functools
 import math
 import sys
-import time
-from collections import namedtuple
 from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from ..utils._optional import import_optional
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    _get_output_config,
+)
 from ..utils._targets import MAX_INFERRED_CLASSES
+from ._dask_apply import is_lazy_frame, transform_lazy, type_name
 from ._labeling_function import LabelingFunction, LabelingFunctionError
+from ._record import record_type
+from ._progress import make_progress
 
 __all__ = ["LFApplier"]
 
 _MAX_CHUNK = 4096  # records per chunk, parallel runs
 _SEQUENTIAL_CHUNK = 1024  # records per chunk, sequential runs (progress steps)
-_AUTO_DELAY = 2.0  # seconds before an "auto" progress bar shows up
 
 
 # --------------------------------------------------------------------------
@@ -33,7 +38,11 @@ def _pandas():
 
 
 def _check_records(X):
-    """Return ``(records, kind)`` with kind in {frame, series, array, list}."""
+    """Return ``(records, kind)`` with kind in {frame, series, array, list, dask}.
+
+    ``"dask"`` (a dask DataFrame or Series) only serves ``fit``'s type check:
+    ``transform`` sends those to ``_transform_lazy``.
+    """
     pd = _pandas()
     if pd is not None and isinstance(X, pd.DataFrame):
         return X, "frame"
@@ -54,7 +63,8 @@ def _check_records(X):
             "DataFrame or Series); got a mapping. For a dict of columns, pass "
             "pandas.DataFrame(X)."
         )
-    _refuse_lazy_frame(X)
+    if is_lazy_frame(X):  # other lazy collections raise a TypeError
+        return X, "dask"
     if hasattr(X, "to_pandas") and hasattr(X, "columns"):  # polars and friends
         X = X.to_pandas()
         return X, "frame"
@@ -64,7 +74,7 @@ def _check_records(X):
         # Iterating a table yields its column names, not its rows: a matrix
         # built from them would be silently wrong.
         raise TypeError(
-            f"Records of type {_type_name(X)} look like a table (they have "
+            f"Records of type {type_name(X)} look like a table (they have "
             "columns), but neither pandas nor .to_pandas() can read them row by "
             "row; iterating them would give the column names. Pass a pandas "
             "DataFrame, a list or an array of records."
@@ -76,29 +86,6 @@ def _check_records(X):
             "Records must be a list, a tuple, a numpy array, a pandas DataFrame or "
             f"Series, or another iterable; got {type(X).__name__}."
         ) from None
-
-
-def _type_name(obj):
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
-
-
-def _refuse_lazy_frame(X):
-    """Refuse out-of-core collections (dask) with the way to apply the LFs.
-
-    They are recognised by module name and duck typing, so that dask never
-    has to be imported (or installed).
-    """
-    root = type(X).__module__.split(".")[0]
-    lazy = root in ("dask", "dask_expr", "dask_cudf") or (
-        hasattr(X, "npartitions") and hasattr(X, "compute")
-    )
-    if lazy:
-        raise TypeError(
-            f"LFApplier works on records in memory; got the lazy collection "
-            f"{_type_name(X)}. Call .compute() to get a pandas object, or apply "
-            "the labeling functions partition by partition, e.g. "
-            "ddf.map_partitions(applier.transform) for a dask DataFrame."
-        )
 
 
 def _is_single_pass(X):
@@ -115,50 +102,11 @@ def _slice(X, kind, start, stop):
     return X[start:stop]
 
 
-def _record_type(columns):
-    """A namedtuple type for DataFrame rows that also takes column-name keys.
-
-    ``row.text``, ``row["text"]``, ``row.get("text")`` and ``row[0]`` all
-    work, as on a pandas Series, at a fraction of the cost of building a
-    Series per row. Column names that are not identifiers are reachable by
-    key only. The columns are read-only, but a preprocessor may add fields
-    (``row.n_words = 3``), which are then readable the same ways.
-    """
-    columns = list(columns)
-    base = namedtuple("Record", [str(c) for c in columns], rename=True)
-    index = {c: i for i, c in enumerate(columns) if isinstance(c, str)}
-
-    def __getitem__(self, key):
-        if isinstance(key, str):
-            try:
-                key = index[key]
-            except KeyError:
-                try:  # a field added by a preprocessor
-                    return self.__dict__[key]
-                except KeyError:
-                    raise KeyError(key) from None
-        return tuple.__getitem__(self, key)
-
-    def get(self, key, default=None):
-        try:
-            return self[key]
-        except (KeyError, IndexError):
-            return default
-
-    def keys(self):
-        return list(columns) + list(self.__dict__)
-
-    # No __slots__: instances get a (lazily allocated) __dict__ for the
-    # fields that preprocessors add.
-    namespace = {"__getitem__": __getitem__, "get": get, "keys": keys}
-    return type("Record", (base,), namespace)
-
-
 def _rows(chunk, kind, row_type):
     """The records of a chunk, one Python object per record."""
     if kind == "frame":
         if row_type == "record":
-            make = _record_type(chunk.columns)._make
+            make = record_type(chunk.columns)._make
             return [make(t) for t in chunk.itertuples(index=False, name=None)]
         if row_type == "series":
             return [row for _, row in chunk.iterrows()]
@@ -364,67 +312,18 @@ def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
     return out
 
 
-# --------------------------------------------------------------------------
-# Progress reporting (tqdm when installed, else a plain stderr line).
-# --------------------------------------------------------------------------
-class _NoProgress:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-class _StderrProgress:
-    """Minimal progress line on stderr, shown after ``delay`` seconds."""
-
-    def __init__(self, total, desc, delay, interval=0.5, file=None):
-        self.total = total
-        self.desc = desc
-        self.delay = delay
-        self.interval = interval
-        self.file = sys.stderr if file is None else file
-        self.done = 0
-        self.started = time.monotonic()
-        self.last = None
-
-    def _write(self, end=""):
-        pct = 100.0 * self.done / self.total if self.total else 100.0
-        self.file.write(
-            f"\r{self.desc}: {self.done}/{self.total} records ({pct:.0f}%){end}"
-        )
-        self.file.flush()
-
-    def update(self, n):
-        self.done += n
-        now = time.monotonic()
-        if now - self.started < self.delay:
-            return
-        if self.last is None or now - self.last >= self.interval:
-            self.last = now
-            self._write()
-
-    def close(self):
-        if self.last is not None:
-            self._write(end="\n")
-
-
-def _make_progress(total, progress_bar, desc="Applying labeling functions"):
-    if progress_bar is False or total == 0:
-        return _NoProgress()
-    delay = _AUTO_DELAY if progress_bar == "auto" else 0.0
-    tqdm = import_optional("tqdm", "LFApplier", required=False)
-    if tqdm is None:
-        return _StderrProgress(total, desc, delay)
-    return tqdm.tqdm(total=total, desc=desc, unit="rec", delay=delay, file=sys.stderr)
-
-
 def _smallest_signed(low, high):
     for dtype in (np.int8, np.int16, np.int32):
         info = np.iinfo(dtype)
         if info.min <= low and high <= info.max:
             return dtype
     return np.int64
+
+
+def _vote_dtype(abstain, n_classes):
+    """The smallest signed dtype that holds every vote allowed."""
+    high = n_classes - 1 if n_classes is not None else MAX_INFERRED_CLASSES - 1
+    return _smallest_signed(min(abstain, 0), high)
 
 
 def _check_lfs(lfs):
@@ -619,17 +518,30 @@ class LFApplier(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : list, tuple, ndarray, pandas DataFrame or Series
+        X : list, tuple, ndarray, pandas DataFrame or Series, or dask DataFrame or Series
             The records. A DataFrame passes its rows (see ``row_type``), a
             Series its values, an array its rows (or items when 1-D), a list
-            its items.
+            its items. A dask DataFrame or Series is labeled lazily, partition
+            by partition, each on a worker as a pandas object (``n_jobs`` and
+            ``progress_bar`` are then ignored: the partitions are the parallel
+            unit).
 
         Returns
         -------
-        L : ndarray of shape (n_records, n_lfs)
+        L : ndarray of shape (n_records, n_lfs), or dask array
             The votes, the smallest signed integer dtype that holds them
-            (``abstain`` for no vote).
+            (``abstain`` for no vote). For dask records: a dask array with
+            one row chunk per partition (of unknown size), whose dtype holds
+            every allowed vote (the in-memory dtype when ``n_classes`` is
+            given; int16 without it, as the votes are unknown until computed).
+            With ``set_output(transform="pandas")``: a dask DataFrame with the
+            index of ``X`` and one column per labeling function.
         """
+        return self._transform_records(X)
+
+    def _transform_records(self, X):
+        # The in-memory transform, without scikit-learn's set_output step;
+        # also the kernel that labels each partition of a dask collection.
         self._validate_params()
         self._validate_abstain()
         lfs = _check_lfs(self.lfs)
@@ -648,11 +560,8 @@ class LFApplier(TransformerMixin, BaseEstimator):
         low = min(self.abstain, 0)
         # Chunks are stored compactly as they arrive (the label matrix can be
         # large); the final dtype is the smallest that holds every vote.
-        part_dtype = _smallest_signed(
-            low,
-            self.n_classes - 1 if self.n_classes is not None else MAX_INFERRED_CLASSES,
-        )
-        progress = _make_progress(n, self.progress_bar)
+        part_dtype = _vote_dtype(self.abstain, self.n_classes)
+        progress = make_progress(n, self.progress_bar)
         parts = []
         try:
             if n_jobs == 1 or len(starts) <= 1:
@@ -682,19 +591,36 @@ class LFApplier(TransformerMixin, BaseEstimator):
         L = np.concatenate(parts, axis=0)
         return L.astype(_smallest_signed(low, int(L.max())), copy=False)
 
+    def _transform_lazy(self, X):
+        """Label a dask DataFrame or Series lazily, one task per partition."""
+        self._validate_params()
+        self._validate_abstain()
+        lfs = _check_lfs(self.lfs)
+        # The partitions are the parallel unit: no joblib workers nor
+        # progress bars inside a dask worker.
+        kernel = clone(self).set_params(n_jobs=1, progress_bar=False)
+        return transform_lazy(
+            kernel,
+            X,
+            [lf.name for lf in lfs],
+            _vote_dtype(self.abstain, self.n_classes),
+            _get_output_config("transform", self)["dense"],
+        )
+
     def fit_transform(self, X, y=None):
         """Validate the labeling functions and apply them to ``X``.
 
         Parameters
         ----------
-        X : list, tuple, ndarray, pandas DataFrame or Series, or iterable
-            The records; a single-pass iterable (a generator) is read once.
+        X : list, tuple, ndarray, pandas DataFrame or Series, iterable, or dask DataFrame or Series
+            The records; a single-pass iterable (a generator) is read once, a
+            dask collection lazily (see :meth:`transform`).
         y : None
             Ignored.
 
         Returns
         -------
-        L : ndarray of shape (n_records, n_lfs)
+        L : ndarray of shape (n_records, n_lfs), or dask array
             The votes (see :meth:`transform`).
         """
         records, _ = _check_records(X)
@@ -741,3 +667,25 @@ class LFApplier(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.dict = True
         return tags
+
+
+def _dispatch_lazy(method, *, fit_first):
+    """``method``, except that dask records go to ``_transform_lazy``."""
+
+    @functools.wraps(method)
+    def dispatch(self, X, *args, **kwargs):
+        if not is_lazy_frame(X):
+            return method(self, X, *args, **kwargs)
+        if fit_first:
+            self.fit(X)
+        return self._transform_lazy(X)
+
+    return dispatch
+
+
+# scikit-learn wraps transform and fit_transform in its set_output step, which
+# would build a pandas DataFrame from a lazy result (computing it). Dask
+# records take a way around that step; _transform_lazy builds the lazy
+# container that set_output asks for.
+LFApplier.transform = _dispatch_lazy(LFApplier.transform, fit_first=False)
+LFApplier.fit_transform = _dispatch_lazy(LFApplier.fit_transform, fit_first=True)

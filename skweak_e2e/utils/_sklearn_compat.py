@@ -11,6 +11,7 @@ tested, from scikit-learn 1.6 (the oldest supported) to the current release.
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import (
     _check_method_params,
@@ -25,6 +26,7 @@ __all__ = [
     "_check_method_params",
     "_check_sample_weight",
     "_fit_context",
+    "_get_output_config",
     "_num_samples",
     "_routing_enabled",
     "_safe_indexing",

@@ -1,0 +1,271 @@
+#!/usr/bin/env python
+"""Dask scale-out: throughput per CPU-second against snorkel, in one run.
+
+Run it in the peers venv (snorkel beside this checkout; see README.rst)::
+
+    python benchmarks/dask_scale.py                     # every part
+    python benchmarks/dask_scale.py --part lf           # one part
+    python benchmarks/dask_scale.py --part lf --rows 1e5 --partitions 4
+
+Parts (``--part``; "all" runs each one):
+
+* ``lf``: labeling functions applied to a dask DataFrame of texts on a
+  LocalCluster of worker processes (one thread each): skweak_e2e's
+  ``LFApplier(lfs).transform(ddf).compute()`` against snorkel's
+  ``DaskLFApplier(lfs).apply(ddf)``, the same ten labeling functions written
+  for each library, on the same persisted dask DataFrame. Both results are
+  numpy label matrices on the driver and must be equal. Measured: wall time,
+  CPU seconds of the driver (which hosts the scheduler) and of the worker
+  processes, rows per CPU-second, and the ratio of ours to snorkel's.
+
+The data: the WRENCH YouTube comments (train, valid and test texts, read in
+place from ``--wrench-dir``) repeated to ``--rows`` rows, as an object
+column (``dataframe.convert-string`` off: see README.rst for why snorkel
+needs it, and pandas < 3). Each applier first
+labels a few partitions once, untimed, so that the imports and the first
+calls on the workers are not charged to either.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _common import default_wrench_dir, rst_table  # noqa: E402 (puts the repo on sys.path)
+
+SPAM, HAM, ABSTAIN = 1, 0, -1
+
+
+# ====================================================================== data
+def youtube_texts(root):
+    """The YouTube comment texts of the three WRENCH splits, in file order."""
+    texts = []
+    for split in ("train", "valid", "test"):
+        path = os.path.join(root, "youtube", f"{split}.json")
+        if not os.path.exists(path):
+            raise SystemExit(
+                f"{path} not found: pass --wrench-dir (or set SKWEAK_E2E_WRENCH) "
+                "to the WRENCH root that holds youtube/."
+            )
+        with open(path) as f:
+            texts += [item["data"]["text"] for item in json.load(f).values()]
+    return texts
+
+
+# ======================================================= labeling functions
+# The same ten sources for both libraries. Keywords are whole words,
+# case-insensitive (keyword_lf's default); the snorkel versions use the
+# equivalent regular expressions, so the two label matrices must be equal.
+KEYWORDS = [
+    ("kw_my", ["my"], SPAM),
+    ("kw_subscribe", ["subscribe", "subscribers"], SPAM),
+    ("kw_please", ["please", "plz", "pls"], SPAM),
+    ("kw_music", ["song", "music", "voice"], HAM),
+]
+REGEXES = [
+    ("re_check_out", r"check.*out", SPAM),
+    ("re_link", r"https?://|www\.", SPAM),
+    ("re_praise", r"\b(?:love|nice|great|beautiful|amazing|best)\b", HAM),
+]
+
+
+def _short(text):
+    return HAM if len(text.split()) < 5 else ABSTAIN
+
+
+def _shouting(text):
+    return SPAM if text.count("!") >= 3 else ABSTAIN
+
+
+def _caps(text):
+    return SPAM if len(text) > 10 and text.isupper() else ABSTAIN
+
+
+HEURISTICS = [("short", _short), ("shouting", _shouting), ("caps", _caps)]
+
+
+def ours_lfs():
+    from skweak_e2e.labeling import keyword_lf, labeling_function, regex_lf
+
+    lfs = [keyword_lf(words, label, field="text", name=name)
+           for name, words, label in KEYWORDS]
+    lfs += [regex_lf(pattern, label, field="text", flags=re.IGNORECASE, name=name)
+            for name, pattern, label in REGEXES]
+    lfs += [labeling_function(name=name)(_on_text(func)) for name, func in HEURISTICS]
+    return lfs
+
+
+def _on_text(func):
+    def lf(x):
+        return func(x.text)
+
+    return lf
+
+
+def snorkel_lfs():
+    from snorkel.labeling import LabelingFunction
+
+    def search(x, pattern, label):
+        return label if pattern.search(x.text) else ABSTAIN
+
+    def heuristic(x, func):
+        return func(x.text)
+
+    lfs = []
+    for name, words, label in KEYWORDS:
+        body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+        lfs.append(LabelingFunction(
+            name, search, resources={"pattern": pattern, "label": label}))
+    for name, source, label in REGEXES:
+        pattern = re.compile(source, re.IGNORECASE)
+        lfs.append(LabelingFunction(
+            name, search, resources={"pattern": pattern, "label": label}))
+    for name, func in HEURISTICS:
+        lfs.append(LabelingFunction(name, heuristic, resources={"func": func}))
+    return lfs
+
+
+# ============================================================ measurements
+def _process_cpu():
+    """user + system CPU seconds of the calling process (run on each worker)."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
+def measure(client, run):
+    """``run()`` with its wall time and the CPU seconds of driver and workers."""
+    workers0 = client.run(_process_cpu)
+    driver0 = _process_cpu()
+    start = time.perf_counter()
+    out = run()
+    wall = time.perf_counter() - start
+    driver = _process_cpu() - driver0
+    workers1 = client.run(_process_cpu)
+    workers = sum(workers1[w] - workers0[w] for w in workers0)
+    return out, {"wall": wall, "driver": driver, "workers": workers}
+
+
+def part_lf(args):
+    """LF application on a dask DataFrame: skweak_e2e against snorkel."""
+    import dask.dataframe as dd
+    import pandas as pd
+    from distributed import Client, LocalCluster, wait
+
+    from skweak_e2e import LFApplier
+
+    try:
+        from snorkel.labeling.apply.dask import DaskLFApplier
+    except ImportError:
+        DaskLFApplier = None
+        print("snorkel is not installed here: its row shows n/a (run this "
+              "script in the peers venv, see benchmarks/README.rst).")
+
+    import dask
+
+    texts = youtube_texts(args.wrench_dir)
+    n = int(args.rows)
+    # Plain Python strings (object dtype) for both appliers: snorkel's
+    # DaskLFApplier lets dask infer its output by calling the LFs on made-up
+    # rows, which are "foo" for an object column but hold a missing value
+    # for a string dtype (a TypeError in any LF that reads x.text as a str).
+    dask.config.set({"dataframe.convert-string": False})
+    text = pd.Series(np.resize(np.asarray(texts, dtype=object), n), dtype=object)
+    frame = pd.DataFrame({"text": text})
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                           processes=True, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        ddf = dd.from_pandas(frame, npartitions=args.partitions)
+        # The data sit in the workers' memory before any timing, so that
+        # neither applier pays for shipping them.
+        ddf = client.persist(ddf)
+        wait(ddf)
+        warm = ddf.partitions[: args.workers]
+
+        ours = LFApplier(ours_lfs())
+        runs = {"skweak_e2e": lambda d: ours.transform(d).compute(scheduler=client)}
+        if DaskLFApplier is not None:
+            theirs = DaskLFApplier(snorkel_lfs())
+            runs["snorkel"] = lambda d: theirs.apply(d, scheduler=client)
+        results, matrices = {}, {}
+        for name, run in runs.items():
+            run(warm)
+            matrices[name], results[name] = measure(client, lambda: run(ddf))
+            print(f"  {name}: {results[name]['wall']:.1f} s wall", flush=True)
+    finally:
+        client.close()
+        cluster.close()
+
+    for name, L in matrices.items():
+        if L.shape != (n, len(KEYWORDS) + len(REGEXES) + len(HEURISTICS)):
+            raise SystemExit(f"{name} returned a label matrix of shape {L.shape}.")
+    same = "n/a"
+    if "snorkel" in matrices:
+        same = bool(np.array_equal(matrices["skweak_e2e"], matrices["snorkel"]))
+        if not same:
+            raise SystemExit("skweak_e2e and snorkel label matrices differ.")
+    coverage = float((matrices["skweak_e2e"] != ABSTAIN).mean())
+
+    rows = []
+    speed = {}
+    for name in ("skweak_e2e", "snorkel"):
+        if name not in results:
+            rows.append([name] + ["n/a"] * 6)
+            continue
+        r = results[name]
+        cpu = r["driver"] + r["workers"]
+        speed[name] = n / cpu
+        rows.append([name, f"{r['wall']:.1f}", f"{r['driver']:.1f}",
+                     f"{r['workers']:.1f}", f"{cpu:.1f}", f"{speed[name]:,.0f}",
+                     f"{n / r['wall']:,.0f}"])
+    title = (f"LF application, {n:,} rows x 10 LFs, {args.partitions} partitions, "
+             f"{args.workers} worker processes (vote density {coverage:.3f})")
+    print(rst_table(["applier", "wall s", "driver CPU s", "workers CPU s",
+                     "total CPU s", "rows / CPU-s", "rows / wall-s"], rows, title))
+    if "snorkel" in speed:
+        ratio = speed["skweak_e2e"] / speed["snorkel"]
+        wall = results["snorkel"]["wall"] / results["skweak_e2e"]["wall"]
+        verdict = "PASS" if ratio >= 10 else "MISS"
+        print(rst_table(
+            ["measure", "value", "target", "status"],
+            [["rows / CPU-s, ours / snorkel", f"{ratio:.1f}x", ">= 10x", verdict],
+             ["wall time, snorkel / ours", f"{wall:.1f}x", "", ""],
+             ["same label matrix", str(same), "True", "PASS" if same else "MISS"]],
+            title="Targets"))
+
+
+#: The parts of the benchmark, run in this order by ``--part all``.
+PARTS = {"lf": part_lf}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=[*PARTS, "all"], default="all")
+    parser.add_argument("--rows", type=float, default=1e6,
+                        help="rows of the LF data set (default 1e6)")
+    parser.add_argument("--partitions", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes of the LocalCluster, one thread each")
+    parser.add_argument("--wrench-dir", default=default_wrench_dir())
+    args = parser.parse_args(argv)
+    for name, part in PARTS.items():
+        if args.part in (name, "all"):
+            print(f"== {name}: {part.__doc__}", flush=True)
+            part(args)
+
+
+if __name__ == "__main__":
+    main()
