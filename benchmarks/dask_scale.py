@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Dask scale-out: throughput per CPU-second against snorkel, in one run.
+"""Dask scale-out: label-model fits and LF application on a local cluster.
 
 Run it in the peers venv (snorkel beside this checkout; see README.rst)::
 
@@ -18,7 +18,18 @@ Parts (``--part``; "all" runs each one):
   CPU seconds of the driver (which hosts the scheduler) and of the worker
   processes, rows per CPU-second, and the ratio of ours to snorkel's.
 
-The data: the WRENCH YouTube comments (train, valid and test texts, read in
+* ``label-models``: MajorityVote, DawidSkene and Snorkel fitted on a
+  persisted dask label matrix of ``--lm-rows`` x ``--sources`` int8 votes
+  (1e7 x 50 by default), generated on the workers in two regimes: few
+  distinct rows (``--patterns``, DawidSkene fits on merged pattern counts)
+  and many (planted independent sources: nearly every row is distinct, one
+  map-reduce per EM iteration). Each is also fitted on the same matrix in
+  this process. Measured: both fit times and their ratio, the largest
+  difference of the fitted tensors, and the peak memory of this process
+  (the driver, which also hosts the scheduler) during the dask fit against
+  the size of ``L``. It needs no peer library.
+
+The data of ``lf``: the WRENCH YouTube comments (train, valid and test texts, read in
 place from ``--wrench-dir``) repeated to ``--rows`` rows, as an object
 column (``dataframe.convert-string`` off: see README.rst for why snorkel
 needs it, and pandas < 3). Each applier first
@@ -247,8 +258,61 @@ def part_lf(args):
             title="Targets"))
 
 
+def _import_library():
+    import skweak_e2e  # noqa: F401 - the first task of a worker pays for it
+
+    return True
+
+
+def part_label_models(args):
+    """Label-model fits on a dask label matrix against the in-memory fits."""
+    from distributed import Client, LocalCluster
+
+    from _dask_fit import run_label_models
+
+    n = int(args.lm_rows)
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                           processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    try:
+        client.run(_import_library)
+        # A small fit first, untimed: dask's and the library's code paths load.
+        run_label_models(client, 20_000, 10, 5_000, 100, repeats=1)
+        rows = run_label_models(client, n, args.sources, int(args.chunk_rows),
+                                int(args.patterns), repeats=args.repeats)
+    finally:
+        client.close()
+        cluster.close()
+    table = [
+        [r["regime"], r["model"], f"{r['in-memory s']:.2f}", f"{r['dask s']:.2f}",
+         f"{r['dask / in-memory']:.2f}", f"{r['max |dW| / scale']:.1e}",
+         str(r["n_iter"]), f"{r['driver peak / L']:.3f}"]
+        for r in rows
+    ]
+    title = (f"Label models, {n:,} x {args.sources} int8 L "
+             f"({n * args.sources / 2**20:,.0f} MiB), blocks of {int(args.chunk_rows):,} "
+             f"rows, {args.workers} worker processes; few patterns = "
+             f"{int(args.patterns):,} distinct rows")
+    print(rst_table(["regime", "model", "in-memory s", "dask s", "dask / in-memory",
+                     "max |dW| / scale", "EM iter", "driver peak / L"], table, title))
+    checks = []
+    for r in rows:
+        if r["model"] == "MajorityVote":
+            continue
+        label = f"{r['model']}, {r['regime']}"
+        checks.append([f"{label}: dask / in-memory time", f"{r['dask / in-memory']:.2f}",
+                       "<= 1.2", "PASS" if r["dask / in-memory"] <= 1.2 else "MISS"])
+    worst_memory = max(r["driver peak / L"] for r in rows)
+    worst_diff = max(r["max |dW| / scale"] for r in rows)
+    checks.append(["driver peak memory / size of L (worst)", f"{worst_memory:.3f}",
+                   "< 0.1", "PASS" if worst_memory < 0.1 else "MISS"])
+    checks.append(["max |dW| against in-memory (worst)", f"{worst_diff:.1e}",
+                   "<= 1e-10", "PASS" if worst_diff <= 1e-10 else "MISS"])
+    print(rst_table(["measure", "value", "target", "status"], checks, title="Targets"))
+
+
 #: The parts of the benchmark, run in this order by ``--part all``.
-PARTS = {"lf": part_lf}
+PARTS = {"lf": part_lf, "label-models": part_label_models}
 
 
 def main(argv=None):
@@ -260,6 +324,14 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2,
                         help="worker processes of the LocalCluster, one thread each")
     parser.add_argument("--wrench-dir", default=default_wrench_dir())
+    parser.add_argument("--lm-rows", type=float, default=1e7,
+                        help="rows of the label matrix of the label-models part")
+    parser.add_argument("--sources", type=int, default=50)
+    parser.add_argument("--chunk-rows", type=float, default=1e6)
+    parser.add_argument("--patterns", type=float, default=1e5,
+                        help="distinct rows of the few-patterns regime")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="fits per model and regime; the fastest is reported")
     args = parser.parse_args(argv)
     for name, part in PARTS.items():
         if args.part in (name, "all"):

@@ -129,9 +129,10 @@ def row_blocks(L, sample_weight=None, *, caller, input_name="L"):
 
 def _delayed(func):
     dask = import_dask(func.__name__)
-    # pure=True: the same block and arguments give the same key, so a task
-    # is never computed twice within one graph.
-    return dask.delayed(func, pure=True)
+    # pure=False: every call gets fresh keys. Equal keys in two successive
+    # computations (the same arguments) race with the release of the first
+    # one's results on a distributed scheduler.
+    return dask.delayed(func, pure=False)
 
 
 def map_sum(func, blocks, *args, combine=None):
