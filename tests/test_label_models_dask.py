@@ -173,6 +173,9 @@ def test_what_is_not_supported_is_refused(few_patterns):
         MajorityVote().fit(L[:, 0])
     with pytest.raises(ValueError, match="sample_weight has 10 entries"):
         MajorityVote().fit(L, sample_weight=np.ones(10))
+    bag = pytest.importorskip("dask.bag").from_sequence([[0, 1]], npartitions=1)
+    with pytest.raises(TypeError, match="dask array or a dask DataFrame"):
+        MajorityVote().fit(bag)
     model = MajorityVote().fit(L)
     with pytest.raises(ValueError, match="L has 4 sources"):
         model.predict_proba(L[:, :4])
@@ -200,6 +203,7 @@ def test_class_count_comes_from_the_largest_vote_of_all_blocks(few_patterns):
     _assert_same_fit(local, remote)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_gram_and_em_blocks_run_on_one_blas_thread(monkeypatch):
     """Small products under threaded BLAS stall when the cores are shared."""
     from threadpoolctl import threadpool_info

@@ -54,9 +54,14 @@ def is_dask_array(obj):
 
 
 def is_dask_frame(obj):
-    """Whether ``obj`` is a dask DataFrame or Series (partitioned pandas)."""
-    return is_dask_collection(obj) and hasattr(obj, "npartitions") and hasattr(
-        obj, "map_partitions"
+    """Whether ``obj`` is a dask DataFrame or Series (partitioned pandas).
+
+    Bags, indexes and scalars also have partitions; they are not frames.
+    """
+    return (
+        is_dask_collection(obj)
+        and hasattr(obj, "map_partitions")
+        and type(obj).__name__ in ("DataFrame", "Series")
     )
 
 
