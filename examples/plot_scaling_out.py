@@ -130,5 +130,5 @@ fig.tight_layout()
 
 # %%
 # A few thousand well-chosen rows train the end model nearly as well as all
-# 100 000, and the incremental path matches the in-memory fit while holding
-# one block of ``X`` at a time.
+# 100 000, and the incremental path does as well as the in-memory fit (here
+# a little better) while holding one block of ``X`` at a time.
