@@ -202,12 +202,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if not weight.sum() > 0:
                 raise ValueError("sample_weight sums to zero: there is nothing to fit.")
         check_tensor_size(L.shape[1], n_classes, type(self).__name__)
-        self.n_classes_ = n_classes
-        self.classes_ = np.arange(n_classes)
-        if isinstance(self.class_prior, str):  # "estimate", where supported
-            self.class_prior_ = self._estimate_class_prior(L, n_classes, weight)
-        else:
-            self.class_prior_ = check_class_prior(self.class_prior, n_classes)
+        self._set_classes(L, n_classes, weight)
         covered = is_covered(L)
         self.coverage_ = float(np.average(covered, weights=weight))
         self.silent_sources_ = warn_silent_sources(L, type(self).__name__, weight)
@@ -245,18 +240,22 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             self.feature_names_in_ = np.asarray(names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.n_classes_ = n_classes
-        self.classes_ = np.arange(n_classes)
-        if isinstance(self.class_prior, str):  # "estimate", where supported
-            self.class_prior_ = self._estimate_class_prior(L, n_classes, sample_weight)
-        else:
-            self.class_prior_ = check_class_prior(self.class_prior, n_classes)
+        self._set_classes(L, n_classes, sample_weight)
         self.coverage_ = summary.covered_weight / summary.weight_total
         silent = np.flatnonzero(summary.source_votes <= 0)
         self.silent_sources_ = warn_silent_sources(None, owner, silent=silent)
         self._fit_blocks(blocks, summary)
         self._n_features_out = n_classes
         return self
+
+    def _set_classes(self, L, n_classes, sample_weight):
+        """``n_classes_``, ``classes_`` and ``class_prior_`` (given or estimated)."""
+        self.n_classes_ = n_classes
+        self.classes_ = np.arange(n_classes)
+        if isinstance(self.class_prior, str):  # "estimate", where supported
+            self.class_prior_ = self._estimate_class_prior(L, n_classes, sample_weight)
+        else:
+            self.class_prior_ = check_class_prior(self.class_prior, n_classes)
 
     def _default_n_classes(self):
         """The class count to validate ``L`` with at fit time (None: infer)."""
