@@ -51,6 +51,7 @@ setup(
             "sphinx-copybutton>=0.5",
             "matplotlib>=3.6",
             "pandas>=1.5",
+            "dask[array,dataframe]>=2025.1",  # the scaling-out example
         ],
     },
     entry_points={"console_scripts": ["skweak-e2e=skweak_e2e.__main__:main"]},
