@@ -19,7 +19,7 @@ from ..utils._sklearn_compat import (
 from ..utils._targets import MAX_INFERRED_CLASSES
 from ._dask_apply import is_lazy_frame, transform_lazy, type_name
 from ._labeling_function import LabelingFunction, LabelingFunctionError
-from ._record import record_type
+from ._columns import ChunkFields
 from ._progress import make_progress
 
 __all__ = ["LFApplier"]
@@ -100,22 +100,6 @@ def _slice(X, kind, start, stop):
     if kind in ("frame", "series"):
         return X.iloc[start:stop]
     return X[start:stop]
-
-
-def _rows(chunk, kind, row_type):
-    """The records of a chunk, one Python object per record."""
-    if kind == "frame":
-        if row_type == "record":
-            make = record_type(chunk.columns)._make
-            return [make(t) for t in chunk.itertuples(index=False, name=None)]
-        if row_type == "series":
-            return [row for _, row in chunk.iterrows()]
-        return chunk.to_dict("records")
-    if kind == "series":
-        return chunk.tolist()
-    if kind == "array":
-        return list(chunk)
-    return chunk
 
 
 def _index_note(chunk, kind, i, position):
@@ -270,7 +254,7 @@ def _preprocess(records, lf, start, chunk, kind, memo):
 def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
     n = len(chunk)
     out = np.empty((n, len(lfs)), dtype=np.int64)
-    records = None
+    fields = ChunkFields(chunk, kind, row_type)
     memo = {}
     for j, lf in enumerate(lfs):
         if lf.batch:
@@ -287,8 +271,17 @@ def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
                 values, lf, start, chunk, kind, n, abstain, n_classes
             )
             continue
-        if records is None:
-            records = _rows(chunk, kind, row_type)
+        check = (lf, start, chunk, kind, abstain, n_classes)
+        # keyword_lf and regex_lf label a whole column of the chunk at once.
+        votes = fields.votes(lf)
+        if isinstance(votes, np.ndarray):
+            _check_range(votes, *check)
+            out[:, j] = votes
+            continue
+        if votes is not None:  # beyond int64: reported as on the record path
+            out[:, j] = _check_record_values(votes, *check)
+            continue
+        records = fields.rows()
         seen = (
             _preprocess(records, lf, start, chunk, kind, memo) if lf.pre else records
         )
@@ -306,9 +299,7 @@ def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
                     lf.name,
                     position,
                 ) from exc
-        out[:, j] = _check_record_values(
-            values, lf, start, chunk, kind, abstain, n_classes
-        )
+        out[:, j] = _check_record_values(values, *check)
     return out
 
 
@@ -426,6 +417,11 @@ class LFApplier(TransformerMixin, BaseEstimator):
     :class:`~skweak_e2e.labeling.LabelingFunctionError` naming the function
     and the record position; a return value that is not an integer in the
     allowed range raises a ``ValueError`` naming both as well.
+
+    :func:`~skweak_e2e.labeling.keyword_lf` and
+    :func:`~skweak_e2e.labeling.regex_lf` sources without preprocessors
+    label a column at a time: their text field is read once per chunk and
+    searched in one loop, with the same votes and errors as record by record.
 
     Examples
     --------

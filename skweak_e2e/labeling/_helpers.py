@@ -81,13 +81,33 @@ def _not_a_text_error(value, field):
     )
 
 
+def _is_missing(value):
+    """None, a float NaN or pandas' NA (the missing value of its string dtypes)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    pd = sys.modules.get("pandas")
+    return pd is not None and value is pd.NA
+
+
+_INT64 = np.iinfo(np.int64)
+
+
 class _TextMatcher:
     """Votes ``label`` when a compiled pattern matches the text, else abstains.
 
-    A missing text (None or NaN) abstains; a number is matched as its
-    ``str``; any other object (a DataFrame row, a dict, a tuple) is a
+    A missing text (None, NaN or pandas' NA) abstains; a number is matched
+    as its ``str``; any other object (a DataFrame row, a dict, a tuple) is a
     TypeError: searching its ``str`` would also search column names.
+
+    Besides one record at a time, it labels a whole column of texts at once
+    (:meth:`column`), which :class:`LFApplier` uses when the labeling
+    function has no preprocessor: it reads ``field`` once per chunk of
+    records and skips a Python call per record.
     """
+
+    #: LabelingFunction exposes :meth:`column` to the applier (see
+    #: LabelingFunction._column_labeler).
+    labels_columns = True
 
     def __init__(self, pattern, label, field, abstain):
         self.pattern = pattern
@@ -96,14 +116,43 @@ class _TextMatcher:
         self.abstain = abstain
 
     def __call__(self, record):
-        text = get_field(record, self.field)
+        return self.vote(get_field(record, self.field))
+
+    def vote(self, text):
+        """The vote on one text (the value of ``field`` in a record)."""
         if not isinstance(text, str):
-            if text is None or (isinstance(text, float) and math.isnan(text)):
+            if _is_missing(text):
                 return self.abstain
             if not isinstance(text, (Real, np.number)) or isinstance(text, bool):
                 raise _not_a_text_error(text, self.field)
             text = str(text)
         return self.label if self.pattern.search(text) else self.abstain
+
+    def column(self, texts):
+        """The votes on a sequence of texts: ``[self.vote(t) for t in texts]``.
+
+        Returns an int64 array, or a list of ints for votes beyond int64
+        (which the applier then reports as it does for any labeling function).
+        Raises what :meth:`vote` raises on the first text it rejects.
+        """
+        label, abstain = self.label, self.abstain
+        fits = all(_INT64.min <= v <= _INT64.max for v in (label, abstain))
+        if fits and isinstance(self.pattern.pattern, str):
+            try:
+                # The search loop runs in C. With a str pattern it succeeds
+                # only on str texts (bytes raise), so any other text sends
+                # the whole column to the per-text loop below.
+                hits = np.fromiter(
+                    map(bool, map(self.pattern.search, texts)),
+                    dtype=bool,
+                    count=len(texts),
+                )
+            except Exception:
+                pass
+            else:
+                return np.where(hits, np.int64(label), np.int64(abstain))
+        votes = [self.vote(text) for text in texts]
+        return np.array(votes, dtype=np.int64) if fits else votes
 
 
 def keyword_lf(

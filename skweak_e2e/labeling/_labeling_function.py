@@ -142,6 +142,21 @@ class LabelingFunction:
             record = p(record)
         return self.func(record, **self.resources)
 
+    def _column_labeler(self):
+        """``(field, column)`` when a chunk can be labeled a column at a time.
+
+        ``column(values)`` must return the votes of ``func`` on records whose
+        ``field`` (as ``get_field`` reads it) holds ``values``; the ready-made
+        text labeling functions provide it (``labels_columns``). Only without
+        preprocessors, resources or batching, which the record path applies.
+        """
+        func = self.func
+        if self.pre or self.resources or self.batch:
+            return None
+        if not getattr(type(func), "labels_columns", False):
+            return None
+        return func.field, func.column
+
     def __repr__(self):
         extra = ", batch=True" if self.batch else ""
         return f"{type(self).__name__}(name={self.name!r}{extra})"
