@@ -93,8 +93,8 @@ def _prefer_sparse(L, n_classes):
     n_samples, n_sources = L.shape
     rows = L
     if n_samples > _SAMPLE_ROWS:
-        rng = np.random.RandomState(0)
-        rows = L[rng.choice(n_samples, _SAMPLE_ROWS, replace=False)]
+        rng = np.random.default_rng(0)  # O(k) memory, unlike RandomState.choice
+        rows = L[np.sort(rng.choice(n_samples, _SAMPLE_ROWS, replace=False))]
     votes = (rows >= 0).sum(axis=1).astype(np.float64)
     d = n_sources * n_classes
     return 2500.0 * np.mean(votes**2) + 500.0 * n_sources < d * d
