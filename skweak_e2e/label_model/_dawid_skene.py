@@ -1,13 +1,12 @@
 """Dawid-Skene: one confusion matrix per source, fitted by EM."""
 
-import operator
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ..utils._dask import map_sum, persist_map
+from ..utils._dask import map_sum, map_tree, persist_map
 from ..utils._hints import snorkel_hints
 from ..utils._math import softmax_columns_
 from ..utils._sklearn_compat import Interval
@@ -209,7 +208,11 @@ def _block_sample(data):
 
 
 def _block_patterns(data):
-    return [data.patterns()]
+    return data.patterns()
+
+
+def _merge_tables(a, b):
+    return merge_patterns([a[0], b[0]], [a[1], b[1]])
 
 
 def _concatenate(a, b):
@@ -255,8 +258,8 @@ def dawid_skene_steps(blocks, summary, active, n_classes, abstain):
         )
     )
     if few:
-        tables = map_sum(_block_patterns, parts, combine=operator.add)  # lists join
-        codes, weights = merge_patterns([c for c, _ in tables], [w for _, w in tables])
+        # Merged two by two on the workers: the driver receives one table.
+        codes, weights = map_tree(_block_patterns, parts, combine=_merge_tables)
         if len(weights) < _COMPRESS_BELOW * n_samples:
             empty = np.zeros((0, len(active)), dtype=np.int8)
             layout = VoteCodes(empty, n_classes, max_table=max_table)

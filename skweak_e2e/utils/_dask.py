@@ -27,6 +27,7 @@ __all__ = [
     "is_dask_collection",
     "is_dask_frame",
     "map_sum",
+    "map_tree",
     "persist_map",
     "row_blocks",
 ]
@@ -166,6 +167,22 @@ def map_sum(func, blocks, *args, combine=None):
     task = _delayed(func)
     parts = dask.compute(*[task(*block, *args) for block in blocks])
     return functools.reduce(combine or add_results, parts)
+
+
+def map_tree(func, blocks, *args, combine):
+    """``func`` on every block, then ``combine`` pairwise on the workers.
+
+    For per-block results that are not small (e.g. tables of vote
+    patterns): they are merged two by two in a binary tree on the workers,
+    and only the final result reaches the driver.
+    """
+    dask = import_dask(func.__name__)
+    level = [_delayed(func)(*block, *args) for block in blocks]
+    merge = _delayed(combine)
+    while len(level) > 1:
+        pairs = [merge(a, b) for a, b in zip(level[::2], level[1::2])]
+        level = pairs + level[len(pairs) * 2 :]
+    return dask.compute(level[0])[0]
 
 
 def persist_map(func, blocks, *args):
