@@ -173,6 +173,8 @@ def test_what_is_not_supported_is_refused(few_patterns):
         MajorityVote().fit(L[:, 0])
     with pytest.raises(ValueError, match="sample_weight has 10 entries"):
         MajorityVote().fit(L, sample_weight=np.ones(10))
+    with pytest.raises(ValueError, match="sample_weight has 8999 entries but L has 9000"):
+        Snorkel().fit(L, sample_weight=da.ones(8999, chunks=3000))
     bag = pytest.importorskip("dask.bag").from_sequence([[0, 1]], npartitions=1)
     with pytest.raises(TypeError, match="dask array or a dask DataFrame"):
         MajorityVote().fit(bag)

@@ -388,3 +388,27 @@ def test_dask_input_is_refused_where_it_would_be_gathered():
         scheduler="synchronous"
     )
     np.testing.assert_array_equal(pred, clf.predict(X))
+
+
+def test_unknown_row_chunks_are_refused_with_the_way_out(dask_client):
+    """Votes from a dask DataFrame have unknown row chunks (nan)."""
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    _, L, _ = make_weak_supervision(600, 4, n_features=0, random_state=0)
+    frame = dd.from_pandas(pd.DataFrame(L, columns=list("abcd")), npartitions=3)
+    Ld = frame.to_dask_array()
+    model = MajorityVote().fit(Ld)
+    proba = model.predict_proba(Ld)
+    covered = (Ld >= 0).any(axis=1)
+    with pytest.raises(ValueError, match=r"proba has row chunks of unknown size.*"
+                       r"L\.compute_chunk_sizes\(\)"):
+        sample_training_rows(proba, 50, covered=covered, random_state=0)
+    Ld.compute_chunk_sizes()
+    proba = model.predict_proba(Ld)
+    idx, weight = sample_training_rows(
+        proba, 50, covered=(Ld >= 0).any(axis=1), random_state=0
+    )
+    expected = sample_training_rows(
+        model.predict_proba(L), 50, covered=(L >= 0).any(axis=1), random_state=0
+    )
+    np.testing.assert_array_equal(idx, expected[0])

@@ -265,6 +265,8 @@ def regex_lf(pattern, label, *, field=None, flags=0, name=None, abstain=-1):
         when the records are not texts (DataFrame rows, dicts).
     flags : int, default=0
         :mod:`re` flags, e.g. ``re.IGNORECASE`` (only for a string pattern).
+        The match is case-sensitive by default, as :func:`re.search` (unlike
+        :func:`keyword_lf`, which ignores case unless ``case_sensitive``).
     name : str, default=None
         Source name; defaults to ``"regex_"`` followed by the pattern.
     abstain : int, default=-1

@@ -151,11 +151,23 @@ def _check_covered(covered, n_samples):
             "e.g. skweak_e2e.utils.is_covered(L)); got dtype "
             f"{dtype} and shape {getattr(covered, 'shape', None)}."
         )
+    for name, size in (("proba", n_samples), ("covered", covered.shape[0])):
+        if size != size:  # nan: a dask array whose row chunk sizes are unknown
+            raise ValueError(_UNKNOWN_CHUNKS.format(name=name))
     if covered.shape[0] != n_samples:
         raise ValueError(
             f"covered has {covered.shape[0]} entries but proba has {n_samples} rows."
         )
     return covered
+
+
+_UNKNOWN_CHUNKS = (
+    "{name} has row chunks of unknown size (nan), as dask arrays built from a "
+    "DataFrame have (LFApplier.transform's votes, to_dask_array()); the rows "
+    "cannot be indexed. Call L.compute_chunk_sizes() on the label matrix before "
+    "predict_proba (a cheap pass once L is persisted), or "
+    "{name}.compute_chunk_sizes()."
+)
 
 
 def sample_training_rows(
@@ -343,10 +355,7 @@ def _dask_blocks(proba, covered):
     da = import_dask("sample_training_rows", "dask.array")
     row_chunks = proba.chunks[0]
     if any(np.isnan(c) for c in row_chunks):
-        raise ValueError(
-            "proba has row chunks of unknown size (nan); call "
-            "proba.compute_chunk_sizes() first."
-        )
+        raise ValueError(_UNKNOWN_CHUNKS.format(name="proba"))
     if len(proba.chunks[1]) > 1:
         proba = proba.rechunk({1: -1})
     parts = proba.to_delayed().ravel().tolist()

@@ -115,7 +115,17 @@ def row_blocks(L, sample_weight=None, *, caller, input_name="L"):
             raise ValueError(
                 f"sample_weight must be 1-D; got shape {weight.shape}."
             )
-        weight = weight.rechunk((row_chunks,)) if hasattr(weight, "rechunk") else weight
+        if weight.shape[0] == weight.shape[0] and weight.shape[0] != n_samples:
+            raise ValueError(
+                f"sample_weight has {weight.shape[0]} entries but {input_name} has "
+                f"{n_samples} samples."
+            )
+        if weight.shape[0] != weight.shape[0]:  # nan: compared on the blocks
+            raise ValueError(
+                "sample_weight has row chunks of unknown size (nan); call "
+                "sample_weight.compute_chunk_sizes() first."
+            )
+        weight = weight.rechunk((row_chunks,))
     else:
         weight = np.asarray(sample_weight)
         if weight.ndim != 1:
