@@ -11,6 +11,7 @@ from ..utils._hints import snorkel_hints
 from ..utils._math import softmax_columns_
 from ..utils._sklearn_compat import Interval
 from ..utils._threads import serial_blas
+from ..utils._warnings import user_stacklevel
 from ._base import BaseLabelModel
 from ._distributed import block_offsets, validated_block
 from ._tensor_form import exp_proba
@@ -452,7 +453,7 @@ class DawidSkene(BaseLabelModel):
                 f"DawidSkene with n_sources = {n_sources}: Dawid-Skene is barely "
                 "identifiable with fewer than 3 sources; consider MajorityVote.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
 
     def _active_sources(self, n_sources):
@@ -475,7 +476,7 @@ class DawidSkene(BaseLabelModel):
                     "only the top-class confidence (the rest as abstain mass), use "
                     "hard votes, or use MajorityVote.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=user_stacklevel(),
                 )
         data = (_HardData if L.ndim == 2 else _SoftData)(L_active, C, sample_weight)
         n_eff = float(n_samples if sample_weight is None else np.sum(sample_weight))
@@ -545,7 +546,7 @@ class DawidSkene(BaseLabelModel):
                 f"DawidSkene did not converge in max_iter={self.max_iter} "
                 f"iterations (tol={self.tol}); raise max_iter.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
 
         self.n_iter_ = it

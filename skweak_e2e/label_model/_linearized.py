@@ -12,6 +12,7 @@ from sklearn.utils.validation import has_fit_parameter
 
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._threads import serial_blas
+from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import is_covered, unique_rows, vote_indicator
 from ..utils._validation import check_label_proba
 from ._base import TIE_TOL, BaseLabelModel
@@ -422,7 +423,7 @@ class LinearizedApprox(BaseLabelModel):
                 f"LinearizedApprox did not converge in max_iter={self.max_iter} "
                 f"iterations (squared error J={best.fun:.3g}); increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         W = np.where(free, best.x.reshape(free.shape), 0.0)
         W = np.maximum(W, 0.0)

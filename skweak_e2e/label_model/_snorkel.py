@@ -14,6 +14,7 @@ from ..utils._dask import is_dask_collection, map_sum
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._threads import serial_blas
+from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import unique_rows, vote_indicator
 from ._base import BaseLabelModel
 from ._distributed import validated_block
@@ -595,7 +596,7 @@ class Snorkel(BaseLabelModel):
                 f"than {_CONVERGENCE_RTOL:g} of its value per epoch at the end; "
                 f"{fix}.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         self.mu_eps_ = default_mu_eps(n_samples) if self.mu_eps is None else self.mu_eps
         mu = np.clip(mu, self.mu_eps_, 1.0 - self.mu_eps_)

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import as_array
+from ._warnings import user_stacklevel
 
 __all__ = [
     "is_covered",
@@ -121,7 +122,7 @@ def warn_silent_sources(L, owner, sample_weight=None, *, silent=None):
             f"{owner}: source(s) {silent.tolist()} never vote on the training "
             "data; they get no weight.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return silent
 
