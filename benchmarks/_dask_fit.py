@@ -102,14 +102,12 @@ def _models():
 
 def run_label_models(client, n_rows, n_sources, chunk_rows, n_patterns, repeats=1):
     """Rows of the result table for both regimes (dicts)."""
-    from skweak_e2e.utils._threads import serial_blas  # noqa: F401 - loads threadpoolctl
+    from distributed import wait
 
     rows = []
     for regime, patterns in (("few patterns", n_patterns), ("many patterns", None)):
         L_dask = make_dask_label_matrix(n_rows, n_sources, patterns, chunk_rows)
         L_dask = client.persist(L_dask)
-        from distributed import wait
-
         wait(L_dask)
         L_bytes = L_dask.nbytes
         remote = {}

@@ -231,7 +231,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         summary = map_sum(
             summarise_block, blocks, declared, self.abstain, self.accepts_soft
         )
-        n_classes = check_summary(summary, declared)
+        n_classes = check_summary(summary)
         if y is not None:
             check_sample_alignment(summary.n_samples, _num_samples(y), "L", "y")
         check_tensor_size(summary.n_sources, n_classes, owner)

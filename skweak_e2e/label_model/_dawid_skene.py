@@ -21,6 +21,7 @@ from ._vote_codes import (
     compress_rows,
     merge_patterns,
     pattern_sample,
+    pattern_weights,
     patterns_look_few,
     soft_augmented,
 )
@@ -76,10 +77,7 @@ class _HardData:
         if unique is not None:
             first, inverse, counts = unique
             codes = codes.take(first)
-            if weights is None:
-                weights = counts.astype(np.float64)
-            else:
-                weights = np.bincount(inverse, weights=weights, minlength=len(first))
+            weights = pattern_weights(inverse, counts, weights)
         self._set_codes(codes, weights, distinct=unique is not None)
 
     @classmethod
@@ -103,12 +101,7 @@ class _HardData:
         if self.distinct:
             return self.codes.codes, self.weights
         first, inverse, counts = self.codes.unique()
-        weights = (
-            counts.astype(np.float64)
-            if self.weights is None
-            else np.bincount(inverse, weights=self.weights, minlength=len(first))
-        )
-        return self.codes.codes[:, first], weights
+        return self.codes.codes[:, first], pattern_weights(inverse, counts, self.weights)
 
     def raw_scores_t(self, W):
         return self.codes.scores_t(W)

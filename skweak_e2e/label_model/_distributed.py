@@ -21,7 +21,6 @@ import numpy as np
 
 from ..utils._dask import import_dask, is_dask_frame
 from ..utils._label_matrix import is_covered
-from ..utils._targets import n_classes_from_max
 from ..utils._validation import check_label_matrix, check_sample_weight
 
 __all__ = [
@@ -105,11 +104,7 @@ class BlockSummary:
         return self.source_votes.shape[0]
 
     def __add__(self, other):
-        if other.source_votes.shape != self.source_votes.shape:
-            raise ValueError(
-                "The row blocks of L have different numbers of sources: "
-                f"{self.n_sources} and {other.n_sources}."
-            )
+        # Blocks hold whole rows (row_blocks): their source counts agree.
         return BlockSummary(
             self.rows + other.rows,
             self.weight_total + other.weight_total,
@@ -144,8 +139,13 @@ def summarise_block(L_block, weight, n_classes, abstain, allow_soft):
     )
 
 
-def check_summary(summary, declared_n_classes, input_name="L"):
-    """The class count of the whole matrix; refuse what the in-memory fit refuses."""
+def check_summary(summary, input_name="L"):
+    """The class count of the whole matrix; refuse what the in-memory fit refuses.
+
+    Every block applied the in-memory rule (the declared count, or
+    ``n_classes_from_max`` of its largest vote), so the largest of the
+    blocks' counts is the count of the whole matrix.
+    """
     if not summary.has_votes:
         raise ValueError(
             f"{input_name} contains no vote at all: every source abstains on "
@@ -153,10 +153,7 @@ def check_summary(summary, declared_n_classes, input_name="L"):
         )
     if summary.weight_total <= 0:
         raise ValueError("sample_weight sums to zero: there is nothing to fit.")
-    if declared_n_classes is not None or summary.soft:
-        return summary.n_classes
-    # The same rule as in memory, applied to the largest vote of all blocks.
-    return n_classes_from_max(summary.n_classes - 1, input_name=input_name)
+    return summary.n_classes
 
 
 def block_offsets(rows, indices):

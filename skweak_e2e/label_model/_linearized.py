@@ -17,6 +17,7 @@ from ..utils._label_matrix import is_covered, unique_rows, vote_indicator
 from ..utils._validation import check_label_proba
 from ._base import TIE_TOL, BaseLabelModel
 from ._tensor_form import apply_tensor_form, scores_to_proba
+from ._vote_codes import pattern_weights
 
 __all__ = ["LinearizedApprox"]
 
@@ -380,8 +381,9 @@ class LinearizedApprox(BaseLabelModel):
         # Rows of zero weight are left out: they count for nothing.
         fitted = covered & (weight > 0)
         patterns, inverse, counts = unique_rows(L[fitted])
-        if sample_weight is not None:
-            counts = np.bincount(inverse, weights=weight[fitted], minlength=len(counts))
+        counts = pattern_weights(
+            inverse, counts, None if sample_weight is None else weight[fitted]
+        )
         # Mean target per pattern: the count-weighted fit on patterns then has
         # the same minimiser as the fit on every row (and the same J whenever
         # the base model's output depends on the row pattern only).
@@ -411,7 +413,7 @@ class LinearizedApprox(BaseLabelModel):
         best = _solve_linear_form(
             A,
             T,
-            counts.astype(np.float64),
+            counts,
             starts,
             free,
             max_iter=self.max_iter,

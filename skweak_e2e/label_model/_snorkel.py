@@ -20,7 +20,7 @@ from ._base import BaseLabelModel
 from ._distributed import validated_block
 from ._prior import estimate_class_prior
 from ._tensor_form import exp_proba
-from ._vote_codes import CHUNK_ROWS, compress_rows
+from ._vote_codes import CHUNK_ROWS, compress_rows, pattern_weights
 
 __all__ = ["Snorkel"]
 
@@ -130,10 +130,7 @@ def overlap_sums(L, n_classes, sample_weight=None):
         unique = compress_rows(L, n_classes)
         if unique is not None:
             first, inverse, counts = unique
-            if sample_weight is None:
-                counts = counts.astype(np.float64)
-            else:
-                counts = np.bincount(inverse, weights=sample_weight, minlength=len(first))
+            counts = pattern_weights(inverse, counts, sample_weight)
             psi = vote_indicator(L[first], n_classes)
             weighted = sp.diags(counts) @ psi
             gram = (psi.T @ weighted).toarray()

@@ -17,12 +17,15 @@ so one pass over the ``n`` samples handles ``g`` sources at once.
 
 import numpy as np
 
+from ..utils._label_matrix import unique_rows
+
 __all__ = [
     "CHUNK_ROWS",
     "VoteCodes",
     "compress_rows",
     "merge_patterns",
     "pattern_sample",
+    "pattern_weights",
     "patterns_look_few",
     "soft_augmented",
 ]
@@ -91,11 +94,7 @@ class VoteCodes:
 
     def take(self, rows):
         """The codes of a subset of the samples (e.g. the unique patterns)."""
-        new = object.__new__(VoteCodes)
-        new.__dict__.update(self.__dict__)
-        new.codes = np.ascontiguousarray(self.codes[:, rows])
-        new.n_samples = new.codes.shape[1]
-        return new
+        return VoteCodes.from_codes(self.codes[:, rows], self)
 
     def row_keys(self):
         """A float64 key per row: equal rows have equal keys.
@@ -266,11 +265,29 @@ def merge_patterns(codes, weights):
     codes : ndarray of shape (n_groups, n_patterns)
     weights : ndarray of shape (n_patterns,)
     """
-    stacked = np.ascontiguousarray(np.concatenate(codes, axis=1).T)
-    rows = stacked.view(np.dtype((np.void, stacked.dtype.itemsize * stacked.shape[1])))
-    _, first, inverse = np.unique(rows.ravel(), return_index=True, return_inverse=True)
-    total = np.bincount(inverse.ravel(), weights=np.concatenate(weights), minlength=len(first))
-    return np.ascontiguousarray(stacked[first].T), total
+    patterns, inverse, counts = unique_rows(np.concatenate(codes, axis=1).T)
+    total = pattern_weights(inverse, counts, np.concatenate(weights))
+    return np.ascontiguousarray(patterns.T), total
+
+
+def pattern_weights(inverse, counts, sample_weight=None):
+    """Total weight of every pattern: its count, or the sum of its rows' weights.
+
+    Parameters
+    ----------
+    inverse : ndarray of shape (n_samples,)
+        Pattern of every row (as :func:`numpy.unique`'s ``inverse``).
+    counts : ndarray of shape (n_patterns,)
+        Rows per pattern.
+    sample_weight : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    weights : ndarray of float64 of shape (n_patterns,)
+    """
+    if sample_weight is None:
+        return counts.astype(np.float64)
+    return np.bincount(inverse, weights=sample_weight, minlength=len(counts))
 
 
 def soft_augmented(L):

@@ -15,12 +15,10 @@ import sys
 
 import numpy as np
 
-from ..utils._dask import import_dask, is_dask_array, is_dask_collection
+from ..utils._dask import import_dask, is_dask_array, is_dask_collection, is_dask_frame
 from ._labeling_function import LabelingFunctionError
 
 __all__ = ["is_lazy_frame", "transform_lazy", "type_name"]
-
-_LAZY_ROOTS = ("dask", "dask_expr", "dask_cudf")
 
 
 def type_name(obj):
@@ -36,22 +34,15 @@ def is_lazy_frame(X):
     TypeError that says what to pass instead: applying labeling functions to
     it would either compute it silently or iterate the wrong thing.
     """
-    root = type(X).__module__.split(".")[0]
-    lazy = root in _LAZY_ROOTS or (hasattr(X, "npartitions") and hasattr(X, "compute"))
+    lazy = is_dask_collection(X) or (hasattr(X, "npartitions") and hasattr(X, "compute"))
     if not lazy:
         return False
-    dd = None
-    if is_dask_collection(X):
-        try:
-            dd = import_dask("LFApplier", "dask.dataframe")
-        except ImportError:  # dask without its DataFrame part: not a frame
-            pass
+    if is_dask_frame(X):
+        return True
     # A dask Index is a Series to dask, but its partitions have no index to
     # align the votes with.
-    if dd is not None and isinstance(X, dd.Index):
+    if type(X).__name__ == "Index":
         advice = "Call .to_series() to label its values with their index."
-    elif dd is not None and isinstance(X, (dd.DataFrame, dd.Series)):
-        return True
     elif is_dask_array(X):
         advice = (
             "Wrap it in a dask DataFrame or Series, e.g. "

@@ -15,7 +15,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..utils._dask import import_dask, is_dask_array, is_dask_collection, map_sum
+from ..utils._dask import is_dask_array, is_dask_collection, map_sum, row_blocks
 
 __all__ = ["sample_training_rows"]
 
@@ -352,20 +352,12 @@ def sample_training_rows(
 
 def _dask_blocks(proba, covered):
     """``(proba_block, covered_block, offset)`` per row block, as delayed objects."""
-    da = import_dask("sample_training_rows", "dask.array")
     row_chunks = proba.chunks[0]
     if any(np.isnan(c) for c in row_chunks):
         raise ValueError(_UNKNOWN_CHUNKS.format(name="proba"))
-    if len(proba.chunks[1]) > 1:
-        proba = proba.rechunk({1: -1})
-    parts = proba.to_delayed().ravel().tolist()
+    pairs = row_blocks(
+        proba, covered, caller="sample_training_rows", input_name="proba",
+        aligned_name="covered",
+    )
     offsets = np.concatenate([[0], np.cumsum(row_chunks)[:-1]]).astype(int).tolist()
-    if covered is None:
-        masks = [None] * len(parts)
-    else:
-        if not is_dask_collection(covered):
-            covered = da.from_array(np.asarray(covered), chunks=(row_chunks,))
-        elif covered.chunks[0] != row_chunks:
-            covered = covered.rechunk((row_chunks,))
-        masks = covered.to_delayed().ravel().tolist()
-    return list(zip(parts, masks, offsets))
+    return [(part, mask, offset) for (part, mask), offset in zip(pairs, offsets)]

@@ -77,13 +77,15 @@ def import_dask(caller, module="dask"):
         ) from exc
 
 
-def row_blocks(L, sample_weight=None, *, caller, input_name="L"):
+def row_blocks(L, sample_weight=None, *, caller, input_name="L",
+               aligned_name="sample_weight"):
     """The row blocks of a dask array, as delayed ``(L_block, weight_block)``.
 
     ``L`` is rechunked to one chunk along every axis but the first, so that a
     block holds whole rows; ``sample_weight`` (None, a 1-D numpy or dask
-    array) is split along the same row chunks. Row chunks of unknown size
-    (``nan``, from a DataFrame) are accepted when ``sample_weight`` is None.
+    array with one entry per row, named ``aligned_name`` in messages) is
+    split along the same row chunks. Row chunks of unknown size (``nan``,
+    from a DataFrame) are accepted when ``sample_weight`` is None.
 
     Returns
     -------
@@ -105,39 +107,27 @@ def row_blocks(L, sample_weight=None, *, caller, input_name="L"):
     row_chunks = L.chunks[0]
     if any(np.isnan(c) for c in row_chunks):
         raise ValueError(
-            f"sample_weight needs the row chunk sizes of {input_name}, which are "
+            f"{aligned_name} needs the row chunk sizes of {input_name}, which are "
             f"unknown (nan); call {input_name}.compute_chunk_sizes() first."
         )
     n_samples = int(sum(row_chunks))
-    if is_dask_collection(sample_weight):
-        weight = sample_weight
-        if getattr(weight, "ndim", 1) != 1:
-            raise ValueError(
-                f"sample_weight must be 1-D; got shape {weight.shape}."
-            )
-        if weight.shape[0] == weight.shape[0] and weight.shape[0] != n_samples:
-            raise ValueError(
-                f"sample_weight has {weight.shape[0]} entries but {input_name} has "
-                f"{n_samples} samples."
-            )
-        if weight.shape[0] != weight.shape[0]:  # nan: compared on the blocks
-            raise ValueError(
-                "sample_weight has row chunks of unknown size (nan); call "
-                "sample_weight.compute_chunk_sizes() first."
-            )
-        weight = weight.rechunk((row_chunks,))
-    else:
-        weight = np.asarray(sample_weight)
-        if weight.ndim != 1:
-            raise ValueError(
-                f"sample_weight must be 1-D; got shape {weight.shape}."
-            )
+    lazy = is_dask_collection(sample_weight)
+    weight = sample_weight if lazy else np.asarray(sample_weight)
+    if weight.ndim != 1:
+        raise ValueError(f"{aligned_name} must be 1-D; got shape {weight.shape}.")
+    if np.isnan(weight.shape[0]):
+        raise ValueError(
+            f"{aligned_name} has row chunks of unknown size (nan); call "
+            f"{aligned_name}.compute_chunk_sizes() first."
+        )
     if weight.shape[0] != n_samples:
         raise ValueError(
-            f"sample_weight has {weight.shape[0]} entries but {input_name} has "
+            f"{aligned_name} has {weight.shape[0]} entries but {input_name} has "
             f"{n_samples} samples."
         )
-    if not is_dask_collection(weight):
+    if lazy:
+        weight = weight.rechunk((row_chunks,))
+    else:
         weight = da.from_array(weight, chunks=(row_chunks,))
     w_parts = weight.to_delayed().ravel().tolist()
     return list(zip(L_parts, w_parts))
