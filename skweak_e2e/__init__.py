@@ -13,12 +13,13 @@ from .labeling import LabelingFunction, LFApplier, labeling_function
 from .label_model import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
 from .end_to_end import WeaSELClassifier
 from .inspection import SourceAwareInfluence
-from .two_stage import LabelModelClassifier, sample_training_rows
+from .two_stage import LabelModelClassifier, LabelModelClassifierCV, sample_training_rows
 
 __all__ = [
     "DawidSkene",
     "LFApplier",
     "LabelModelClassifier",
+    "LabelModelClassifierCV",
     "LabelingFunction",
     "LinearizedApprox",
     "MajorityVote",

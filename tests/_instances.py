@@ -7,6 +7,7 @@ add each new estimator here with small, fast, seeded parameters.
 from skweak_e2e import (
     DawidSkene,
     LabelModelClassifier,
+    LabelModelClassifierCV,
     LinearizedApprox,
     MajorityVote,
     Snorkel,
@@ -95,8 +96,15 @@ def estimator_instances():
 
 
 def two_stage_instances():
-    """LabelModelClassifier with the -1 abstain sentinel and without one."""
-    return [LabelModelClassifier(), LabelModelClassifier(abstain=None)]
+    """LabelModelClassifier(CV) with the -1 abstain sentinel and without one."""
+    # Two candidates and two folds: the checks fit many times.
+    search = dict(param_grid={"estimator__C": [0.1, 1.0]}, cv=2, random_state=0)
+    return [
+        LabelModelClassifier(),
+        LabelModelClassifier(abstain=None),
+        LabelModelClassifierCV(**search),
+        LabelModelClassifierCV(abstain=None, **search),
+    ]
 
 
 def expected_failed_checks(estimator):
@@ -109,7 +117,7 @@ def expected_failed_checks(estimator):
         failed["check_sample_weight_equivalence_on_dense_data"] = LABEL_MODEL_FLOAT_INPUT
     if type(estimator).__name__ == "WeaSELClassifier" and estimator.abstain == -1:
         failed["check_classifiers_classes"] = WEASEL_ABSTAIN
-    if type(estimator).__name__ == "LabelModelClassifier" and estimator.abstain == -1:
+    if isinstance(estimator, LabelModelClassifier) and estimator.abstain == -1:
         failed["check_classifiers_classes"] = WEASEL_ABSTAIN  # same reason
     if type(estimator).__name__ == "Snorkel":
         failed.update(dict.fromkeys(SNORKEL_TWO_SOURCE_CHECKS, SNORKEL_TWO_SOURCES))

@@ -14,6 +14,10 @@ from skweak_e2e.label_model import _dawid_skene, apply_tensor_form
 from ._tolerance import assert_allclose_scaled
 
 PRIOR = np.array([0.5, 0.3, 0.2])
+# Plain maximum likelihood, the model of Dawid and Skene that the planted
+# data follow: every abstain modelled (or none), no anchor to the majority.
+ML_ABSTAIN = dict(model_abstain=True, anchor_strength=0.0)
+ML_CLASSIC = dict(model_abstain=False, anchor_strength=0.0)
 
 
 def planted(model_abstain, n_samples=20000, seed=0):
@@ -53,7 +57,7 @@ def naive_log_joint(L, confusion, prior, model_abstain):
 @pytest.fixture(scope="module")
 def class_dependent():
     L, y, params = planted(model_abstain=True)
-    return L, y, params, DawidSkene().fit(L)
+    return L, y, params, DawidSkene(**ML_ABSTAIN).fit(L)
 
 
 def test_planted_recovery_with_abstain_model(class_dependent):
@@ -70,7 +74,7 @@ def test_planted_recovery_with_abstain_model(class_dependent):
 
 def test_planted_recovery_classic_mcar():
     L, _, params = planted(model_abstain=False, seed=1)
-    ds = DawidSkene(model_abstain=False).fit(L)
+    ds = DawidSkene(**ML_CLASSIC).fit(L)
     assert ds.confusion_.shape == (8, 3, 3)
     assert np.allclose(ds.confusion_.sum(axis=2), 1.0)
     assert np.abs(ds.confusion_ - params.confusion).max() <= 0.03
@@ -82,18 +86,21 @@ def test_planted_recovery_classic_mcar():
 
 def test_abstain_model_beats_mcar_when_abstention_is_informative(class_dependent):
     L, _, params, ds = class_dependent
-    classic = DawidSkene(model_abstain=False).fit(L)
+    classic = DawidSkene(**ML_CLASSIC).fit(L)
     oracle = planted_posterior(L, params)
     tv = [0.5 * np.abs(m.predict_proba(L) - oracle).sum(1).mean() for m in (ds, classic)]
     assert tv[0] < tv[1]
 
 
-@pytest.mark.parametrize("model_abstain", [True, False])
+@pytest.mark.parametrize("model_abstain", [True, False, "auto"])
 def test_predict_proba_is_bayes_rule_of_fitted_parameters(model_abstain):
-    L, _, _ = planted(model_abstain, n_samples=300, seed=2)
+    L, _, _ = planted(model_abstain is True, n_samples=300, seed=2)
     L[:5] = -1  # uncovered rows
     ds = DawidSkene(model_abstain=model_abstain).fit(L)
-    log_joint = naive_log_joint(L, ds.confusion_, ds.class_prior_, model_abstain)
+    # "auto" reports an abstain outcome for every source; for the sources
+    # whose abstains are not modelled it does not depend on the class.
+    with_abstain = model_abstain is not False
+    log_joint = naive_log_joint(L, ds.confusion_, ds.class_prior_, with_abstain)
     expected = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
     proba = ds.predict_proba(L)
     assert_allclose_scaled(proba, expected, rtol=0, atol=1e-10)
@@ -112,7 +119,7 @@ def test_log_likelihood_is_the_monotone_em_objective(alpha, alpha_prior):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        ds = DawidSkene(alpha=alpha, alpha_prior=alpha_prior).fit(L)
+        ds = DawidSkene(alpha=alpha, alpha_prior=alpha_prior, **ML_ABSTAIN).fit(L)
     history = ds.log_likelihood_
     assert ds.n_iter_ == len(history) > 20
     assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:]))
@@ -120,7 +127,8 @@ def test_log_likelihood_is_the_monotone_em_objective(alpha, alpha_prior):
     # returned parameters.
     log_joint = naive_log_joint(L, ds.confusion_, ds.class_prior_, True)
     expected = logsumexp(log_joint, axis=1).sum()
-    expected += alpha * np.log(ds.confusion_).sum()
+    if alpha > 0:  # 0 * log(0) would be nan
+        expected += alpha * np.log(ds.confusion_).sum()
     expected += alpha_prior * np.log(ds.class_prior_).sum()
     assert history[-1] == pytest.approx(expected, rel=1e-10)
 
@@ -154,7 +162,7 @@ def test_two_thousand_duplicated_sources_stay_finite():
 def test_compressed_and_full_fits_agree(monkeypatch, class_dependent):
     L, _, _, ds = class_dependent
     monkeypatch.setattr(_dawid_skene, "_COMPRESS_BELOW", 0.0)  # never compress
-    full = DawidSkene().fit(L)
+    full = DawidSkene(**ML_ABSTAIN).fit(L)
     assert full.n_iter_ == ds.n_iter_
     np.testing.assert_allclose(full.log_likelihood_, ds.log_likelihood_, rtol=1e-10)
     assert_allclose_scaled(full.confusion_, ds.confusion_, atol=1e-10)
@@ -217,8 +225,14 @@ def test_soft_votes_spread_over_classes_known_answers():
     # Heavy smoothing: the documented collapse, well below majority vote.
     spread_warning = pytest.warns(UserWarning, match="spread over classes")
     with pytest.warns(ConvergenceWarning), spread_warning:  # the drift is slow
-        collapsed = accuracy(smoothed_votes(L, 3, 0.6, spread=True), max_iter=200)
+        collapsed = accuracy(
+            smoothed_votes(L, 3, 0.6, spread=True), max_iter=200, **ML_ABSTAIN
+        )
     assert collapsed < 0.5 < mv_acc
+    # The default anchor to the majority vote keeps EM out of that optimum.
+    with pytest.warns(UserWarning, match="spread over classes"):
+        anchored = accuracy(smoothed_votes(L, 3, 0.6, spread=True))
+    assert anchored > mv_acc - 0.02
 
 
 def test_soft_votes_move_the_posterior():
@@ -235,7 +249,7 @@ def test_soft_votes_move_the_posterior():
 
 def test_determinism_and_pickle(class_dependent):
     L, _, _, ds = class_dependent
-    again = DawidSkene().fit(L)
+    again = DawidSkene(**ML_ABSTAIN).fit(L)
     np.testing.assert_array_equal(again.W_, ds.W_)
     np.testing.assert_array_equal(again.log_likelihood_, ds.log_likelihood_)
     restored = pickle.loads(pickle.dumps(ds))
@@ -322,3 +336,118 @@ def test_grouped_vote_codes_match_source_by_source_loops(n_samples, n_sources, n
     np.testing.assert_array_equal(L[first][inverse], L)
     assert len(np.unique(L, axis=0)) == len(first) == VoteCodes(L, n_classes).n_unique()
     np.testing.assert_array_equal(np.bincount(inverse), counts)
+
+
+def narrow_rules(n_samples=4000, n_classes=5, per_class=8, seed=0):
+    """Hand-written LFs as users write them: many narrow one-class rules
+    (at most one rule of a class fires on a row of that class, precision
+    about 0.85) and three broad one-class fallbacks of precision 0.4."""
+    rng = np.random.RandomState(seed)
+    y = rng.randint(n_classes, size=n_samples)
+    n_rules = n_classes * per_class
+    owner = np.repeat(np.arange(n_classes), per_class)
+    L = np.full((n_samples, n_rules + 3), -1)
+    rate = rng.uniform(0.03, 0.1, size=n_rules)
+    # Row i of class k draws at most one of the rules of k.
+    start = np.cumsum(rate.reshape(n_classes, per_class), axis=1)
+    draw = rng.rand(n_samples)
+    pick = (draw[:, None] > start[y]).sum(axis=1)
+    fired = pick < per_class
+    rows = np.flatnonzero(fired)
+    L[rows, y[rows] * per_class + pick[rows]] = y[rows]
+    # False fires on the other classes: precision about 0.85.
+    false_rate = rate * 0.15 / 0.85 / (n_classes - 1)
+    wrong = (rng.rand(n_samples, n_rules) < false_rate) & (owner[None] != y[:, None])
+    L[:, :n_rules] = np.where(wrong & (L[:, :n_rules] < 0), owner[None], L[:, :n_rules])
+    for f in range(3):
+        k = f % n_classes
+        fire = rng.rand(n_samples) < 0.3
+        L[fire & ((y == k) | (rng.rand(n_samples) < 0.35)), n_rules + f] = k
+    return L, y
+
+
+def test_auto_models_the_abstains_of_one_class_sources_only():
+    rng = np.random.RandomState(8)
+    y = rng.randint(3, size=600)
+    noisy = np.where(rng.rand(600, 3) < 0.8, y[:, None], rng.randint(3, size=(600, 3)))
+    L = np.where(rng.rand(600, 3) < 0.7, noisy, -1)  # three multi-class sources
+    rules = np.where((rng.rand(600, 2) < 0.4) & (y[:, None] == [0, 2]), [0, 2], -1)
+    L = np.c_[L, rules]
+    ds = DawidSkene().fit(L)
+    np.testing.assert_array_equal(ds.abstain_modelled_, [False] * 3 + [True] * 2)
+    # The sources left out have a class-independent abstain column: their
+    # overall abstain rate.
+    rate = (L[:, :3] < 0).mean(axis=0)
+    np.testing.assert_allclose(ds.confusion_[:3, :, 0], np.tile(rate[:, None], 3))
+    np.testing.assert_allclose(ds.confusion_.sum(axis=2), 1.0)
+    # Their abstain slot adds only the prior share to the class scores.
+    share = np.log(ds.class_prior_) / L.shape[1]
+    assert_allclose_scaled(ds.W_[:3, 0], np.tile(share, (3, 1)), atol=1e-12)
+    assert DawidSkene(model_abstain=True).fit(L).abstain_modelled_.all()
+    assert not DawidSkene(model_abstain=False).fit(L).abstain_modelled_.any()
+
+
+def test_auto_is_classic_dawid_skene_on_a_crowd():
+    """Workers who vote for several classes: silence is task assignment."""
+    rng = np.random.RandomState(9)
+    n_items, n_workers = 800, 40
+    y = rng.randint(3, size=n_items)
+    skill = rng.uniform(0.55, 0.95, size=n_workers)
+    L = np.full((n_items, n_workers), -1)
+    for k in range(5):  # five labels an item, from random workers
+        w = rng.randint(n_workers, size=n_items)
+        right = rng.rand(n_items) < skill[w]
+        L[np.arange(n_items), w] = np.where(right, y, rng.randint(3, size=n_items))
+    auto = DawidSkene(anchor_strength=0.0).fit(L)
+    classic = DawidSkene(**ML_CLASSIC).fit(L)
+    assert not auto.abstain_modelled_.any()
+    assert_allclose_scaled(auto.predict_proba(L), classic.predict_proba(L), atol=1e-8)
+    assert_allclose_scaled(auto.class_prior_, classic.class_prior_, atol=1e-8)
+
+
+def test_anchor_keeps_narrow_one_class_rules_at_the_majority_vote():
+    """Bug report: on many narrow one-class LFs, DS fell to 0.40 against 0.82
+    for a majority vote. Maximum likelihood drifts to an optimum that
+    contradicts the single votes; the anchored default does not."""
+    L, y = narrow_rules()
+    covered = (L >= 0).any(axis=1)
+    single = (L >= 0).sum(axis=1) == 1
+
+    def covered_accuracy(model):
+        return (model.fit(L).predict_proba(L)[covered].argmax(1) == y[covered]).mean()
+
+    mv = covered_accuracy(MajorityVote())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ml = DawidSkene(**ML_ABSTAIN).fit(L)
+    ml_accuracy = (ml.predict_proba(L)[covered].argmax(1) == y[covered]).mean()
+    assert ml_accuracy < mv - 0.1  # the collapse, reproduced
+    ds = DawidSkene().fit(L)
+    assert covered_accuracy(ds) >= mv - 0.01
+    # It follows the vote on (almost) every single-vote row.
+    agree = ds.predict_proba(L)[single].argmax(1) == L[single].max(axis=1)
+    assert agree.mean() > 0.95
+
+
+def test_a_huge_anchor_is_the_majority_vote_m_step():
+    """Closed form: as anchor_strength grows, the fit tends to the first M-step
+    from the majority-vote posterior (EM's starting point)."""
+    L, _, _ = planted(True, n_samples=1500, seed=10)
+    first = DawidSkene(max_iter=1, **ML_ABSTAIN)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first.fit(L)
+    anchored = DawidSkene(model_abstain=True, anchor_strength=1e8).fit(L)
+    assert_allclose_scaled(anchored.confusion_, first.confusion_, atol=1e-6)
+    assert_allclose_scaled(anchored.class_prior_, first.class_prior_, atol=1e-6)
+
+
+def test_anchored_objective_is_monotone():
+    _, L, _ = make_weak_supervision(
+        400, 4, 3, coverage=0.5, accuracy=[0.5, 0.45, 0.6, 0.4], n_features=0,
+        random_state=3,
+    )
+    ds = DawidSkene(anchor_strength=0.5).fit(L)
+    history = ds.log_likelihood_
+    assert len(history) > 3
+    assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:]))

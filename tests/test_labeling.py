@@ -176,9 +176,20 @@ def test_keyword_lf_matching_rules():
         keyword_lf("x", True)
 
 
+def test_regex_lf_ignores_case_like_keyword_lf():
+    """Bug report: a ``^what does`` rule silently never fired on "What does"."""
+    texts = ["What does it cost", "what does it cost", "WHAT DOES"]
+    assert [regex_lf(r"^what does", 1)(t) for t in texts] == [1, 1, 1]
+    assert [keyword_lf("what", 1)(t) for t in texts] == [1, 1, 1]
+    exact = regex_lf(r"^what does", 1, case_sensitive=True)
+    assert [exact(t) for t in texts] == [-1, 1, -1]
+    assert [keyword_lf("what", 1, case_sensitive=True)(t) for t in texts] == [-1, 1, -1]
+
+
 def test_regex_lf_flags_fields_and_errors():
-    lf = regex_lf(r"^free", 1, flags=re.IGNORECASE, field=0)
+    lf = regex_lf(r"^free", 1, flags=re.MULTILINE, field=0)
     assert lf(("FREE gift", 3)) == 1 and lf(("a free gift", 3)) == -1
+    assert lf(("a\nfree", 3)) == 1
     assert regex_lf(re.compile(r"\d{3}"), 0, name="digits")("call 555") == 0
     with pytest.raises(ValueError, match="Invalid regular expression"):
         regex_lf("(", 1)

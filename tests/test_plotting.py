@@ -163,7 +163,7 @@ def test_source_accuracies_of_fitted_models():
     acc = np.array([0.9, 0.8, 0.7, 0.6])
     L = np.where(rng.rand(400, 4) < acc, y[:, None], 1 - y[:, None])
     L[rng.rand(400, 4) < 0.3] = -1
-    ds = DawidSkene().fit(L)
+    ds = DawidSkene(anchor_strength=0.0).fit(L)  # the planted model, unanchored
     ax = plot_source_accuracies(ds)  # auto -> confusion
     assert ax.get_images()[0].get_array().shape == (4 * 2, ds.confusion_.shape[2])
     ax = plot_source_accuracies(ds, kind="accuracy")

@@ -168,9 +168,12 @@ def test_snorkel_convergence_warning_gives_advice_that_applies():
             messages.setdefault(optimizer, set()).add(str(record[0].message))
     assert len(messages["sgd"]) == len(messages["adam"]) == 1
     (sgd,), (adam,) = messages["sgd"], messages["adam"]
-    assert "optimizer='adam'" in sgd
-    assert "optimizer='adam'" in adam  # it names the optimizer in use...
-    assert not re.search(r"use optimizer='adam'", adam)  # ...without recommending it
+    assert "optimizer='sgd'" in sgd and "optimizer='adam'" in adam  # the one in use
+    # Bug report: "raise n_epochs or use optimizer='adam'" lost up to 7 points
+    # on the text suite's narrow-rule tasks. The advice is to compare on gold.
+    for message in (sgd, adam):
+        assert not re.search(r"use optimizer='adam'|; raise n_epochs", message)
+        assert "gold labels" in message and "LabelModelClassifierCV" in message
 
 
 # 10. snorkel's argument names point to the equivalents.

@@ -125,6 +125,7 @@ def estimate_class_prior(
         return _prior_from_gold(y_arr, n_cls)
     model = DawidSkene(
         model_abstain=False,
+        anchor_strength=0.0,  # the maximum-likelihood prior of the votes
         n_classes=n_classes,
         abstain=abstain,
         max_iter=max_iter,

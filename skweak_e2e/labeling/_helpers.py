@@ -251,7 +251,9 @@ def keyword_lf(
     return LabelingFunction(_TextMatcher(pattern, label, field, abstain), name=name)
 
 
-def regex_lf(pattern, label, *, field=None, flags=0, name=None, abstain=-1):
+def regex_lf(
+    pattern, label, *, field=None, case_sensitive=False, flags=0, name=None, abstain=-1
+):
     """Labeling function that votes ``label`` when a regular expression matches.
 
     Parameters
@@ -263,10 +265,13 @@ def regex_lf(pattern, label, *, field=None, flags=0, name=None, abstain=-1):
     field : str, int, callable or None, default=None
         Where the text is in a record (see :func:`keyword_lf`); required
         when the records are not texts (DataFrame rows, dicts).
+    case_sensitive : bool, default=False
+        Match case exactly. By default case is ignored, as in
+        :func:`keyword_lf` (a rule ``^what does`` also fires on "What
+        does ..."). A compiled pattern keeps its own flags.
     flags : int, default=0
-        :mod:`re` flags, e.g. ``re.IGNORECASE`` (only for a string pattern).
-        The match is case-sensitive by default, as :func:`re.search` (unlike
-        :func:`keyword_lf`, which ignores case unless ``case_sensitive``).
+        More :mod:`re` flags, e.g. ``re.MULTILINE`` (only for a string
+        pattern).
     name : str, default=None
         Source name; defaults to ``"regex_"`` followed by the pattern.
     abstain : int, default=-1
@@ -289,12 +294,17 @@ def regex_lf(pattern, label, *, field=None, flags=0, name=None, abstain=-1):
     'regex_https?://\\\\S+'
     >>> lf({"text": "go to http://x.io"}), lf({"text": "no link"})
     (1, -1)
+    >>> what = regex_lf(r"^what does", label=0)
+    >>> what("What does it mean?"), regex_lf(r"^what does", 0, case_sensitive=True)("What does")
+    (0, -1)
     """
     if isinstance(pattern, re.Pattern):
         if flags:
             raise ValueError("flags cannot be combined with a compiled pattern.")
         compiled = pattern
     elif isinstance(pattern, str):
+        if not case_sensitive:
+            flags |= re.IGNORECASE
         try:
             compiled = re.compile(pattern, flags)
         except re.error as exc:

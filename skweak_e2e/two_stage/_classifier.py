@@ -24,6 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
+    check_random_state,
     column_or_1d,
     has_fit_parameter,
     indexable,
@@ -77,7 +78,7 @@ def _with_positive_weight(index, labels, sample_weight):
     return index[positive], labels[positive], weight[positive]
 
 
-def _refuse_dask(method, *arrays):
+def refuse_dask(method, *arrays):
     """A dask collection would be gathered whole: point to the scale-out paths."""
     for name, array in zip(("X", "y"), arrays):
         if is_dask_collection(array):
@@ -96,7 +97,31 @@ def _refuse_dask(method, *arrays):
             )
 
 
-def _covered(codes):
+def seed_random_states(estimator, seed):
+    """Give every ``random_state`` left at None in ``estimator`` the seed ``seed``.
+
+    A meta-estimator's seed reaches what it wraps; seeds the user set on the
+    wrapped estimators themselves are kept.
+    """
+    if seed is None or estimator is None or not hasattr(estimator, "get_params"):
+        return
+    unset = {
+        key: seed
+        for key, value in estimator.get_params(deep=True).items()
+        if (key == "random_state" or key.endswith("__random_state")) and value is None
+    }
+    if unset:
+        estimator.set_params(**unset)
+
+
+def derived_seed(random_state):
+    """An int seed drawn from ``random_state``, or None when it is None."""
+    if random_state is None:
+        return None
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def covered_rows(codes):
     """Rows with a vote: a hard vote (code >= 0) or some soft vote mass."""
     if codes.ndim == 3:
         return codes.reshape(len(codes), -1).sum(axis=1) > 0
@@ -165,7 +190,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Value of ``y`` that means "no vote". None means that every value is a
         vote.
     random_state : int, RandomState instance or None, default=None
-        Seeds ``tie_break="random"``.
+        Seeds ``tie_break="random"``, and every ``random_state`` of the label
+        model and the estimator that is left at None (so that a seeded
+        classifier is deterministic, whatever it wraps).
 
     Attributes
     ----------
@@ -430,11 +457,14 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : object
             The fitted classifier.
         """
-        _refuse_dask("fit", X, y)
+        refuse_dask("fit", X, y)
         Y = self._check_y(y)
         n_samples = _num_samples(X)
         check_sample_alignment(n_samples, Y.shape[0], "X", "y")
         label_model = self._make_label_model()
+        seed = derived_seed(self.random_state)
+        if not isinstance(label_model, FrozenEstimator):
+            seed_random_states(label_model, seed)
         codes, classes = self._fit_encode(Y, label_model)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, n_samples)
@@ -465,7 +495,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.n_classes_ = n_classes
 
-        covered = _covered(codes)
+        covered = covered_rows(codes)
         self.coverage_ = float(covered.mean())
         # partial_fit may continue from here; it keeps coverage_ over all rows.
         self._n_rows_seen, self._n_rows_covered = n_samples, int(covered.sum())
@@ -474,6 +504,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError("No training row has a vote; nothing to train on.")
 
         estimator = clone(self._estimator_template())
+        seed_random_states(estimator, seed)
         weight_key = self._sample_weight_key(estimator)
         if sample_weight is not None:
             if weight_key is None:
@@ -572,7 +603,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : object
             The updated classifier.
         """
-        _refuse_dask("partial_fit", X, y)
+        refuse_dask("partial_fit", X, y)
         first = not hasattr(self, "estimator_")
         if first:
             label_model = self._fitted_label_model()
@@ -603,7 +634,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             type(self.label_model_).__name__,
             n_classes=self.n_classes_,
         )
-        covered = _covered(codes)
+        covered = covered_rows(codes)
         self._n_rows_seen += n_samples
         self._n_rows_covered += int(covered.sum())
         self.coverage_ = self._n_rows_covered / max(self._n_rows_seen, 1)
@@ -644,7 +675,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels (values of ``classes_``).
         """
-        _refuse_dask("predict", X)
+        refuse_dask("predict", X)
         check_is_fitted(self)
         codes = np.asarray(self.estimator_.predict(X))
         return self.classes_[codes.astype(np.intp)]
@@ -664,7 +695,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``; a class that received no training
             label gets probability 0.
         """
-        _refuse_dask("predict_proba", X)
+        refuse_dask("predict_proba", X)
         check_is_fitted(self)
         proba = self.estimator_.predict_proba(X)
         seen = np.asarray(self.estimator_.classes_).astype(np.intp)
@@ -706,7 +737,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             ``estimator_.classes_`` (equal to ``classes_`` unless a class
             received no training label).
         """
-        _refuse_dask("decision_function", X)
+        refuse_dask("decision_function", X)
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
@@ -739,7 +770,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         score : float
             Accuracy or agreement, in [0, 1].
         """
-        _refuse_dask("score", X, y)
+        refuse_dask("score", X, y)
         check_is_fitted(self)
         y_arr = check_array(
             y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y"
@@ -768,7 +799,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             codes = y_arr.astype(np.float64)
         else:
             codes = encode_votes(y_arr, self.classes_, abstain=self.abstain)
-        covered = _covered(codes)
+        covered = covered_rows(codes)
         if getattr(self, "_label_model_set", False):
             warnings.warn(
                 "LabelModelClassifier.score with a label matrix measures agreement "

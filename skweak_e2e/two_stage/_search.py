@@ -1,0 +1,385 @@
+"""LabelModelClassifierCV: two-stage training selected on a small gold set."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import KFold, ParameterGrid
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import indexable
+
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    _num_samples,
+    _safe_indexing,
+)
+from ..utils._targets import check_sample_alignment
+from ..utils._validation import check_sample_weight
+from ._classifier import (
+    LabelModelClassifier,
+    covered_rows,
+    refuse_dask,
+    derived_seed,
+    seed_random_states as _seed_random_states,
+)
+
+__all__ = ["LabelModelClassifierCV"]
+
+# "auto" grids: multiples of the end model's own value. Weakly supervised
+# TF-IDF models want far less regularisation than the default C=1 (the best C
+# of a logistic regression on the text suite lies between 10 and 1000), so the
+# inverse-strength grid reaches further up than down.
+_AUTO_C_FACTORS = 10.0 ** np.arange(-2, 4)
+_AUTO_ALPHA_FACTORS = 10.0 ** np.arange(-3, 3)
+_FITTED = (
+    "label_model_",
+    "estimator_",
+    "classes_",
+    "n_classes_",
+    "coverage_",
+    "_n_rows_seen",
+    "_n_rows_covered",
+)
+
+
+def _is_label_model_key(key):
+    return key == "label_model" or key.startswith("label_model__")
+
+
+def _auto_grid(estimator):
+    """The end model's regularisation strength on a log grid around its value.
+
+    The parameter is ``C`` (inverse strength) or ``alpha`` (strength) of the
+    estimator or of the final step of a pipeline; an estimator with neither
+    gets no grid.
+    """
+    params = estimator.get_params(deep=True)
+    for name, factors in (("C", _AUTO_C_FACTORS), ("alpha", _AUTO_ALPHA_FACTORS)):
+        keys = [k for k in params if k == name or k.endswith("__" + name)]
+        # The last matching key belongs to the final step of a pipeline.
+        keys = [k for k in keys if isinstance(params[k], numbers.Real)]
+        if keys:
+            key = keys[-1]
+            return {f"estimator__{key}": list(float(params[key]) * factors)}
+    return {}
+
+
+def _split_grid(param_grid):
+    """One grid as two: the label-model parameters, and the rest."""
+    grids = param_grid if isinstance(param_grid, list) else [param_grid]
+    pairs = []
+    for grid in grids:
+        lm = {k: v for k, v in grid.items() if _is_label_model_key(k)}
+        rest = {k: v for k, v in grid.items() if not _is_label_model_key(k)}
+        pairs.append((ParameterGrid(lm), ParameterGrid(rest)))
+    return pairs
+
+
+class LabelModelClassifierCV(LabelModelClassifier):
+    """Two-stage training whose settings are selected on gold validation rows.
+
+    A :class:`LabelModelClassifier` that tries every candidate of
+    ``param_grid`` (the end model's parameters as ``estimator__<param>``,
+    and, if you list them, label models as ``label_model`` or their
+    parameters as ``label_model__<param>``) and keeps the one that scores
+    best on the gold validation rows passed to :meth:`fit` as ``X_val`` and
+    ``y_val``. The training rows keep their weak labels; only the few gold
+    rows choose. Every distinct label model is fitted once and shared by the
+    end-model candidates that use it.
+
+    Without validation data the candidates are compared by ``cv``-fold
+    cross-validation on the training rows, scored by their agreement with
+    the label model's labels (the noisy targets themselves): this selects
+    the end model's regularisation but cannot compare label models, so a
+    grid that varies the label model then raises an error.
+
+    Parameters
+    ----------
+    label_model : label model, default=None
+        As in :class:`LabelModelClassifier` (:class:`~skweak_e2e.MajorityVote`
+        when None).
+    estimator : classifier, default=None
+        As in :class:`LabelModelClassifier`
+        (:class:`~sklearn.linear_model.LogisticRegression` when None).
+    param_grid : dict, list of dicts or "auto", default="auto"
+        The candidates, in :class:`~sklearn.model_selection.ParameterGrid`
+        form, with the names of :meth:`get_params` (``estimator__C``,
+        ``label_model``, ...). ``"auto"`` searches the end model's
+        regularisation: its ``C`` times ``10**[-2, ..., 3]``, else its
+        ``alpha`` times ``10**[-3, ..., 2]`` (the final step's, for a
+        pipeline); an estimator with neither is fitted once, as given.
+    scoring : str, callable or None, default=None
+        Scorer of the validation rows (see :ref:`scoring_parameter`); None
+        means accuracy. Ties go to the earliest candidate of the grid.
+    cv : int, default=5
+        Number of folds when no validation data is given.
+    soft_labels : bool or "proba", default=True
+        As in :class:`LabelModelClassifier`.
+    tie_break : {"random", "lowest", "abstain"}, default="random"
+        As in :class:`LabelModelClassifier`.
+    drop_uncovered : bool, default=True
+        As in :class:`LabelModelClassifier`.
+    abstain : int, str or None, default=-1
+        As in :class:`LabelModelClassifier`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random tie breaks, the folds of ``cv``, and every
+        ``random_state`` of the label model and the estimator left at None.
+
+    Attributes
+    ----------
+    best_params_ : dict
+        The selected candidate.
+    best_score_ : float
+        Its validation (or cross-validation) score.
+    cv_results_ : dict of ndarray
+        ``params`` (one dict per candidate), ``mean_test_score`` and
+        ``rank_test_score`` (1 = best), as in
+        :class:`~sklearn.model_selection.GridSearchCV`.
+    label_model_ : label model
+        The fitted label model of the selected candidate.
+    estimator_ : classifier
+        The fitted end model of the selected candidate.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    coverage_ : float
+        Fraction of training rows with at least one vote.
+    n_features_in_ : int
+        Number of features of ``X``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names of ``X`` when it was a DataFrame.
+
+    See Also
+    --------
+    LabelModelClassifier : The same pipeline with fixed settings.
+    WeaSELClassifier : End-to-end training, which takes the same ``X_val``
+        and ``y_val``.
+
+    Notes
+    -----
+    Inside a :class:`~sklearn.pipeline.Pipeline`, enable metadata routing and
+    name ``X_val`` in the pipeline's ``transform_input`` so that the
+    validation features go through the same preprocessing as ``X``;
+    ``X_val`` and ``y_val`` are requested by default.
+
+    The selected candidate is the one fitted during the search (not refitted):
+    the gold rows choose the settings and never enter training.
+
+    Examples
+    --------
+    >>> from skweak_e2e import DawidSkene, LabelModelClassifierCV, MajorityVote
+    >>> from skweak_e2e.datasets import make_weak_supervision
+    >>> X, L, y = make_weak_supervision(600, 6, random_state=0)
+    >>> clf = LabelModelClassifierCV(random_state=0).fit(
+    ...     X[:500], L[:500], X_val=X[500:550], y_val=y[500:550])
+    >>> clf.best_params_
+    {'estimator__C': 0.01}
+    >>> round(clf.score(X[550:], y[550:]), 2)
+    0.84
+    >>> grid = {"label_model": [MajorityVote(), DawidSkene()],
+    ...         "estimator__C": [0.1, 1.0, 10.0]}
+    >>> clf = LabelModelClassifierCV(param_grid=grid, random_state=0).fit(
+    ...     X[:500], L[:500], X_val=X[500:550], y_val=y[500:550])
+    >>> len(clf.cv_results_["params"])
+    6
+    """
+
+    _parameter_constraints: dict = {
+        **LabelModelClassifier._parameter_constraints,
+        "param_grid": [dict, list, StrOptions({"auto"})],
+        "scoring": [str, callable, None],
+        "cv": [Interval(numbers.Integral, 2, None, closed="left")],
+    }
+
+    # With metadata routing on, a Pipeline or a search passes X_val and y_val
+    # to fit without being told (as for WeaSELClassifier).
+    __metadata_request__fit = {"X_val": True, "y_val": True}
+
+    def __init__(
+        self,
+        label_model=None,
+        estimator=None,
+        *,
+        param_grid="auto",
+        scoring=None,
+        cv=5,
+        soft_labels=True,
+        tie_break="random",
+        drop_uncovered=True,
+        abstain=-1,
+        random_state=None,
+    ):
+        super().__init__(
+            label_model,
+            estimator,
+            soft_labels=soft_labels,
+            tie_break=tie_break,
+            drop_uncovered=drop_uncovered,
+            abstain=abstain,
+            random_state=random_state,
+        )
+        self.param_grid = param_grid
+        self.scoring = scoring
+        self.cv = cv
+
+    def _candidate(self, label_model, params):
+        """A LabelModelClassifier with this object's settings and ``params``."""
+        candidate = LabelModelClassifier(
+            FrozenEstimator(label_model),
+            clone(self._estimator_template()),
+            soft_labels=self.soft_labels,
+            tie_break=self.tie_break,
+            drop_uncovered=self.drop_uncovered,
+            abstain=self.abstain,
+            random_state=self._seed,
+        )
+        return candidate.set_params(**params)
+
+    def _grid_pairs(self):
+        grid = self.param_grid
+        if isinstance(grid, str):  # "auto"
+            grid = _auto_grid(self._estimator_template())
+        for one in grid if isinstance(grid, list) else [grid]:
+            if not isinstance(one, dict):
+                raise TypeError(
+                    "param_grid must be a dict or a list of dicts of parameter "
+                    f"lists; got an element of type {type(one).__name__}."
+                )
+            for key, values in one.items():
+                if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+                    raise TypeError(
+                        f"param_grid[{key!r}] must be a list of values; got "
+                        f"{values!r}."
+                    )
+                if len(values) == 0:
+                    raise ValueError(f"param_grid[{key!r}] is empty.")
+        valid = set(self.get_params(deep=True)) - {"param_grid", "scoring", "cv"}
+        for one in grid if isinstance(grid, list) else [grid]:
+            for key in one:
+                root = key.split("__")[0]
+                if key not in valid and root not in ("label_model", "estimator"):
+                    raise ValueError(
+                        f"param_grid names {key!r}, which is not a parameter of "
+                        "the label model or the estimator (use label_model, "
+                        "label_model__<param> or estimator__<param>)."
+                    )
+        return _split_grid(grid)
+
+    def _fit_label_model(self, Y, lm_params):
+        """The label model with ``lm_params``, fitted on the encoded votes."""
+        template = LabelModelClassifier(
+            self.label_model, abstain=self.abstain
+        ).set_params(**lm_params)
+        label_model = template._make_label_model()
+        _seed_random_states(label_model, self._seed)
+        if isinstance(label_model, FrozenEstimator):
+            return label_model.estimator
+        codes, _ = template._fit_encode(Y, label_model)
+        return label_model.fit(codes)
+
+    @available_if(lambda self: False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Not available: the search needs every training row at once."""
+
+    # label_model and estimator are user-supplied: keep nested validation.
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None, **fit_params):
+        """Fit every candidate on the weak labels and keep the best on gold rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features.
+        y : array-like of shape (n_samples, n_sources), (n_samples, n_sources, n_classes) or (n_samples,)
+            Label matrix (``abstain`` for no vote), soft votes, or a single
+            source.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Features of the gold validation rows.
+        y_val : array-like of shape (n_val,), default=None
+            Their gold labels (entries equal to ``abstain`` are left out).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training rows in the end model's loss.
+        **fit_params : dict
+            Passed to every candidate's ``estimator.fit``.
+
+        Returns
+        -------
+        self : object
+            The selected, fitted classifier.
+        """
+        refuse_dask("fit", X, y)
+        refuse_dask("fit", X_val, y_val)
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val must be given together.")
+        Y = self._check_y(y)
+        n_samples = _num_samples(X)
+        check_sample_alignment(n_samples, Y.shape[0], "X", "y")
+        if X_val is not None:
+            check_sample_alignment(_num_samples(X_val), _num_samples(y_val), "X_val", "y_val")
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, n_samples)
+        self._seed = derived_seed(self.random_state)
+        pairs = self._grid_pairs()
+        if X_val is None and any(len(lm_grid) > 1 for lm_grid, _ in pairs):
+            raise ValueError(
+                "param_grid varies the label model, but no validation data was "
+                "given: label models can only be compared on gold labels. Pass "
+                "X_val and y_val to fit."
+            )
+        X = indexable(X)[0]
+        scorer = check_scoring(LabelModelClassifier(), scoring=self.scoring)
+
+        params, scores = [], []
+        best = None
+        for lm_grid, est_grid in pairs:
+            for lm_params in lm_grid:
+                label_model = self._fit_label_model(Y, lm_params)
+                for est_params in est_grid:
+                    candidate = self._candidate(label_model, est_params)
+                    if X_val is None:
+                        score = self._weak_cv_score(candidate, X, Y, sample_weight, fit_params)
+                    candidate.fit(X, y, sample_weight=sample_weight, **fit_params)
+                    if X_val is not None:
+                        score = float(scorer(candidate, X_val, y_val))
+                    params.append({**lm_params, **est_params})
+                    scores.append(score)
+                    if best is None or score > best[0]:
+                        best = (score, len(scores) - 1, candidate, label_model)
+
+        score, index, candidate, label_model = best
+        scores = np.asarray(scores, dtype=float)
+        order = np.argsort(-scores, kind="stable")
+        rank = np.empty(len(scores), dtype=np.int32)
+        rank[order] = np.arange(1, len(scores) + 1)
+        self.cv_results_ = {
+            "params": params,
+            "mean_test_score": scores,
+            "rank_test_score": rank,
+        }
+        self.best_params_ = params[index]
+        self.best_score_ = score
+        for name in _FITTED:
+            setattr(self, name, getattr(candidate, name))
+        self.label_model_ = label_model
+        del self._seed
+        return self
+
+    def _weak_cv_score(self, candidate, X, Y, sample_weight, fit_params):
+        """Mean agreement with the label model on held-out training folds."""
+        codes, _ = candidate._fit_encode(Y, candidate._make_label_model())
+        folds = KFold(self.cv, shuffle=True, random_state=self._seed)
+        total = 0.0
+        for train, test in folds.split(np.zeros(len(Y))):
+            fold = clone(candidate)
+            weight = None if sample_weight is None else sample_weight[train]
+            fold.fit(_safe_indexing(X, train), Y[train], sample_weight=weight, **fit_params)
+            held_out = codes[test]
+            if not covered_rows(held_out).any():
+                continue
+            total += fold.score(_safe_indexing(X, test), held_out)
+        return total / self.cv
