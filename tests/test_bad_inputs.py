@@ -709,3 +709,160 @@ def test_random_votes_for_the_classifier_fit_or_get_a_named_error(y):
         assert "-1" not in clf.classes_.tolist()
         assert set(clf.predict(X_small).tolist()) <= set(clf.classes_.tolist())
     assert time.perf_counter() - start < 20
+
+
+# ------------------------------------------------- no silent wrong answers
+# Inputs that used to give an answer that was wrong without a word.
+L_MASK = np.array([[0, 1, 7], [1, 1, 0], [0, -1, 1]])
+L_MASKED = np.ma.masked_array(L_MASK, mask=L_MASK == 7)
+L_FILLED = np.where(L_MASK == 7, -1, L_MASK)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_masked_votes_are_abstains(name):
+    # np.asarray reads through the mask: the hidden 7 made 8 classes.
+    masked = MODELS[name](random_state=0).fit(L_MASKED)
+    filled = MODELS[name](random_state=0).fit(L_FILLED)
+    assert masked.n_classes_ == 2
+    np.testing.assert_allclose(
+        masked.predict_proba(L_MASKED), filled.predict_proba(L_FILLED), atol=1e-12
+    )
+
+
+def test_masked_votes_are_abstains_for_the_classifiers():
+    X3 = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    clf = LabelModelClassifier().fit(X3, L_MASKED)
+    assert clf.classes_.tolist() == [0, 1]
+    strings = np.ma.masked_array(L_MASK.astype(str), mask=L_MASK == 7)
+    clf = LabelModelClassifier(abstain="-1").fit(X3, strings)
+    assert clf.classes_.tolist() == ["0", "1"]
+    soft = np.ma.masked_array(np.full((3, 3, 2), 0.5), mask=np.zeros((3, 3, 2)))
+    soft.mask[0, 0] = True
+    L_soft, _ = check_label_matrix(soft)
+    assert L_soft[0, 0].tolist() == [0.0, 0.0] and L_soft[1, 0].tolist() == [0.5, 0.5]
+
+
+def test_masked_votes_without_an_abstain_value_are_refused():
+    with pytest.raises(ValueError, match="masked array with 1 masked entries, but abstain=None"):
+        MajorityVote(abstain=None).fit(L_MASKED)
+
+
+def test_label_buckets_refuses_labels_beyond_int64():
+    from skweak_e2e.metrics import label_buckets
+
+    with pytest.raises(ValueError, match=r"labels\[0\] contains -inf"):
+        label_buckets(np.array([-np.inf, 1e19, 1.0]))
+    with pytest.raises(ValueError, match=r"contains the label 1e\+19, outside the int64"):
+        label_buckets(np.array([1e19, 1.0]))
+    with pytest.raises(ValueError, match="9223372036854775809, outside the int64"):
+        label_buckets(np.array([2**63 + 1, 1], dtype=np.uint64))
+    buckets = label_buckets(np.array([2**62, 1], dtype=np.uint64))
+    assert sorted(buckets) == [(1,), (2**62,)]
+
+
+def test_preprocessor_returning_none_is_named():
+    from skweak_e2e.labeling import preprocessor
+
+    @preprocessor
+    def forgets_return(x):
+        x.n_words = len(x.text.split())
+
+    lf = LabelingFunction(
+        lambda x: -1 if x is None else 1, name="tolerant", pre=[forgets_return]
+    )
+    frame = pd.DataFrame({"text": ["a b", "c"]})
+    with pytest.raises(Exception, match="preprocessor 'forgets_return' returned None"):
+        LFApplier([lf]).fit_transform(frame)
+    with pytest.raises(TypeError, match="forget `return x`"):
+        lf(frame.iloc[0])
+
+
+class _Boom(Exception):
+    pass
+
+
+def _fitted_state(est):
+    return {k: v for k, v in vars(est).items() if k.endswith("_") or k.startswith("_n")}
+
+
+def _same_state(before, after):
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        assert after[key] is value, key
+
+
+L3 = np.array([[0, 1, 2, -1], [2, 2, -1, 1], [1, 1, 0, 0], [0, 2, 2, 2]] * 5)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_failed_refit_of_a_label_model_keeps_the_previous_fit(name, monkeypatch):
+    est = MODELS[name]().fit(L)
+    before = _fitted_state(est)
+    proba = est.predict_proba(L)
+    hook = "_fit_input" if name == "LinearizedApprox" else "_fit"
+
+    def explode(*args, **kwargs):
+        raise _Boom
+
+    monkeypatch.setattr(type(est), hook, explode)
+    with pytest.raises(_Boom):
+        est.fit(L3)  # 3 classes and 4 sources instead of 2 and 4
+    monkeypatch.undo()
+    _same_state(before, _fitted_state(est))
+    np.testing.assert_array_equal(est.predict_proba(L), proba)
+    # A first fit that fails leaves the model unfitted.
+    fresh = MODELS[name]()
+    monkeypatch.setattr(type(fresh), hook, explode)
+    with pytest.raises(_Boom):
+        fresh.fit(L)
+    assert not _fitted_state(fresh)
+
+
+def test_interrupted_refit_of_the_classifiers_keeps_the_previous_fit():
+    X2 = np.random.RandomState(0).normal(size=(L.shape[0], 3))
+    clf = LabelModelClassifier().fit(X2, L)
+    before = _fitted_state(clf)
+
+    class Interrupting(BaseEstimator):
+        def fit(self, X, y):
+            raise KeyboardInterrupt
+
+        def predict(self, X):  # pragma: no cover - never fitted
+            raise AssertionError
+
+    with pytest.raises(KeyboardInterrupt):
+        clf.set_params(estimator=Interrupting()).fit(X2[: len(L3)], L3)
+    _same_state(before, _fitted_state(clf))
+
+
+def test_failed_refit_of_weasel_keeps_the_previous_fit():
+    pytest.importorskip("skorch")
+    X2 = np.random.RandomState(0).normal(size=(L.shape[0], 3))
+    kw = dict(max_epochs=2, random_state=0, hidden_layer_sizes=(4,))
+    clf = WeaSELClassifier(**kw).fit(X2, L)
+    before = _fitted_state(clf)
+    proba = clf.predict_proba(X2)
+
+    def scorer(y_true, proba):
+        raise _Boom
+
+    X3_ = np.random.RandomState(1).normal(size=(L3.shape[0], 3))
+    with pytest.raises(_Boom):
+        clf.set_params(scoring=scorer).fit(
+            X3_, L3, X_val=X3_[:6], y_val=np.array([0, 1, 2, 0, 1, 2])
+        )
+    _same_state(before, _fitted_state(clf))
+    assert clf.classes_.tolist() == [0, 1] and clf.n_sources_ == 4
+    np.testing.assert_array_equal(clf.predict_proba(X2), proba)
+    fresh = WeaSELClassifier(**kw, scoring=scorer)
+    with pytest.raises(_Boom):
+        fresh.fit(X3_, L3, X_val=X3_[:6], y_val=np.array([0, 1, 2, 0, 1, 2]))
+    assert not _fitted_state(fresh)
+
+
+def test_failed_refit_of_source_aware_influence_keeps_the_previous_fit():
+    sai = SourceAwareInfluence().fit(X, L)
+    before = _fitted_state(sai)
+    with pytest.raises(ValueError):
+        sai.fit(X[:10], L)  # misaligned rows, refused after the label model refit
+    _same_state(before, _fitted_state(sai))

@@ -20,6 +20,7 @@ from ..utils._validation import (
     check_label_matrix,
     check_sample_weight,
 )
+from ..utils._atomic import atomic_fit
 
 from ._options import (
     ACCURACY_FUNCTIONS,
@@ -457,6 +458,7 @@ default="auto"
     # Fit: validation, options, networks, training, results
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Train the encoder and the downstream network on features and votes.
 

@@ -21,6 +21,7 @@ from ..utils._sklearn_compat import (
 )
 from ..utils._label_matrix import is_covered
 from ..utils._validation import check_label_matrix
+from ..utils._atomic import atomic_fit
 from ._backends import BackendOptions, closed_form_reference, make_backend
 from ._l2_selection import select_l2
 from ._linear_loss import LogisticModel
@@ -287,6 +288,7 @@ class SourceAwareInfluence(BaseEstimator):
 
     # ================================================================= fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, L, *, X_val=None, y_val=None):
         """Prepare the influence analysis of the pipeline on ``(X, L)``.
 

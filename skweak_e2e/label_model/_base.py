@@ -21,7 +21,9 @@ from ..utils._validation import (
     check_label_matrix,
     check_sample_weight,
     check_vote_container,
+    fill_masked,
 )
+from ..utils._atomic import atomic_fit
 
 from ._distributed import as_dask_array, check_summary, map_rows, summarise_block
 from ._tensor_form import apply_tensor_form
@@ -145,6 +147,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate_L(self, L, *, reset):
         """Validate ``L`` with sklearn's machinery, then with the label rules."""
+        L = fill_masked(L, self.abstain)  # masked votes are abstains
         check_vote_container(L)
         L = validate_data(
             self,
@@ -189,6 +192,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         return self._fit_template(L, y, sample_weight)
 
+    @atomic_fit
     def _fit_template(self, L_input, y, sample_weight=None):
         """Validate, set the common fitted attributes, then call the hooks."""
         if is_dask_collection(L_input) or is_dask_collection(sample_weight):

@@ -49,7 +49,13 @@ from ..utils._targets import (
     expand_soft_labels,
     infer_classes,
 )
-from ..utils._validation import as_array, check_label_proba, check_sample_weight
+from ..utils._validation import (
+    as_array,
+    check_label_proba,
+    check_sample_weight,
+    fill_masked,
+)
+from ..utils._atomic import atomic_fit
 
 
 __all__ = ["LabelModelClassifier"]
@@ -290,6 +296,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         if sp.issparse(y):
             as_array(y)  # the label-matrix message: zeros would be votes
+        y = fill_masked(y, self.abstain, "y")  # masked votes are abstains
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
         if y.ndim == 1:
             return y[:, None]
@@ -407,6 +414,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     # -------------------------------------------------------------------- fit
     # label_model and estimator are user-supplied: keep nested validation.
     @_fit_context(prefer_skip_nested_validation=False)
+    @atomic_fit
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the label model on ``y``, then the estimator on its labels.
 
@@ -538,6 +546,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     @available_if(_estimator_has("partial_fit"))
     @_fit_context(prefer_skip_nested_validation=False)
+    @atomic_fit(deep=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the estimator on one more block, with a fitted label model.
 

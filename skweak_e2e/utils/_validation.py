@@ -52,6 +52,53 @@ def as_array(L):
     return np.asarray(L)
 
 
+def fill_masked(L, abstain=-1, input_name="L"):
+    """A masked label matrix with its masked entries turned into abstains.
+
+    ``np.asarray`` (and so every numpy and scikit-learn validation) reads a
+    masked array through its mask: the hidden values would become votes. A
+    masked vote means "no vote": it becomes ``abstain`` (hard votes) or no
+    vote mass (soft votes, 3-D). Anything else is returned unchanged.
+
+    Parameters
+    ----------
+    L : array-like
+    abstain : int, str or None, default=-1
+        The value masked hard votes become; None (no abstain value) refuses
+        a masked matrix whose mask hides something.
+    input_name : str, default="L"
+
+    Returns
+    -------
+    L : array-like
+        ``L`` itself, or a plain ndarray when it was masked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = np.ma.masked_array([[0, 7], [1, 1]], mask=[[False, True], [False, False]])
+    >>> fill_masked(L)
+    array([[ 0, -1],
+           [ 1,  1]])
+    """
+    if not isinstance(L, np.ma.MaskedArray):
+        return L
+    mask = np.ma.getmaskarray(L)
+    data = np.ma.getdata(L)
+    if not mask.any():
+        return data
+    if data.ndim == 3 and data.dtype.kind in "fiu":
+        return np.where(mask, 0.0, data)
+    if abstain is None:
+        raise ValueError(
+            f"{input_name} is a masked array with {int(mask.sum())} masked "
+            "entries, but abstain=None: there is no abstain value to read them "
+            f"as. Set abstain, or fill the mask ({input_name}.filled(value))."
+        )
+    # A typed abstain: numpy then promotes (uint8 votes with -1 -> int16).
+    return np.where(mask, np.asarray(abstain), data)
+
+
 def check_vote_container(L, input_name="L"):
     """Refuse sparse, string and other non-numeric label matrices up front.
 
@@ -179,7 +226,7 @@ def check_label_matrix(
     >>> L.dtype, n_classes
     (dtype('int8'), 2)
     """
-    arr = as_array(L)
+    arr = as_array(fill_masked(L, abstain, input_name))
     if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
         # Object arrays of numbers (e.g. from pandas) are converted; anything
         # else (strings, complex) is rejected with the offending dtype.
