@@ -95,6 +95,20 @@ def check_tensor_size(n_sources, n_classes, owner):
         )
 
 
+def relative_weights(weight):
+    """Sample weights rescaled so that the rows of positive weight average 1.
+
+    Only ratios of weights carry meaning: the pseudo-counts (DawidSkene's
+    ``alpha``), snorkel's ``mu_eps`` (from the number of rows) and the
+    stopping rules of the solvers are in units of rows, so that a constant
+    weight of 1e-10 (or 1e200) would otherwise change the fit. Weights of 0
+    and 1 are returned unchanged (a weight of 0 still removes its row).
+    """
+    positive = np.count_nonzero(weight > 0)
+    scaled = weight / weight.max()  # no overflow in the sum below
+    return scaled * (positive / scaled.sum())
+
+
 class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of the label models: transformers over a label matrix.
 
@@ -182,8 +196,12 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights; a weight of 2 counts a row twice and a
-            weight of 0 removes it. With a dask ``L`` it may be a dask array.
+            Non-negative row weights; a weight of 2 counts a row twice as
+            much as a weight of 1, and a weight of 0 removes it. Only their
+            ratios matter: they are rescaled to average 1 over the rows they
+            keep, so that constant weights change nothing (pseudo-counts such
+            as DawidSkene's ``alpha`` are in units of such rows). With a dask
+            ``L`` it may be a dask array.
 
         Returns
         -------
@@ -205,6 +223,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             weight = check_sample_weight(sample_weight, L.shape[0])
             if not weight.sum() > 0:
                 raise ValueError("sample_weight sums to zero: there is nothing to fit.")
+            weight = relative_weights(weight)
         check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self._set_classes(L, n_classes, weight)
         covered = is_covered(L)
@@ -236,6 +255,14 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             summarise_block, blocks, declared, self.abstain, self.accepts_soft
         )
         n_classes = check_summary(summary)
+        if sample_weight is not None:
+            # Relative weights, as in memory (see relative_weights).
+            scale = summary.positive_rows / summary.weight_total
+            if scale != 1.0:
+                sample_weight = sample_weight * scale
+                blocks = row_blocks(L, sample_weight, caller=owner)
+                summary.weight_total *= scale
+                summary.covered_weight *= scale
         if y is not None:
             check_sample_alignment(summary.n_samples, _num_samples(y), "L", "y")
         check_tensor_size(summary.n_sources, n_classes, owner)

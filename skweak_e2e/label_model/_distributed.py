@@ -75,6 +75,8 @@ class BlockSummary:
     rows : list of int
         Rows of every block, in block order.
     weight_total, covered_weight : float
+    positive_rows : int
+        Rows of positive weight.
     source_votes : ndarray of shape (n_sources,)
         Votes (vote mass for soft votes) of every source on rows of positive
         weight; zero marks a silent source.
@@ -86,7 +88,8 @@ class BlockSummary:
     """
 
     def __init__(self, rows, weight_total, covered_weight, source_votes, n_classes,
-                 has_votes, soft):
+                 has_votes, soft, positive_rows=None):
+        self.positive_rows = sum(rows) if positive_rows is None else positive_rows
         self.rows = rows
         self.weight_total = weight_total
         self.covered_weight = covered_weight
@@ -113,6 +116,7 @@ class BlockSummary:
             max(self.n_classes, other.n_classes),
             self.has_votes or other.has_votes,
             self.soft,
+            self.positive_rows + other.positive_rows,
         )
 
 
@@ -130,12 +134,14 @@ def summarise_block(L_block, weight, n_classes, abstain, allow_soft):
     if weight is None:
         weight_total = float(L.shape[0])
         covered_weight = float(np.count_nonzero(covered))
+        positive_rows = L.shape[0]
     else:
         weight_total = float(weight.sum())
         covered_weight = float(weight @ covered)
+        positive_rows = int(np.count_nonzero(weight > 0))
     return BlockSummary(
         [L.shape[0]], weight_total, covered_weight, source_votes, n_classes,
-        has_votes, L.ndim == 3,
+        has_votes, L.ndim == 3, positive_rows,
     )
 
 
