@@ -866,3 +866,51 @@ def test_failed_refit_of_source_aware_influence_keeps_the_previous_fit():
     with pytest.raises(ValueError):
         sai.fit(X[:10], L)  # misaligned rows, refused after the label model refit
     _same_state(before, _fitted_state(sai))
+
+
+L_STRAY = make_weak_supervision(120, 4, n_features=0, random_state=0)[1]
+L_STRAY[5, 1] = 999
+STRAY_MODELS = {
+    "DawidSkene": lambda: DawidSkene(),
+    "DawidSkene-missing-at-random": lambda: DawidSkene(model_abstain=False),
+    "Snorkel": lambda: Snorkel(random_state=0),
+    "LinearizedApprox": lambda: LinearizedApprox(MajorityVote()),
+    "LinearizedApprox-shift": lambda: LinearizedApprox(DawidSkene(), init="shift"),
+}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", list(STRAY_MODELS))
+def test_classes_nobody_votes_for_cost_nothing(name):
+    # One stray vote of 999 made 1000 classes: DawidSkene ran 148 s, Snorkel
+    # 243 s, LinearizedApprox allocated 1.34 GiB. The fit runs on the three
+    # classes that get votes and equals the fit with them renumbered 0, 1, 2.
+    start = time.perf_counter()
+    model = STRAY_MODELS[name]().fit(L_STRAY)
+    proba = model.predict_proba(L_STRAY)
+    assert time.perf_counter() - start < 10
+    assert model.n_classes_ == 1000 and proba.shape == (120, 1000)
+    assert model.W_.shape == (4, 1001, 1000)
+    np.testing.assert_array_equal(proba[:, 2:999], 0.0)
+    assert model.class_prior_[2:999].max() == 0.0
+    renumbered = STRAY_MODELS[name]().fit(np.where(L_STRAY == 999, 2, L_STRAY))
+    expected = renumbered.predict_proba(np.where(L_STRAY == 999, 2, L_STRAY))
+    np.testing.assert_allclose(proba[:, [0, 1, 999]], expected, rtol=1e-9, atol=1e-12)
+    # A vote for an absent class at predict time counts as an abstain.
+    L_new = L_STRAY[:3].copy()
+    L_absent = L_new.copy()
+    L_new[:, 0], L_absent[:, 0] = -1, 500
+    np.testing.assert_allclose(
+        model.predict_proba(L_absent), model.predict_proba(L_new), rtol=1e-9, atol=1e-12
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_absent_classes_widen_the_model_attributes():
+    ds = DawidSkene().fit(L_STRAY)
+    assert ds.confusion_.shape == (4, 1000, 1001)
+    np.testing.assert_allclose(ds.confusion_.sum(axis=2), 1.0)
+    np.testing.assert_array_equal(ds.confusion_[:, 500, 0], 1.0)  # always abstains
+    snorkel = Snorkel(random_state=0).fit(L_STRAY)
+    assert snorkel.mu_.shape == (4000, 1000)
+    assert np.isfinite(snorkel.get_weights()).all()

@@ -95,6 +95,31 @@ def check_tensor_size(n_sources, n_classes, owner):
         )
 
 
+# Per active source, the tensor-form entry of a class that no source voted
+# for during fit (exp activation): three times log(1e-300).
+_ABSENT_LOG_SCORE = 3 * np.log(1e-300)
+# Rows scanned at a time by voted_classes (about 64 k entries).
+_SCAN_ENTRIES = 1 << 16
+
+
+def voted_classes(L, n_classes, sample_weight=None):
+    """The classes that receive a vote (vote mass) on rows of positive weight.
+
+    Scanned in row blocks, so that a large ``L`` needs no full-size
+    temporary.
+    """
+    if sample_weight is not None:
+        L = L[np.asarray(sample_weight) > 0]
+    if L.ndim == 3:
+        return np.flatnonzero(L.sum(axis=(0, 1)) > 0)
+    counts = np.zeros(n_classes + 1, dtype=np.int64)
+    rows = max(1, _SCAN_ENTRIES // max(L.shape[1], 1))
+    for start in range(0, L.shape[0], rows):
+        block = L[start : start + rows].ravel().astype(np.intp) + 1
+        counts += np.bincount(block, minlength=n_classes + 1)
+    return np.flatnonzero(counts[1:])
+
+
 def relative_weights(weight):
     """Sample weights rescaled so that the rows of positive weight average 1.
 
@@ -139,6 +164,14 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     Rows where every source abstains are normal input: they get the
     model's posterior for the all-abstain pattern (the class prior unless the
     model treats abstaining as informative).
+
+    Classes that no source votes for (on rows of positive weight) cost
+    nothing: DawidSkene, Snorkel and LinearizedApprox fit on the classes
+    that receive votes, and the absent classes keep their place in the
+    outputs with zero prior and zero probability (``n_classes_`` and the
+    output width do not change); a vote for one of them at predict time
+    counts as an abstain. Masked entries of a numpy masked array are
+    abstains.
 
     Notes
     -----
@@ -229,9 +262,84 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         covered = is_covered(L)
         self.coverage_ = float(np.average(covered, weights=weight))
         self.silent_sources_ = warn_silent_sources(L, type(self).__name__, weight)
-        self._fit_input(L, L_input, y, weight)
+        present = self._classes_to_fit(L, n_classes, weight)
+        if present is None:
+            self._fit_input(L, L_input, y, weight)
+        else:
+            self._fit_present_classes(L, L_input, y, weight, present)
         self._n_features_out = n_classes
         return self
+
+    # Models whose cost grows with n_classes fit on the classes that receive
+    # votes only (see _fit_present_classes); MajorityVote needs no fit.
+    _fits_present_classes = False
+
+    def _classes_to_fit(self, L, n_classes, weight):
+        """The classes to fit on, or None to fit on all ``n_classes``."""
+        if not self._fits_present_classes or n_classes <= 2:
+            return None
+        present = voted_classes(L, n_classes, weight)
+        if present.size == n_classes:
+            return None
+        if present.size < 2:  # a model needs two classes: add the lowest absent
+            absent = np.setdiff1d(np.arange(n_classes), present)
+            present = np.sort(np.concatenate([present, absent[: 2 - present.size]]))
+        return present
+
+    def _fit_present_classes(self, L, L_input, y, weight, present):
+        """Fit on the classes in ``present``, then widen to every class.
+
+        A class that no source votes for costs nothing: a stray vote of 999
+        made DawidSkene run 1000 EM iterations over 1000 classes. The model
+        is fitted on ``L`` with the votes renumbered ``0..len(present)-1``
+        and the class prior restricted to ``present``; then ``W_`` and
+        ``class_prior_`` (and the model's own class-shaped attributes, in
+        ``_widen_classes``) get back ``n_classes`` classes, the absent ones
+        with zero prior and zero probability, and a vote for an absent
+        class (at predict time) counts as an abstain.
+        """
+        n_classes = self.n_classes_
+        prior = self.class_prior_[present]
+        if not prior.sum() > 0:
+            raise ValueError(
+                f"class_prior puts no mass on the classes the sources vote for "
+                f"({present.tolist()}); got {self.class_prior_.tolist()}."
+            )
+        self._fit_classes = present
+        self.n_classes_ = present.size
+        self.classes_ = np.arange(present.size)
+        self.class_prior_ = prior / prior.sum()
+        if L.ndim == 3:
+            L_fit = L[:, :, present]
+        else:
+            codes = np.full(n_classes + 1, -1, dtype=L.dtype)
+            codes[present + 1] = np.arange(present.size)
+            L_fit = codes[L.astype(np.intp) + 1]
+        self._fit_input(L_fit, L_input, y, weight)
+        self._widen_classes(present, n_classes)
+        del self._fit_classes
+        self.n_classes_ = n_classes
+        self.classes_ = np.arange(n_classes)
+
+    def _widen_classes(self, present, n_classes):
+        """``W_`` and ``class_prior_`` from ``present`` to all the classes."""
+        W = self.W_
+        # Outcome slots: abstain, then the votes; a vote for an absent class
+        # reads the abstain slot.
+        outcome = np.zeros(n_classes + 1, dtype=np.intp)
+        outcome[present + 1] = np.arange(1, present.size + 1)
+        full = np.zeros((W.shape[0], n_classes + 1, n_classes))
+        if self.activation == "exp":
+            # Far below any score of a present class (each at least
+            # log(1e-300) per source and once for the prior): probability 0.
+            active = np.ones(W.shape[0], dtype=bool)
+            active[self.silent_sources_] = False
+            full[active] = _ABSENT_LOG_SCORE
+        full[:, :, present] = W[:, outcome, :]
+        self.W_ = full
+        prior = np.zeros(n_classes)
+        prior[present] = self.class_prior_
+        self.class_prior_ = prior
 
     def _fit_dask(self, L_input, y, sample_weight):
         """The fit template on the row blocks of a dask array."""

@@ -371,7 +371,9 @@ class LinearizedApprox(BaseLabelModel):
                 f"{type(base).__name__} takes no sample_weight in fit."
             )
         self.base_model_ = base
-        target = self._check_target(base.predict_proba(L_input), L.shape[0])
+        target = self._check_target(
+            self._on_fitted_classes(base.predict_proba(L_input)), L.shape[0]
+        )
 
         covered = is_covered(L)
         weight = np.ones(L.shape[0]) if sample_weight is None else sample_weight
@@ -465,7 +467,25 @@ class LinearizedApprox(BaseLabelModel):
             # A model fitted on a DataFrame warns about the missing names.
             warnings.simplefilter("ignore", UserWarning)
             out = self.base_model_.predict_proba(row)
-        return self._check_target(out, 1)[0]
+        return self._check_target(self._on_fitted_classes(out), 1)[0]
+
+    _fits_present_classes = True
+
+    def _on_fitted_classes(self, proba, slots=False):
+        """The base model's output (or ``W_``) on the classes being fitted.
+
+        When some classes receive no vote, the linear form is fitted on the
+        others (see ``BaseLabelModel._fit_present_classes``) while the base
+        model answers on every class; the mass it gives absent classes on
+        covered rows is dropped (rows are renormalised).
+        """
+        present = getattr(self, "_fit_classes", None)
+        proba = np.asarray(proba, dtype=np.float64)
+        if present is None or proba.ndim < 2 or proba.shape[-1] <= present.size:
+            return proba
+        if slots:  # a tensor form: outcome slots too
+            proba = proba[:, np.r_[0, present + 1]]
+        return proba[..., present]
 
     def _starting_points(self, free):
         C = free.shape[2]
@@ -474,13 +494,14 @@ class LinearizedApprox(BaseLabelModel):
             W0[:, 1:, :] += np.eye(C)[None]
         else:
             W_base = getattr(self.base_model_, "W_", None)
+            if W_base is not None:
+                W_base = self._on_fitted_classes(W_base, slots=True)
             if W_base is None or np.shape(W_base) != free.shape:
                 raise ValueError(
                     f"init={self.init!r} needs a base model with a tensor form W_ "
                     f"of shape {free.shape}; {type(self.base_model_).__name__} "
                     "has none. Use init='mv'."
                 )
-            W_base = np.asarray(W_base, dtype=np.float64)
             if getattr(self.base_model_, "activation", "exp") == "identity":
                 W0 = W_base.copy()
             elif self.init == "shift":

@@ -623,8 +623,18 @@ class Snorkel(BaseLabelModel):
             L, n_classes=n_classes, abstain=abstain, sample_weight=sample_weight
         )
 
+    _fits_present_classes = True
+
     def _predict_proba(self, L):
         return exp_proba(L, self.W_)
+
+    def _widen_classes(self, present, n_classes):
+        # Nobody votes for an absent class: its mu_ entries are 0.
+        super()._widen_classes(present, n_classes)
+        m, C = self.n_features_in_, present.size
+        mu = np.zeros((m, n_classes, n_classes))
+        mu[:, present[:, None], present] = self.mu_.reshape(m, C, C)
+        self.mu_ = mu.reshape(m * n_classes, n_classes)
 
     def get_weights(self):
         """Estimated accuracy of every source (snorkel's ``get_weights``).
