@@ -21,6 +21,7 @@ from ..utils._validation import (
     check_sample_weight,
 )
 from ..utils._atomic import atomic_fit
+from ..utils._warnings import user_stacklevel
 
 from ._options import (
     ACCURACY_FUNCTIONS,
@@ -557,7 +558,7 @@ default=None
             warnings.warn(
                 "y_val holds a single class; the decision threshold is not tuned.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
             options.tune = False
         return options

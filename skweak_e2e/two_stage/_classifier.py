@@ -56,6 +56,7 @@ from ..utils._validation import (
     fill_masked,
 )
 from ..utils._atomic import atomic_fit
+from ..utils._warnings import user_stacklevel
 
 
 __all__ = ["LabelModelClassifier"]
@@ -393,7 +394,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"labels, {how}. To train on hard labels on purpose, pass "
                 "soft_labels=False.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         if targets:
             return _with_positive_weight(rows, proba[rows], sample_weight)
