@@ -25,7 +25,13 @@ from ..utils._validation import (
 )
 from ..utils._atomic import atomic_fit
 
-from ._distributed import as_dask_array, check_summary, map_rows, summarise_block
+from ._distributed import (
+    as_dask_array,
+    check_summary,
+    map_rows,
+    renumber_block,
+    summarise_block,
+)
 from ._tensor_form import apply_tensor_form
 
 __all__ = ["BaseLabelModel", "proba_to_labels"]
@@ -118,6 +124,18 @@ def voted_classes(L, n_classes, sample_weight=None):
         block = L[start : start + rows].ravel().astype(np.intp) + 1
         counts += np.bincount(block, minlength=n_classes + 1)
     return np.flatnonzero(counts[1:])
+
+
+def _renumber(L, present, n_classes):
+    """A validated ``L`` on the classes ``present``, renumbered 0, 1, ...
+
+    Votes for other classes (only on rows of zero weight) become abstains.
+    """
+    if L.ndim == 3:
+        return L[:, :, present]
+    codes = np.full(n_classes + 1, -1, dtype=L.dtype)
+    codes[present + 1] = np.arange(present.size)
+    return codes[L.astype(np.intp) + 1]
 
 
 def relative_weights(weight):
@@ -266,7 +284,12 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if present is None:
             self._fit_input(L, L_input, y, weight)
         else:
-            self._fit_present_classes(L, L_input, y, weight, present)
+            self._fit_present_classes(
+                present,
+                lambda: self._fit_input(
+                    _renumber(L, present, n_classes), L_input, y, weight
+                ),
+            )
         self._n_features_out = n_classes
         return self
 
@@ -274,11 +297,18 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     # votes only (see _fit_present_classes); MajorityVote needs no fit.
     _fits_present_classes = False
 
-    def _classes_to_fit(self, L, n_classes, weight):
-        """The classes to fit on, or None to fit on all ``n_classes``."""
+    def _classes_to_fit(self, L, n_classes, weight, class_votes=None):
+        """The classes to fit on, or None to fit on all ``n_classes``.
+
+        ``class_votes`` (the per-class vote counts of dask blocks) replaces
+        the count over ``L``.
+        """
         if not self._fits_present_classes or n_classes <= 2:
             return None
-        present = voted_classes(L, n_classes, weight)
+        if class_votes is None:
+            present = voted_classes(L, n_classes, weight)
+        else:
+            present = np.flatnonzero(np.asarray(class_votes)[:n_classes] > 0)
         if present.size == n_classes:
             return None
         if present.size < 2:  # a model needs two classes: add the lowest absent
@@ -286,13 +316,14 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             present = np.sort(np.concatenate([present, absent[: 2 - present.size]]))
         return present
 
-    def _fit_present_classes(self, L, L_input, y, weight, present):
+    def _fit_present_classes(self, present, fit):
         """Fit on the classes in ``present``, then widen to every class.
 
         A class that no source votes for costs nothing: a stray vote of 999
         made DawidSkene run 1000 EM iterations over 1000 classes. The model
         is fitted on ``L`` with the votes renumbered ``0..len(present)-1``
-        and the class prior restricted to ``present``; then ``W_`` and
+        and the class prior restricted to ``present`` (``fit()`` runs the
+        model's fit on the renumbered votes); then ``W_`` and
         ``class_prior_`` (and the model's own class-shaped attributes, in
         ``_widen_classes``) get back ``n_classes`` classes, the absent ones
         with zero prior and zero probability, and a vote for an absent
@@ -309,13 +340,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_classes_ = present.size
         self.classes_ = np.arange(present.size)
         self.class_prior_ = prior / prior.sum()
-        if L.ndim == 3:
-            L_fit = L[:, :, present]
-        else:
-            codes = np.full(n_classes + 1, -1, dtype=L.dtype)
-            codes[present + 1] = np.arange(present.size)
-            L_fit = codes[L.astype(np.intp) + 1]
-        self._fit_input(L_fit, L_input, y, weight)
+        fit()
         self._widen_classes(present, n_classes)
         del self._fit_classes
         self.n_classes_ = n_classes
@@ -383,9 +408,31 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.coverage_ = summary.covered_weight / summary.weight_total
         silent = np.flatnonzero(summary.source_votes <= 0)
         self.silent_sources_ = warn_silent_sources(None, owner, silent=silent)
-        self._fit_blocks(blocks, summary)
+        present = self._classes_to_fit(None, n_classes, None, summary.class_votes)
+        if present is None:
+            self._fit_blocks(blocks, summary)
+        else:
+            self._fit_present_classes(
+                present, lambda: self._fit_present_blocks(L, sample_weight, summary, present)
+            )
         self._n_features_out = n_classes
         return self
+
+    def _fit_present_blocks(self, L, sample_weight, summary, present):
+        """``_fit_blocks`` on the row blocks with renumbered votes (abstain -1)."""
+        n_classes = len(summary.class_votes)
+        dtype = np.float64 if summary.soft else np.int16 if n_classes < 2**15 else np.int64
+        chunks = L.chunks[:2] + ((present.size,) if summary.soft else ())
+        L_fit = L.map_blocks(
+            renumber_block, present, n_classes, self.abstain, dtype=dtype,
+            chunks=chunks, meta=np.empty((0,) * L.ndim, dtype=dtype),
+        )
+        blocks = row_blocks(L_fit, sample_weight, caller=type(self).__name__)
+        abstain, self.abstain = self.abstain, -1  # the renumbered votes' abstain
+        try:
+            self._fit_blocks(blocks, summary)
+        finally:
+            self.abstain = abstain
 
     def _set_classes(self, L, n_classes, sample_weight):
         """``n_classes_``, ``classes_`` and ``class_prior_`` (given or estimated)."""

@@ -28,6 +28,7 @@ __all__ = [
     "as_dask_array",
     "block_offsets",
     "map_rows",
+    "renumber_block",
     "summarise_block",
     "validated_block",
 ]
@@ -88,8 +89,9 @@ class BlockSummary:
     """
 
     def __init__(self, rows, weight_total, covered_weight, source_votes, n_classes,
-                 has_votes, soft, positive_rows=None):
+                 has_votes, soft, positive_rows=None, class_votes=None):
         self.positive_rows = sum(rows) if positive_rows is None else positive_rows
+        self.class_votes = class_votes
         self.rows = rows
         self.weight_total = weight_total
         self.covered_weight = covered_weight
@@ -117,7 +119,19 @@ class BlockSummary:
             self.has_votes or other.has_votes,
             self.soft,
             self.positive_rows + other.positive_rows,
+            _add_padded(self.class_votes, other.class_votes),
         )
+
+
+def _add_padded(a, b):
+    """Sum of two count vectors whose lengths (class counts) may differ."""
+    if a is None or b is None:
+        return None
+    if len(a) < len(b):
+        a, b = b, a
+    out = a.copy()
+    out[: len(b)] += b
+    return out
 
 
 def summarise_block(L_block, weight, n_classes, abstain, allow_soft):
@@ -127,9 +141,12 @@ def summarise_block(L_block, weight, n_classes, abstain, allow_soft):
     positive = L if weight is None else L[weight > 0]
     if L.ndim == 3:
         source_votes = positive.sum(axis=(0, 2))
+        class_votes = positive.sum(axis=(0, 1))
         has_votes = bool((L > 0).any())
     else:
         source_votes = np.count_nonzero(positive >= 0, axis=0).astype(np.float64)
+        votes = positive[positive >= 0].astype(np.intp)
+        class_votes = np.bincount(votes, minlength=n_classes).astype(np.float64)
         has_votes = bool(L.size) and int(L.max()) >= 0
     if weight is None:
         weight_total = float(L.shape[0])
@@ -141,8 +158,24 @@ def summarise_block(L_block, weight, n_classes, abstain, allow_soft):
         positive_rows = int(np.count_nonzero(weight > 0))
     return BlockSummary(
         [L.shape[0]], weight_total, covered_weight, source_votes, n_classes,
-        has_votes, L.ndim == 3, positive_rows,
+        has_votes, L.ndim == 3, positive_rows, class_votes,
     )
+
+
+def renumber_block(L_block, present, n_classes, abstain):
+    """A valid row block with the votes for ``present`` renumbered 0, 1, ...
+
+    Votes for other classes (none, on rows of positive weight) and abstains
+    become -1; soft votes keep the ``present`` columns.
+    """
+    L, _ = check_label_matrix(
+        L_block, n_classes=n_classes, abstain=abstain, require_votes=False
+    )
+    if L.ndim == 3:
+        return L[:, :, present]
+    codes = np.full(n_classes + 1, -1, dtype=L.dtype)
+    codes[present + 1] = np.arange(present.size)
+    return codes[L.astype(np.intp) + 1]
 
 
 def check_summary(summary, input_name="L"):
