@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from skweak_e2e import (
     DawidSkene,
@@ -34,6 +35,8 @@ from skweak_e2e.datasets import load_wrench, make_weak_supervision, planted_post
 from skweak_e2e.labeling import LabelingFunction, keyword_lf, labeling_function
 from skweak_e2e.metrics import source_summary
 from skweak_e2e.utils import check_label_matrix
+
+from ._tolerance import assert_allclose_scaled
 
 X, L, Y = make_weak_supervision(60, 4, n_features=3, random_state=0)
 L_DS = make_weak_supervision(60, 4, n_features=0, random_state=0)[1]
@@ -532,7 +535,107 @@ CASES = _label_model_cases() + [
         "numeric votes; got dtype complex128",
         id="check_label_matrix-complex",
     ),
+    # Messages that named the wrong thing, or numpy's internals.
+    pytest.param(
+        lambda: DawidSkene().fit(L, sample_weight=_uncovered_weight()),
+        ValueError,
+        "sample_weight is zero on every row with a vote",
+        id="DawidSkene-weight-only-on-uncovered-rows",
+    ),
+    pytest.param(
+        lambda: LinearizedApprox(MajorityVote()).fit(L, sample_weight=_uncovered_weight()),
+        ValueError,
+        "sample_weight is zero on every row with a vote",
+        id="LinearizedApprox-weight-only-on-uncovered-rows",
+    ),
+    pytest.param(
+        lambda: _frozen_classifier().partial_fit(X, np.hstack([L, L[:, :2]])),
+        ValueError,
+        r"y has 6 sources \(columns\) but the label model DawidSkene was fitted with 4",
+        id="LabelModelClassifier-partial_fit-y-of-the-wrong-width",
+    ),
+    pytest.param(
+        lambda: _frozen_classifier().fit(X, np.hstack([L, L[:, :2]])),
+        ValueError,
+        r"y has 6 sources \(columns\) but the label model DawidSkene",
+        id="LabelModelClassifier-fit-frozen-y-of-the-wrong-width",
+    ),
+    pytest.param(
+        lambda: _partial_fit_uncovered().predict(X),
+        NotFittedError,
+        "has not trained its estimator yet: partial_fit has seen 60 row",
+        id="LabelModelClassifier-predict-after-uncovered-blocks",
+    ),
+    pytest.param(
+        lambda: _frozen_classifier().partial_fit(X, _string_votes().to_numpy()),
+        ValueError,
+        "pass classes=",
+        id="LabelModelClassifier-partial_fit-string-votes-without-classes",
+    ),
+    pytest.param(
+        lambda: WeaSELClassifier().fit(X, L, X_val=X[:, :2], y_val=Y),
+        ValueError,
+        "X_val has 2 features, but WeaSELClassifier is fitted on X with 3",
+        id="WeaSELClassifier-X_val-of-the-wrong-width",
+    ),
+    pytest.param(
+        lambda: LinearizedApprox(MajorityVote(abstain=-7), abstain=-9).fit(
+            np.where(L < 0, -9, L)
+        ),
+        ValueError,
+        "abstain=-9 but its base model MajorityVote has abstain=-7",
+        id="LinearizedApprox-two-abstain-values",
+    ),
+    pytest.param(
+        lambda: MajorityVote().fit(_string_votes()),
+        ValueError,
+        r"L holds strings \(e.g. 'spam'\)",
+        id="MajorityVote-DataFrame-of-object-strings",
+    ),
+    pytest.param(
+        lambda: MajorityVote().fit(_string_votes().astype("string")),
+        ValueError,
+        r"L holds strings \(e.g. 'spam'\)",
+        id="MajorityVote-DataFrame-of-python-strings",
+    ),
+    pytest.param(
+        lambda: MajorityVote().fit(_string_votes()[0]),
+        ValueError,
+        r"L holds strings",
+        id="MajorityVote-Series-of-strings",
+    ),
+    pytest.param(
+        lambda: MajorityVote().fit(np.array([[0, 1], [1, [0, 1]]], dtype=object)),
+        ValueError,
+        "L is ragged or holds sequences in its cells",
+        id="MajorityVote-object-array-with-a-list",
+    ),
+    pytest.param(
+        lambda: DawidSkene().fit([[0, 1, 1], [0, 1]]),
+        ValueError,
+        "L is ragged or holds sequences in its cells",
+        id="DawidSkene-ragged-rows",
+    ),
 ]
+
+
+def _uncovered_weight():
+    return (L.max(axis=1) < 0).astype(float)
+
+
+def _frozen_classifier():
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import SGDClassifier
+
+    return LabelModelClassifier(FrozenEstimator(DawidSkene().fit(L)), SGDClassifier())
+
+
+def _partial_fit_uncovered():
+    return _frozen_classifier().partial_fit(X, np.full_like(L, -1))
+
+
+def _string_votes():
+    return pd.DataFrame(np.where(L < 0, "x", np.where(L == 0, "ham", "spam")))
 
 
 @pytest.mark.parametrize("call, error, match", CASES)
@@ -736,8 +839,8 @@ def test_masked_votes_are_abstains(name):
     masked = MODELS[name](random_state=0).fit(L_MASKED)
     filled = MODELS[name](random_state=0).fit(L_FILLED)
     assert masked.n_classes_ == 2
-    np.testing.assert_allclose(
-        masked.predict_proba(L_MASKED), filled.predict_proba(L_FILLED), atol=1e-12
+    assert_allclose_scaled(
+        masked.predict_proba(L_MASKED), filled.predict_proba(L_FILLED), rtol=1e-12
     )
 
 
@@ -907,13 +1010,13 @@ def test_classes_nobody_votes_for_cost_nothing(name):
     assert model.class_prior_[2:999].max() == 0.0
     renumbered = STRAY_MODELS[name]().fit(np.where(L_STRAY == 999, 2, L_STRAY))
     expected = renumbered.predict_proba(np.where(L_STRAY == 999, 2, L_STRAY))
-    np.testing.assert_allclose(proba[:, [0, 1, 999]], expected, rtol=1e-9, atol=1e-12)
+    assert_allclose_scaled(proba[:, [0, 1, 999]], expected, rtol=1e-9, atol=1e-9)
     # A vote for an absent class at predict time counts as an abstain.
     L_new = L_STRAY[:3].copy()
     L_absent = L_new.copy()
     L_new[:, 0], L_absent[:, 0] = -1, 500
-    np.testing.assert_allclose(
-        model.predict_proba(L_absent), model.predict_proba(L_new), rtol=1e-9, atol=1e-12
+    assert_allclose_scaled(
+        model.predict_proba(L_absent), model.predict_proba(L_new), rtol=1e-9, atol=1e-9
     )
 
 
@@ -926,3 +1029,17 @@ def test_absent_classes_widen_the_model_attributes():
     snorkel = Snorkel(random_state=0).fit(L_STRAY)
     assert snorkel.mu_.shape == (4000, 1000)
     assert np.isfinite(snorkel.get_weights()).all()
+
+
+def test_linearized_approx_passes_abstain_to_its_base_model():
+    L9 = np.where(L < 0, -9, L)
+    moved = LinearizedApprox(MajorityVote(), abstain=-9).fit(L9)
+    plain = LinearizedApprox(MajorityVote()).fit(L)
+    assert moved.base_model_.abstain == -9
+    assert_allclose_scaled(moved.predict_proba(L9), plain.predict_proba(L), rtol=1e-12)
+
+
+def test_pyarrow_string_votes_get_the_string_message():
+    pytest.importorskip("pyarrow")
+    with pytest.raises(ValueError, match=r"L holds strings \(e.g. 'spam'\)"):
+        MajorityVote().fit(_string_votes().astype("string[pyarrow]"))

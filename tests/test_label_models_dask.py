@@ -261,3 +261,42 @@ def test_classes_nobody_votes_for_are_left_out_on_dask_too(model, few_patterns):
     assert remote.n_classes_ == local.n_classes_ == 41
     _assert_same_fit(local, remote)
     np.testing.assert_array_equal(remote.class_prior_[2:40], 0.0)
+
+
+@pytest.mark.parametrize("model", MODELS[:4], ids=repr)
+@pytest.mark.parametrize("data", ["few_patterns", "many_patterns"])
+def test_blocks_without_rows_are_accepted(model, data, request):
+    # Filtering a dask DataFrame leaves partitions without rows: they were
+    # refused ("L is empty: shape (0, 3)" at fit, "Found array with 0
+    # sample(s)" at predict).
+    L = request.getfixturevalue(data)[:3000]
+    frame = pd.DataFrame(L, columns=[f"lf{j}" for j in range(L.shape[1])])
+    frame["row"] = np.arange(len(L))
+    ddf = dd.from_pandas(frame, npartitions=3)
+    kept = ddf[ddf.row >= 1000].drop(columns="row")  # the first partition empties
+    Ld = kept.to_dask_array(lengths=True)
+    assert 0 in Ld.chunks[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        remote = clone(model).fit(kept)
+        local = clone(model).fit(L[1000:])
+        _assert_same_fit(local, remote)
+        proba = remote.predict_proba(Ld).compute()
+    _close(proba, local.predict_proba(L[1000:]))
+    assert remote.predict(Ld).compute().shape == (2000,)
+
+
+def test_inputs_that_would_be_gathered_whole_are_refused(few_patterns):
+    Ld = da.from_array(few_patterns[:600], chunks=(200, -1))
+    model = DawidSkene().set_output(transform="pandas").fit(Ld)
+    with pytest.raises(TypeError, match='set_output\\(transform="pandas"\\) would gather'):
+        model.transform(Ld)
+    assert model.set_output(transform="default").transform(Ld).shape == (600, 2)
+    from skweak_e2e import SourceAwareInfluence, WeaSELClassifier
+
+    X = da.zeros((600, 3), chunks=(200, 3))
+    with pytest.raises(TypeError, match="WeaSELClassifier.fit works on data in memory"):
+        WeaSELClassifier().fit(X, few_patterns[:600])
+    with pytest.raises(TypeError, match="SourceAwareInfluence.fit works on data in memory"):
+        SourceAwareInfluence().fit(np.zeros((600, 3)), Ld)

@@ -351,6 +351,7 @@ def test_factored_objective_equals_the_dense_one(coverage, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore:Snorkel. source")
 def test_many_sources_cost_grows_with_the_votes():
     # 200 x 5000: the dense objective allocated 10,000 x 10,000 float64 arrays
     # every epoch (171 s, 2.6 GB); 200 patterns make it a rank-200 problem.

@@ -14,7 +14,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..utils._dask import is_dask_collection, map_sum, row_blocks
 from ..utils._hints import snorkel_hints
 from ..utils._label_matrix import is_covered, warn_silent_sources
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context, _num_samples
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    _get_output_config,
+    _num_samples,
+)
 from ..utils._targets import check_gold_labels, check_sample_alignment
 from ..utils._validation import (
     check_class_prior,
@@ -124,6 +130,15 @@ def voted_classes(L, n_classes, sample_weight=None):
         block = L[start : start + rows].ravel().astype(np.intp) + 1
         counts += np.bincount(block, minlength=n_classes + 1)
     return np.flatnonzero(counts[1:])
+
+
+def _refuse_uncovered_weight():
+    raise ValueError(
+        "sample_weight is zero on every row with a vote: the rows it weighs "
+        "are all uncovered (every source abstains), so the votes carry no "
+        "weight and there is nothing to fit. Give rows with votes a positive "
+        "weight (is_covered(L) marks them)."
+    )
 
 
 def _renumber(L, present, n_classes):
@@ -275,9 +290,11 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if not weight.sum() > 0:
                 raise ValueError("sample_weight sums to zero: there is nothing to fit.")
             weight = relative_weights(weight)
+        covered = is_covered(L)
+        if weight is not None and not weight[covered].sum() > 0:
+            _refuse_uncovered_weight()
         check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self._set_classes(L, n_classes, weight)
-        covered = is_covered(L)
         self.coverage_ = float(np.average(covered, weights=weight))
         self.silent_sources_ = warn_silent_sources(L, type(self).__name__, weight)
         present = self._classes_to_fit(L, n_classes, weight)
@@ -388,6 +405,8 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             summarise_block, blocks, declared, self.abstain, self.accepts_soft
         )
         n_classes = check_summary(summary)
+        if sample_weight is not None and not summary.covered_weight > 0:
+            _refuse_uncovered_weight()
         if sample_weight is not None:
             # Relative weights, as in memory (see relative_weights).
             scale = summary.positive_rows / summary.weight_total
@@ -495,6 +514,16 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         proba : ndarray of shape (n_samples, n_classes)
             Probabilistic labels; each row sums to 1.
         """
+        if is_dask_collection(L):
+            container = _get_output_config("transform", self)["dense"]
+            if container != "default":
+                raise TypeError(
+                    f'set_output(transform="{container}") would gather the lazy '
+                    f"output of a dask L into one in-memory {container} frame. "
+                    'Call set_output(transform="default") to keep a lazy dask '
+                    "array, or use predict_proba(L) (lazy) and wrap blocks or a "
+                    "computed result yourself."
+                )
         return self.predict_proba(L)
 
     @snorkel_hints

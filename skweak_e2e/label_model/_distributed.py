@@ -18,6 +18,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils._dask import import_dask, is_dask_frame
 from ..utils._label_matrix import is_covered
@@ -55,7 +56,16 @@ def as_dask_array(L, input_name="L"):
 
 
 def validated_block(L_block, weight, n_classes, abstain, allow_soft):
-    """One row block, validated as the in-memory fit validates ``L``."""
+    """One row block, validated as the in-memory fit validates ``L``.
+
+    A block without rows (filtering a dask DataFrame leaves them) is
+    normal: it adds nothing to any sum.
+    """
+    if np.shape(L_block)[0] == 0:
+        L = np.asarray(L_block)
+        if L.ndim == 3 and allow_soft:
+            return L.astype(np.float64), np.zeros(0), n_classes or L.shape[2]
+        return L.astype(np.int8), np.zeros(0), n_classes or 2
     L, n_classes = check_label_matrix(
         L_block,
         n_classes=n_classes,
@@ -210,6 +220,11 @@ def _apply(block, model, method, seed=None, block_id=None):
 
 
 def _apply_to_block(block, model, method, seed, block_id):
+    if block.shape[0] == 0:  # an empty block (a filtered DataFrame's partition)
+        check_is_fitted(model)
+        if method in ("predict_proba", "transform"):
+            return np.empty((0, model.n_classes_))
+        return np.empty(0, dtype=np.intp)
     if seed is None:
         return getattr(model, method)(block)
     # predict with tie_break="random": each block draws its own stream (a

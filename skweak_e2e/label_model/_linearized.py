@@ -195,7 +195,8 @@ class LinearizedApprox(BaseLabelModel):
         Number of classes. When None, the base model's ``n_classes`` (if it
         declares one), else ``max(L) + 1``.
     abstain : int, default=-1
-        Value of ``L`` that means "no vote".
+        Value of ``L`` that means "no vote"; passed on to the base model
+        (which must have the default -1, or the same value).
     class_prior : array-like of shape (n_classes,), default=None
         Output for rows with no vote. When None, the base model's output for
         such rows.
@@ -360,7 +361,7 @@ class LinearizedApprox(BaseLabelModel):
 
     def _fit_input(self, L, L_input, y, sample_weight):
         C = self.n_classes_
-        base = clone(self.base_model)
+        base = self._base_with_abstain(clone(self.base_model))
         if sample_weight is None:
             base.fit(L_input, y)
         elif has_fit_parameter(base, "sample_weight"):
@@ -441,6 +442,32 @@ class LinearizedApprox(BaseLabelModel):
         approx = scores_to_proba(A @ W.reshape(-1, C), "identity", self.class_prior_)
         self.objective_ = float(counts @ np.square(approx - T).sum(axis=1))
         self.fidelity_ = _fidelity(T, approx, counts)
+
+    def _base_with_abstain(self, base):
+        """The base model reads ``L`` with this model's ``abstain``.
+
+        ``LinearizedApprox(MajorityVote(), abstain=-9)`` gave the base model
+        its default -1, so that the -9 votes were refused (or read as
+        classes); the value is passed down, and two different explicit values
+        are refused.
+        """
+        params = base.get_params(deep=False)
+        if "abstain" not in params or params["abstain"] == self.abstain:
+            return base
+        if params["abstain"] != -1 and self.abstain != -1:
+            raise ValueError(
+                f"LinearizedApprox has abstain={self.abstain!r} but its base model "
+                f"{type(base).__name__} has abstain={params['abstain']!r}; they read "
+                "the same L: give them the same abstain value."
+            )
+        if params["abstain"] != -1:
+            raise ValueError(
+                f"The base model {type(base).__name__} has "
+                f"abstain={params['abstain']!r}; set the same abstain on "
+                f"LinearizedApprox (abstain={params['abstain']!r}), which reads "
+                "the same L."
+            )
+        return base.set_params(abstain=self.abstain)
 
     def _check_target(self, proba, n_samples):
         return check_label_proba(

@@ -110,9 +110,18 @@ def check_vote_container(L, input_name="L"):
     if sp.issparse(L):
         as_array(L)  # raises the sparse message
     dtypes = getattr(L, "dtypes", None)
+    if dtypes is None and hasattr(L, "dtype") and hasattr(L, "to_numpy"):
+        dtypes = L.dtype  # a pandas Series
     if dtypes is not None and not isinstance(L, np.ndarray):
-        dtypes = [dtypes] if isinstance(dtypes, np.dtype) else list(dtypes)
-        for column, dtype in zip(getattr(L, "columns", [input_name]), dtypes):
+        dtypes = [dtypes] if not hasattr(dtypes, "__len__") else list(dtypes)
+        columns = getattr(L, "columns", [input_name])
+        for position, (column, dtype) in enumerate(zip(columns, dtypes)):
+            if getattr(dtype, "kind", "O") not in "iufb" and not hasattr(
+                dtype, "categories"
+            ):
+                # object, python or pyarrow strings: the message of numpy strings.
+                values = L.iloc[:1000, position] if hasattr(L, "columns") else L.iloc[:1000]
+                _refuse_strings(values.to_numpy(dtype=object), input_name)
             categories = getattr(dtype, "categories", None)
             numeric = np.asarray(categories).dtype.kind in "iufb"
             if categories is not None and not numeric:
@@ -125,19 +134,42 @@ def check_vote_container(L, input_name="L"):
                     "missing value) or LabelModelClassifier, which encodes labels."
                 )
         return L
-    arr = np.asarray(L) if not hasattr(L, "dtype") else L
+    if hasattr(L, "dtype"):
+        arr = L
+    else:
+        try:
+            arr = np.asarray(L)
+        except ValueError:
+            _refuse_ragged(input_name)
     kind = getattr(arr, "dtype", np.dtype(float)).kind
     if kind in "USO":
         flat = np.asarray(arr).ravel()
-        for value in flat[: min(flat.size, 1000)]:
-            if isinstance(value, (str, bytes)):
-                raise ValueError(
-                    f"{input_name} holds strings (e.g. {str(value)!r}); label models "
-                    "take numeric class indices 0..n_classes-1 with -1 for abstain. "
-                    "Encode the labels first, or use LabelModelClassifier or "
-                    "WeaSELClassifier, which accept string votes."
-                )
+        _refuse_strings(flat[: min(flat.size, 1000)], input_name)
     return L
+
+
+def _refuse_ragged(input_name):
+    raise ValueError(
+        f"{input_name} is ragged or holds sequences in its cells (rows of "
+        "different lengths, or lists where votes belong); a label matrix is a "
+        "rectangular array with one vote per (sample, source): -1 for abstain, "
+        "else a class index. Pad short rows with -1, and pass soft votes as a "
+        "3-D array (n_samples, n_sources, n_classes)."
+    )
+
+
+def _refuse_strings(values, input_name):
+    """Raise on the first string of ``values``, or on a sequence in a cell."""
+    for value in values:
+        if isinstance(value, (str, bytes)):
+            raise ValueError(
+                f"{input_name} holds strings (e.g. {str(value)!r}); label models "
+                "take numeric class indices 0..n_classes-1 with -1 for abstain. "
+                "Encode the labels first, or use LabelModelClassifier or "
+                "WeaSELClassifier, which accept string votes."
+            )
+        if isinstance(value, (list, tuple, np.ndarray)):
+            _refuse_ragged(input_name)
 
 
 def _smallest_int_dtype(n_classes):
