@@ -160,10 +160,13 @@ def relative_weights(weight):
     ``alpha``), snorkel's ``mu_eps`` (from the number of rows) and the
     stopping rules of the solvers are in units of rows, so that a constant
     weight of 1e-10 (or 1e200) would otherwise change the fit. Weights of 0
-    and 1 are returned unchanged (a weight of 0 still removes its row).
+    and 1 are returned unchanged (a weight of 0 still removes its row), and
+    constant weights as None: the unweighted fit, to the last bit.
     """
     positive = np.count_nonzero(weight > 0)
     scaled = weight / weight.max()  # no overflow in the sum below
+    if positive == weight.size and (scaled == 1.0).all():
+        return None  # constant weights: exactly the unweighted fit
     return scaled * (positive / scaled.sum())
 
 
