@@ -857,6 +857,40 @@ def test_masked_votes_are_abstains_for_the_classifiers():
     assert L_soft[0, 0].tolist() == [0.0, 0.0] and L_soft[1, 0].tolist() == [0.5, 0.5]
 
 
+def test_masked_votes_are_abstains_for_weasel_and_the_inspector():
+    X3 = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    sai = SourceAwareInfluence().fit(X3, L_MASKED)
+    assert sai.n_classes_ == 2
+    filled = SourceAwareInfluence().fit(X3, L_FILLED)
+    assert_allclose_scaled(sai.labels_, filled.labels_, rtol=1e-9, atol=1e-9)
+    pytest.importorskip("skorch")
+    clf = WeaSELClassifier(max_epochs=1, random_state=0).fit(X3, L_MASKED)
+    assert clf.classes_.tolist() == [0, 1]
+
+
+def test_failed_partial_fit_keeps_the_previous_state():
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import SGDClassifier
+
+    class Interrupted(SGDClassifier):
+        # Updates its coefficients in place, then is interrupted.
+        def partial_fit(self, X, y, classes=None, sample_weight=None):
+            super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+            if getattr(self, "interrupt", False):
+                raise KeyboardInterrupt
+            return self
+
+    clf = LabelModelClassifier(
+        FrozenEstimator(DawidSkene().fit(L)), Interrupted(random_state=0)
+    ).partial_fit(X, L)
+    coef, seen = clf.estimator_.coef_.copy(), clf._n_rows_seen
+    clf.estimator_.interrupt = True
+    with pytest.raises(KeyboardInterrupt):
+        clf.partial_fit(X[::-1], L[::-1])
+    np.testing.assert_array_equal(clf.estimator_.coef_, coef)
+    assert clf._n_rows_seen == seen
+
+
 def test_masked_votes_without_an_abstain_value_are_refused():
     with pytest.raises(ValueError, match="masked array with 1 masked entries, but abstain=None"):
         MajorityVote(abstain=None).fit(L_MASKED)

@@ -443,6 +443,8 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _fit_present_blocks(self, L, sample_weight, summary, present):
         """``_fit_blocks`` on the row blocks with renumbered votes (abstain -1)."""
         n_classes = len(summary.class_votes)
+        if any(len(c) > 1 for c in L.chunks[1:]):  # whole rows (and fibres) per block
+            L = L.rechunk({axis: -1 for axis in range(1, L.ndim)})
         dtype = np.float64 if summary.soft else np.int16 if n_classes < 2**15 else np.int64
         chunks = L.chunks[:2] + ((present.size,) if summary.soft else ())
         L_fit = L.map_blocks(
