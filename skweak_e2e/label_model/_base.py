@@ -118,18 +118,23 @@ def voted_classes(L, n_classes, sample_weight=None):
     """The classes that receive a vote (vote mass) on rows of positive weight.
 
     Scanned in row blocks, so that a large ``L`` needs no full-size
-    temporary.
+    temporary, and only until every class has been seen (usually within
+    the first block).
     """
-    if sample_weight is not None:
-        L = L[np.asarray(sample_weight) > 0]
+    keep = None if sample_weight is None else np.asarray(sample_weight) > 0
     if L.ndim == 3:
+        L = L if keep is None else L[keep]
         return np.flatnonzero(L.sum(axis=(0, 1)) > 0)
-    counts = np.zeros(n_classes + 1, dtype=np.int64)
+    seen = np.zeros(n_classes + 1, dtype=bool)
     rows = max(1, _SCAN_ENTRIES // max(L.shape[1], 1))
     for start in range(0, L.shape[0], rows):
-        block = L[start : start + rows].ravel().astype(np.intp) + 1
-        counts += np.bincount(block, minlength=n_classes + 1)
-    return np.flatnonzero(counts[1:])
+        block = L[start : start + rows]
+        if keep is not None:
+            block = block[keep[start : start + rows]]
+        seen |= np.bincount(block.ravel().astype(np.intp) + 1, minlength=n_classes + 1) > 0
+        if seen[1:].all():
+            break
+    return np.flatnonzero(seen[1:])
 
 
 def _refuse_uncovered_weight():
