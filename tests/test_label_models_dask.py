@@ -232,3 +232,71 @@ def test_gram_and_em_blocks_run_on_one_blas_thread(monkeypatch):
     Snorkel(random_state=0).fit(L)
     DawidSkene(max_iter=3).fit(L)
     assert seen and all(threads and set(threads) == {1} for threads in seen)
+
+
+def test_dawid_skene_on_small_blocks_agrees_but_at_the_alpha_floor():
+    # EM drives confusion entries down to the pseudo-count floor by a decay
+    # that amplifies rounding (about 1.6x per iteration): summing two blocks
+    # instead of one seeds a 1e-16 difference that reaches about 1e-5 in the
+    # log of such an entry. Everything else agrees to 1e-10, as documented.
+    _, L_all, _ = make_weak_supervision(400, 5, 2, n_features=4, coverage=0.5,
+                                        class_sep=2, random_state=0)
+    local, remote = _fit_both(DawidSkene(), L_all[:60], chunks=30)
+    assert remote.n_iter_ == local.n_iter_
+    for name in ("class_prior_", "confusion_", "coverage_"):
+        _close(getattr(remote, name), getattr(local, name), name)
+    floor = local.W_ < np.log(1e-6)
+    assert floor.any()
+    _close(remote.W_[~floor], local.W_[~floor], "W_ off the floor")
+    np.testing.assert_allclose(remote.W_[floor], local.W_[floor], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(remote.predict_proba(L_all), local.predict_proba(L_all),
+                               rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("model", [DawidSkene(), Snorkel(random_state=0)], ids=repr)
+def test_classes_nobody_votes_for_are_left_out_on_dask_too(model, few_patterns):
+    L = few_patterns.copy()
+    L[4500, 1] = 40  # classes 2..39 get no vote
+    local, remote = _fit_both(model, L, chunks=2000)
+    assert remote.n_classes_ == local.n_classes_ == 41
+    _assert_same_fit(local, remote)
+    np.testing.assert_array_equal(remote.class_prior_[2:40], 0.0)
+
+
+@pytest.mark.parametrize("model", MODELS[:4], ids=repr)
+@pytest.mark.parametrize("data", ["few_patterns", "many_patterns"])
+def test_blocks_without_rows_are_accepted(model, data, request):
+    # Filtering a dask DataFrame leaves partitions without rows: they were
+    # refused ("L is empty: shape (0, 3)" at fit, "Found array with 0
+    # sample(s)" at predict).
+    L = request.getfixturevalue(data)[:3000]
+    frame = pd.DataFrame(L, columns=[f"lf{j}" for j in range(L.shape[1])])
+    frame["row"] = np.arange(len(L))
+    ddf = dd.from_pandas(frame, npartitions=3)
+    kept = ddf[ddf.row >= 1000].drop(columns="row")  # the first partition empties
+    Ld = kept.to_dask_array(lengths=True)
+    assert 0 in Ld.chunks[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        remote = clone(model).fit(kept)
+        local = clone(model).fit(L[1000:])
+        _assert_same_fit(local, remote)
+        proba = remote.predict_proba(Ld).compute()
+    _close(proba, local.predict_proba(L[1000:]))
+    assert remote.predict(Ld).compute().shape == (2000,)
+
+
+def test_inputs_that_would_be_gathered_whole_are_refused(few_patterns):
+    Ld = da.from_array(few_patterns[:600], chunks=(200, -1))
+    model = DawidSkene().set_output(transform="pandas").fit(Ld)
+    with pytest.raises(TypeError, match='set_output\\(transform="pandas"\\) would gather'):
+        model.transform(Ld)
+    assert model.set_output(transform="default").transform(Ld).shape == (600, 2)
+    from skweak_e2e import SourceAwareInfluence, WeaSELClassifier
+
+    X = da.zeros((600, 3), chunks=(200, 3))
+    with pytest.raises(TypeError, match="WeaSELClassifier.fit works on data in memory"):
+        WeaSELClassifier().fit(X, few_patterns[:600])
+    with pytest.raises(TypeError, match="SourceAwareInfluence.fit works on data in memory"):
+        SourceAwareInfluence().fit(np.zeros((600, 3)), Ld)

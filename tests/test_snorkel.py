@@ -2,10 +2,12 @@
 doc/mathematical_details.rst)."""
 
 import pickle
+import time
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Bunch
 
@@ -314,3 +316,55 @@ def test_errors():
         Snorkel(prec_init=[0.7, 0.7]).fit(L)
     with pytest.raises(FloatingPointError, match="reduce lr"):
         Snorkel(lr=1e6, n_epochs=50).fit(L)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("coverage", [0.05, 0.6])
+def test_factored_objective_equals_the_dense_one(coverage, monkeypatch):
+    # Many sources: the objective runs without (m C)^2 temporaries, through
+    # the explicit sparse overlaps or the pattern (low-rank) form; the fit is
+    # the dense one up to rounding.
+    from skweak_e2e.label_model import _snorkel
+
+    _, L, _ = make_weak_supervision(
+        150, 40, 3, n_features=0, coverage=coverage, random_state=0
+    )
+    weight = np.random.RandomState(0).uniform(0.5, 2.0, len(L))
+    dense = Snorkel(n_epochs=50, random_state=0).fit(L, sample_weight=weight)
+    monkeypatch.setattr(_snorkel, "_FACTORED_MIN_D", 2)
+    factored = Snorkel(n_epochs=50, random_state=0).fit(L, sample_weight=weight)
+    assert_allclose_scaled(factored.loss_history_, dense.loss_history_, rtol=1e-9)
+    assert_allclose_scaled(factored.mu_, dense.mu_, rtol=1e-9, atol=1e-9)
+    Ls = np.random.RandomState(1).dirichlet(np.ones(4), size=(60, 10))[:, :, :3]
+    O, q = _snorkel.overlap_matrix(Ls, 3)
+    mu = np.random.RandomState(2).uniform(size=(30, 3))
+    prior = np.array([0.2, 0.3, 0.5])
+    expected = _snorkel.snorkel_loss(mu, O, q, prior, 10)
+    psi = sp.csr_matrix(Ls.reshape(60, -1))
+    for overlaps in (
+        _snorkel.MaskedOverlaps(10, 3, explicit=O),
+        _snorkel.MaskedOverlaps(10, 3, psi=psi, weights=np.full(60, 1 / 60)),
+    ):
+        loss, grad = _snorkel.snorkel_loss_factored(mu, overlaps, q, prior)
+        assert_allclose_scaled(loss, expected[0], rtol=1e-10)
+        assert_allclose_scaled(grad, expected[1], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore:Snorkel. source")
+def test_many_sources_cost_grows_with_the_votes():
+    # 200 x 5000: the dense objective allocated 10,000 x 10,000 float64 arrays
+    # every epoch (171 s, 2.6 GB); 200 patterns make it a rank-200 problem.
+    import tracemalloc
+
+    _, L, y = make_weak_supervision(
+        200, 5000, n_features=0, coverage=0.01, random_state=0
+    )
+    tracemalloc.start()
+    start = time.perf_counter()
+    model = Snorkel(lr=1e-3, random_state=0).fit(L)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 200 * 2**20 and elapsed < 30
+    assert (model.predict(L) == y).mean() > 0.9

@@ -15,7 +15,7 @@ from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_array, validate_data
 
 from ..utils._targets import check_sample_alignment, encode_votes, infer_classes
-from ..utils._validation import check_fits_in_dtype, check_label_matrix
+from ..utils._validation import check_fits_in_dtype, check_label_matrix, fill_masked
 
 
 __all__ = [
@@ -43,6 +43,16 @@ def is_soft(y):
 
 def validate_features(estimator, X, *, reset=False, input_name="X"):
     """Float features (sparse CSR kept) that fit in the networks' dtype."""
+    if not reset and input_name != "X":
+        # scikit-learn's width check says "X has ... features": name the input.
+        X = check_array(X, accept_sparse="csr", dtype=FLOAT_DTYPES, input_name=input_name)
+        expected = getattr(estimator, "n_features_in_", None)
+        if expected is not None and X.shape[1] != expected:
+            raise ValueError(
+                f"{input_name} has {X.shape[1]} features, but "
+                f"{type(estimator).__name__} is fitted on X with {expected}; "
+                f"{input_name} must have the columns of X."
+            )
     X = validate_data(
         estimator, X, reset=reset, accept_sparse="csr", dtype=FLOAT_DTYPES
     )
@@ -64,6 +74,7 @@ def validate_training_data(estimator, X, y):
     n_classes)``.
     """
     name = type(estimator).__name__
+    y = fill_masked(y, estimator.abstain, "y")  # masked votes are abstains
     if y is None:
         raise ValueError(
             f"{name} requires y to be passed, but the target y is None. "
@@ -115,6 +126,7 @@ def validate_training_data(estimator, X, y):
 def validate_inference_votes(estimator, X, L):
     """Validate a label matrix given at inference time against the fit."""
     n_samples = X.shape[0]
+    L = fill_masked(L, estimator.abstain, "L")
     if is_soft(L):
         L, _ = check_label_matrix(
             L, n_classes=estimator.n_classes_, allow_soft=True, require_votes=False

@@ -11,6 +11,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ..utils._warnings import user_stacklevel
+
 __all__ = [
     "build_network",
     "build_weasel_module",
@@ -186,7 +188,7 @@ def resolve_device(device, torch):
             f"device={device!r} was requested but CUDA is not available; "
             "training on the CPU.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return torch.device("cpu")
     if resolved.type == "cuda" and resolved.index is None:

@@ -18,6 +18,7 @@ from skorch.callbacks import Callback
 from sklearn.utils import Bunch
 
 from ..utils._torch import map_row_chunks
+from ..utils._warnings import user_stacklevel
 from ._losses import WeaSELLoss
 from ._options import PREDICT_CHUNK
 from ._scoring import best_f1_threshold
@@ -376,7 +377,7 @@ def fit_net(
             f"{estimator_name}.fit was interrupted after {completed} of "
             f"{max_epochs} epochs; keeping epoch {checkpoint.best_epoch}.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=user_stacklevel(),
         )
     result = Bunch(
         best_epoch=int(checkpoint.best_epoch),
@@ -395,6 +396,6 @@ def fit_net(
         warnings.warn(
             'The training loss became non-finite; lower lr or use dtype="float64".',
             RuntimeWarning,
-            stacklevel=5,
+            stacklevel=user_stacklevel(),
         )
     return net, result

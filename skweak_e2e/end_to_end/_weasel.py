@@ -20,6 +20,9 @@ from ..utils._validation import (
     check_label_matrix,
     check_sample_weight,
 )
+from ..utils._atomic import atomic_fit
+from ..utils._warnings import user_stacklevel
+from ..utils._dask import refuse_dask
 
 from ._options import (
     ACCURACY_FUNCTIONS,
@@ -52,6 +55,13 @@ _TRAINING_PARAMS = (
     "warmup_epochs",
     "weight_decay",
 )
+
+
+_WEASEL_AT_SCALE = (
+    "train on a sample of the rows (skweak_e2e.two_stage.sample_training_rows) "
+    "or use LabelModelClassifier with partial_fit over the blocks"
+)
+_WEASEL_AT_SCALE_PREDICT = "map it over the blocks, e.g. X.map_blocks(clf.predict_proba, ...)"
 
 
 def _auto_batch_size(n_rows):
@@ -457,6 +467,7 @@ default="auto"
     # Fit: validation, options, networks, training, results
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Train the encoder and the downstream network on features and votes.
 
@@ -482,6 +493,8 @@ default=None
         self : object
             The fitted classifier.
         """
+        refuse_dask(type(self).__name__, "fit", _WEASEL_AT_SCALE, X=X, y=y,
+                    X_val=X_val, y_val=y_val)
         torch = import_optional("torch", type(self).__name__)
         import_optional("skorch", type(self).__name__)
         X, L = validate_training_data(self, X, y)
@@ -555,7 +568,7 @@ default=None
             warnings.warn(
                 "y_val holds a single class; the decision threshold is not tuned.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
             options.tune = False
         return options
@@ -606,6 +619,7 @@ default=None
     # Prediction and inspection
     # ------------------------------------------------------------------
     def _check_X(self, X):
+        refuse_dask(type(self).__name__, "predict", _WEASEL_AT_SCALE_PREDICT, X=X)
         check_is_fitted(self)
         return validate_features(self, X)
 

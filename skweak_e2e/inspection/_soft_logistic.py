@@ -15,6 +15,7 @@ from ..utils._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+from ..utils._atomic import atomic_fit
 from ._linear_loss import LogisticModel
 
 __all__ = ["SoftLabelLogisticRegression"]
@@ -105,6 +106,7 @@ class SoftLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y, sample_weight=None):
         """Fit on hard labels (1-D) or soft labels (2-D, one column per class).
 

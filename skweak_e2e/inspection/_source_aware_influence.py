@@ -21,6 +21,8 @@ from ..utils._sklearn_compat import (
 )
 from ..utils._label_matrix import is_covered
 from ..utils._validation import check_label_matrix
+from ..utils._atomic import atomic_fit
+from ..utils._dask import refuse_dask
 from ._backends import BackendOptions, closed_form_reference, make_backend
 from ._l2_selection import select_l2
 from ._linear_loss import LogisticModel
@@ -287,6 +289,7 @@ class SourceAwareInfluence(BaseEstimator):
 
     # ================================================================= fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, L, *, X_val=None, y_val=None):
         """Prepare the influence analysis of the pipeline on ``(X, L)``.
 
@@ -316,6 +319,12 @@ class SourceAwareInfluence(BaseEstimator):
         self : SourceAwareInfluence
             The prepared inspector.
         """
+        refuse_dask(
+            "SourceAwareInfluence", "fit",
+            "inspect a sample of the rows (the influence of every training row "
+            "needs them all in memory)",
+            X=X, L=L, X_val=X_val, y_val=y_val,
+        )
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
         frame_names = getattr(L, "columns", None)

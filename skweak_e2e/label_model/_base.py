@@ -14,16 +14,30 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..utils._dask import is_dask_collection, map_sum, row_blocks
 from ..utils._hints import snorkel_hints
 from ..utils._label_matrix import is_covered, warn_silent_sources
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context, _num_samples
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    _get_output_config,
+    _num_samples,
+)
 from ..utils._targets import check_gold_labels, check_sample_alignment
 from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
     check_sample_weight,
     check_vote_container,
+    fill_masked,
 )
+from ..utils._atomic import atomic_fit
 
-from ._distributed import as_dask_array, check_summary, map_rows, summarise_block
+from ._distributed import (
+    as_dask_array,
+    check_summary,
+    map_rows,
+    renumber_block,
+    summarise_block,
+)
 from ._tensor_form import apply_tensor_form
 
 __all__ = ["BaseLabelModel", "proba_to_labels"]
@@ -93,6 +107,74 @@ def check_tensor_size(n_sources, n_classes, owner):
         )
 
 
+# Per active source, the tensor-form entry of a class that no source voted
+# for during fit (exp activation): three times log(1e-300).
+_ABSENT_LOG_SCORE = 3 * np.log(1e-300)
+# Rows scanned at a time by voted_classes (about 64 k entries).
+_SCAN_ENTRIES = 1 << 16
+
+
+def voted_classes(L, n_classes, sample_weight=None):
+    """The classes that receive a vote (vote mass) on rows of positive weight.
+
+    Scanned in row blocks, so that a large ``L`` needs no full-size
+    temporary, and only until every class has been seen (usually within
+    the first block).
+    """
+    keep = None if sample_weight is None else np.asarray(sample_weight) > 0
+    if L.ndim == 3:
+        L = L if keep is None else L[keep]
+        return np.flatnonzero(L.sum(axis=(0, 1)) > 0)
+    seen = np.zeros(n_classes + 1, dtype=bool)
+    rows = max(1, _SCAN_ENTRIES // max(L.shape[1], 1))
+    for start in range(0, L.shape[0], rows):
+        block = L[start : start + rows]
+        if keep is not None:
+            block = block[keep[start : start + rows]]
+        seen |= np.bincount(block.ravel().astype(np.intp) + 1, minlength=n_classes + 1) > 0
+        if seen[1:].all():
+            break
+    return np.flatnonzero(seen[1:])
+
+
+def _refuse_uncovered_weight():
+    raise ValueError(
+        "sample_weight is zero on every row with a vote: the rows it weighs "
+        "are all uncovered (every source abstains), so the votes carry no "
+        "weight and there is nothing to fit. Give rows with votes a positive "
+        "weight (is_covered(L) marks them)."
+    )
+
+
+def _renumber(L, present, n_classes):
+    """A validated ``L`` on the classes ``present``, renumbered 0, 1, ...
+
+    Votes for other classes (only on rows of zero weight) become abstains.
+    """
+    if L.ndim == 3:
+        return L[:, :, present]
+    codes = np.full(n_classes + 1, -1, dtype=L.dtype)
+    codes[present + 1] = np.arange(present.size)
+    return codes[L.astype(np.intp) + 1]
+
+
+def relative_weights(weight):
+    """Sample weights rescaled so that the rows of positive weight average 1.
+
+    Only ratios of weights carry meaning: the pseudo-counts (DawidSkene's
+    ``alpha``), snorkel's ``mu_eps`` (from the number of rows) and the
+    stopping rules of the solvers are in units of rows, so that a constant
+    weight of 1e-10 (or 1e200) would otherwise change the fit. Weights of 0
+    and 1 are returned unchanged (a weight of 0 still removes its row), and
+    constant weights as None: the unweighted fit, to the last bit.
+    """
+    positive = np.count_nonzero(weight > 0)
+    scaled = weight / weight.max()  # no overflow in the sum below
+    if positive == weight.size and (scaled == 1.0).all():
+        return None  # constant weights: exactly the unweighted fit
+    return scaled * (positive / scaled.sum())
+
+
 class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of the label models: transformers over a label matrix.
 
@@ -124,6 +206,14 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     model's posterior for the all-abstain pattern (the class prior unless the
     model treats abstaining as informative).
 
+    Classes that no source votes for (on rows of positive weight) cost
+    nothing: DawidSkene, Snorkel and LinearizedApprox fit on the classes
+    that receive votes, and the absent classes keep their place in the
+    outputs with zero prior and zero probability (``n_classes_`` and the
+    output width do not change); a vote for one of them at predict time
+    counts as an abstain. Masked entries of a numpy masked array are
+    abstains.
+
     Notes
     -----
     Fitted attributes common to all label models: ``classes_``,
@@ -145,6 +235,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate_L(self, L, *, reset):
         """Validate ``L`` with sklearn's machinery, then with the label rules."""
+        L = fill_masked(L, self.abstain)  # masked votes are abstains
         check_vote_container(L)
         L = validate_data(
             self,
@@ -179,8 +270,12 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights; a weight of 2 counts a row twice and a
-            weight of 0 removes it. With a dask ``L`` it may be a dask array.
+            Non-negative row weights; a weight of 2 counts a row twice as
+            much as a weight of 1, and a weight of 0 removes it. Only their
+            ratios matter: they are rescaled to average 1 over the rows they
+            keep, so that constant weights change nothing (pseudo-counts such
+            as DawidSkene's ``alpha`` are in units of such rows). With a dask
+            ``L`` it may be a dask array.
 
         Returns
         -------
@@ -189,6 +284,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         return self._fit_template(L, y, sample_weight)
 
+    @atomic_fit
     def _fit_template(self, L_input, y, sample_weight=None):
         """Validate, set the common fitted attributes, then call the hooks."""
         if is_dask_collection(L_input) or is_dask_collection(sample_weight):
@@ -201,14 +297,99 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             weight = check_sample_weight(sample_weight, L.shape[0])
             if not weight.sum() > 0:
                 raise ValueError("sample_weight sums to zero: there is nothing to fit.")
+            weight = relative_weights(weight)
+        covered = is_covered(L)
+        if weight is not None and not weight[covered].sum() > 0:
+            _refuse_uncovered_weight()
         check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self._set_classes(L, n_classes, weight)
-        covered = is_covered(L)
         self.coverage_ = float(np.average(covered, weights=weight))
         self.silent_sources_ = warn_silent_sources(L, type(self).__name__, weight)
-        self._fit_input(L, L_input, y, weight)
+        present = self._classes_to_fit(L, n_classes, weight)
+        if present is None:
+            self._fit_input(L, L_input, y, weight)
+        else:
+            self._fit_present_classes(
+                present,
+                lambda: self._fit_input(
+                    _renumber(L, present, n_classes), L_input, y, weight
+                ),
+            )
         self._n_features_out = n_classes
         return self
+
+    # Models whose cost grows with n_classes fit on the classes that receive
+    # votes only (see _fit_present_classes); MajorityVote needs no fit.
+    _fits_present_classes = False
+
+    def _classes_to_fit(self, L, n_classes, weight, class_votes=None):
+        """The classes to fit on, or None to fit on all ``n_classes``.
+
+        ``class_votes`` (the per-class vote counts of dask blocks) replaces
+        the count over ``L``.
+        """
+        if not self._fits_present_classes or n_classes <= 2:
+            return None
+        if class_votes is None:
+            present = voted_classes(L, n_classes, weight)
+        else:
+            present = np.flatnonzero(np.asarray(class_votes)[:n_classes] > 0)
+        if present.size == n_classes:
+            return None
+        if present.size < 2:  # a model needs two classes: add the lowest absent
+            absent = np.setdiff1d(np.arange(n_classes), present)
+            present = np.sort(np.concatenate([present, absent[: 2 - present.size]]))
+        return present
+
+    def _fit_present_classes(self, present, fit):
+        """Fit on the classes in ``present``, then widen to every class.
+
+        A class that no source votes for costs nothing: a stray vote of 999
+        made DawidSkene run 1000 EM iterations over 1000 classes. The model
+        is fitted on ``L`` with the votes renumbered ``0..len(present)-1``
+        and the class prior restricted to ``present`` (``fit()`` runs the
+        model's fit on the renumbered votes); then ``W_`` and
+        ``class_prior_`` (and the model's own class-shaped attributes, in
+        ``_widen_classes``) get back ``n_classes`` classes, the absent ones
+        with zero prior and zero probability, and a vote for an absent
+        class (at predict time) counts as an abstain.
+        """
+        n_classes = self.n_classes_
+        prior = self.class_prior_[present]
+        if not prior.sum() > 0:
+            raise ValueError(
+                f"class_prior puts no mass on the classes the sources vote for "
+                f"({present.tolist()}); got {self.class_prior_.tolist()}."
+            )
+        self._fit_classes = present
+        self.n_classes_ = present.size
+        self.classes_ = np.arange(present.size)
+        self.class_prior_ = prior / prior.sum()
+        fit()
+        self._widen_classes(present, n_classes)
+        del self._fit_classes
+        self.n_classes_ = n_classes
+        self.classes_ = np.arange(n_classes)
+
+    def _widen_classes(self, present, n_classes):
+        """``W_`` and ``class_prior_`` from ``present`` to all the classes."""
+        W = self.W_
+        # Outcome slots: abstain, then the votes; a vote for an absent class
+        # reads the abstain slot.
+        outcome = np.zeros(n_classes + 1, dtype=np.intp)
+        outcome[present + 1] = np.arange(1, present.size + 1)
+        full = np.zeros((W.shape[0], n_classes + 1, n_classes))
+        if self.activation == "exp":
+            # Far below any score of a present class (each at least
+            # log(1e-300) per source and once for the prior): probability 0.
+            active = np.ones(W.shape[0], dtype=bool)
+            active[self.silent_sources_] = False
+            full[active] = _ABSENT_LOG_SCORE
+        full[:, :, present] = W[:, outcome, :]
+        self.W_ = full
+        prior = np.zeros(n_classes)
+        prior[present] = self.class_prior_
+        self.class_prior_ = prior
 
     def _fit_dask(self, L_input, y, sample_weight):
         """The fit template on the row blocks of a dask array."""
@@ -232,6 +413,16 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             summarise_block, blocks, declared, self.abstain, self.accepts_soft
         )
         n_classes = check_summary(summary)
+        if sample_weight is not None and not summary.covered_weight > 0:
+            _refuse_uncovered_weight()
+        if sample_weight is not None:
+            # Relative weights, as in memory (see relative_weights).
+            scale = summary.positive_rows / summary.weight_total
+            if scale != 1.0:
+                sample_weight = sample_weight * scale
+                blocks = row_blocks(L, sample_weight, caller=owner)
+                summary.weight_total *= scale
+                summary.covered_weight *= scale
         if y is not None:
             check_sample_alignment(summary.n_samples, _num_samples(y), "L", "y")
         check_tensor_size(summary.n_sources, n_classes, owner)
@@ -244,9 +435,33 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.coverage_ = summary.covered_weight / summary.weight_total
         silent = np.flatnonzero(summary.source_votes <= 0)
         self.silent_sources_ = warn_silent_sources(None, owner, silent=silent)
-        self._fit_blocks(blocks, summary)
+        present = self._classes_to_fit(None, n_classes, None, summary.class_votes)
+        if present is None:
+            self._fit_blocks(blocks, summary)
+        else:
+            self._fit_present_classes(
+                present, lambda: self._fit_present_blocks(L, sample_weight, summary, present)
+            )
         self._n_features_out = n_classes
         return self
+
+    def _fit_present_blocks(self, L, sample_weight, summary, present):
+        """``_fit_blocks`` on the row blocks with renumbered votes (abstain -1)."""
+        n_classes = len(summary.class_votes)
+        if any(len(c) > 1 for c in L.chunks[1:]):  # whole rows (and fibres) per block
+            L = L.rechunk({axis: -1 for axis in range(1, L.ndim)})
+        dtype = np.float64 if summary.soft else np.int16 if n_classes < 2**15 else np.int64
+        chunks = L.chunks[:2] + ((present.size,) if summary.soft else ())
+        L_fit = L.map_blocks(
+            renumber_block, present, n_classes, self.abstain, dtype=dtype,
+            chunks=chunks, meta=np.empty((0,) * L.ndim, dtype=dtype),
+        )
+        blocks = row_blocks(L_fit, sample_weight, caller=type(self).__name__)
+        abstain, self.abstain = self.abstain, -1  # the renumbered votes' abstain
+        try:
+            self._fit_blocks(blocks, summary)
+        finally:
+            self.abstain = abstain
 
     def _set_classes(self, L, n_classes, sample_weight):
         """``n_classes_``, ``classes_`` and ``class_prior_`` (given or estimated)."""
@@ -309,6 +524,16 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         proba : ndarray of shape (n_samples, n_classes)
             Probabilistic labels; each row sums to 1.
         """
+        if is_dask_collection(L):
+            container = _get_output_config("transform", self)["dense"]
+            if container != "default":
+                raise TypeError(
+                    f'set_output(transform="{container}") would gather the lazy '
+                    f"output of a dask L into one in-memory {container} frame. "
+                    'Call set_output(transform="default") to keep a lazy dask '
+                    "array, or use predict_proba(L) (lazy) and wrap blocks or a "
+                    "computed result yourself."
+                )
         return self.predict_proba(L)
 
     @snorkel_hints

@@ -474,8 +474,25 @@ class DawidSkene(BaseLabelModel):
         self.tie_break = tie_break
         self.random_state = random_state
 
+    _fits_present_classes = True
+
     def _predict_proba(self, L):
         return exp_proba(L, self.W_)
+
+    def _widen_classes(self, present, n_classes):
+        # Absent classes get the rows of a silent source; nobody votes for them.
+        super()._widen_classes(present, n_classes)
+        fitted = self.confusion_
+        if self.model_abstain:
+            confusion = np.zeros((fitted.shape[0], n_classes, n_classes + 1))
+            confusion[:, :, 0] = 1.0
+            columns = np.r_[0, present + 1]
+        else:
+            confusion = np.full((fitted.shape[0], n_classes, n_classes), 1.0 / n_classes)
+            columns = present
+        confusion[:, present, :] = 0.0
+        confusion[:, present[:, None], columns] = fitted
+        self.confusion_ = confusion
 
     def _warn_few_sources(self, n_sources):
         if n_sources <= 2:

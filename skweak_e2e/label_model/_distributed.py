@@ -18,6 +18,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils._dask import import_dask, is_dask_frame
 from ..utils._label_matrix import is_covered
@@ -28,6 +29,7 @@ __all__ = [
     "as_dask_array",
     "block_offsets",
     "map_rows",
+    "renumber_block",
     "summarise_block",
     "validated_block",
 ]
@@ -54,7 +56,16 @@ def as_dask_array(L, input_name="L"):
 
 
 def validated_block(L_block, weight, n_classes, abstain, allow_soft):
-    """One row block, validated as the in-memory fit validates ``L``."""
+    """One row block, validated as the in-memory fit validates ``L``.
+
+    A block without rows (filtering a dask DataFrame leaves them) is
+    normal: it adds nothing to any sum.
+    """
+    if np.shape(L_block)[0] == 0:
+        L = np.asarray(L_block)
+        if L.ndim == 3 and allow_soft:
+            return L.astype(np.float64), np.zeros(0), n_classes or L.shape[2]
+        return L.astype(np.int8), np.zeros(0), n_classes or 2
     L, n_classes = check_label_matrix(
         L_block,
         n_classes=n_classes,
@@ -75,6 +86,8 @@ class BlockSummary:
     rows : list of int
         Rows of every block, in block order.
     weight_total, covered_weight : float
+    positive_rows : int
+        Rows of positive weight.
     source_votes : ndarray of shape (n_sources,)
         Votes (vote mass for soft votes) of every source on rows of positive
         weight; zero marks a silent source.
@@ -86,7 +99,9 @@ class BlockSummary:
     """
 
     def __init__(self, rows, weight_total, covered_weight, source_votes, n_classes,
-                 has_votes, soft):
+                 has_votes, soft, positive_rows=None, class_votes=None):
+        self.positive_rows = sum(rows) if positive_rows is None else positive_rows
+        self.class_votes = class_votes
         self.rows = rows
         self.weight_total = weight_total
         self.covered_weight = covered_weight
@@ -113,7 +128,20 @@ class BlockSummary:
             max(self.n_classes, other.n_classes),
             self.has_votes or other.has_votes,
             self.soft,
+            self.positive_rows + other.positive_rows,
+            _add_padded(self.class_votes, other.class_votes),
         )
+
+
+def _add_padded(a, b):
+    """Sum of two count vectors whose lengths (class counts) may differ."""
+    if a is None or b is None:
+        return None
+    if len(a) < len(b):
+        a, b = b, a
+    out = a.copy()
+    out[: len(b)] += b
+    return out
 
 
 def summarise_block(L_block, weight, n_classes, abstain, allow_soft):
@@ -123,20 +151,41 @@ def summarise_block(L_block, weight, n_classes, abstain, allow_soft):
     positive = L if weight is None else L[weight > 0]
     if L.ndim == 3:
         source_votes = positive.sum(axis=(0, 2))
+        class_votes = positive.sum(axis=(0, 1))
         has_votes = bool((L > 0).any())
     else:
         source_votes = np.count_nonzero(positive >= 0, axis=0).astype(np.float64)
+        votes = positive[positive >= 0].astype(np.intp)
+        class_votes = np.bincount(votes, minlength=n_classes).astype(np.float64)
         has_votes = bool(L.size) and int(L.max()) >= 0
     if weight is None:
         weight_total = float(L.shape[0])
         covered_weight = float(np.count_nonzero(covered))
+        positive_rows = L.shape[0]
     else:
         weight_total = float(weight.sum())
         covered_weight = float(weight @ covered)
+        positive_rows = int(np.count_nonzero(weight > 0))
     return BlockSummary(
         [L.shape[0]], weight_total, covered_weight, source_votes, n_classes,
-        has_votes, L.ndim == 3,
+        has_votes, L.ndim == 3, positive_rows, class_votes,
     )
+
+
+def renumber_block(L_block, present, n_classes, abstain):
+    """A valid row block with the votes for ``present`` renumbered 0, 1, ...
+
+    Votes for other classes (none, on rows of positive weight) and abstains
+    become -1; soft votes keep the ``present`` columns.
+    """
+    L, _ = check_label_matrix(
+        L_block, n_classes=n_classes, abstain=abstain, require_votes=False
+    )
+    if L.ndim == 3:
+        return L[:, :, present]
+    codes = np.full(n_classes + 1, -1, dtype=L.dtype)
+    codes[present + 1] = np.arange(present.size)
+    return codes[L.astype(np.intp) + 1]
 
 
 def check_summary(summary, input_name="L"):
@@ -171,6 +220,11 @@ def _apply(block, model, method, seed=None, block_id=None):
 
 
 def _apply_to_block(block, model, method, seed, block_id):
+    if block.shape[0] == 0:  # an empty block (a filtered DataFrame's partition)
+        check_is_fitted(model)
+        if method in ("predict_proba", "transform"):
+            return np.empty((0, model.n_classes_))
+        return np.empty(0, dtype=np.intp)
     if seed is None:
         return getattr(model, method)(block)
     # predict with tie_break="random": each block draws its own stream (a

@@ -195,7 +195,8 @@ class LinearizedApprox(BaseLabelModel):
         Number of classes. When None, the base model's ``n_classes`` (if it
         declares one), else ``max(L) + 1``.
     abstain : int, default=-1
-        Value of ``L`` that means "no vote".
+        Value of ``L`` that means "no vote"; passed on to the base model
+        (which must have the default -1, or the same value).
     class_prior : array-like of shape (n_classes,), default=None
         Output for rows with no vote. When None, the base model's output for
         such rows.
@@ -360,7 +361,7 @@ class LinearizedApprox(BaseLabelModel):
 
     def _fit_input(self, L, L_input, y, sample_weight):
         C = self.n_classes_
-        base = clone(self.base_model)
+        base = self._base_with_abstain(clone(self.base_model))
         if sample_weight is None:
             base.fit(L_input, y)
         elif has_fit_parameter(base, "sample_weight"):
@@ -371,7 +372,9 @@ class LinearizedApprox(BaseLabelModel):
                 f"{type(base).__name__} takes no sample_weight in fit."
             )
         self.base_model_ = base
-        target = self._check_target(base.predict_proba(L_input), L.shape[0])
+        target = self._check_target(
+            self._on_fitted_classes(base.predict_proba(L_input)), L.shape[0]
+        )
 
         covered = is_covered(L)
         weight = np.ones(L.shape[0]) if sample_weight is None else sample_weight
@@ -440,6 +443,32 @@ class LinearizedApprox(BaseLabelModel):
         self.objective_ = float(counts @ np.square(approx - T).sum(axis=1))
         self.fidelity_ = _fidelity(T, approx, counts)
 
+    def _base_with_abstain(self, base):
+        """The base model reads ``L`` with this model's ``abstain``.
+
+        ``LinearizedApprox(MajorityVote(), abstain=-9)`` gave the base model
+        its default -1, so that the -9 votes were refused (or read as
+        classes); the value is passed down, and two different explicit values
+        are refused.
+        """
+        params = base.get_params(deep=False)
+        if "abstain" not in params or params["abstain"] == self.abstain:
+            return base
+        if params["abstain"] != -1 and self.abstain != -1:
+            raise ValueError(
+                f"LinearizedApprox has abstain={self.abstain!r} but its base model "
+                f"{type(base).__name__} has abstain={params['abstain']!r}; they read "
+                "the same L: give them the same abstain value."
+            )
+        if params["abstain"] != -1:
+            raise ValueError(
+                f"The base model {type(base).__name__} has "
+                f"abstain={params['abstain']!r}; set the same abstain on "
+                f"LinearizedApprox (abstain={params['abstain']!r}), which reads "
+                "the same L."
+            )
+        return base.set_params(abstain=self.abstain)
+
     def _check_target(self, proba, n_samples):
         return check_label_proba(
             proba,
@@ -465,7 +494,25 @@ class LinearizedApprox(BaseLabelModel):
             # A model fitted on a DataFrame warns about the missing names.
             warnings.simplefilter("ignore", UserWarning)
             out = self.base_model_.predict_proba(row)
-        return self._check_target(out, 1)[0]
+        return self._check_target(self._on_fitted_classes(out), 1)[0]
+
+    _fits_present_classes = True
+
+    def _on_fitted_classes(self, proba, slots=False):
+        """The base model's output (or ``W_``) on the classes being fitted.
+
+        When some classes receive no vote, the linear form is fitted on the
+        others (see ``BaseLabelModel._fit_present_classes``) while the base
+        model answers on every class; the mass it gives absent classes on
+        covered rows is dropped (rows are renormalised).
+        """
+        present = getattr(self, "_fit_classes", None)
+        proba = np.asarray(proba, dtype=np.float64)
+        if present is None or proba.ndim < 2 or proba.shape[-1] <= present.size:
+            return proba
+        if slots:  # a tensor form: outcome slots too
+            proba = proba[:, np.r_[0, present + 1]]
+        return proba[..., present]
 
     def _starting_points(self, free):
         C = free.shape[2]
@@ -474,13 +521,14 @@ class LinearizedApprox(BaseLabelModel):
             W0[:, 1:, :] += np.eye(C)[None]
         else:
             W_base = getattr(self.base_model_, "W_", None)
+            if W_base is not None:
+                W_base = self._on_fitted_classes(W_base, slots=True)
             if W_base is None or np.shape(W_base) != free.shape:
                 raise ValueError(
                     f"init={self.init!r} needs a base model with a tensor form W_ "
                     f"of shape {free.shape}; {type(self.base_model_).__name__} "
                     "has none. Use init='mv'."
                 )
-            W_base = np.asarray(W_base, dtype=np.float64)
             if getattr(self.base_model_, "activation", "exp") == "identity":
                 W0 = W_base.copy()
             elif self.init == "shift":

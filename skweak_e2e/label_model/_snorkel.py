@@ -220,6 +220,142 @@ def snorkel_loss(mu, O, q, class_prior, n_sources, mu_init=None, l2=0.0):
     return loss, grad
 
 
+# --------------------------------------------- objective without (m C)^2 arrays
+# From this many (source, class) pairs on, the objective is evaluated without
+# the dense (m C) x (m C) temporaries of snorkel_loss (mu P mu^T, R): they cost
+# O((m C)^2) per epoch whatever the votes, 171 s and 2.6 GB for 5000 sources.
+_FACTORED_MIN_D = 2048
+
+
+class MaskedOverlaps:
+    """The overlap matrix with its same-source blocks zeroed, as an operator.
+
+    ``M * O`` (``M`` zero on the blocks of one source) is all the objective
+    needs of ``O``, through products ``(M * O) @ mu`` and the constant
+    ``||M * O||_F^2``. It is held either explicitly (a sparse or dense
+    matrix) or, when the rows have few distinct patterns for their number
+    of votes, as ``Psi.T diag(w) Psi - D``: ``Psi`` the sparse one-hot of the
+    patterns, ``w`` their weights (divided by the total) and ``D`` the
+    same-source blocks. Either way the memory and the cost of a product
+    grow with the votes present, not with ``(m C)^2``.
+    """
+
+    def __init__(self, n_sources, n_classes, explicit=None, psi=None, weights=None):
+        self.n_sources, self.n_classes = n_sources, n_classes
+        C = n_classes
+        if explicit is not None:
+            if sp.issparse(explicit):
+                coo = explicit.tocoo()
+                keep = coo.row // C != coo.col // C
+                explicit = sp.csr_matrix(
+                    (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=coo.shape
+                )
+                self.sq_norm = float(explicit.data @ explicit.data)
+            else:
+                explicit = _zero_source_blocks(np.array(explicit, copy=True), n_sources, C)
+                self.sq_norm = float(np.vdot(explicit, explicit))
+            self.explicit = explicit
+            return
+        self.explicit = None
+        self.psi = psi.tocsr()
+        self.weights = weights
+        # Same-source blocks D[j] = sum_p w_p psi_pj psi_pj^T (diagonal for
+        # hard votes, which put a single one per source).
+        dense_rows = psi.shape[0] * n_sources * C * C <= 2**26
+        if dense_rows:
+            P = self.psi.toarray().reshape(-1, n_sources, C)
+            self.blocks = np.einsum("p,pjk,pjl->jkl", weights, P, P)
+        else:  # hard votes only reach here (soft psi is dense and small)
+            diag = np.asarray(self.psi.T @ weights).ravel().reshape(n_sources, C)
+            self.blocks = diag[:, :, None] * np.eye(C)[None]
+        # ||Psi.T W Psi||_F^2 = ||W^1/2 Psi Psi.T W^1/2||_F^2 (patterns x patterns).
+        root = sp.diags(np.sqrt(weights)) @ self.psi
+        K = (root @ root.T).tocsr()
+        self.sq_norm = float(K.data @ K.data) - float(np.vdot(self.blocks, self.blocks))
+
+    def dot(self, mu):
+        """``(M * O) @ mu`` for ``mu`` of shape (m C, C')."""
+        if self.explicit is not None:
+            return np.asarray(self.explicit @ mu)
+        out = np.asarray(self.psi.T @ (self.weights[:, None] * (self.psi @ mu)))
+        C = self.n_classes
+        mu3 = mu.reshape(self.n_sources, C, -1)
+        out -= np.einsum("jkl,jlc->jkc", self.blocks, mu3).reshape(out.shape)
+        return out
+
+
+def masked_overlaps(L, n_classes, sample_weight=None):
+    """:class:`MaskedOverlaps` of ``L`` and the vote marginals ``q``.
+
+    The cheaper of the two forms is chosen from the pattern counts, before
+    anything of size ``(m C)^2`` is allocated; a fit that needs more memory
+    than the budget for either is refused with the amount it would need.
+    """
+    n_samples, n_sources = L.shape[:2]
+    C = n_classes
+    d = n_sources * C
+    if L.ndim == 3:
+        psi = sp.csr_matrix(L.reshape(n_samples, d))
+        weights = np.ones(n_samples) if sample_weight is None else sample_weight
+    else:
+        unique = compress_rows(L, C)
+        if unique is None:
+            patterns, weights = L, (
+                np.ones(n_samples) if sample_weight is None else sample_weight
+            )
+        else:
+            first, inverse, counts = unique
+            patterns = L[first]
+            weights = pattern_weights(inverse, counts, sample_weight)
+        psi = vote_indicator(patterns, C)
+    total = float(weights.sum())
+    weights = np.asarray(weights, dtype=np.float64) / total
+    q = np.asarray(psi.T @ weights).ravel()
+    votes = np.diff(psi.indptr).astype(np.float64)
+    # Entries of the explicit form (at most), and work of one low-rank product.
+    explicit_nnz = min(float(d) * d, float(votes @ votes))
+    low_rank = max(float(psi.nnz), float(psi.shape[0]) ** 2)
+    need = 8.0 * d * d if explicit_nnz > d * d / 4 else 40.0 * explicit_nnz
+    need_low_rank = 24.0 * psi.shape[0] ** 2 + 24.0 * psi.nnz
+    if low_rank < explicit_nnz or need > _MEMORY_BUDGET:
+        if need_low_rank > _MEMORY_BUDGET:
+            _refuse_memory(min(need, need_low_rank), d, L)
+        return MaskedOverlaps(n_sources, C, psi=psi, weights=weights), q
+    weighted = sp.diags(weights) @ psi
+    gram = psi.T @ weighted
+    if explicit_nnz > d * d / 4:
+        gram = gram.toarray()
+    return MaskedOverlaps(n_sources, C, explicit=gram), q
+
+
+def snorkel_loss_factored(mu, overlaps, q, class_prior, mu_init=None, l2=0.0):
+    """:func:`snorkel_loss` from a :class:`MaskedOverlaps`, in O(votes) memory.
+
+    With ``mu_p = mu P``: ``||M * (O - mu P mu^T)||^2 = ||M * O||^2 - 2
+    <(M * O) mu, mu_p> + ||mu^T mu_p||^2 - sum_j ||mu_j^T mu_pj||^2`` and the
+    gradient's ``R mu_p = (M * O) mu_p - mu_p (mu^T mu_p) + [mu_pj (mu_j^T
+    mu_pj)]_j``; nothing of size ``(m C)^2`` is formed.
+    """
+    n_sources, C = overlaps.n_sources, mu.shape[1]
+    mu_p = mu * class_prior
+    G = overlaps.dot(mu)  # (M * O) mu
+    B = mu.T @ mu_p
+    mu3, mu_p3 = mu.reshape(n_sources, -1, C), mu_p.reshape(n_sources, -1, C)
+    B_j = np.einsum("jkc,jkd->jcd", mu3, mu_p3)
+    quad = float(np.vdot(B, B.T)) - float(np.einsum("jcd,jdc->", B_j, B_j))
+    cross = float(np.vdot(G, mu_p))
+    r = mu_p.sum(axis=1) - q
+    loss = overlaps.sq_norm - 2.0 * cross + quad + float(r @ r)
+    R_mu_p = G * class_prior - mu_p @ B
+    R_mu_p += np.einsum("jkc,jcd->jkd", mu_p3, B_j).reshape(R_mu_p.shape)
+    grad = -4.0 * R_mu_p + 2.0 * np.outer(r, class_prior)
+    if l2 > 0:
+        diff = mu - mu_init
+        loss += l2 * float(np.vdot(diff, diff))
+        grad += 2.0 * l2 * diff
+    return max(loss, 0.0), grad
+
+
 def initial_mu(q, prec_init, class_prior, n_sources):
     """Snorkel's starting point (before its random scale).
 
@@ -325,6 +461,11 @@ def _check_memory(L, n_classes, n_sources=None):
     need = _DENSE_COPIES * 8 * d * d
     if need <= _MEMORY_BUDGET:
         return
+    _refuse_memory(need, d, L)
+
+
+def _refuse_memory(need, d, L):
+    n_sources = L.shape[1] if L is not None else None
     distinct = ""
     if L is not None:
         # Error path only: how many sources remain once duplicates are dropped.
@@ -332,9 +473,9 @@ def _check_memory(L, n_classes, n_sources=None):
         distinct = f", {unique_rows(columns)[0].shape[0]} of them distinct"
     raise ValueError(
         f"Snorkel would need about {need / 2**30:.1f} GiB: its overlap statistic "
-        f"is a (n_sources * n_classes)^2 = {d}^2 matrix and training holds "
-        f"{_DENSE_COPIES} of them, above the budget of {_MEMORY_BUDGET / 2**30:g} "
-        f"GiB. L has {n_sources} sources{distinct}: drop the "
+        f"is a (n_sources * n_classes)^2 = {d}^2 matrix (or, with few vote "
+        "patterns, a patterns x patterns one), above the budget of "
+        f"{_MEMORY_BUDGET / 2**30:g} GiB. L has {n_sources} sources{distinct}: drop the "
         "duplicated ones (np.unique(L, axis=1)), or use DawidSkene or "
         "MajorityVote, whose memory grows linearly with the number of sources."
     )
@@ -525,9 +666,11 @@ class Snorkel(BaseLabelModel):
 
     def _fit(self, L, sample_weight=None):
         self._check_fit(L.shape[1])
-        _check_memory(L, self.n_classes_)
-        O, q = overlap_matrix(L, self.n_classes_, sample_weight)
         n_eff = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        if L.shape[1] * self.n_classes_ >= _FACTORED_MIN_D:
+            O, q = masked_overlaps(L, self.n_classes_, sample_weight)
+        else:
+            O, q = overlap_matrix(L, self.n_classes_, sample_weight)
         self._fit_overlaps(O, q, n_eff)
 
     def _fit_blocks(self, blocks, summary):
@@ -571,8 +714,17 @@ class Snorkel(BaseLabelModel):
         mu_init = initial_mu(q, prec, p, n_sources)
         scale = check_random_state(self.random_state).random_sample()
 
-        def loss_grad(mu):
-            return snorkel_loss(mu, O, q, p, n_sources, mu_init, self.l2)
+        if n_sources * C >= _FACTORED_MIN_D:
+            if not isinstance(O, MaskedOverlaps):  # the summed Gram of dask blocks
+                O = MaskedOverlaps(n_sources, C, explicit=O)
+
+            def loss_grad(mu):
+                return snorkel_loss_factored(mu, O, q, p, mu_init, self.l2)
+
+        else:
+
+            def loss_grad(mu):
+                return snorkel_loss(mu, O, q, p, n_sources, mu_init, self.l2)
 
         # The epochs multiply (m C)-sized matrices: too small for threaded
         # BLAS, whose threads spin and stall when other jobs hold the cores.
@@ -630,8 +782,18 @@ class Snorkel(BaseLabelModel):
             L, n_classes=n_classes, abstain=abstain, sample_weight=sample_weight
         )
 
+    _fits_present_classes = True
+
     def _predict_proba(self, L):
         return exp_proba(L, self.W_)
+
+    def _widen_classes(self, present, n_classes):
+        # Nobody votes for an absent class: its mu_ entries are 0.
+        super()._widen_classes(present, n_classes)
+        m, C = self.n_features_in_, present.size
+        mu = np.zeros((m, n_classes, n_classes))
+        mu[:, present[:, None], present] = self.mu_.reshape(m, C, C)
+        self.mu_ = mu.reshape(m * n_classes, n_classes)
 
     def get_weights(self):
         """Estimated accuracy of every source (snorkel's ``get_weights``).

@@ -17,6 +17,7 @@ from ..utils._sklearn_compat import (
     _get_output_config,
 )
 from ..utils._targets import MAX_INFERRED_CLASSES
+from ..utils._atomic import atomic_fit
 from ._dask_apply import is_lazy_frame, transform_lazy, type_name
 from ._labeling_function import LabelingFunction, LabelingFunctionError
 from ._columns import ChunkFields
@@ -479,6 +480,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
         self.progress_bar = progress_bar
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Validate the labeling functions.
 

@@ -77,7 +77,15 @@ class Preprocessor:
 
     def __call__(self, record):
         """Return the preprocessed copy of ``record``."""
-        return self.func(copy.copy(record))
+        out = self.func(copy.copy(record))
+        if out is None:
+            # Almost always a forgotten ``return x``; passing None on would
+            # blame the labeling function, or silently make it abstain.
+            raise TypeError(
+                f"preprocessor {self.name!r} returned None; a preprocessor must "
+                "return the record (did its function forget `return x`?)."
+            )
+        return out
 
     def __repr__(self):
         extra = ", memoize=True" if self.memoize else ""

@@ -82,6 +82,33 @@ def label_matrix_summary(L, y=None, *, n_classes=None, abstain=-1):
     return summary
 
 
+def _check_int64_range(arr, k):
+    """Refuse labels that the int64 keys cannot hold exactly.
+
+    A float label beyond int64 (or inf) and a uint64 label above 2**63 - 1
+    would wrap around on the cast and merge with unrelated labels.
+    """
+    if arr.size == 0 or arr.dtype.kind == "b":
+        return
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = arr[~np.isfinite(arr)][0]
+        raise ValueError(
+            f"labels[{k}] contains {bad}; labels must be finite integers."
+        )
+    limit = np.iinfo(np.int64)
+    low, high = arr.min(), arr.max()
+    # 2**63 as a float is the first value beyond int64 (int64's max rounds up to it).
+    too_big = high >= 2.0**63 if arr.dtype.kind == "f" else int(high) > limit.max
+    too_small = low < -(2.0**63) if arr.dtype.kind == "f" else int(low) < limit.min
+    if too_big or too_small:
+        value = high if too_big else low
+        raise ValueError(
+            f"labels[{k}] contains the label {value.item()!r}, outside the int64 range "
+            f"[{limit.min}, {limit.max}]; encode the labels as small integers "
+            "first (e.g. np.unique(labels, return_inverse=True)[1])."
+        )
+
+
 def label_buckets(*labels):
     """Group rows by the combination of labels they get.
 
@@ -137,6 +164,7 @@ def label_buckets(*labels):
             raise ValueError(
                 f"labels[{k}] must hold integer labels; got dtype {arr.dtype}."
             )
+        _check_int64_range(arr, k)
         if columns and arr.shape[0] != columns[0].shape[0]:
             raise ValueError(
                 f"labels[{k}] has {arr.shape[0]} rows but labels[0] has "

@@ -50,7 +50,14 @@ from ..utils._targets import (
     expand_soft_labels,
     infer_classes,
 )
-from ..utils._validation import as_array, check_label_proba, check_sample_weight
+from ..utils._validation import (
+    as_array,
+    check_label_proba,
+    check_sample_weight,
+    fill_masked,
+)
+from ..utils._atomic import atomic_fit
+from ..utils._warnings import user_stacklevel
 
 
 __all__ = ["LabelModelClassifier"]
@@ -317,6 +324,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         if sp.issparse(y):
             as_array(y)  # the label-matrix message: zeros would be votes
+        y = fill_masked(y, self.abstain, "y")  # masked votes are abstains
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
         if y.ndim == 1:
             return y[:, None]
@@ -413,7 +421,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"labels, {how}. To train on hard labels on purpose, pass "
                 "soft_labels=False.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         if targets:
             return _with_positive_weight(rows, proba[rows], sample_weight)
@@ -434,6 +442,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     # -------------------------------------------------------------------- fit
     # label_model and estimator are user-supplied: keep nested validation.
     @_fit_context(prefer_skip_nested_validation=False)
+    @atomic_fit
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the label model on ``y``, then the estimator on its labels.
 
@@ -479,6 +488,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             # A frozen (fitted) label model is used as is; its fit is a no-op
             # whose signature, fit(X, y), is not the label models' fit(L).
             label_model.fit(codes)
+        self._check_sources(label_model, codes)
         proba = check_label_proba(
             label_model.predict_proba(codes), n_samples, type(label_model).__name__
         )
@@ -526,6 +536,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             params[weight_key] = weight
         estimator.fit(_safe_indexing(X, index), labels, **params)
         self.estimator_ = estimator
+        self._trained = True
         return self
 
     # ------------------------------------------------------------ partial_fit
@@ -569,6 +580,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     @available_if(_estimator_has("partial_fit"))
     @_fit_context(prefer_skip_nested_validation=False)
+    @atomic_fit(deep=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the estimator on one more block, with a fitted label model.
 
@@ -608,10 +620,12 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if first:
             label_model = self._fitted_label_model()
             self.classes_ = self._partial_fit_classes(label_model, classes)
+            self._classes_given = classes is not None
             self.n_classes_ = len(self.classes_)
             self.label_model_ = label_model
             self.estimator_ = clone(self._estimator_template())
             self._n_rows_seen = self._n_rows_covered = 0
+            self._trained = False  # until a block leaves rows to train on
         elif classes is not None and not np.array_equal(
             np.unique(np.asarray(classes)), self.classes_
         ):
@@ -627,7 +641,18 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if Y.ndim == 3:
             codes = Y.astype(np.float64)
         else:
-            codes = encode_votes(Y, self.classes_, abstain=self.abstain)
+            try:
+                codes = encode_votes(Y, self.classes_, abstain=self.abstain)
+            except ValueError as exc:
+                if getattr(self, "_classes_given", True):
+                    raise
+                raise ValueError(
+                    f"{exc} The classes are the label model's indices because "
+                    "the first partial_fit got no classes=; with votes that "
+                    "are labels (e.g. strings), pass classes=[...] (in the "
+                    "label model's class order) to the first call."
+                ) from None
+        self._check_sources(self.label_model_, codes)
         proba = check_label_proba(
             self.label_model_.predict_proba(codes),
             n_samples,
@@ -658,7 +683,31 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             params["classes"] = np.arange(self.n_classes_)
         X = indexable(X)[0]
         estimator.partial_fit(_safe_indexing(X, index), labels, **params)
+        self._trained = True
         return self
+
+    def _check_trained(self):
+        """Fitted, and the estimator trained (partial_fit may have had no row)."""
+        check_is_fitted(self)
+        if not getattr(self, "_trained", True):
+            raise NotFittedError(
+                f"{type(self).__name__} has not trained its estimator yet: "
+                f"partial_fit has seen {self._n_rows_seen} row(s), "
+                f"{self._n_rows_covered} with a vote, and none of them was left "
+                "to train on (uncovered or zero-weight rows). Call partial_fit "
+                "with blocks whose rows have votes."
+            )
+
+    def _check_sources(self, label_model, codes):
+        """``y`` has the label model's number of sources (not a message about X)."""
+        expected = getattr(label_model, "n_features_in_", None)
+        inner = getattr(label_model, "estimator", label_model)  # FrozenEstimator
+        if expected is not None and codes.ndim >= 2 and codes.shape[1] != expected:
+            raise ValueError(
+                f"y has {codes.shape[1]} sources (columns) but the label model "
+                f"{type(inner).__name__} was fitted with {expected}; y must "
+                "hold the votes of the same sources, in the same order."
+            )
 
     # ------------------------------------------------------------- prediction
     @available_if(_estimator_has("predict"))
@@ -676,7 +725,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Predicted labels (values of ``classes_``).
         """
         refuse_dask("predict", X)
-        check_is_fitted(self)
+        self._check_trained()
         codes = np.asarray(self.estimator_.predict(X))
         return self.classes_[codes.astype(np.intp)]
 
@@ -696,7 +745,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             label gets probability 0.
         """
         refuse_dask("predict_proba", X)
-        check_is_fitted(self)
+        self._check_trained()
         proba = self.estimator_.predict_proba(X)
         seen = np.asarray(self.estimator_.classes_).astype(np.intp)
         if len(seen) == self.n_classes_:
@@ -738,7 +787,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             received no training label).
         """
         refuse_dask("decision_function", X)
-        check_is_fitted(self)
+        self._check_trained()
         return self.estimator_.decision_function(X)
 
     def score(self, X, y, sample_weight=None):
@@ -771,7 +820,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Accuracy or agreement, in [0, 1].
         """
         refuse_dask("score", X, y)
-        check_is_fitted(self)
+        self._check_trained()
         y_arr = check_array(
             y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y"
         )

@@ -26,6 +26,7 @@ __all__ = [
     "is_dask_array",
     "is_dask_collection",
     "is_dask_frame",
+    "refuse_dask",
     "map_sum",
     "map_tree",
     "persist_map",
@@ -47,6 +48,21 @@ def is_dask_collection(obj):
     """
     root = type(obj).__module__.split(".")[0]
     return root in _DASK_ROOTS and hasattr(obj, "__dask_graph__")
+
+
+def refuse_dask(owner, method, how, **arrays):
+    """Refuse dask inputs that ``owner.method`` would gather whole, silently.
+
+    ``how`` says what to do instead for data beyond memory.
+    """
+    for name, array in arrays.items():
+        if is_dask_collection(array):
+            raise TypeError(
+                f"{owner}.{method} works on data in memory and would load the "
+                f"dask {type(array).__name__} passed as {name} whole. For data "
+                f"beyond memory, {how}; call .compute() first if it fits in "
+                "memory."
+            )
 
 
 def is_dask_array(obj):

@@ -52,6 +52,53 @@ def as_array(L):
     return np.asarray(L)
 
 
+def fill_masked(L, abstain=-1, input_name="L"):
+    """A masked label matrix with its masked entries turned into abstains.
+
+    ``np.asarray`` (and so every numpy and scikit-learn validation) reads a
+    masked array through its mask: the hidden values would become votes. A
+    masked vote means "no vote": it becomes ``abstain`` (hard votes) or no
+    vote mass (soft votes, 3-D). Anything else is returned unchanged.
+
+    Parameters
+    ----------
+    L : array-like
+    abstain : int, str or None, default=-1
+        The value masked hard votes become; None (no abstain value) refuses
+        a masked matrix whose mask hides something.
+    input_name : str, default="L"
+
+    Returns
+    -------
+    L : array-like
+        ``L`` itself, or a plain ndarray when it was masked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = np.ma.masked_array([[0, 7], [1, 1]], mask=[[False, True], [False, False]])
+    >>> fill_masked(L)
+    array([[ 0, -1],
+           [ 1,  1]])
+    """
+    if not isinstance(L, np.ma.MaskedArray):
+        return L
+    mask = np.ma.getmaskarray(L)
+    data = np.ma.getdata(L)
+    if not mask.any():
+        return data
+    if data.ndim == 3 and data.dtype.kind in "fiu":
+        return np.where(mask, 0.0, data)
+    if abstain is None:
+        raise ValueError(
+            f"{input_name} is a masked array with {int(mask.sum())} masked "
+            "entries, but abstain=None: there is no abstain value to read them "
+            f"as. Set abstain, or fill the mask ({input_name}.filled(value))."
+        )
+    # A typed abstain: numpy then promotes (uint8 votes with -1 -> int16).
+    return np.where(mask, np.asarray(abstain), data)
+
+
 def check_vote_container(L, input_name="L"):
     """Refuse sparse, string and other non-numeric label matrices up front.
 
@@ -63,9 +110,18 @@ def check_vote_container(L, input_name="L"):
     if sp.issparse(L):
         as_array(L)  # raises the sparse message
     dtypes = getattr(L, "dtypes", None)
+    if dtypes is None and hasattr(L, "dtype") and hasattr(L, "to_numpy"):
+        dtypes = L.dtype  # a pandas Series
     if dtypes is not None and not isinstance(L, np.ndarray):
-        dtypes = [dtypes] if isinstance(dtypes, np.dtype) else list(dtypes)
-        for column, dtype in zip(getattr(L, "columns", [input_name]), dtypes):
+        dtypes = [dtypes] if not hasattr(dtypes, "__len__") else list(dtypes)
+        columns = getattr(L, "columns", [input_name])
+        for position, (column, dtype) in enumerate(zip(columns, dtypes)):
+            if getattr(dtype, "kind", "O") not in "iufb" and not hasattr(
+                dtype, "categories"
+            ):
+                # object, python or pyarrow strings: the message of numpy strings.
+                values = L.iloc[:1000, position] if hasattr(L, "columns") else L.iloc[:1000]
+                _refuse_strings(values.to_numpy(dtype=object), input_name)
             categories = getattr(dtype, "categories", None)
             numeric = np.asarray(categories).dtype.kind in "iufb"
             if categories is not None and not numeric:
@@ -78,19 +134,42 @@ def check_vote_container(L, input_name="L"):
                     "missing value) or LabelModelClassifier, which encodes labels."
                 )
         return L
-    arr = np.asarray(L) if not hasattr(L, "dtype") else L
+    if hasattr(L, "dtype"):
+        arr = L
+    else:
+        try:
+            arr = np.asarray(L)
+        except ValueError:
+            _refuse_ragged(input_name)
     kind = getattr(arr, "dtype", np.dtype(float)).kind
     if kind in "USO":
         flat = np.asarray(arr).ravel()
-        for value in flat[: min(flat.size, 1000)]:
-            if isinstance(value, (str, bytes)):
-                raise ValueError(
-                    f"{input_name} holds strings (e.g. {str(value)!r}); label models "
-                    "take numeric class indices 0..n_classes-1 with -1 for abstain. "
-                    "Encode the labels first, or use LabelModelClassifier or "
-                    "WeaSELClassifier, which accept string votes."
-                )
+        _refuse_strings(flat[: min(flat.size, 1000)], input_name)
     return L
+
+
+def _refuse_ragged(input_name):
+    raise ValueError(
+        f"{input_name} is ragged or holds sequences in its cells (rows of "
+        "different lengths, or lists where votes belong); a label matrix is a "
+        "rectangular array with one vote per (sample, source): -1 for abstain, "
+        "else a class index. Pad short rows with -1, and pass soft votes as a "
+        "3-D array (n_samples, n_sources, n_classes)."
+    )
+
+
+def _refuse_strings(values, input_name):
+    """Raise on the first string of ``values``, or on a sequence in a cell."""
+    for value in values:
+        if isinstance(value, (str, bytes)):
+            raise ValueError(
+                f"{input_name} holds strings (e.g. {str(value)!r}); label models "
+                "take numeric class indices 0..n_classes-1 with -1 for abstain. "
+                "Encode the labels first, or use LabelModelClassifier or "
+                "WeaSELClassifier, which accept string votes."
+            )
+        if isinstance(value, (list, tuple, np.ndarray)):
+            _refuse_ragged(input_name)
 
 
 def _smallest_int_dtype(n_classes):
@@ -179,7 +258,7 @@ def check_label_matrix(
     >>> L.dtype, n_classes
     (dtype('int8'), 2)
     """
-    arr = as_array(L)
+    arr = as_array(fill_masked(L, abstain, input_name))
     if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
         # Object arrays of numbers (e.g. from pandas) are converted; anything
         # else (strings, complex) is rejected with the offending dtype.
