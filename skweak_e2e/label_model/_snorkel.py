@@ -19,6 +19,12 @@ from ..utils._label_matrix import unique_rows, vote_indicator
 from ._base import BaseLabelModel
 from ._distributed import validated_block
 from ._prior import estimate_class_prior
+from ._sparse_votes import (
+    drop_source_blocks,
+    sparse_exp_proba,
+    sparse_overlaps,
+    sparse_snorkel_loss,
+)
 from ._tensor_form import exp_proba
 from ._vote_codes import CHUNK_ROWS, compress_rows, pattern_weights
 
@@ -206,6 +212,8 @@ def snorkel_loss(mu, O, q, class_prior, n_sources, mu_init=None, l2=0.0):
     loss : float
     grad : ndarray of shape (d, n_classes)
     """
+    if sp.issparse(O):  # crowd-sized sources: the O(nnz) expansion
+        return sparse_snorkel_loss(mu, O, q, class_prior, n_sources, mu_init, l2)
     n_classes = mu.shape[1]
     mu_p = mu * class_prior
     R = O - mu_p @ mu.T
@@ -312,6 +320,8 @@ def break_symmetry(mu, class_prior, n_sources):
 
 _MEMORY_BUDGET = 4 * 2**30  # bytes for the (m C) x (m C) matrices of a fit
 _DENSE_COPIES = 4  # gram, O, mu P mu^T and R at the peak of the first epoch
+# A sparse L whose dense statistics would exceed this keeps them sparse.
+_SPARSE_GRAM_ABOVE = 256 * 2**20
 
 
 def _check_memory(L, n_classes, n_sources=None):
@@ -520,6 +530,8 @@ class Snorkel(BaseLabelModel):
         self.random_state = random_state
 
     def _fit(self, L, sample_weight=None):
+        if sp.issparse(L):
+            return self._fit_sparse(L, sample_weight)
         self._check_fit(L.shape[1])
         _check_memory(L, self.n_classes_)
         O, q = overlap_matrix(L, self.n_classes_, sample_weight)
@@ -536,6 +548,25 @@ class Snorkel(BaseLabelModel):
         )
         total = summary.weight_total
         self._fit_overlaps(gram / total, first / total, total)
+
+    def _fit_sparse(self, L, sample_weight):
+        """A sparse ``L``: the Gram of the votes stays sparse when it is large.
+
+        Below ``_SPARSE_GRAM_ABOVE`` bytes of dense statistics the sparse Gram
+        is densified and the fit is the dense one; above, the objective is
+        evaluated from the sparse overlaps (same objective, O(nnz(O))).
+        """
+        n_sources = L.shape[1]
+        C = self.n_classes_
+        self._check_fit(n_sources)
+        gram, first = sparse_overlaps(L, C, sample_weight)
+        total = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        d = n_sources * C
+        if _DENSE_COPIES * 8 * d * d <= _SPARSE_GRAM_ABOVE:
+            O = gram.toarray() / total
+        else:
+            O = drop_source_blocks(gram, C) / total
+        self._fit_overlaps(O, first / total, total)
 
     def _check_fit(self, n_sources):
         if n_sources < 3:
@@ -624,6 +655,8 @@ class Snorkel(BaseLabelModel):
         )
 
     def _predict_proba(self, L):
+        if sp.issparse(L):
+            return sparse_exp_proba(L, self.W_)
         return exp_proba(L, self.W_)
 
     def get_weights(self):
