@@ -99,13 +99,11 @@ class SparseVoteData:
 
     def __init__(self, L, n_classes, sample_weight=None, active=None):
         self.V = vote_onehot(L, n_classes, active)
-        # The transpose in CSR: the counts are then a row-major product too.
-        self.Vt = self.V.T.tocsr()
         self.C = n_classes
         self.n_sources = self.V.shape[1] // n_classes
         self.weights = None if sample_weight is None else np.asarray(sample_weight, float)
         w = np.ones(L.shape[0]) if self.weights is None else self.weights
-        votes = (self.Vt @ w).reshape(self.n_sources, n_classes)
+        votes = np.asarray(w @ self.V).reshape(self.n_sources, n_classes)
         self.outcome_counts = np.empty((self.n_sources, n_classes + 1))
         self.outcome_counts[:, 1:] = votes
         # Repeated labels can outnumber the rows of a source: no negative count.
@@ -126,7 +124,9 @@ class SparseVoteData:
         C = self.C
         Tw = Tt if self.weights is None else Tt * self.weights
         class_mass = Tw.sum(axis=1)
-        N_votes = np.asarray(self.Vt @ Tw.T).reshape(self.n_sources, C, C)
+        # (C, n) @ (n, m C) streams Tw and scatters into a small output: about
+        # twice as fast as V^T @ Tw^T, which gathers rows of Tw at random.
+        N_votes = np.asarray(Tw @ self.V).T.reshape(self.n_sources, C, C)
         N = np.empty((self.n_sources, C + 1, C))
         N[:, 1:, :] = N_votes
         # The abstain outcome is the implicit zero: class mass minus the votes
@@ -210,7 +210,6 @@ class ImplicitAbstainOnehot:
 
     def __init__(self, L, n_classes):
         self.V = vote_onehot(L, n_classes)
-        self.Vt = self.V.T.tocsr()
         self.C = n_classes
         self.n_sources = L.shape[1]
         self.shape = (L.shape[0], self.n_sources * (n_classes + 1))
@@ -232,7 +231,9 @@ class _Transposed:
         A = self.A
         C = A.C
         G = np.asarray(G)
-        votes = np.asarray(A.Vt @ G).reshape(A.n_sources, C, G.shape[1])
+        votes = np.asarray(np.ascontiguousarray(G.T) @ A.V).T.reshape(
+            A.n_sources, C, G.shape[1]
+        )
         out = np.empty((A.n_sources, C + 1, G.shape[1]))
         out[:, 1:] = votes
         out[:, 0] = G.sum(axis=0)[None, :] - votes.sum(axis=1)

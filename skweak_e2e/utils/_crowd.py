@@ -427,7 +427,7 @@ def looks_like_long_array(arr):
         return None
     # A label matrix of 3 sources holds small class indices; a long table's
     # task column counts up to the number of tasks.
-    if int(arr[:, 0].max()) >= 100 and len(np.unique(arr[:, 0])) > n // 20:
+    if int(arr[:, 0].max()) >= 50 and len(np.unique(arr[:, 0])) > n // 20:
         return (
             f"L has 3 columns, no abstain and up to {int(arr.max())} in its first "
             "column: it looks like a long table of crowd labels (task, worker, "
