@@ -159,6 +159,8 @@ def test_snorkel_sparse_equals_dense(monkeypatch, factored):
     L, _ = _dense_crowd(n=800, m=12)
     if factored:  # the sparse-Gram objective, forced on a small problem
         monkeypatch.setattr(_snorkel, "_SPARSE_GRAM_ABOVE", 0)
+    else:  # the dense statistics, forced
+        monkeypatch.setattr(_snorkel, "_SPARSE_GRAM_FILL", 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dense = Snorkel(random_state=0, class_prior="estimate").fit(L)

@@ -59,10 +59,13 @@ def make_crowd(
     Parameters
     ----------
     n_tasks : int, default=1000
+        Number of tasks (items to label).
     n_workers : int, default=100
+        Number of workers.
     labels_per_task : int, default=5
         Distinct workers per task (at most ``n_workers``).
     n_classes : int, default=2
+        Number of classes.
     accuracy : tuple of float, default=(0.55, 0.95)
         Range of the workers' accuracies.
     spammer_fraction : float, default=0.0
@@ -77,6 +80,7 @@ def make_crowd(
         Return ``data`` as a pandas DataFrame (needs pandas) instead of a
         dict of arrays.
     random_state : int, RandomState instance or None, default=None
+        Seeds every draw.
 
     Returns
     -------

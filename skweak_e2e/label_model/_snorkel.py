@@ -320,8 +320,11 @@ def break_symmetry(mu, class_prior, n_sources):
 
 _MEMORY_BUDGET = 4 * 2**30  # bytes for the (m C) x (m C) matrices of a fit
 _DENSE_COPIES = 4  # gram, O, mu P mu^T and R at the peak of the first epoch
-# A sparse L whose dense statistics would exceed this keeps them sparse.
+# A sparse L keeps its vote Gram sparse when the dense statistics would exceed
+# this many bytes, or when the Gram fills less than _SPARSE_GRAM_FILL of its
+# d x d entries (an epoch then costs O(nnz) instead of O(d^2)).
 _SPARSE_GRAM_ABOVE = 256 * 2**20
+_SPARSE_GRAM_FILL = 0.25
 
 
 def _check_memory(L, n_classes, n_sources=None):
@@ -552,9 +555,9 @@ class Snorkel(BaseLabelModel):
     def _fit_sparse(self, L, sample_weight):
         """A sparse ``L``: the Gram of the votes stays sparse when it is large.
 
-        Below ``_SPARSE_GRAM_ABOVE`` bytes of dense statistics the sparse Gram
-        is densified and the fit is the dense one; above, the objective is
-        evaluated from the sparse overlaps (same objective, O(nnz(O))).
+        A small, well-filled Gram is densified and the fit is the dense one;
+        otherwise the objective is evaluated from the sparse overlaps (the
+        same objective, O(nnz(O)) per epoch; see ``sparse_snorkel_loss``).
         """
         n_sources = L.shape[1]
         C = self.n_classes_
@@ -562,7 +565,8 @@ class Snorkel(BaseLabelModel):
         gram, first = sparse_overlaps(L, C, sample_weight)
         total = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         d = n_sources * C
-        if _DENSE_COPIES * 8 * d * d <= _SPARSE_GRAM_ABOVE:
+        small = _DENSE_COPIES * 8 * d * d <= _SPARSE_GRAM_ABOVE
+        if small and gram.nnz >= _SPARSE_GRAM_FILL * d * d:
             O = gram.toarray() / total
         else:
             O = drop_source_blocks(gram, C) / total

@@ -52,6 +52,15 @@ class CrowdLabels:
     Returned by :func:`label_matrix_from_long`; not meant to be built by
     hand.
 
+    Parameters
+    ----------
+    L : scipy.sparse.csr_matrix of shape (n_tasks, n_workers)
+        The sparse label matrix.
+    tasks, workers, classes : ndarray
+        Ids of the rows, the columns and the class indices.
+    n_repeated : int
+        Number of repeated labels.
+
     Attributes
     ----------
     L : scipy.sparse.csr_matrix of shape (n_tasks, n_workers)
@@ -66,6 +75,16 @@ class CrowdLabels:
         Class label of every class index.
     n_repeated_ : int
         Number of labels that repeat a (task, worker) cell already labelled.
+
+    Examples
+    --------
+    >>> from skweak_e2e.utils import label_matrix_from_long
+    >>> crowd = label_matrix_from_long({"task": [1, 1, 2], "worker": ["a", "a", "b"],
+    ...                                 "label": ["x", "x", "y"]})
+    >>> crowd
+    CrowdLabels(2 tasks x 2 workers, 3 labels, 2 classes, 1 repeated)
+    >>> crowd.decode([1, 0, -1])
+    array(['y', 'x', None], dtype=object)
     """
 
     def __init__(self, L, tasks, workers, classes, n_repeated):
