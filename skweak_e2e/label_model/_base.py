@@ -428,5 +428,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # Label matrices hold integer codes; the common checks then feed
         # non-negative integer data instead of floats.
         tags.input_tags.categorical = True
+        # scipy.sparse L: stored value = class + 1, implicit zero = abstain.
+        tags.input_tags.sparse = True
         tags.target_tags.required = False
         return tags
