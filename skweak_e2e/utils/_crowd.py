@@ -134,6 +134,16 @@ def _factorize(values, name):
     values = np.asarray(values)
     if values.ndim != 1:
         raise ValueError(f"column {name!r} must be 1-D; got shape {values.shape}.")
+    if values.dtype.kind in "iu" and values.size:
+        # Integer ids in a range not much wider than the table: a presence
+        # table instead of a sort (O(n), ~20x faster on 5e6 ids).
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * values.size + 1024:
+            offset = values - low
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[offset] = True
+            rank = np.cumsum(present) - 1
+            return np.flatnonzero(present) + low, rank[offset]
     if values.dtype.kind != "O":
         uniques, codes = np.unique(values, return_inverse=True)
         return uniques, codes.ravel()
@@ -278,13 +288,11 @@ def label_matrix_from_long(data, task="task", worker="worker", label="label", *,
         # One label seen: a second, unseen class keeps the problem a classification.
         class_values = np.append(class_values, np.asarray([None], dtype=object))
     dtype = np.int8 if n_classes < 127 else (np.int16 if n_classes < 32767 else np.int32)
-    # Sort the labels by (task, worker): CSR order, repeated cells adjacent.
-    # One int64 key sorts faster than lexsort; tables grouped by task are
-    # often sorted already.
-    key = rows.astype(np.int64) * len(workers) + cols
-    if (np.diff(key) < 0).any():
-        order = np.argsort(key, kind="stable")
-        rows, cols, codes, key = rows[order], cols[order], codes[order], key[order]
+    # CSR order: by task (a stable sort, linear on tables grouped by task),
+    # then scipy sorts the few workers of each row in place.
+    if (np.diff(rows) < 0).any():
+        order = np.argsort(rows, kind="stable")
+        rows, cols, codes = rows[order], cols[order], codes[order]
     indptr = np.zeros(len(tasks) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=len(tasks)), out=indptr[1:])
     index_dtype = np.int32 if max(len(workers), len(labels)) < 2**31 else np.int64
@@ -292,7 +300,13 @@ def label_matrix_from_long(data, task="task", worker="worker", label="label", *,
         ((codes + 1).astype(dtype), cols.astype(index_dtype), indptr.astype(index_dtype)),
         shape=(len(tasks), len(workers)),
     )
-    repeated = int(np.count_nonzero(np.diff(key) == 0))
+    L.has_sorted_indices = False
+    L.sort_indices()  # keeps repeated entries (unlike sum_duplicates)
+    # Repeated labels: equal neighbouring columns within one row (every row
+    # holds at least one label, so row starts are the indptr entries).
+    same = np.diff(L.indices) == 0
+    same[indptr[1:-1] - 1] = False
+    repeated = int(np.count_nonzero(same))
     L.has_canonical_format = repeated == 0
     return CrowdLabels(L, tasks, workers, class_values, repeated)
 
