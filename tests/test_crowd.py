@@ -60,6 +60,10 @@ def test_long_table_from_pandas_with_other_names_and_declared_classes():
                                classes=[0, 1])
     with pytest.raises(ValueError, match="no column 'task'"):
         label_matrix_from_long(df)
+    with pytest.raises(ValueError, match="'label' holds missing values"):
+        label_matrix_from_long({"task": [0, 1], "worker": [0, 0], "label": [1.0, np.nan]})
+    with pytest.raises(ValueError, match="'worker' holds missing values"):
+        label_matrix_from_long({"task": [0, 1], "worker": ["a", None], "label": [1, 0]})
 
 
 def test_long_table_from_dask():

@@ -134,6 +134,10 @@ def _factorize(values, name):
     values = np.asarray(values)
     if values.ndim != 1:
         raise ValueError(f"column {name!r} must be 1-D; got shape {values.shape}.")
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        raise ValueError(
+            f"column {name!r} holds missing values (NaN); drop those rows."
+        )
     if values.dtype.kind in "iu" and values.size:
         # Integer ids in a range not much wider than the table: a presence
         # table instead of a sort (O(n), ~20x faster on 5e6 ids).
