@@ -165,6 +165,7 @@ def test_snorkel_sparse_equals_dense(monkeypatch, factored):
         monkeypatch.setattr(_snorkel, "_SPARSE_GRAM_ABOVE", 0)
     else:  # the dense statistics, forced
         monkeypatch.setattr(_snorkel, "_SPARSE_GRAM_FILL", 0.0)
+        monkeypatch.setattr(_snorkel, "_DENSE_GRAM_WIDTH", 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dense = Snorkel(random_state=0, class_prior="estimate").fit(L)

@@ -117,7 +117,9 @@ def make_crowd(
     rng = check_random_state(random_state)
     prior = np.full(C, 1.0 / C) if class_prior is None else np.asarray(class_prior, float)
     if prior.shape != (C,) or (prior < 0).any() or prior.sum() <= 0:
-        raise ValueError(f"class_prior must hold {C} non-negative numbers; got {class_prior!r}.")
+        raise ValueError(
+            f"class_prior must hold {C} non-negative numbers; got {class_prior!r}."
+        )
     prior = prior / prior.sum()
 
     acc = rng.uniform(low, high, size=n_workers)

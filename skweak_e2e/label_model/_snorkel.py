@@ -321,10 +321,13 @@ def break_symmetry(mu, class_prior, n_sources):
 _MEMORY_BUDGET = 4 * 2**30  # bytes for the (m C) x (m C) matrices of a fit
 _DENSE_COPIES = 4  # gram, O, mu P mu^T and R at the peak of the first epoch
 # A sparse L keeps its vote Gram sparse when the dense statistics would exceed
-# this many bytes, or when the Gram fills less than _SPARSE_GRAM_FILL of its
-# d x d entries (an epoch then costs O(nnz) instead of O(d^2)).
+# this many bytes, or when d = n_sources n_classes is above _DENSE_GRAM_WIDTH
+# and the Gram fills less than _SPARSE_GRAM_FILL of its d x d entries (an
+# epoch then costs O(nnz) instead of O(d^2): on a 1e5 x 1000 binary crowd,
+# whose Gram is 39% full, 3.0 s instead of 8.6 s).
 _SPARSE_GRAM_ABOVE = 256 * 2**20
-_SPARSE_GRAM_FILL = 0.25
+_SPARSE_GRAM_FILL = 0.75
+_DENSE_GRAM_WIDTH = 256
 
 
 def _check_memory(L, n_classes, n_sources=None):
@@ -566,7 +569,7 @@ class Snorkel(BaseLabelModel):
         total = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         d = n_sources * C
         small = _DENSE_COPIES * 8 * d * d <= _SPARSE_GRAM_ABOVE
-        if small and gram.nnz >= _SPARSE_GRAM_FILL * d * d:
+        if small and (d <= _DENSE_GRAM_WIDTH or gram.nnz >= _SPARSE_GRAM_FILL * d * d):
             O = gram.toarray() / total
         else:
             O = drop_source_blocks(gram, C) / total

@@ -258,8 +258,8 @@ def label_matrix_from_long(data, task="task", worker="worker", label="label", *,
     >>> crowd.L.toarray()  # class index + 1; 0 = no label
     array([[1, 2, 0],
            [2, 2, 2]], dtype=int8)
-    >>> crowd.tasks_, crowd.workers_, crowd.classes_
-    (array(['t1', 't2'], dtype='<U2'), array(['ann', 'bob', 'eve'], dtype='<U3'), array(['cat', 'dog'], dtype='<U3'))
+    >>> crowd.tasks_.tolist(), crowd.workers_.tolist(), crowd.classes_.tolist()
+    (['t1', 't2'], ['ann', 'bob', 'eve'], ['cat', 'dog'])
     """
     task_ids, worker_ids, labels = _columns(data, (task, worker, label))
     if not (len(task_ids) == len(worker_ids) == len(labels)):
