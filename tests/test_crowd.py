@@ -177,6 +177,13 @@ def test_snorkel_sparse_equals_dense(monkeypatch, factored):
                            rtol=0, atol=1e-9)
 
 
+def test_snorkel_refuses_sparse_overlaps_beyond_its_budget(monkeypatch):
+    L = _to_sparse(_dense_crowd(n=200, m=12)[0])
+    monkeypatch.setattr(_snorkel, "_MEMORY_BUDGET", 1000)
+    with pytest.raises(ValueError, match="Snorkel would need up to .* GiB"):
+        Snorkel().fit(L)
+
+
 def test_sparse_snorkel_loss_is_the_dense_objective():
     L, _ = _dense_crowd(n=500, m=8)
     C, m = 3, 8

@@ -565,6 +565,18 @@ class Snorkel(BaseLabelModel):
         n_sources = L.shape[1]
         C = self.n_classes_
         self._check_fit(n_sources)
+        # The Gram holds at most sum_i v_i^2 entries (v_i votes on row i), at
+        # about 24 bytes each while scipy builds it: refuse before allocating.
+        votes = np.diff(L.indptr).astype(np.float64)
+        need = 24.0 * float(votes @ votes)
+        if need > _MEMORY_BUDGET:
+            raise ValueError(
+                f"Snorkel would need up to {need / 2**30:.1f} GiB for the sparse "
+                f"overlaps of L (one entry per pair of votes on a row; the rows "
+                f"hold up to {int(votes.max())} votes), above the budget of "
+                f"{_MEMORY_BUDGET / 2**30:g} GiB. Use DawidSkene or MajorityVote, "
+                "whose memory grows with the number of votes."
+            )
         gram, first = sparse_overlaps(L, C, sample_weight)
         total = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         d = n_sources * C
