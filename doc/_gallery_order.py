@@ -8,6 +8,7 @@ ORDER = [
     "plot_snorkel_spam_tutorial.py",
     "plot_multiclass.py",
     "plot_class_imbalance.py",
+    "plot_crowdsourcing.py",
     "plot_soft_sources.py",
     "plot_weasel_vs_two_stage.py",
     "plot_duplicated_sources.py",

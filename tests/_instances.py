@@ -21,6 +21,11 @@ LABEL_MODEL_NEGATIVE_INPUT = (
 )
 
 
+LABEL_MODEL_SPARSE_FLOATS = (
+    "label models take sparse label matrices (stored value = class + 1); the "
+    "check feeds random floats and refuses the clear 'non-integer stored "
+    "values' error (tests/test_crowd.py covers sparse input)"
+)
 LABEL_MODEL_FLOAT_INPUT = (
     "this check fits on continuous float features, which are no votes; "
     "tests/test_sample_weight.py checks the same equivalences (weight 2 = a "
@@ -115,6 +120,9 @@ def expected_failed_checks(estimator):
     ):
         failed["check_positive_only_tag_during_fit"] = LABEL_MODEL_NEGATIVE_INPUT
         failed["check_sample_weight_equivalence_on_dense_data"] = LABEL_MODEL_FLOAT_INPUT
+        for check in ("check_estimator_sparse_array", "check_estimator_sparse_matrix",
+                      "check_sample_weight_equivalence_on_sparse_data"):
+            failed[check] = LABEL_MODEL_SPARSE_FLOATS
     if type(estimator).__name__ == "WeaSELClassifier" and estimator.abstain == -1:
         failed["check_classifiers_classes"] = WEASEL_ABSTAIN
     if isinstance(estimator, LabelModelClassifier) and estimator.abstain == -1:

@@ -166,10 +166,10 @@ def _label_model_cases():
 CASES = _label_model_cases() + [
     # ---------------------------------------------------------- label models
     pytest.param(
-        lambda: MajorityVote().fit(sp.csr_matrix(L + 1)),
-        TypeError,
-        "sparse label matrix is ambiguous",
-        id="MajorityVote-sparse",
+        lambda: MajorityVote().fit(sp.csr_matrix(L)),
+        ValueError,
+        "stores class index \\+ 1",
+        id="MajorityVote-sparse-minus-one-coded",
     ),
     pytest.param(
         lambda: DawidSkene().fit(
@@ -349,7 +349,7 @@ CASES = _label_model_cases() + [
     pytest.param(
         lambda: LabelModelClassifier().fit(X, sp.csr_matrix(L + 1)),
         TypeError,
-        "sparse label matrix is ambiguous",
+        "takes a dense label matrix",
         id="LabelModelClassifier-sparse-y",
     ),
     pytest.param(

@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -11,6 +12,11 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._crowd import (
+    check_sparse_label_matrix,
+    sparse_is_covered,
+    sparse_silent_sources,
+)
 from ..utils._dask import is_dask_collection, map_sum, row_blocks
 from ..utils._hints import snorkel_hints
 from ..utils._label_matrix import is_covered, warn_silent_sources
@@ -38,7 +44,8 @@ from ._distributed import (
     renumber_block,
     summarise_block,
 )
-from ._tensor_form import apply_tensor_form
+from ._sparse_votes import sparse_tensor_scores
+from ._tensor_form import apply_tensor_form, scores_to_proba
 
 __all__ = ["BaseLabelModel", "proba_to_labels"]
 
@@ -235,6 +242,8 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate_L(self, L, *, reset):
         """Validate ``L`` with sklearn's machinery, then with the label rules."""
+        if sp.issparse(L):
+            return self._validate_sparse(L, reset=reset)
         L = fill_masked(L, self.abstain)  # masked votes are abstains
         check_vote_container(L)
         L = validate_data(
@@ -255,6 +264,23 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
         return L, n_classes
 
+    def _validate_sparse(self, L, *, reset):
+        """A sparse ``L`` (stored value = class + 1, implicit zero = abstain)."""
+        n_classes = self._default_n_classes() if reset else self.n_classes_
+        L, n_classes = check_sparse_label_matrix(
+            L, n_classes=n_classes, require_votes=reset
+        )
+        if reset:
+            self.n_features_in_ = L.shape[1]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif L.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"L has {L.shape[1]} sources (columns) but {type(self).__name__} "
+                f"was fitted with {self.n_features_in_}."
+            )
+        return L, n_classes
+
     @snorkel_hints
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, L, y=None, sample_weight=None):
@@ -266,7 +292,10 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Votes of the sources (``abstain`` for no vote), or soft votes. A
             dask array (or dask DataFrame) is fitted from statistics reduced
             over its row blocks, without gathering it (see the "Scaling out"
-            page of the user guide).
+            page of the user guide). A scipy sparse matrix stores class
+            index + 1 with the implicit zero as abstain (crowd labels, see
+            :func:`~skweak_e2e.utils.label_matrix_from_long`); the fit then
+            costs O(number of votes) per step.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -298,14 +327,19 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if not weight.sum() > 0:
                 raise ValueError("sample_weight sums to zero: there is nothing to fit.")
             weight = relative_weights(weight)
-        covered = is_covered(L)
+        sparse = sp.issparse(L)
+        covered = sparse_is_covered(L) if sparse else is_covered(L)
         if weight is not None and not weight[covered].sum() > 0:
             _refuse_uncovered_weight()
         check_tensor_size(L.shape[1], n_classes, type(self).__name__)
         self._set_classes(L, n_classes, weight)
         self.coverage_ = float(np.average(covered, weights=weight))
-        self.silent_sources_ = warn_silent_sources(L, type(self).__name__, weight)
-        present = self._classes_to_fit(L, n_classes, weight)
+        self.silent_sources_ = warn_silent_sources(
+            L, type(self).__name__, weight,
+            silent=sparse_silent_sources(L, weight) if sparse else None,
+        )
+        # A sparse crowd matrix fits on its own class set (no renumbering).
+        present = None if sparse else self._classes_to_fit(L, n_classes, weight)
         if present is None:
             self._fit_input(L, L_input, y, weight)
         else:
@@ -509,7 +543,30 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return self._predict_proba(L)
 
     def _predict_proba(self, L):
+        if sp.issparse(L):
+            return scores_to_proba(
+                sparse_tensor_scores(L, self.W_), self.activation, self.class_prior_
+            )
         return apply_tensor_form(L, self.W_, self.activation, self.class_prior_)
+
+    def fit_predict(self, L, y=None, sample_weight=None):
+        """Fit on ``L``, then return :meth:`predict` of ``L``.
+
+        Parameters
+        ----------
+        L : array-like or sparse matrix of shape (n_samples, n_sources)
+            Label matrix (see :meth:`fit`).
+        y : None
+            Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the fit.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Class indices, or -1 for ties under ``tie_break="abstain"``.
+        """
+        return self.fit(L, y, sample_weight=sample_weight).predict(L)
 
     def transform(self, L):
         """Probabilistic labels (same as :meth:`predict_proba`).
@@ -597,5 +654,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # Label matrices hold integer codes; the common checks then feed
         # non-negative integer data instead of floats.
         tags.input_tags.categorical = True
+        # scipy.sparse L: stored value = class + 1, implicit zero = abstain.
+        tags.input_tags.sparse = True
         tags.target_tags.required = False
         return tags

@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from ..utils._dask import map_sum, map_tree, persist_map
@@ -14,6 +15,7 @@ from ..utils._threads import serial_blas
 from ..utils._warnings import user_stacklevel
 from ._base import BaseLabelModel
 from ._distributed import block_offsets, validated_block
+from ._sparse_votes import SparseVoteData, sparse_exp_proba
 from ._tensor_form import exp_proba
 from ._vote_codes import (
     MAX_TABLE,
@@ -477,6 +479,8 @@ class DawidSkene(BaseLabelModel):
     _fits_present_classes = True
 
     def _predict_proba(self, L):
+        if sp.issparse(L):
+            return sparse_exp_proba(L, self.W_)
         return exp_proba(L, self.W_)
 
     def _widen_classes(self, present, n_classes):
@@ -511,7 +515,12 @@ class DawidSkene(BaseLabelModel):
         C = self.n_classes_
         self._warn_few_sources(n_sources)
         active = self._active_sources(n_sources)
-        L_active = L[:, active] if len(active) < n_sources else L
+        if sp.issparse(L):
+            # Crowd votes: O(votes) per EM step (see _sparse_votes).
+            data = SparseVoteData(L, C, sample_weight, active)
+            L_active = None
+        else:
+            L_active = L[:, active] if len(active) < n_sources else L
         if L.ndim == 3:
             spread = _off_top_fraction(L_active)
             if spread > _SPREAD_WARN:
@@ -525,7 +534,8 @@ class DawidSkene(BaseLabelModel):
                     UserWarning,
                     stacklevel=user_stacklevel(),
                 )
-        data = (_HardData if L.ndim == 2 else _SoftData)(L_active, C, sample_weight)
+        if L_active is not None:
+            data = (_HardData if L.ndim == 2 else _SoftData)(L_active, C, sample_weight)
         n_eff = float(n_samples if sample_weight is None else np.sum(sample_weight))
 
         def step(W, log_prior, need_counts):

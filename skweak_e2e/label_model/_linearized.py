@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import Bounds, minimize
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -16,6 +17,7 @@ from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import is_covered, unique_rows, vote_indicator
 from ..utils._validation import check_label_proba
 from ._base import TIE_TOL, BaseLabelModel
+from ._sparse_votes import ImplicitAbstainOnehot, sparse_is_covered, sparse_tensor_scores
 from ._tensor_form import apply_tensor_form, scores_to_proba
 from ._vote_codes import pattern_weights
 
@@ -376,35 +378,46 @@ class LinearizedApprox(BaseLabelModel):
             self._on_fitted_classes(base.predict_proba(L_input)), L.shape[0]
         )
 
-        covered = is_covered(L)
+        sparse = sp.issparse(L)
+        covered = sparse_is_covered(L) if sparse else is_covered(L)
         weight = np.ones(L.shape[0]) if sample_weight is None else sample_weight
         if self.class_prior is None:
             self.class_prior_ = self._all_abstain_output(target, covered, L, weight)
 
         # Rows of zero weight are left out: they count for nothing.
         fitted = covered & (weight > 0)
-        patterns, inverse, counts = unique_rows(L[fitted])
-        counts = pattern_weights(
-            inverse, counts, None if sample_weight is None else weight[fitted]
-        )
-        # Mean target per pattern: the count-weighted fit on patterns then has
-        # the same minimiser as the fit on every row (and the same J whenever
-        # the base model's output depends on the row pattern only).
-        T = (
-            np.stack(
-                [
-                    np.bincount(
-                        inverse,
-                        weights=target[fitted, c] * weight[fitted],
-                        minlength=len(counts),
-                    )
-                    for c in range(C)
-                ],
-                axis=1,
+        if sparse:
+            # Crowd rows are nearly all distinct: fit on the rows themselves,
+            # with the abstain slots implicit (O(votes) per product).
+            A = ImplicitAbstainOnehot(L[np.flatnonzero(fitted)], C)
+            patterns = inverse = None
+            counts = weight[fitted].astype(np.float64)
+            T = target[fitted]
+        else:
+            A = None
+            patterns, inverse, counts = unique_rows(L[fitted])
+        if A is None:
+            counts = pattern_weights(
+                inverse, counts, None if sample_weight is None else weight[fitted]
             )
-            / counts[:, None]
-        )
-        A = vote_indicator(patterns, C, include_abstain=True)
+            # Mean target per pattern: the count-weighted fit on patterns then has
+            # the same minimiser as the fit on every row (and the same J whenever
+            # the base model's output depends on the row pattern only).
+            T = (
+                np.stack(
+                    [
+                        np.bincount(
+                            inverse,
+                            weights=target[fitted, c] * weight[fitted],
+                            minlength=len(counts),
+                        )
+                        for c in range(C)
+                    ],
+                    axis=1,
+                )
+                / counts[:, None]
+            )
+            A = vote_indicator(patterns, C, include_abstain=True)
 
         n_sources = L.shape[1]
         free = np.ones((n_sources, C + 1, C), dtype=bool)
@@ -483,10 +496,12 @@ class LinearizedApprox(BaseLabelModel):
         uncovered = ~covered & (weight > 0)
         if uncovered.any():
             return np.average(target[uncovered], axis=0, weights=weight[uncovered])
-        if L.ndim == 2 and self.abstain is None:
+        if sp.issparse(L):
+            row = sp.csr_matrix((1, L.shape[1]), dtype=L.dtype)
+        elif L.ndim == 2 and self.abstain is None:
             # Hard votes without an abstain value cannot leave a row uncovered.
             return self.class_prior_
-        if L.ndim == 3:
+        elif L.ndim == 3:
             row = np.zeros((1,) + L.shape[1:])
         else:
             row = np.full((1, L.shape[1]), self.abstain)
@@ -542,10 +557,17 @@ class LinearizedApprox(BaseLabelModel):
         return starts
 
     def _predict_proba(self, L):
-        proba = apply_tensor_form(L, self.W_, "identity", self.class_prior_)
         # A row is uncovered when no source that voted during fit votes on it
         # (the votes of silent sources carry no weight).
         active = np.ones(L.shape[1], dtype=bool)
         active[self.silent_sources_] = False
+        if sp.issparse(L):
+            S = sparse_tensor_scores(L, self.W_)
+            proba = scores_to_proba(S, "identity", self.class_prior_)
+            rows = np.repeat(np.arange(L.shape[0]), np.diff(L.indptr))
+            covered = np.bincount(rows[active[L.indices]], minlength=L.shape[0]) > 0
+            proba[~covered] = self.class_prior_
+            return proba
+        proba = apply_tensor_form(L, self.W_, "identity", self.class_prior_)
         proba[~is_covered(L[:, active])] = self.class_prior_
         return proba

@@ -1,10 +1,12 @@
 """Majority vote."""
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import StrOptions
 from ._base import BaseLabelModel
+from ._sparse_votes import sparse_tensor_scores
 from ._tensor_form import scores_to_proba
 
 __all__ = ["MajorityVote"]
@@ -119,16 +121,20 @@ class MajorityVote(BaseLabelModel):
 
     def _predict_proba(self, L):
         active = self.source_weights_ > 0
-        if not active.all():  # avoid copying a large matrix in the common case
-            L = L[:, active]
-        if L.ndim == 3:
-            counts = L.sum(axis=1)
+        if sp.issparse(L):
+            # W_ counts the votes of the active sources (repeated labels too).
+            counts = sparse_tensor_scores(L, self.W_)
         else:
-            # count_nonzero per class is a single pass over a small-int array.
-            counts = np.stack(
-                [np.count_nonzero(L == c, axis=1) for c in range(self.n_classes_)],
-                axis=1,
-            ).astype(np.float64)
+            if not active.all():  # avoid copying a large matrix in the common case
+                L = L[:, active]
+            if L.ndim == 3:
+                counts = L.sum(axis=1)
+            else:
+                # count_nonzero per class is a single pass over a small-int array.
+                counts = np.stack(
+                    [np.count_nonzero(L == c, axis=1) for c in range(self.n_classes_)],
+                    axis=1,
+                ).astype(np.float64)
         if self.method == "argmax":
             top = counts.max(axis=1, keepdims=True)
             counts = ((counts == top) & (top > 0)).astype(np.float64)

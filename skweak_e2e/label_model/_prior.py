@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import column_or_1d
 
@@ -104,8 +105,9 @@ def estimate_class_prior(
     >>> estimate_class_prior(L[:100], y_dev).round(2)
     array([0.5 , 0.34, 0.16])
     """
-    if y is None and is_dask_collection(L):
-        raw = L  # fitted from map-reduced statistics, never gathered
+    if y is None and (is_dask_collection(L) or sp.issparse(L)):
+        # Fitted from map-reduced statistics, never gathered; or sparse votes.
+        raw = L
     else:
         raw = as_array(L)
     if y is not None:

@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from ._crowd import looks_like_long_array, looks_like_long_table
 from ._targets import (
     format_value,
     n_classes_from_max,
@@ -46,8 +47,9 @@ def as_array(L):
         L = L.to_numpy()
     if sp.issparse(L):
         raise TypeError(
-            "A sparse label matrix is ambiguous (an implicit zero would be a vote "
-            "for class 0); pass a dense array with -1 for abstain."
+            "This function takes a dense label matrix (-1 for abstain). The label "
+            "models fit sparse matrices directly (stored value = class index + 1, "
+            "implicit zero = abstain); see label_matrix_from_long."
         )
     return np.asarray(L)
 
@@ -109,6 +111,9 @@ def check_vote_container(L, input_name="L"):
     """
     if sp.issparse(L):
         as_array(L)  # raises the sparse message
+    long_table = looks_like_long_table(L)
+    if long_table is not None:
+        raise ValueError(long_table)
     dtypes = getattr(L, "dtypes", None)
     if dtypes is None and hasattr(L, "dtype") and hasattr(L, "to_numpy"):
         dtypes = L.dtype  # a pandas Series
@@ -337,6 +342,10 @@ def check_label_matrix(
             f"{input_name} contains negative votes but abstain=None; classes are "
             "0..n_classes-1."
         )
+    if n_classes is None and n_sources == 3:
+        long_table = looks_like_long_array(arr)
+        if long_table is not None:
+            raise ValueError(long_table)
     # The smallest vote, the largest vote (which serves the class count, the
     # range check and the "no vote at all" check) and the int8 copy, in one
     # pass over the matrix.
