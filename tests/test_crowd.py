@@ -225,11 +225,16 @@ def test_fit_predict_is_fit_then_predict():
 def test_dawid_skene_recovers_planted_worker_confusions():
     crowd = make_crowd(20000, 50, 5, 3, accuracy=(0.6, 0.9), random_state=0)
     labels = label_matrix_from_long(crowd.data)
-    ds = DawidSkene(model_abstain=False).fit(labels.L)
+    ds = DawidSkene(model_abstain=False, anchor_strength=0.0).fit(labels.L)  # the planted model
     confusion = ds.confusion_[:, :, :]
     # Each worker labels ~2000 tasks: its confusion rows within a few points.
     assert np.abs(confusion - crowd.confusion[labels.workers_]).max() < 0.08
     assert (ds.predict(labels.L) == crowd.y[labels.tasks_]).mean() > 0.9
+    # The default leaves the workers' abstains out ("auto": they vote for
+    # several classes) and keeps that accuracy.
+    default = DawidSkene().fit(labels.L)
+    assert not default.abstain_modelled_.any()
+    assert (default.predict(labels.L) == crowd.y[labels.tasks_]).mean() > 0.9
 
 
 def test_sparse_fit_memory_grows_with_the_labels():
