@@ -395,7 +395,7 @@ def test_theorem1_dropping_harmful_terms_lowers_validation_loss():
     Xtr, Ltr, Xv, yv = X[:400], L[:400], X[400:], y[400:]
     for method in ("rw", "wm"):
         sai = SourceAwareInfluence(l2=LAM, method=method).fit(Xtr, Ltr)
-        rep = sai.drop_harmful(Xv, yv, method=None)  # the inspector's method
+        rep = sai.drop_harmful(Xv, yv, method=None, cv=None)  # in-sample: Thm. 1
         assert rep.validation_loss.min() < rep.erm_validation_loss - 1e-3
         assert rep.validation_loss[rep.candidates == 0][0] == pytest.approx(
             rep.erm_validation_loss
@@ -410,11 +410,11 @@ def test_theorem1_dropping_harmful_terms_lowers_validation_loss():
     sai = SourceAwareInfluence(l2=LAM).fit(Xtr, Ltr)
     res = sai.influence(Xv, yv)
     assert np.argmax(res.per_source) == 5 and res.per_source[5] > 0
-    gif = sai.drop_harmful(Xv, yv, unit="source")
+    gif = sai.drop_harmful(Xv, yv, unit="source", cv=None)
     assert (
         list(gif.removed) == [5] and gif.validation_loss.min() < gif.erm_validation_loss
     )
-    ifs = sai.drop_harmful(Xv, yv, unit="sample")
+    ifs = sai.drop_harmful(Xv, yv, unit="sample", cv=None)
     assert ifs.validation_loss.min() <= ifs.erm_validation_loss
 
 

@@ -251,23 +251,91 @@ def test_influence_score_is_the_per_vote_influence():
         sai.mislabel_scores(relative=True)
 
 
-def test_drop_harmful_method_matches_an_inspector_of_that_method():
+# ------------------------------------- constructor parameters govern queries
+def _vote_retraining_change(sai, Xv, yv, votes):
+    """Validation-loss change of retraining without each vote (WM removal).
+
+    Independent of the influence formulas: the vote is set to abstain in L,
+    MajorityVote's labels are recomputed, and the end model is refitted from
+    scratch (same ridge, same normalisation N).
+    """
+    be = sai._backend
+    L = sai._decomposition.L
+    base = be.loss(Xv, yv)
+    out = []
+    for i, j in votes:
+        Lm = L.copy()
+        Lm[i, j] = -1
+        T = np.zeros_like(sai.labels_)
+        for c in range(T.shape[1]):
+            T[:, c] = (Lm == c).sum(axis=1)
+        covered = T.sum(axis=1) > 0
+        T[covered] /= T[covered].sum(axis=1, keepdims=True)
+        theta, _ = be.model.fit(be.X, T, n_norm=be.n_norm, tol=1e-12)
+        out.append(be.loss(Xv, yv, theta) - base)
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("given", ["constructor", "call"])
+def test_wm_influence_matches_leave_one_vote_out_retraining(given):
+    # Exactness kept whichever way method="wm" is given: the first-order
+    # change -phi / N matches retraining without the vote (damping 0).
+    Xtr, Ltr, _, Xv, yv = _data(n_train=150, seed=4)
+    if given == "constructor":
+        sai = SourceAwareInfluence(l2=1e-2, method="wm", damping=0.0, tol=1e-12)
+        scores = sai.fit(Xtr, Ltr).mislabel_scores(Xv, yv, score="influence")
+    else:
+        sai = SourceAwareInfluence(l2=1e-2, damping=0.0, tol=1e-12).fit(Xtr, Ltr)
+        scores = sai.mislabel_scores(Xv, yv, score="influence", method="wm")
+    rows = np.searchsorted(sai.train_index_, np.arange(len(Ltr)))
+    i, j = np.nonzero(np.isfinite(scores))
+    pick = np.random.RandomState(0).choice(i.size, 25, replace=False)
+    votes = list(zip(rows[i[pick]], j[pick]))
+    actual = _vote_retraining_change(sai, Xv, yv, votes)
+    predicted = -scores[i[pick], j[pick]] / sai.n_train_
+    assert np.corrcoef(predicted, actual)[0, 1] >= 0.999
+
+
+def test_constructor_method_and_relative_govern_every_query():
     Xtr, Ltr, _, Xv, yv = _data(seed=6)
-    rw = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
-    wm = SourceAwareInfluence(l2=1e-2, method="wm").fit(Xtr, Ltr)
-    for method, other in (("wm", wm), ("rw", rw)):
-        a = rw.drop_harmful(Xv, yv, method=method)
-        b = other.drop_harmful(Xv, yv, method=None)
-        np.testing.assert_allclose(a.validation_loss, b.validation_loss, rtol=1e-10)
+    for method, relative in (("wm", False), ("rw", True), ("wm", True)):
+        sai = SourceAwareInfluence(l2=1e-2, method=method, relative=relative)
+        sai.fit(Xtr, Ltr)
+        explicit = sai.mislabel_scores(
+            Xv, yv, score="influence", method=method, relative=relative
+        )
+        np.testing.assert_array_equal(
+            sai.mislabel_scores(Xv, yv, score="influence"), explicit
+        )
+        # The influence of the results uses the same variant.
+        res = sai.influence(Xv, yv)
+        assert (res.method, res.relative) == (method, relative)
+        # A call-level argument overrides, only when given.
+        other = "rw" if method == "wm" else "wm"
+        overridden = sai.mislabel_scores(
+            Xv, yv, score="influence", method=other, relative=False
+        )
+        ok = np.isfinite(explicit)
+        assert not np.allclose(overridden[ok], explicit[ok])
+        # Leave-one-out removes the vote by the inspector's method; relative
+        # has no leave-one-out form and is ignored unless asked for.
+        np.testing.assert_array_equal(
+            sai.mislabel_scores(score="leave_one_out"),
+            sai.mislabel_scores(score="leave_one_out", method=method),
+        )
+        # drop_harmful scores and removes terms by the inspector's method.
+        a = sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None)
+        b = sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method=method)
+        np.testing.assert_array_equal(a.validation_loss, b.validation_loss)
         for key in ("sample", "source", "class"):
             np.testing.assert_array_equal(a.removed[key], b.removed[key])
-    # The default is WM, whatever the inspector's method.
-    default = rw.drop_harmful(Xv, yv)
-    np.testing.assert_array_equal(
-        default.validation_loss, rw.drop_harmful(Xv, yv, method="wm").validation_loss
-    )
+        c = sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method=other)
+        assert not np.array_equal(a.validation_loss, c.validation_loss)
+    sai = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
     with pytest.raises(ValueError, match="method must be"):
-        rw.drop_harmful(Xv, yv, method="xx")
+        sai.drop_harmful(Xv, yv, method="xx")
+    with pytest.raises(ValueError, match="relative=True applies"):
+        sai.mislabel_scores(relative=True)
 
 
 def test_warm_newton_refit_of_a_large_model_reaches_the_cold_optimum():
