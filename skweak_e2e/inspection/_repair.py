@@ -22,6 +22,7 @@ from ..utils._sklearn_compat import _safe_indexing
 from ..utils._warnings import user_stacklevel
 
 __all__ = [
+    "ACCURACY_TOL",
     "DEFAULT_FRACTIONS",
     "MIN_FOLD_ROWS",
     "SIGNIFICANCE",
@@ -40,6 +41,8 @@ DEFAULT_FRACTIONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 #: A removal is kept only when its cross-fitted loss change is below zero by
 #: this many standard errors (paired over the validation rows).
 SIGNIFICANCE = 1.0
+#: Held-out accuracy a removal may cost (or one standard error, if larger).
+ACCURACY_TOL = 0.005
 #: Fewest validation rows per fold: below, the held-out losses are too few to
 #: tell a removal from noise and ``drop_harmful`` refuses.
 MIN_FOLD_ROWS = 5
@@ -298,9 +301,13 @@ def select_removal(losses, correct, *, in_sample=False):
     if in_sample:  # the paper's choice: the lowest validation loss
         best, supported = int(np.argmin(loss)), True
     else:
-        # A removal must not cost held-out accuracy, and must lower the
+        # A removal must not cost held-out accuracy (beyond half a point or
+        # one standard error, one row of a small set), and must lower the
         # held-out loss by more than its noise.
-        eligible = accuracy >= accuracy[0]
+        hits = correct.astype(np.float64) - correct[0]
+        hits_se = hits.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else 0.0
+        margin = np.maximum(ACCURACY_TOL, hits_se) * (1 + 1e-9)
+        eligible = hits.mean(axis=1) >= -margin
         best = int(np.argmin(np.where(eligible, loss, np.inf)))
         supported = best == 0 or change[best] + SIGNIFICANCE * change_se[best] < 0
         if not supported:

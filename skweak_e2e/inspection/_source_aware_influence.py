@@ -53,6 +53,10 @@ __all__ = ["SourceAwareInfluence"]
 #: Ridge of a network's last layer under ``l2="auto"`` (no selection there).
 L2_FALLBACK = 1e-3
 
+#: Label mass of a gold validation row in the leave-one-out mislabel score
+#: (chosen on the benchmark suite among 1, 3, 10 and 30).
+GOLD_WEIGHT = 10.0
+
 #: Default relative Hessian damping of the influence solves (see the
 #: ``damping`` parameter of :class:`SourceAwareInfluence`): ``delta`` equal to
 #: the mean eigenvalue ``tr(H) / D`` of the Hessian.
@@ -106,10 +110,15 @@ class SourceAwareInfluence(BaseEstimator):
         (exp models are linearised, see ``linearize``). ``"wm"``
         (weight-moving, eq. 14): removes the term's parameter from the label
         and renormalises; works on identity and exp models; not additive.
+        Governs every query: ``influence``, ``explain``, ``mislabel_scores``
+        (how a vote is removed) and ``drop_harmful`` (how terms are scored
+        and removed), unless the call passes its own ``method``.
     relative : bool, default=False
         Divide each term's influence by the square root of the RW term's
         self-influence (RelatIF). Needs an identity label model and the
-        explicit inverse Hessian.
+        explicit inverse Hessian. Governs ``influence``, ``explain``,
+        ``mislabel_scores(score="influence")`` and ``drop_harmful``'s term
+        ranking, unless the call passes its own ``relative``.
     l2 : float or "auto", default="auto"
         Ridge strength ``lambda`` of the mean-loss objective of the
         closed-form logistic regression (weights and intercept), of a torch
@@ -541,7 +550,14 @@ class SourceAwareInfluence(BaseEstimator):
         )
 
     def mislabel_scores(
-        self, X=None, y=None, *, score="leave_one_out", method=None, relative=None
+        self,
+        X=None,
+        y=None,
+        *,
+        score="leave_one_out",
+        method=None,
+        relative=None,
+        gold_weight=GOLD_WEIGHT,
     ):
         """Per-vote suspicion scores: high = the vote ``L_ij`` is likely wrong.
 
@@ -553,9 +569,11 @@ class SourceAwareInfluence(BaseEstimator):
           mass (RW) or its parameter with renormalisation (WM)), computed to
           first order by the influence function instead of retraining. A
           vote the rest of the pipeline does not support scores high. No
-          gold labels are needed (``X``, ``y`` are not used). Models above
-          4096 parameters (CG solver) use the Jacobi approximation of
-          ``H^-1``.
+          gold labels are needed; given a labelled validation set ``(X,
+          y)``, the end model is first refitted with those rows as well
+          (one-hot labels of mass ``gold_weight``), so that votes the gold
+          labels contradict score higher. Models above 4096 parameters (CG
+          solver) use the Jacobi approximation of ``H^-1``.
         * ``score="influence"``: Zhang et al.'s detector, the influence
           ``phi_L_ij`` of the vote on the mean validation loss of ``(X, y)``
           (positive = harmful = suspicious), with ``method`` and ``relative``
@@ -574,19 +592,25 @@ class SourceAwareInfluence(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_val, n_features), default=None
-            Labelled validation inputs (``score="influence"`` only).
+            Labelled validation inputs: the target of ``score="influence"``
+            (required), extra training rows of the leave-one-out score
+            (optional).
         y : array-like of shape (n_val,), default=None
-            Their gold classes (``score="influence"`` only).
+            Their gold classes.
         score : {"leave_one_out", "influence"}, default="leave_one_out"
             The detector (see above).
         method : {"rw", "wm"}, default=None
             How a vote is removed (RW: its label mass; WM: its parameter,
-            the label renormalised). None: ``"rw"`` for an identity label
-            model (the default pipeline, and exp models linearised), ``"wm"``
-            for an exp one (RW needs an identity model).
-        relative : bool, default=False
+            the label renormalised). None: the inspector's ``method`` (for
+            an exp label model fitted with ``method="wm"``, only WM exists).
+        relative : bool, default=None
             RelatIF influences (``score="influence"`` only; needs the
-            explicit inverse Hessian).
+            explicit inverse Hessian). None: the inspector's ``relative``
+            for ``score="influence"``; the leave-one-out score has no
+            relative form and ignores the inspector's.
+        gold_weight : float, default=10.0
+            Label mass of each validation row in the refit of the
+            leave-one-out score (a training row has mass 1).
 
         Returns
         -------
@@ -599,14 +623,28 @@ class SourceAwareInfluence(BaseEstimator):
             raise ValueError(
                 f"score must be 'leave_one_out' or 'influence'; got {score!r}."
             )
+        if (X is None) != (y is None):
+            raise ValueError("Pass both X and y (a labelled validation set), or neither.")
         if score == "leave_one_out":
             # The inspector's ``relative`` has no leave-one-out form: it only
             # governs the influence score; an explicit request is an error.
             if relative:
                 raise ValueError("relative=True applies to score='influence' only.")
             method = self._variant(method, False)[0]
+            backend = self._backend
+            if X is not None:
+                if not isinstance(gold_weight, numbers.Real) or not gold_weight > 0:
+                    raise ValueError(
+                        f"gold_weight must be a positive number; got {gold_weight!r}."
+                    )
+                if not hasattr(backend, "with_gold_rows"):
+                    raise ValueError(
+                        "score='leave_one_out' needs the closed-form end model or a "
+                        "network's last layer (network='last_layer')."
+                    )
+                backend = backend.with_gold_rows(*self._check_target(X, y), gold_weight)
             return leave_one_out_scores(
-                self._backend,
+                backend,
                 self._decomposition,
                 self.train_index_,
                 self.n_samples_,
