@@ -368,7 +368,22 @@ def test_constructor_method_and_relative_govern_every_query():
             np.testing.assert_array_equal(a.removed[key], b.removed[key])
         c = sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method=other)
         assert not np.array_equal(a.validation_loss, c.validation_loss)
+    # "auto" (the default): RW for the scores, WM for the repair.
     sai = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
+    assert sai.method_ == "rw" and sai.influence(Xv, yv).method == "rw"
+    np.testing.assert_array_equal(
+        sai.mislabel_scores(Xv, yv, score="influence"),
+        sai.mislabel_scores(Xv, yv, score="influence", method="rw"),
+    )
+    np.testing.assert_array_equal(
+        sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None).validation_loss,
+        sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method="wm").validation_loss,
+    )
+    rw = SourceAwareInfluence(l2=1e-2, method="rw").fit(Xtr, Ltr)
+    np.testing.assert_array_equal(
+        rw.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None).validation_loss,
+        sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method="rw").validation_loss,
+    )
     with pytest.raises(ValueError, match="method must be"):
         sai.drop_harmful(Xv, yv, method="xx")
     with pytest.raises(ValueError, match="relative=True applies"):
