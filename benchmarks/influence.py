@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The use cases of SourceAwareInfluence on a varied suite, against baselines.
 
-Run it in the project's venv (one BLAS thread; about 9 minutes on 2 shared
+Run it in the project's venv (one BLAS thread; 6 to 9 minutes on 2 shared
 cores)::
 
     python benchmarks/influence.py                 # the suite, 3 seeds
