@@ -14,7 +14,7 @@ every answer on a **held-out test set** that played no part in any choice:
    read the change it expects, with its standard error;
 4. fix the LF at the source, and measure.
 
-The documents are generated (a few hundred words of topic and filler
+The documents are generated (from a small topic and filler
 vocabulary), so that the example runs offline in a few seconds.
 """
 
@@ -76,8 +76,9 @@ y_train, y_valid, y_test = y_all[train], y_all[valid], y_all[test]
 
 voted = L_train >= 0
 lf_accuracy = (L_train == y_train[:, None]).sum(0) / voted.sum(0)
-print("coverage:", dict(zip(names, voted.mean(0).round(2))))
-print("accuracy (gold, for the reader only):", dict(zip(names, lf_accuracy.round(2))))
+for name, coverage, accuracy in zip(names, voted.mean(0), lf_accuracy):
+    # The accuracy needs gold labels: printed for the reader only.
+    print(f"{name:17s} coverage {coverage:.2f}   accuracy {accuracy:.2f}")
 
 # %%
 # The inspected pipeline
