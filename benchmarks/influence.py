@@ -61,7 +61,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from scipy.stats import rankdata
-from sklearn.metrics import average_precision_score
+from sklearn.metrics import average_precision_score, f1_score
 from sklearn.model_selection import KFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
@@ -267,6 +267,10 @@ def accuracy(estimator, X, y):
     return float(np.mean(estimator.predict_proba(X).argmax(axis=1) == y))
 
 
+def macro_f1(estimator, X, y):
+    return float(f1_score(y, estimator.predict_proba(X).argmax(axis=1), average="macro"))
+
+
 def run_task(task):
     """Every number of one task: mislabel APs, repairs, times."""
     out = {"ap": {}, "pooled": {}, "repair": {}, "time": {}}
@@ -283,6 +287,7 @@ def run_task(task):
     tuned = cross_entropy(sai.end_model_, task.X_te, task.y_te)
     out["tuned_loss"] = tuned
     out["tuned_acc"] = accuracy(sai.end_model_, task.X_te, task.y_te)
+    out["tuned_f1"] = macro_f1(sai.end_model_, task.X_te, task.y_te)
     wrong = task.L_tr[sai.train_index_] != task.y_tr[sai.train_index_, None]
     voted = task.L_tr[sai.train_index_] >= 0
     out["mislabel_rate"] = float(wrong[voted].mean())
@@ -315,7 +320,7 @@ def run_task(task):
         try:
             rep = sai.drop_harmful(task.X_va, task.y_va, **kwargs)
         except ValueError:  # too few validation rows to cross-fit: no repair
-            out["repair"][name] = {"gain": 0.0, "acc": 0.0, "fraction": np.nan,
+            out["repair"][name] = {"gain": 0.0, "acc": 0.0, "f1": 0.0, "fraction": np.nan,
                                    "expected": np.nan, "se": np.nan, "refused": True}
             continue
         if name == "default":
@@ -323,6 +328,7 @@ def run_task(task):
         out["repair"][name] = {
             "gain": tuned - cross_entropy(rep.estimator, task.X_te, task.y_te),
             "acc": accuracy(rep.estimator, task.X_te, task.y_te) - out["tuned_acc"],
+            "f1": macro_f1(rep.estimator, task.X_te, task.y_te) - out["tuned_f1"],
             "fraction": float(rep.fraction),
             "expected": -rep.expected_change,
             "se": rep.expected_change_se,
@@ -389,7 +395,7 @@ def report(results):
                  f"{100 * avg([r['tuned_acc'] for r in rs]):.1f}"]
         for c in REPAIRS:
             rep = {k: avg([r["repair"][c][k] for r in rs]) for k in
-                   ("gain", "acc", "fraction", "expected", "se")}
+                   ("gain", "acc", "f1", "fraction", "expected", "se")}
             summary[c].append(rep)
             if all(r["repair"][c].get("refused") for r in rs):
                 cells.append("refused (too few rows)")
@@ -409,6 +415,15 @@ def report(results):
         "Repair: test cross-entropy gain / test accuracy change (points) of "
         "drop_harmful over the validation-tuned end model (mean selected q or "
         "number of sources)"))
+    frows = []
+    for i, (name, rs) in enumerate(groups.items()):
+        frows.append([name, f"{100 * avg([r['tuned_f1'] for r in rs]):.1f}"] + [
+            f"{100 * summary[c][i]['f1']:+.1f}" for c in REPAIRS])
+    frows.append(["**-0.5 pt or worse**", ""] + [
+        f"{sum(r['f1'] <= -0.005 for r in summary[c])}/{len(summary[c])}" for c in REPAIRS])
+    text.append(rst_table(
+        ["set", "tuned macro-F1"] + list(REPAIRS), frows,
+        "Repair: test macro-F1 change (points)"))
     erows = []
     for name, rs in groups.items():
         cells = [name]
