@@ -702,8 +702,9 @@ class SourceAwareInfluence(BaseEstimator):
 
         Scoring and selecting on the same rows (``cv=None``, the protocol of
         Zhang et al., 2022, Theorem 1) can only lower the *validation* loss;
-        on the benchmark suite it often removed every harmful term and
-        lowered the test accuracy (see the benchmarks page).
+        on the benchmark suite it lost up to 2.4 points of test accuracy,
+        where the held-out choice lost at most 0.3 and lowered the test
+        loss on 9 of 10 sets (see the benchmarks page).
 
         Parameters
         ----------
