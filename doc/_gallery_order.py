@@ -14,6 +14,7 @@ ORDER = [
     "plot_duplicated_sources.py",
     "plot_explain_mistake.py",
     "plot_repair_pipeline.py",
+    "plot_fix_labeling_functions.py",
     "plot_scaling_out.py",
 ]
 

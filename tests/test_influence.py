@@ -395,7 +395,7 @@ def test_theorem1_dropping_harmful_terms_lowers_validation_loss():
     Xtr, Ltr, Xv, yv = X[:400], L[:400], X[400:], y[400:]
     for method in ("rw", "wm"):
         sai = SourceAwareInfluence(l2=LAM, method=method).fit(Xtr, Ltr)
-        rep = sai.drop_harmful(Xv, yv, method=None)  # the inspector's method
+        rep = sai.drop_harmful(Xv, yv, method=None, cv=None)  # in-sample: Thm. 1
         assert rep.validation_loss.min() < rep.erm_validation_loss - 1e-3
         assert rep.validation_loss[rep.candidates == 0][0] == pytest.approx(
             rep.erm_validation_loss
@@ -410,11 +410,11 @@ def test_theorem1_dropping_harmful_terms_lowers_validation_loss():
     sai = SourceAwareInfluence(l2=LAM).fit(Xtr, Ltr)
     res = sai.influence(Xv, yv)
     assert np.argmax(res.per_source) == 5 and res.per_source[5] > 0
-    gif = sai.drop_harmful(Xv, yv, unit="source")
+    gif = sai.drop_harmful(Xv, yv, unit="source", cv=None)
     assert (
         list(gif.removed) == [5] and gif.validation_loss.min() < gif.erm_validation_loss
     )
-    ifs = sai.drop_harmful(Xv, yv, unit="sample")
+    ifs = sai.drop_harmful(Xv, yv, unit="sample", cv=None)
     assert ifs.validation_loss.min() <= ifs.erm_validation_loss
 
 
@@ -711,6 +711,8 @@ def test_skorch_net_end_model(torch_serial):
     assert_allclose_scaled(res.per_sample, res.ordinary, atol=1e-10)
     rep = sai.drop_harmful(Xv.astype(np.float32), yv, fractions=[0, 0.2])
     assert isinstance(rep.estimator, torch.nn.Module)
+    gold = sai.mislabel_scores(Xv.astype(np.float32), yv)  # last-layer features
+    np.testing.assert_array_equal(np.isnan(gold), np.isnan(sai.mislabel_scores()))
 
 
 def test_label_model_classifier_and_pipeline_end_models():
@@ -742,6 +744,12 @@ def test_label_model_classifier_and_pipeline_end_models():
     assert_allclose_scaled(res.per_sample, res.ordinary, atol=1e-12)
     rep = psai.drop_harmful(Xv, yv, fractions=[0, 0.1])
     assert rep.estimator.predict_proba(Xv).shape == (len(yv), 3)
+    # The leave-one-out score refits the pipeline's last step with the gold
+    # rows, mapped through the fixed head.
+    gold = psai.mislabel_scores(Xv, yv)
+    free = psai.mislabel_scores()
+    np.testing.assert_array_equal(np.isnan(gold), np.isnan(free))
+    assert np.nanmax(np.abs(gold - free)) > 1e-3
 
 
 def test_soft_votes_match_hard_votes(tiny):

@@ -195,6 +195,43 @@ def test_leave_one_out_score_matches_refitting_without_the_vote(method):
     assert np.abs(actual - base).max() > 1e-3  # the removal does move p
 
 
+def test_leave_one_out_with_gold_rows_matches_refitting_on_both():
+    # With a validation set, the leave-one-out model is trained on the
+    # training labels plus one-hot gold rows of mass gold_weight: the score
+    # is 1 - p[vote] of that model refitted without the vote.
+    Xtr, Ltr, _, Xv, yv = _data(n_train=150, n_val=60, seed=4)
+    sai = SourceAwareInfluence(l2=1e-2, damping=0.0, tol=1e-12).fit(Xtr, Ltr)
+    scores = sai.mislabel_scores(Xv, yv, gold_weight=4.0)
+    be, dec = sai._backend, sai._decomposition
+    X = np.vstack([be.X, Xv])
+    gold = 4.0 * np.eye(3)[yv]
+    rng = np.random.RandomState(1)
+    predicted, actual, base = [], [], []
+    theta0, _ = be.model.fit(X, np.vstack([sai.labels_, gold]), tol=1e-12)
+    for j in rng.choice(6, 3, replace=False):
+        rows, vote, delta = dec.vote_removals(j, "rw")
+        for k in rng.choice(rows.size, 3, replace=False):
+            i = rows[k]
+            T = sai.labels_.copy()
+            T[i] += delta[k]
+            theta, _ = be.model.fit(X, np.vstack([T, gold]), init=theta0, tol=1e-12)
+            actual.append(1 - be.model.proba(X[i : i + 1], theta)[0, vote[k]])
+            base.append(1 - be.model.proba(X[i : i + 1], theta0)[0, vote[k]])
+            predicted.append(scores[sai.train_index_[i], j])
+    predicted, actual, base = map(np.asarray, (predicted, actual, base))
+    error = np.abs(predicted - actual)
+    assert np.all(error <= 0.1 * np.abs(actual - base) + 1e-12 * np.abs(actual).max())
+    assert np.abs(actual - base).max() > 1e-3
+    # The gold rows move the scores; without them the score is gold-free.
+    free = sai.mislabel_scores()
+    ok = np.isfinite(free)
+    assert np.abs(free[ok] - scores[ok]).max() > 1e-2
+    with pytest.raises(ValueError, match="both X and y"):
+        sai.mislabel_scores(Xv)
+    with pytest.raises(ValueError, match="gold_weight"):
+        sai.mislabel_scores(Xv, yv, gold_weight=0)
+
+
 def test_leave_one_out_score_ranks_wrong_votes_first_and_nan_elsewhere():
     Xtr, Ltr, ytr, _, _ = _data(n_train=400, n_classes=2, accuracy=0.75, seed=5)
     Ltr = Ltr.copy()
@@ -251,23 +288,106 @@ def test_influence_score_is_the_per_vote_influence():
         sai.mislabel_scores(relative=True)
 
 
-def test_drop_harmful_method_matches_an_inspector_of_that_method():
+# ------------------------------------- constructor parameters govern queries
+def _vote_retraining_change(sai, Xv, yv, votes):
+    """Validation-loss change of retraining without each vote (WM removal).
+
+    Independent of the influence formulas: the vote is set to abstain in L,
+    MajorityVote's labels are recomputed, and the end model is refitted from
+    scratch (same ridge, same normalisation N).
+    """
+    be = sai._backend
+    L = sai._decomposition.L
+    base = be.loss(Xv, yv)
+    out = []
+    for i, j in votes:
+        Lm = L.copy()
+        Lm[i, j] = -1
+        T = np.zeros_like(sai.labels_)
+        for c in range(T.shape[1]):
+            T[:, c] = (Lm == c).sum(axis=1)
+        covered = T.sum(axis=1) > 0
+        T[covered] /= T[covered].sum(axis=1, keepdims=True)
+        theta, _ = be.model.fit(be.X, T, n_norm=be.n_norm, tol=1e-12)
+        out.append(be.loss(Xv, yv, theta) - base)
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("given", ["constructor", "call"])
+def test_wm_influence_matches_leave_one_vote_out_retraining(given):
+    # Exactness kept whichever way method="wm" is given: the first-order
+    # change -phi / N matches retraining without the vote (damping 0).
+    Xtr, Ltr, _, Xv, yv = _data(n_train=150, seed=4)
+    if given == "constructor":
+        sai = SourceAwareInfluence(l2=1e-2, method="wm", damping=0.0, tol=1e-12)
+        scores = sai.fit(Xtr, Ltr).mislabel_scores(Xv, yv, score="influence")
+    else:
+        sai = SourceAwareInfluence(l2=1e-2, damping=0.0, tol=1e-12).fit(Xtr, Ltr)
+        scores = sai.mislabel_scores(Xv, yv, score="influence", method="wm")
+    rows = np.searchsorted(sai.train_index_, np.arange(len(Ltr)))
+    i, j = np.nonzero(np.isfinite(scores))
+    pick = np.random.RandomState(0).choice(i.size, 25, replace=False)
+    votes = list(zip(rows[i[pick]], j[pick]))
+    actual = _vote_retraining_change(sai, Xv, yv, votes)
+    predicted = -scores[i[pick], j[pick]] / sai.n_train_
+    assert np.corrcoef(predicted, actual)[0, 1] >= 0.999
+
+
+def test_constructor_method_and_relative_govern_every_query():
     Xtr, Ltr, _, Xv, yv = _data(seed=6)
-    rw = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
-    wm = SourceAwareInfluence(l2=1e-2, method="wm").fit(Xtr, Ltr)
-    for method, other in (("wm", wm), ("rw", rw)):
-        a = rw.drop_harmful(Xv, yv, method=method)
-        b = other.drop_harmful(Xv, yv, method=None)
-        np.testing.assert_allclose(a.validation_loss, b.validation_loss, rtol=1e-10)
+    for method, relative in (("wm", False), ("rw", True), ("wm", True)):
+        sai = SourceAwareInfluence(l2=1e-2, method=method, relative=relative)
+        sai.fit(Xtr, Ltr)
+        explicit = sai.mislabel_scores(
+            Xv, yv, score="influence", method=method, relative=relative
+        )
+        np.testing.assert_array_equal(
+            sai.mislabel_scores(Xv, yv, score="influence"), explicit
+        )
+        # The influence of the results uses the same variant.
+        res = sai.influence(Xv, yv)
+        assert (res.method, res.relative) == (method, relative)
+        # A call-level argument overrides, only when given.
+        other = "rw" if method == "wm" else "wm"
+        overridden = sai.mislabel_scores(
+            Xv, yv, score="influence", method=other, relative=False
+        )
+        ok = np.isfinite(explicit)
+        assert not np.allclose(overridden[ok], explicit[ok])
+        # Leave-one-out removes the vote by the inspector's method; relative
+        # has no leave-one-out form and is ignored unless asked for.
+        np.testing.assert_array_equal(
+            sai.mislabel_scores(score="leave_one_out"),
+            sai.mislabel_scores(score="leave_one_out", method=method),
+        )
+        # drop_harmful scores and removes terms by the inspector's method.
+        a = sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None)
+        b = sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method=method)
+        np.testing.assert_array_equal(a.validation_loss, b.validation_loss)
         for key in ("sample", "source", "class"):
             np.testing.assert_array_equal(a.removed[key], b.removed[key])
-    # The default is WM, whatever the inspector's method.
-    default = rw.drop_harmful(Xv, yv)
+        c = sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method=other)
+        assert not np.array_equal(a.validation_loss, c.validation_loss)
+    # "auto" (the default): RW for the scores, WM for the repair.
+    sai = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
+    assert sai.method_ == "rw" and sai.influence(Xv, yv).method == "rw"
     np.testing.assert_array_equal(
-        default.validation_loss, rw.drop_harmful(Xv, yv, method="wm").validation_loss
+        sai.mislabel_scores(Xv, yv, score="influence"),
+        sai.mislabel_scores(Xv, yv, score="influence", method="rw"),
+    )
+    np.testing.assert_array_equal(
+        sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None).validation_loss,
+        sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method="wm").validation_loss,
+    )
+    rw = SourceAwareInfluence(l2=1e-2, method="rw").fit(Xtr, Ltr)
+    np.testing.assert_array_equal(
+        rw.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None).validation_loss,
+        sai.drop_harmful(Xv, yv, fractions=[0, 0.3], cv=None, method="rw").validation_loss,
     )
     with pytest.raises(ValueError, match="method must be"):
-        rw.drop_harmful(Xv, yv, method="xx")
+        sai.drop_harmful(Xv, yv, method="xx")
+    with pytest.raises(ValueError, match="relative=True applies"):
+        sai.mislabel_scores(relative=True)
 
 
 def test_warm_newton_refit_of_a_large_model_reaches_the_cold_optimum():
@@ -282,3 +402,119 @@ def test_warm_newton_refit_of_a_large_model_reaches_the_cold_optimum():
     assert info["grad_inf"] <= 1e-10
     cold2, _ = model.fit(X, T2, tol=1e-10)
     np.testing.assert_allclose(warm, cold2, atol=1e-6 * np.abs(cold2).max())
+
+
+# ------------------------------------------------------ repairs held out
+def test_select_removal_keeps_only_clear_held_out_gains():
+    from skweak_e2e.inspection._repair import select_removal
+
+    rng = np.random.RandomState(0)
+    base = rng.uniform(0.2, 1.0, 200)
+    noise = rng.normal(0, 1, 200)
+    noise -= noise.mean()  # planted means: exactly the offsets below
+    losses = np.vstack([base, base - 0.10 + 0.05 * noise, base - 0.3 + 0.05 * noise])
+    correct = np.ones((3, 200), dtype=bool)
+    correct[2, :20] = False  # the lowest loss costs 10 points: not eligible
+    out = select_removal(losses, correct)
+    assert out.best == 1 and out.supported
+    assert out.change[1] == pytest.approx(-0.10)
+    assert out.change_se[1] == pytest.approx(0.05 * noise.std(ddof=1) / np.sqrt(200))
+    assert out.accuracy.tolist() == [1.0, 1.0, 0.9]
+    # A gain well inside its noise is not kept.
+    noisy = np.vstack([base, base - 0.01 + 2.0 * noise])
+    out = select_removal(noisy, np.ones((2, 200), dtype=bool))
+    assert out.best == 0 and not out.supported
+    # In sample (cv=None): the lowest loss, whatever its noise or accuracy.
+    assert select_removal(losses, correct, in_sample=True).best == 2
+
+
+def _coverage_data(seed=0, n=1500):
+    """Four good sources on the first half, one fair source alone on the
+    second half (coverage worth more than its noise), one adversarial source
+    voting everywhere."""
+    rng = np.random.RandomState(seed)
+    y = rng.randint(2, size=n)
+    X = rng.normal(size=(n, 5)) + 1.2 * (2 * y[:, None] - 1) * np.array([1, .5, 0, 0, 0])
+    L = np.full((n, 6), -1)
+    half = np.arange(n) < n // 2
+
+    def votes(acc, rows):
+        right = rng.rand(n) < acc
+        return np.where(rows, np.where(right, y, 1 - y), -1)
+
+    for j in range(4):
+        L[:, j] = votes(0.85, half & (rng.rand(n) < 0.6))
+    L[:, 4] = votes(0.7, ~half)
+    L[:, 5] = votes(0.3, rng.rand(n) < 0.5)
+    return X, L, y
+
+
+def test_source_removal_influence_matches_retraining_without_the_source():
+    from skweak_e2e.inspection._repair import source_removal_influence
+
+    X, L, y = _coverage_data()
+    Xtr, Ltr, Xv, yv = X[:800], L[:800], X[800:1100], y[800:1100]
+    sai = SourceAwareInfluence(l2=1e-2, damping=0.0, tol=1e-12).fit(Xtr, Ltr)
+    be = sai._backend
+    u = be.directions(Xv, yv, "mean")[0]
+    b = (be.P * u).sum(axis=1, keepdims=True) - u
+    phi = source_removal_influence(sai._decomposition, b)
+    actual = []
+    for j in range(6):
+        T = sai._decomposition.labels_without_sources([j])
+        theta, _ = be.model.fit(be.X, T, n_norm=be.n_norm, tol=1e-12)
+        actual.append(be.loss(Xv, yv, theta) - be.loss(Xv, yv))
+    predicted = -phi / sai.n_train_
+    assert np.corrcoef(predicted, actual)[0, 1] > 0.99
+    # The adversarial source is harmful; the fair source alone on half the
+    # rows is not: its coverage is worth more than its noise.
+    assert phi[5] > 0 and phi[4] < 0 and np.argmax(phi) == 5
+
+
+def test_drop_harmful_removes_on_held_out_evidence_and_reports_it():
+    X, L, y = _coverage_data(seed=1)
+    Xtr, Ltr, Xv, yv, Xte, yte = X[:800], L[:800], X[800:1100], y[800:1100], X[1100:], y[1100:]
+    sai = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
+    rep = sai.drop_harmful(Xv, yv, unit="source")
+    assert rep.removed.tolist() == [5] and rep.supported
+    assert rep.expected_change < -2 * rep.expected_change_se < 0
+    assert rep.expected_change == pytest.approx(
+        rep.validation_loss[rep.candidates == rep.fraction][0] - rep.validation_loss[0]
+    )
+    # The unrepaired candidate's held-out loss is the whole-set loss.
+    assert rep.validation_loss[0] == pytest.approx(rep.erm_validation_loss)
+
+    def test_loss(est):
+        return -np.mean(np.log(est.predict_proba(Xte)[np.arange(len(yte)), yte]))
+
+    assert test_loss(rep.estimator) < test_loss(sai.end_model_)
+    terms = sai.drop_harmful(Xv, yv)
+    assert terms.fraction > 0 and test_loss(terms.estimator) < test_loss(sai.end_model_)
+
+
+def test_drop_harmful_refuses_a_validation_set_too_small_to_cross_fit():
+    Xtr, Ltr, _, Xv, yv = _data(seed=6)
+    sai = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
+    with pytest.raises(ValueError, match="9 rows: too few"):
+        sai.drop_harmful(Xv[:9], yv[:9], cv=2)
+    for cv in (1, 2.5, True):
+        with pytest.raises(ValueError, match="cv must be"):
+            sai.drop_harmful(Xv, yv, cv=cv)
+    # cv=None (in-sample selection) accepts it.
+    assert sai.drop_harmful(Xv[:9], yv[:9], cv=None).validation_loss.shape == (10,)
+
+
+def test_drop_harmful_warns_when_a_gain_is_within_its_noise(monkeypatch):
+    from skweak_e2e.inspection import _repair
+
+    Xtr, Ltr, _, Xv, yv = _data(seed=6)
+    sai = SourceAwareInfluence(l2=1e-2).fit(Xtr, Ltr)
+    rep = sai.drop_harmful(Xv, yv)
+    if rep.fraction == 0:
+        pytest.skip("no removal looked better on these data")
+    # Demanding an implausible margin turns the same gain into "not supported".
+    monkeypatch.setattr(_repair, "SIGNIFICANCE", 1e6)
+    with pytest.warns(UserWarning, match="removed nothing"):
+        rep = sai.drop_harmful(Xv, yv)
+    assert rep.fraction == 0 and not rep.supported and rep.n_removed == 0
+    assert rep.expected_change == 0.0

@@ -273,6 +273,34 @@ class LogisticBackend:
         P = np.exp(Z)
         return P / P.sum(axis=1, keepdims=True)
 
+    def with_gold_rows(self, X_gold, y_gold, weight):
+        """A backend trained on the training rows plus labelled rows.
+
+        The rows ``X_gold`` join the training set with one-hot labels of
+        mass ``weight`` (the objective takes label rows of any mass), and the
+        model is retrained from the current parameters with the same ridge,
+        solver and damping. The training rows keep their positions
+        ``0..n-1``, so :meth:`leave_out_proba` addresses them as before.
+        """
+        Xf = self.inputs(X_gold)
+        if sp.issparse(self.X) or sp.issparse(Xf):
+            X = sp.vstack([sp.csr_matrix(self.X), sp.csr_matrix(Xf)]).tocsr()
+        else:
+            X = np.vstack([self.X, np.asarray(Xf, dtype=np.float64)])
+        gold = float(weight) * np.eye(self.labels.shape[1])[y_gold]
+        return LogisticBackend(
+            self.model,
+            X,
+            np.vstack([self.labels, gold]),
+            init=self.theta,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            solver=self.solver.solver,
+            cg_tol=self.solver.cg_tol,
+            cg_max_iter=self.solver.cg_max_iter,
+            damping=self.solver.damping,
+        )
+
     def refit(self, labels):
         """Parameters minimising the objective on new labels (same ``n``)."""
         theta, _ = self.model.fit(
