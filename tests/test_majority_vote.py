@@ -35,11 +35,38 @@ def test_random_tie_break_is_seeded_and_stays_in_tie_set():
     model = MajorityVote(tie_break="random", random_state=3).fit(L)
     first, second = model.predict(L), model.predict(L)
     np.testing.assert_array_equal(first, second)
-    rows_all_tied = np.flatnonzero((L == -1).all(axis=1) | (L == [0, 1, 2]).all(axis=1))
-    assert set(first[rows_all_tied]) == {0, 1, 2}  # every tied class gets drawn
     assert np.all(first[L[:, 0] == 2] == 2)  # no tie: the winner
     row1 = np.flatnonzero((L == [0, 0, 1]).all(axis=1))
     assert np.all(first[row1] == 0)
+    # A tied row's class follows the row, not its position: the same for
+    # equal rows, and for any order or subset of the rows (as scikit-learn
+    # expects of predict).
+    tied = np.flatnonzero((L == [0, 1, 2]).all(axis=1))
+    assert len(set(first[tied])) == 1
+    np.testing.assert_array_equal(model.predict(L[::-1]), first[::-1])
+    np.testing.assert_array_equal(model.predict(L[tied[:3]]), first[tied[:3]])
+    # Across seeds, every tied class is drawn.
+    drawn = {
+        int(MajorityVote(tie_break="random", random_state=seed).fit(L_HAND).predict(L_HAND)[3])
+        for seed in range(40)
+    }
+    assert drawn == {0, 1, 2}
+
+
+def test_random_ties_spread_over_distinct_rows():
+    """Distinct tied rows draw classes independently, about uniformly."""
+    rng = np.random.RandomState(0)
+    proba = rng.dirichlet(np.ones(3), size=3000)
+    proba[:, 1] = proba[:, 0]  # classes 0 and 1 tie on every row...
+    proba /= proba.sum(axis=1, keepdims=True)
+    top = proba.argmax(axis=1)
+    rows = proba[:, 0] >= proba[:, 2]  # ...where they are the maximum
+    from skweak_e2e.label_model._base import proba_to_labels
+
+    labels = proba_to_labels(proba[rows], "random", random_state=5, by_content=True)
+    assert set(labels) == {0, 1}
+    assert 0.45 < labels.mean() < 0.55
+    assert top.shape == (3000,)
 
 
 def test_argmax_method_is_uniform_over_winners():

@@ -1,5 +1,6 @@
 """Base class shared by every label model."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -36,6 +37,7 @@ from ..utils._validation import (
     fill_masked,
 )
 from ..utils._atomic import atomic_fit
+from ..utils._warnings import user_stacklevel
 
 from ._distributed import (
     as_dask_array,
@@ -52,7 +54,13 @@ __all__ = ["BaseLabelModel", "proba_to_labels"]
 TIE_TOL = 1e-5
 
 
-def proba_to_labels(proba, tie_break="abstain", random_state=None, tol=TIE_TOL):
+# The single-vote check needs enough rows to mean something.
+_SINGLE_VOTE_MIN_ROWS = 50
+
+
+def proba_to_labels(
+    proba, tie_break="abstain", random_state=None, tol=TIE_TOL, by_content=False
+):
     """Turn class probabilities into hard labels with a tie policy.
 
     Classes within ``tol`` of a row's maximum are tied.
@@ -66,6 +74,12 @@ def proba_to_labels(proba, tie_break="abstain", random_state=None, tol=TIE_TOL):
     random_state : int, RandomState instance or None, default=None
         Used by ``"random"``.
     tol : float, default=1e-5
+    by_content : bool, default=False
+        With ``"random"``: draw each row's class from a seeded hash of the
+        row's probabilities instead of a stream over the rows, so that a
+        row's label does not depend on the other rows (their order, or which
+        subset is predicted); equal rows get equal labels. None seeds it
+        with 0.
 
     Returns
     -------
@@ -85,10 +99,13 @@ def proba_to_labels(proba, tie_break="abstain", random_state=None, tol=TIE_TOL):
     if tie_break == "abstain":
         labels[n_tied > 1] = -1
     elif tie_break == "random":
-        rng = check_random_state(random_state)
-        # Choose uniformly among the tied classes, row by row but vectorised:
-        # the k-th tied class with k ~ U{0..n_tied-1}.
-        pick = np.floor(rng.random_sample(len(proba)) * n_tied).astype(np.intp)
+        if by_content:
+            pick = _content_hash(proba, tied, tol, random_state) % n_tied
+        else:
+            rng = check_random_state(random_state)
+            # Choose uniformly among the tied classes, row by row but
+            # vectorised: the k-th tied class with k ~ U{0..n_tied-1}.
+            pick = np.floor(rng.random_sample(len(proba)) * n_tied).astype(np.intp)
         rank = np.cumsum(tied, axis=1) - 1
         labels = np.argmax(tied & (rank == pick[:, None]), axis=1)
     elif tie_break != "lowest":
@@ -96,6 +113,27 @@ def proba_to_labels(proba, tie_break="abstain", random_state=None, tol=TIE_TOL):
             f"tie_break must be 'abstain', 'random' or 'lowest'; got {tie_break!r}."
         )
     return labels
+
+
+def _content_hash(proba, tied, tol, random_state):
+    """A seeded integer per row from its probabilities, the same for equal rows.
+
+    The probabilities are quantised at the tie tolerance (rows that differ by
+    rounding alone hash alike) and mixed with seeded odd multipliers modulo
+    a Mersenne prime; the tie pattern enters too, so that rows of equal
+    quantised values but different ties are spread as well.
+    """
+    if random_state is None:
+        random_state = 0
+    seed_rng = check_random_state(random_state)
+    n_classes = proba.shape[1]
+    mult = seed_rng.randint(1, 2**20, size=(2, n_classes)).astype(np.int64) * 2 + 1
+    # Quantised values lie in [0, 1 / tol]; with multipliers below 2**21 and
+    # a product reduced modulo 2**31 - 1 class by class, nothing overflows.
+    prime = np.int64(2**31 - 1)
+    quantised = np.rint(np.clip(proba, 0.0, 1.0) / tol).astype(np.int64)
+    mixed = (quantised * mult[0]) % prime + tied.astype(np.int64) * mult[1]
+    return (mixed.sum(axis=1) % prime).astype(np.intp)
 
 
 # Every label model stores its tensor form W_ (n_sources, n_classes + 1,
@@ -350,7 +388,40 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 ),
             )
         self._n_features_out = n_classes
+        if not sparse and L.ndim == 2:
+            self._check_single_votes(L, weight)
         return self
+
+    def _check_single_votes(self, L, weight):
+        """Warn when the fit contradicts most rows that have a single vote.
+
+        On a row with one vote, the majority is that vote. A fit that goes
+        against it on most such rows has either found a spurious optimum
+        or decided that the sources are worse than chance; both deserve a
+        look before the labels are used.
+        """
+        voted = L >= 0
+        single = np.flatnonzero(voted.sum(axis=1) == 1)
+        if single.size < _SINGLE_VOTE_MIN_ROWS:
+            return
+        votes = L[single][voted[single]]
+        proba = self._predict_proba(L[single])
+        top = proba.max(axis=1)
+        # A vote tied with the top class is not contradicted.
+        agrees = proba[np.arange(single.size), votes] >= top - TIE_TOL
+        share = weight[single] if weight is not None else None
+        against = 1.0 - float(np.average(agrees, weights=share))
+        if against > 0.5:
+            warnings.warn(
+                f"{type(self).__name__} predicts a class other than the vote on "
+                f"{against:.0%} of the {single.size} rows with a single vote. A fit "
+                "that contradicts most single votes has found a spurious optimum or "
+                "believes the sources are worse than chance; compare it with "
+                "MajorityVote on a few gold labels (e.g. score(L_dev, y_dev) or "
+                "LabelModelClassifierCV) before using its labels.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
 
     # Models whose cost grows with n_classes fit on the classes that receive
     # votes only (see _fit_present_classes); MajorityVote needs no fit.
@@ -605,15 +676,17 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Class indices, or -1 for a tie under ``tie_break="abstain"``. A
-            dask ``L`` gives a lazy dask array (with ``tie_break="random"``,
-            every row block draws from its own stream).
+            Class indices, or -1 for a tie under ``tie_break="abstain"``.
+            With ``tie_break="random"`` a tied row's class is drawn from a
+            hash of its probabilities seeded by ``random_state`` (0 when
+            None), so that it does not depend on the other rows. A dask
+            ``L`` gives a lazy dask array.
         """
         if is_dask_collection(L):
             check_is_fitted(self)
             return map_rows(self, L, "predict")
         proba = self.predict_proba(L)
-        return proba_to_labels(proba, self.tie_break, self.random_state)
+        return proba_to_labels(proba, self.tie_break, self.random_state, by_content=True)
 
     @snorkel_hints
     def score(self, L, y, sample_weight=None):

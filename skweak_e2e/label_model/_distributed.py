@@ -13,9 +13,7 @@ Outputs (``predict_proba``, ``predict``, ``transform``) are mapped over the
 row blocks lazily; the fitted model (a few KB) travels with the tasks.
 """
 
-import copy
 import warnings
-from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -212,26 +210,20 @@ def block_offsets(rows, indices):
     return [indices[a:b] - start for a, b, start in zip(cut[:-1], cut[1:], bounds[:-1])]
 
 
-def _apply(block, model, method, seed=None, block_id=None):
+def _apply(block, model, method):
     with warnings.catch_warnings():
         # Blocks are plain arrays; the source names were checked on the driver.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        return _apply_to_block(block, model, method, seed, block_id)
+        return _apply_to_block(block, model, method)
 
 
-def _apply_to_block(block, model, method, seed, block_id):
+def _apply_to_block(block, model, method):
     if block.shape[0] == 0:  # an empty block (a filtered DataFrame's partition)
         check_is_fitted(model)
         if method in ("predict_proba", "transform"):
             return np.empty((0, model.n_classes_))
         return np.empty(0, dtype=np.intp)
-    if seed is None:
-        return getattr(model, method)(block)
-    # predict with tie_break="random": each block draws its own stream (a
-    # shallow copy of the model holds it; the task owns its copy anyway).
-    model = copy.copy(model)
-    model.random_state = np.random.RandomState([seed, block_id[0]])
-    return model.predict(block)
+    return getattr(model, method)(block)
 
 
 def map_rows(model, L, method):
@@ -263,20 +255,12 @@ def map_rows(model, L, method):
             drop_axis=extra,
             meta=np.empty((0, 0), dtype=np.float64),
         )
-    seed = None
-    if model.tie_break == "random":
-        state = model.random_state
-        if state is None:
-            seed = int(np.random.randint(2**31 - 1))
-        elif isinstance(state, Integral):
-            seed = int(state)
-        else:  # a RandomState instance: one draw, as one call to predict
-            seed = int(state.randint(2**31 - 1))
+    # Random ties are drawn from each row's content (see proba_to_labels),
+    # so every block predicts as the whole array would, with no stream.
     return L.map_blocks(
         _apply,
         model=model,
         method=method,
-        seed=seed,
         dtype=np.intp,
         chunks=(L.chunks[0],),
         drop_axis=list(range(1, L.ndim)),
