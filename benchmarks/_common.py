@@ -5,6 +5,8 @@
 * :func:`default_wrench_dir`: ``$SKWEAK_E2E_WRENCH``, else
   ``../shared/data/wrench`` beside the repository; the WRENCH sets are read
   in place, never copied;
+* :func:`default_text_dir`: ``$SKWEAK_E2E_TEXT``, else ``../shared/data/text``
+  (the raw sentiment sets of the text suite, also read in place);
 * :func:`rst_table`: the reStructuredText grid table that every script
   prints and that ``benchmarks/README.rst`` holds.
 """
@@ -22,6 +24,13 @@ def default_wrench_dir():
     """The WRENCH root: ``$SKWEAK_E2E_WRENCH`` or ``../shared/data/wrench``."""
     return os.environ.get(
         "SKWEAK_E2E_WRENCH", os.path.join(os.path.dirname(ROOT), "shared", "data", "wrench")
+    )
+
+
+def default_text_dir():
+    """The raw text-set root: ``$SKWEAK_E2E_TEXT`` or ``../shared/data/text``."""
+    return os.environ.get(
+        "SKWEAK_E2E_TEXT", os.path.join(os.path.dirname(ROOT), "shared", "data", "text")
     )
 
 
