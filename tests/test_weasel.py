@@ -1035,7 +1035,11 @@ def test_sparse_features_give_the_dense_model():
     X, L, X_val, y_val = _split(n=400, accuracy=0.8)
     X = np.where(np.abs(X) > 1.0, X, 0.0)  # mostly zeros, like TF-IDF
     X_val = np.where(np.abs(X_val) > 1.0, X_val, 0.0)
-    params = dict(FAST, max_epochs=4, warmup_epochs=2)
+    # The "auto" options differ between dense and sparse X: pin them.
+    params = dict(
+        FAST, max_epochs=4, warmup_epochs=2, encoder_uses_features=True,
+        weight_decay=1e-4,
+    )
     dense = WeaSELClassifier(**params).fit(X, L, X_val=X_val, y_val=y_val)
     sparse = WeaSELClassifier(**params).fit(
         sp.csr_matrix(X), L, X_val=sp.csr_matrix(X_val), y_val=y_val
@@ -1143,3 +1147,66 @@ def test_auto_batch_size_is_recorded():
     assert clf.batch_size_ == max(16, clf.n_train_used_ // 16)
     fixed = _quiet_fit(WeaSELClassifier(**dict(FAST, batch_size=32)), X, L)
     assert fixed.batch_size_ == 32
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_auto_options_follow_the_sparsity_of_X(sparse):
+    import scipy.sparse as sp
+
+    X, L, _ = _data(n=120)
+    X_fit = sp.csr_matrix(np.maximum(X, 0.0)) if sparse else X
+    clf = WeaSELClassifier(max_epochs=1, encoder_hidden=(8,), random_state=0)
+    clf.fit(X_fit, L)
+    expected = (
+        ((16,), False, 1e-2, 1e-4) if sparse else ((50, 50, 25), True, 3e-3, 7e-7)
+    )
+    resolved = (
+        clf.hidden_layer_sizes_, clf.encoder_uses_features_, clf.lr_,
+        clf.weight_decay_,
+    )
+    assert resolved == expected
+    widths = [layer.out_features for layer in clf.net_.module_.downstream.modules()
+              if isinstance(layer, torch.nn.Linear)]
+    assert widths == list(expected[0]) + [2]
+    n_votes = L.shape[1] * 2
+    first = next(m for m in clf.net_.module_.encoder.modules()
+                 if isinstance(m, torch.nn.Linear))
+    assert first.in_features == n_votes + (0 if sparse else X.shape[1])
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == expected[2]
+    assert clf.net_.optimizer_.param_groups[0]["weight_decay"] == expected[3]
+
+
+def test_explicit_values_override_the_auto_options_on_sparse_X():
+    import scipy.sparse as sp
+
+    X, L, _ = _data(n=120)
+    clf = WeaSELClassifier(
+        max_epochs=1, hidden_layer_sizes=(5,), encoder_uses_features=True,
+        lr=1e-3, weight_decay=0.0, random_state=0,
+    ).fit(sp.csr_matrix(np.maximum(X, 0.0)), L)
+    assert (clf.hidden_layer_sizes_, clf.encoder_uses_features_) == ((5,), True)
+    assert (clf.lr_, clf.weight_decay_) == (1e-3, 0.0)
+
+
+
+def test_non_canonical_sparse_X_gives_the_canonical_model_and_is_left_alone():
+    import scipy.sparse as sp
+
+    X, L, _ = _data(n=150)
+    X = np.where(np.abs(X) > 1.0, X, 0.0)
+    canonical = sp.csr_matrix(X)
+    # The same matrix with every stored value split in two halves, each row's
+    # entries in reversed column order: duplicated, unsorted entries.
+    coo = canonical.tocoo()
+    rows, cols = np.r_[coo.row, coo.row], np.r_[coo.col, coo.col]
+    order = np.lexsort((-cols, rows))
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=X.shape[0]))]
+    vals = np.r_[coo.data, coo.data] / 2
+    messy = sp.csr_matrix((vals[order], cols[order], indptr), shape=X.shape)
+    assert not messy.has_canonical_format
+    before = (messy.data.copy(), messy.indices.copy())
+    a = WeaSELClassifier(**FAST).fit(canonical, L)
+    b = WeaSELClassifier(**FAST).fit(messy, L)
+    np.testing.assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-9)
+    np.testing.assert_array_equal(messy.data, before[0])
+    np.testing.assert_array_equal(messy.indices, before[1])

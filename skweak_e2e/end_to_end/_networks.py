@@ -210,7 +210,7 @@ def build_weasel_module(estimator, X, L, options, dtype, device, torch):
     est = estimator
     n_features, n_classes, n_sources = X.shape[1], est.n_classes_, L.shape[1]
     vote_width = n_sources * n_classes if est.lf_encoding == "onehot" else n_sources
-    encoder_in = vote_width + (n_features if est.encoder_uses_features else 0)
+    encoder_in = vote_width + (n_features if est.encoder_uses_features_ else 0)
     encoder_out = n_sources * n_classes if est.class_conditional_ else n_sources
     downstream = build_network(
         est.module,
@@ -250,7 +250,7 @@ def build_weasel_module(estimator, X, L, options, dtype, device, torch):
         accuracy=est.accuracy,
         accuracy_support=est.accuracy_support,
         lf_encoding=est.lf_encoding,
-        encoder_uses_features=est.encoder_uses_features,
+        encoder_uses_features=est.encoder_uses_features_,
         log_prior=None if options.prior is None else np.log(options.prior),
     ).to(device=device, dtype=dtype)
     check_joint_module(module, X, L, encoder_out, dtype, device, torch)

@@ -47,7 +47,11 @@ def feature_rows(X, index, dtype, device, sparse=False):
         rows = X[index]
         if not sparse:
             return torch.from_numpy(rows.toarray()).to(device=device, dtype=dtype)
-        rows.sum_duplicates()  # canonical (sorted, unique) on the batch's copy
+        if X.format == "csr" and X.has_canonical_format:
+            # Rows of a canonical CSR matrix are canonical: skip the sort.
+            rows.has_canonical_format = True
+        else:
+            rows.sum_duplicates()  # canonical (sorted, unique) on the batch's copy
         rows = rows.tocoo()
         indices = torch.from_numpy(np.vstack([rows.row, rows.col]).astype(np.int64))
         return torch.sparse_coo_tensor(
@@ -353,6 +357,11 @@ def fit_net(
     )
     if sp.issparse(X):
         X_train = X.tocsr()
+        if not X_train.has_canonical_format:
+            # Once here instead of on every batch (on a copy: the user's
+            # matrix is left as it is).
+            X_train = X_train.copy()
+            X_train.sum_duplicates()
     else:
         X_train = torch.from_numpy(np.ascontiguousarray(X)).to(device, dtype)
     L_train = torch.from_numpy(np.ascontiguousarray(L))

@@ -43,17 +43,34 @@ from ._scoring import validation_scorer
 
 __all__ = ["WeaSELClassifier"]
 
-#: Parameters the training loop reads (``_training.fit_net``).
+#: Parameters the training loop reads (``_training.fit_net``), besides the
+#: resolved ``lr_`` and ``weight_decay_``.
 _TRAINING_PARAMS = (
     "batch_size_",
     "encoder_lr",
     "loss",
-    "lr",
     "max_epochs",
     "patience",
     "verbose",
     "warmup_epochs",
-    "weight_decay",
+)
+
+
+#: ``"auto"`` values of the network options for dense features (chosen on the
+#: tabular suite) and for scipy.sparse features (chosen on the text suite:
+#: TF-IDF with thousands of columns). See the ``hidden_layer_sizes`` entry of
+#: the class docstring and the user guide.
+_DENSE_AUTO = dict(
+    hidden_layer_sizes=(50, 50, 25),
+    encoder_uses_features=True,
+    lr=3e-3,
+    weight_decay=7e-7,
+)
+_SPARSE_AUTO = dict(
+    hidden_layer_sizes=(16,),
+    encoder_uses_features=False,
+    lr=1e-2,
+    weight_decay=1e-4,
 )
 
 
@@ -103,9 +120,13 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
         fit, so ``random_state`` controls the initialisation.
     module_params : dict, default=None
         Keyword arguments of a ``module`` class.
-    hidden_layer_sizes : tuple of int, default=(50, 50, 25)
+    hidden_layer_sizes : "auto" or tuple of int, default="auto"
         Hidden widths of the default downstream MLP (dropout after every
         hidden layer but the last). Ignored when ``module`` is given.
+        ``"auto"``: ``(50, 50, 25)`` for dense ``X``, ``(16,)`` for a
+        scipy.sparse ``X`` (TF-IDF and other high-dimensional sparse
+        features, where a wide first layer is slow and fits the noise of
+        the labels; see Notes).
     dropout : float, default=0.3
         Dropout of the default downstream MLP.
     encoder : torch.nn.Module subclass or instance, default=None
@@ -136,8 +157,10 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
         (binary only): +1 / -1 / 0 for a positive / negative vote /
         abstain; ``"raw"`` (hard votes only): the class index, -1 for
         abstain (the reference code's encoding).
-    encoder_uses_features : bool, default=True
+    encoder_uses_features : "auto" or bool, default="auto"
         Feed the features to the encoder together with the votes.
+        ``"auto"``: True for dense ``X``, False for a scipy.sparse ``X``
+        (the encoder then sees the votes only).
     class_conditional : "auto" or bool, default="auto"
         One accuracy per (source, class) instead of one per source;
         ``"auto"``: class-conditional when there are more than 2 classes.
@@ -174,14 +197,17 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
     drop_uncovered : bool, default=True
         Drop the training rows where every source abstains (they carry no
         label information).
-    lr : float, default=3e-3
-        Adam learning rate. The paper's 1e-4 was chosen for 10^4-10^5
+    lr : "auto" or float, default="auto"
+        Adam learning rate. ``"auto"``: 3e-3 for dense ``X``, 1e-2 for a
+        scipy.sparse ``X``. The paper's 1e-4 was chosen for 10^4-10^5
         training rows and barely moves the networks on a few hundred.
     encoder_lr : float, default=None
         Learning rate of the encoder (a separate Adam parameter group);
         None: ``lr``.
-    weight_decay : float, default=7e-7
-        Adam L2 weight decay of both networks.
+    weight_decay : "auto" or float, default="auto"
+        Adam L2 weight decay of both networks. ``"auto"``: 7e-7 for dense
+        ``X``, 1e-4 for a scipy.sparse ``X`` (thousands of TF-IDF weights
+        per hidden unit need a real penalty).
     batch_size : int or "auto", default="auto"
         Mini-batch size (at least 2, for BatchNorm). ``"auto"``: 64 rows;
         ``n_train_used_ // 16`` (at least 16) on fewer than 1,024 rows, so
@@ -257,6 +283,14 @@ default="auto"
         Sources that never vote on the training rows.
     class_conditional_ : bool
         Whether the accuracies are class-conditional.
+    hidden_layer_sizes_ : tuple of int
+        The resolved hidden widths of the default downstream MLP.
+    encoder_uses_features_ : bool
+        Whether the encoder sees the features.
+    lr_ : float
+        The learning rate used.
+    weight_decay_ : float
+        The weight decay used.
     tau2_ : float
         The resolved accuracy scale.
     threshold_ : float or None
@@ -308,6 +342,17 @@ default="auto"
     argmax is not, which the F1 threshold then hides; accuracy selection
     keeps such a network only where nothing later predicts better.
 
+    *Sparse features.* A scipy.sparse ``X`` (TF-IDF and other
+    high-dimensional sparse features) resolves the ``"auto"`` options
+    differently: one hidden layer of 16 units instead of ``(50, 50, 25)``,
+    an encoder that sees the votes only, ``lr=1e-2`` and
+    ``weight_decay=1e-4``. With thousands of columns the wide first layers
+    cost most of the time and fit the noise of the labels within one to a
+    few epochs; on six text tasks the sparse settings were as accurate on
+    average, with half the spread across seeds, in a third of the time.
+    The rule looks at the type of ``X`` only: pass dense embeddings as a
+    dense array, TF-IDF as a sparse matrix, or set the parameters.
+
     *Deviation from the paper:* the accuracy softmax is normalised over the
     voters of each row (``accuracy_support="voters"``). With few sources
     and about one vote per row, the paper's softmax over all sources lets
@@ -341,7 +386,7 @@ default="auto"
     _parameter_constraints: dict = {
         "module": [None, callable],
         "module_params": [dict, None],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "encoder": [None, callable],
         "encoder_params": [dict, None],
@@ -350,7 +395,7 @@ default="auto"
         "encoder_batchnorm": ["boolean"],
         "encoder_init": [StrOptions({"majority_vote", "random"})],
         "lf_encoding": [StrOptions(set(LF_ENCODINGS))],
-        "encoder_uses_features": ["boolean"],
+        "encoder_uses_features": [StrOptions({"auto"}), "boolean"],
         "class_conditional": [StrOptions({"auto"}), "boolean"],
         "tau1": [Interval(Real, 0, None, closed="neither")],
         "tau2": [StrOptions({"sqrt", "m"}), Interval(Real, 0, None, closed="neither")],
@@ -361,9 +406,9 @@ default="auto"
         "classes": ["array-like", None],
         "abstain": [Integral, str, None],
         "drop_uncovered": ["boolean"],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -382,7 +427,7 @@ default="auto"
         module=None,
         *,
         module_params=None,
-        hidden_layer_sizes=(50, 50, 25),
+        hidden_layer_sizes="auto",
         dropout=0.3,
         encoder=None,
         encoder_params=None,
@@ -391,7 +436,7 @@ default="auto"
         encoder_batchnorm=True,
         encoder_init="random",
         lf_encoding="onehot",
-        encoder_uses_features=True,
+        encoder_uses_features="auto",
         class_conditional="auto",
         tau1=1.0,
         tau2="sqrt",
@@ -402,9 +447,9 @@ default="auto"
         classes=None,
         abstain=-1,
         drop_uncovered=True,
-        lr=3e-3,
+        lr="auto",
         encoder_lr=None,
-        weight_decay=7e-7,
+        weight_decay="auto",
         batch_size="auto",
         max_epochs=50,
         warmup_epochs=0,
@@ -501,7 +546,7 @@ default=None
         self.n_classes_ = self.classes_.size
         self.n_sources_ = L.shape[1]
         X_val, y_val = validate_validation_data(self, X_val, y_val)
-        options = self._resolve_options(L, X_val, y_val)
+        options = self._resolve_options(L, X_val, y_val, sp.issparse(X))
         X, L = self._training_rows(X, L)
         device = resolve_device(self.device, torch)
         self.device_ = str(device)
@@ -517,16 +562,30 @@ default=None
             self._train(module, X, L, X_val, y_val, options, dtype, device)
         return self
 
-    def _resolve_options(self, L, X_val, y_val):
+    def _resolve_options(self, L, X_val, y_val, sparse):
         """Resolve the data-dependent options (a Bunch used by the next steps).
 
-        Sets ``class_conditional_`` and ``tau2_``; returns the hidden sizes,
-        the class prior, the validation scorer and whether to tune the
-        threshold (kept off the estimator: the scorer does not pickle).
+        Sets ``class_conditional_``, ``tau2_``, ``encoder_uses_features_``,
+        ``hidden_layer_sizes_``, ``lr_`` and ``weight_decay_`` (the
+        ``"auto"`` values depend on whether ``X`` is sparse, see
+        ``_SPARSE_AUTO``); returns the hidden sizes, the class prior, the
+        validation scorer and whether to tune the threshold (kept off the
+        estimator: the scorer does not pickle).
         """
         n_classes, n_sources = self.n_classes_, self.n_sources_
+        auto = _SPARSE_AUTO if sparse else _DENSE_AUTO
+        resolved = {}
+        for key, default in auto.items():
+            value = getattr(self, key)
+            resolved[key] = default if isinstance(value, str) and value == "auto" else value
+        self.hidden_layer_sizes_ = check_hidden_sizes(
+            resolved["hidden_layer_sizes"], "hidden_layer_sizes"
+        )
+        self.encoder_uses_features_ = bool(resolved["encoder_uses_features"])
+        self.lr_ = float(resolved["lr"])
+        self.weight_decay_ = float(resolved["weight_decay"])
         options = Bunch(
-            hidden=check_hidden_sizes(self.hidden_layer_sizes, "hidden_layer_sizes"),
+            hidden=self.hidden_layer_sizes_,
             encoder_hidden=check_hidden_sizes(self.encoder_hidden, "encoder_hidden"),
             prior=None,
             scorer=None,
@@ -606,6 +665,8 @@ default=None
             dtype,
             device,
             estimator_name=type(self).__name__,
+            lr=self.lr_,
+            weight_decay=self.weight_decay_,
             **{key: getattr(self, key) for key in _TRAINING_PARAMS},
         )
         self.best_epoch_ = result.best_epoch

@@ -1,0 +1,373 @@
+"""WeaSEL on text: candidate settings against the default two-stage baselines.
+
+Every text task holds sparse TF-IDF features (word 1-2-grams, fitted on the
+training texts), a label matrix on the training rows and 250 gold
+validation rows. Methods, measured in the same run with seeds 0, 1, 2:
+
+* ``MV+LR``, ``DS+LR``, ``Snorkel+LR``: ``LabelModelClassifier(MajorityVote()
+  / DawidSkene() / Snorkel(), LogisticRegression())``, defaults;
+* ``snorkel+LR``: the ``snorkel`` library's ``LabelModel`` (defaults,
+  ``fit(L, seed=s)``) and ``LogisticRegression`` on its argmax labels of the
+  covered rows (run in ``--peer-python`` when snorkel is not importable);
+* ``Gold+LR``: ``LogisticRegression`` on the gold training labels;
+* ``default`` and the other candidates of :data:`CANDIDATES`:
+  ``WeaSELClassifier(random_state=s, **params)`` fitted with ``X_val,
+  y_val`` (``previous``: the dense defaults, used on TF-IDF before the
+  sparse ``"auto"`` settings).
+
+Reported: test accuracy (mean and standard deviation over the seeds), fit
+time, and the epoch kept. Usage::
+
+    python benchmarks/weasel_text.py --candidates default previous
+    python benchmarks/weasel_text.py --candidates default --weasel lr=3e-3
+    python benchmarks/weasel_text.py --speed --candidates default previous
+
+``--speed`` times one fit (with 250 validation rows) on 5,000 IMDB texts x
+7,000 TF-IDF columns with keyword sources. ``--cache FILE`` keeps the
+baselines' records between runs.
+
+The tasks come from ``benchmarks/_text_tasks.py`` (``load_text_task``,
+in this folder or ``--suite-dir``) when it exists; otherwise from a
+stand-in built here on the WRENCH YouTube and Yoruba sets and on IMDB and
+MR with one source per sentiment keyword. The data are read in place
+(``$SKWEAK_E2E_WRENCH``, ``$SKWEAK_E2E_TEXT``; see ``_common.py``).
+"""
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np
+from sklearn.utils import Bunch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for _path in (ROOT, HERE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from _common import default_text_dir, default_wrench_dir, rst_table  # noqa: E402
+
+# ---------------------------------------------------------------- stand-in tasks
+
+POSITIVE = (
+    "great", "excellent", "best", "wonderful", "love", "beautiful", "perfect",
+    "brilliant", "enjoy", "fun", "amazing", "superb", "masterpiece",
+    "touching", "funny", "moving",
+)
+NEGATIVE = (
+    "bad", "worst", "boring", "awful", "waste", "stupid", "dull", "poor",
+    "terrible", "mess", "horrible", "lame", "predictable", "fails",
+    "unfunny", "tedious",
+)
+
+
+def _tfidf(texts_train, *others, strip_accents=None):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(
+        sublinear_tf=True, min_df=2, ngram_range=(1, 2), strip_accents=strip_accents
+    )
+    return [vec.fit_transform(texts_train)] + [vec.transform(t) for t in others]
+
+
+def _keyword_votes(texts):
+    """One source per keyword: positive words vote 1, negative words 0."""
+    import re
+
+    tokens = [set(re.findall(r"[a-z]+", t.lower())) for t in texts]
+    L = np.full((len(texts), len(POSITIVE) + len(NEGATIVE)), -1, dtype=np.int64)
+    for j, word in enumerate(POSITIVE + NEGATIVE):
+        hit = np.fromiter((word in t for t in tokens), bool, len(texts))
+        L[hit, j] = 1 if j < len(POSITIVE) else 0
+    return L
+
+
+def _read_lines(path):
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r["sentence"] for r in rows], np.array([r["label"] for r in rows])
+
+
+def standin_task(name, n_val=250):
+    """A stand-in text task (see the module docstring)."""
+    rng = np.random.RandomState(0)
+    if name in ("youtube", "yoruba"):
+        from skweak_e2e.datasets import load_wrench
+
+        d = load_wrench(os.path.join(default_wrench_dir(), name))
+        val = rng.permutation(d.valid.y.size)[:n_val]
+        texts_val = [d.valid.texts[i] for i in val]
+        X_train, X_val, X_test = _tfidf(
+            d.train.texts, texts_val, d.test.texts,
+            strip_accents="unicode" if name == "yoruba" else None,
+        )
+        return Bunch(
+            X_train=X_train, L_train=d.train.L, y_train=d.train.y,
+            X_val=X_val, y_val=d.valid.y[val], X_test=X_test, y_test=d.test.y,
+        )
+    base = os.path.join(default_text_dir(), name)
+    texts, y = _read_lines(os.path.join(base, "train.json"))
+    texts_dev, y_dev = _read_lines(os.path.join(base, "dev.json"))
+    texts_test, y_test = _read_lines(os.path.join(base, "test.json"))
+    val = rng.permutation(y_dev.size)[:n_val]
+    texts_val = [texts_dev[i] for i in val]
+    X_train, X_val, X_test = _tfidf(texts, texts_val, texts_test)
+    return Bunch(
+        X_train=X_train, L_train=_keyword_votes(texts), y_train=y,
+        X_val=X_val, y_val=y_dev[val], X_test=X_test, y_test=y_test,
+    )
+
+
+STANDIN_TASKS = ("youtube", "yoruba", "imdb", "mr")
+
+
+def text_tasks(suite_dir=None):
+    """``(names, loader)``: the shared text suite if importable, else the stand-in."""
+    for path in filter(None, [suite_dir, HERE]):
+        if os.path.exists(os.path.join(path, "_text_tasks.py")):
+            sys.path.insert(0, path)
+            import _text_tasks
+
+            names = getattr(_text_tasks, "TASKS", None)
+            names = list(names) if names is not None else None
+            return names, _text_tasks.load_text_task, "shared"
+    return list(STANDIN_TASKS), standin_task, "stand-in"
+
+
+# ---------------------------------------------------------------------- methods
+
+#: Named WeaSEL settings (``--candidates``); ``--weasel`` adds others.
+CANDIDATES = {
+    # The library's defaults ("auto": the sparse settings on TF-IDF).
+    "default": {},
+    # The defaults before the sparse "auto" settings (the dense ones).
+    "previous": dict(
+        hidden_layer_sizes=(50, 50, 25), encoder_uses_features=True, lr=3e-3,
+        weight_decay=7e-7,
+    ),
+    # A linear downstream model (multinomial logistic regression), the
+    # encoder on the votes only.
+    "linear": dict(hidden_layer_sizes=(), lr=3e-3, weight_decay=7e-7),
+}
+
+
+_SNORKEL_SCRIPT = r"""
+import sys, numpy as np
+from snorkel.labeling.model import LabelModel
+data = np.load(sys.argv[1])
+L, k, seed = data["L"], int(data["k"]), int(data["seed"])
+lm = LabelModel(cardinality=k, verbose=False)
+lm.fit(L, seed=seed, progress_bar=False)
+np.save(sys.argv[2], lm.predict_proba(L))
+"""
+
+
+def snorkel_proba(L, n_classes, seed, peer_python):
+    """snorkel's LabelModel posteriors, here or in the peer venv."""
+    try:
+        from snorkel.labeling.model import LabelModel
+    except ImportError:
+        LabelModel = None
+    if LabelModel is not None:
+        lm = LabelModel(cardinality=n_classes, verbose=False)
+        lm.fit(L, seed=seed, progress_bar=False)
+        return lm.predict_proba(L)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "L.npz"), os.path.join(tmp, "p.npy")
+        np.savez(src, L=L, k=n_classes, seed=seed)
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        subprocess.run(
+            [peer_python, "-c", _SNORKEL_SCRIPT, src, dst], check=True, env=env
+        )
+        return np.load(dst)
+
+
+def run_method(method, data, seed, args):
+    from sklearn.linear_model import LogisticRegression
+
+    from skweak_e2e import (
+        DawidSkene,
+        LabelModelClassifier,
+        MajorityVote,
+        Snorkel,
+        WeaSELClassifier,
+    )
+
+    if method in ("MV+LR", "DS+LR", "Snorkel+LR"):
+        lm = {
+            "MV+LR": MajorityVote(),
+            "DS+LR": DawidSkene(random_state=seed),
+            "Snorkel+LR": Snorkel(random_state=seed),
+        }[method]
+        model = LabelModelClassifier(lm, LogisticRegression(), random_state=seed)
+        return model.fit(data.X_train, data.L_train)
+    if method == "snorkel+LR":
+        n_classes = data.get("n_classes") or int(
+            max(data.L_train.max(), data.y_test.max()) + 1
+        )
+        proba = snorkel_proba(data.L_train, n_classes, seed, args.peer_python)
+        covered = (data.L_train >= 0).any(axis=1)
+        labels = proba.argmax(axis=1)
+        return LogisticRegression().fit(data.X_train[covered], labels[covered])
+    if method == "Gold+LR":
+        return LogisticRegression().fit(data.X_train, data.y_train)
+    params = dict(CANDIDATES.get(method, {}), **args.weasel_params.get(method, {}))
+    model = WeaSELClassifier(random_state=seed, **params)
+    return model.fit(data.X_train, data.L_train, X_val=data.X_val, y_val=data.y_val)
+
+
+def speed_task(n_rows=5000, n_features=7000):
+    """IMDB train + dev texts (5,000 rows), TF-IDF capped at 7,000 columns,
+    the stand-in keyword sources: the size of the speed target."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    base = os.path.join(default_text_dir(), "imdb")
+    texts, y = _read_lines(os.path.join(base, "train.json"))
+    texts_dev, y_dev = _read_lines(os.path.join(base, "dev.json"))
+    texts, y = (texts + texts_dev)[:n_rows], np.r_[y, y_dev][:n_rows]
+    vec = TfidfVectorizer(
+        sublinear_tf=True, min_df=2, ngram_range=(1, 2), max_features=n_features
+    )
+    return Bunch(X=vec.fit_transform(texts), L=_keyword_votes(texts), y=y)
+
+
+def speed(candidates, seeds, args):
+    """CPU time of one fit (with 250 validation rows) at the speed-target size."""
+    from skweak_e2e import WeaSELClassifier
+
+    d = speed_task()
+    val = slice(0, 250)
+    print(f"speed task: X {d.X.shape}, {d.X.nnz / d.X.shape[0]:.0f} non-zeros a row")
+    for cand in candidates:
+        params = dict(CANDIDATES.get(cand, {}), **args.weasel_params.get(cand, {}))
+        for seed in seeds:
+            tic, cpu = time.perf_counter(), time.process_time()
+            model = WeaSELClassifier(random_state=seed, **params).fit(
+                d.X, d.L, X_val=d.X[val], y_val=d.y[val]
+            )
+            print(
+                f"{cand:14s} seed {seed}: {time.process_time() - cpu:.1f} s cpu, "
+                f"{time.perf_counter() - tic:.1f} s wall, {model.n_epochs_} epochs"
+            )
+
+
+BASELINES = ("MV+LR", "DS+LR", "Snorkel+LR", "snorkel+LR", "Gold+LR")
+
+
+def run(tasks, loader, seeds, methods, args, log=print):
+    records = []
+    cache = {}
+    if args.cache and os.path.exists(args.cache):
+        with open(args.cache) as f:
+            cache = json.load(f)
+    for name in tasks:
+        data = loader(name)
+        for method in methods:
+            for seed in seeds:
+                key = f"{name}|{method}|{seed}"
+                if method in BASELINES and key in cache:
+                    rec = cache[key]
+                else:
+                    tic = time.perf_counter()
+                    cpu = time.process_time()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        model = run_method(method, data, seed, args)
+                    rec = dict(
+                        task=name, method=method, seed=seed,
+                        accuracy=float(np.mean(model.predict(data.X_test) == data.y_test)),
+                        time=time.perf_counter() - tic,
+                        cpu=time.process_time() - cpu,
+                        epoch=getattr(model, "best_epoch_", None),
+                    )
+                    if method in BASELINES:
+                        cache[key] = rec
+                records.append(rec)
+                log(
+                    f"{name:10s} {method:14s} seed {seed} acc {rec['accuracy']:.3f} "
+                    f"({rec['time']:.1f} s wall, {rec['cpu']:.1f} s cpu, "
+                    f"epoch {rec['epoch']})"
+                )
+        if args.cache:
+            with open(args.cache, "w") as f:
+                json.dump(cache, f)
+    return records
+
+
+def table(records, methods):
+    tasks = list(dict.fromkeys(r["task"] for r in records))
+    head = ["method"] + tasks + ["mean", "max std", "cpu s (max task)"]
+    rows = []
+    for m in methods:
+        row, means, stds, cpus = [m], [], [], []
+        for t in tasks:
+            acc = [r["accuracy"] for r in records if r["task"] == t and r["method"] == m]
+            cpu = [r["cpu"] for r in records if r["task"] == t and r["method"] == m]
+            means.append(np.mean(acc))
+            stds.append(np.std(acc))
+            cpus.append(np.mean(cpu))
+            row.append(f"{np.mean(acc):.3f} ± {np.std(acc):.3f}")
+        row += [f"{np.mean(means):.3f}", f"{max(stds):.3f}", f"{max(cpus):.1f}"]
+        rows.append(row)
+    return rst_table(head, rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--candidates", nargs="+", default=["default"])
+    parser.add_argument("--baselines", nargs="*", default=list(BASELINES))
+    parser.add_argument("--suite-dir", default=os.environ.get("SKWEAK_E2E_TEXT_TASKS"))
+    parser.add_argument("--peer-python", default="/work/venv-peers/bin/python")
+    parser.add_argument(
+        "--speed", action="store_true",
+        help="time the candidates on a 5,000 x 7,000 TF-IDF task instead",
+    )
+    parser.add_argument("--cache", default=None, help="JSON cache of baseline runs")
+    parser.add_argument(
+        "--weasel", nargs="*", default=[], metavar="[CANDIDATE:]KEY=VALUE",
+        help="override WeaSELClassifier parameters (of one candidate or all)",
+    )
+    args = parser.parse_args(argv)
+    args.weasel_params = {}
+    for item in args.weasel:
+        target, _, item = item.rpartition(":") if ":" in item.split("=")[0] else ("", "", item)
+        key, value = item.split("=", 1)
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            pass
+        for cand in [target] if target else args.candidates:
+            args.weasel_params.setdefault(cand, {})[key] = value
+    import torch
+
+    torch.set_num_threads(1)
+    if args.speed:
+        return speed(args.candidates, args.seeds, args)
+    names, loader, origin = text_tasks(args.suite_dir)
+    tasks = args.tasks or names
+    methods = list(args.baselines) + list(args.candidates)
+    tic = time.perf_counter()
+    records = run(tasks, loader, args.seeds, methods, args)
+    print()
+    print(table(records, methods))
+    print(
+        f"\n{origin} tasks; seeds {args.seeds}; overrides {args.weasel_params}; "
+        f"{time.perf_counter() - tic:.0f} s in all"
+    )
+    return records
+
+
+if __name__ == "__main__":
+    main()
