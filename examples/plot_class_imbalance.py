@@ -48,7 +48,12 @@ print(f"positive rate: {y.mean():.3f}")
 # * :class:`~skweak_e2e.MajorityVote` ignores it (``class_prior`` only sets the
 #   output of rows without any vote);
 # * :class:`~skweak_e2e.DawidSkene` *learns* it by EM (``class_prior_``), or
-#   holds a given ``class_prior`` fixed;
+#   holds a given ``class_prior`` fixed. Its default anchor to the majority
+#   vote (``anchor_strength=1``, a guard against spurious optima on
+#   correlated hand-written rules) also pulls the prior towards the majority
+#   vote's, which is uniform on the many rows without a vote; with
+#   independent sources and a rare class, turn it off
+#   (``anchor_strength=0``), as compared below;
 # * :class:`~skweak_e2e.Snorkel` uses the given ``class_prior`` in its
 #   objective and its posterior, uniform by default;
 #   ``class_prior="estimate"`` estimates it from the votes first (with
@@ -59,7 +64,8 @@ print(f"positive rate: {y.mean():.3f}")
 # (:func:`~skweak_e2e.datasets.planted_posterior`).
 label_models = {
     "MajorityVote": MajorityVote(),
-    "DawidSkene (learned prior)": DawidSkene(),
+    "DawidSkene (default)": DawidSkene(),
+    "DawidSkene (learned prior)": DawidSkene(anchor_strength=0.0),
     "Snorkel (uniform prior)": Snorkel(optimizer="adam", n_epochs=500, random_state=0),
     "Snorkel (class_prior=[.9, .1])": Snorkel(
         optimizer="adam", n_epochs=500, class_prior=prior, random_state=0
@@ -74,6 +80,9 @@ for name, label_model in label_models.items():
 print(
     "prior learned by Dawid-Skene:",
     label_models["DawidSkene (learned prior)"].class_prior_.round(3),
+    "(with the default anchor:",
+    label_models["DawidSkene (default)"].class_prior_.round(3),
+    ")",
 )
 
 print(f"{'':32} {'accuracy':>8} {'F1(pos)':>8} {'mean P(pos)':>11}")
@@ -133,9 +142,10 @@ ax.legend()
 # %%
 # Summary
 # -------
-# * Use a prior-aware label model (``DawidSkene``, or ``Snorkel`` with
-#   ``class_prior``, given or ``"estimate"``) when you need calibrated labels
-#   or accuracy; a uniform prior over-predicts the rare class.
+# * Use a prior-aware label model (``DawidSkene(anchor_strength=0)``, or
+#   ``Snorkel`` with ``class_prior``, given or ``"estimate"``) when you need
+#   calibrated labels or accuracy; a uniform prior over-predicts the rare
+#   class.
 # * Either way, pick the decision threshold of the end model for the metric
 #   you care about, on a few labelled rows.
 #   :class:`~skweak_e2e.WeaSELClassifier`

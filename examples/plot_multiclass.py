@@ -63,12 +63,12 @@ print(mv.n_classes_, mv.classes_)
 # ------------
 # With one-class sources, *abstaining* carries information: a "this is a 7"
 # source that stays silent makes 7 less likely.
-# :class:`~skweak_e2e.DawidSkene` models this by default
-# (``model_abstain=True``). Classic Dawid-Skene (``model_abstain=False``)
-# treats abstains as missing; a one-class source then always "votes the
-# same" whatever the class, carries no information, and the model collapses.
-# Predictions break ties at random (seeded) so that rows with tied votes are
-# not counted as errors.
+# :class:`~skweak_e2e.DawidSkene` models this by default for every source
+# that votes for one class only (``model_abstain="auto"``). Classic
+# Dawid-Skene (``model_abstain=False``) treats abstains as missing; a
+# one-class source then always "votes the same" whatever the class, carries
+# no information, and the model collapses. Predictions break ties at random
+# (seeded) so that rows with tied votes are not counted as errors.
 label_models = {
     "MajorityVote": MajorityVote(tie_break="random", random_state=1),
     "DawidSkene": DawidSkene(tie_break="random", random_state=1),

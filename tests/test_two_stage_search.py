@@ -53,7 +53,8 @@ def test_selects_the_candidate_with_the_best_validation_score():
 
 def test_the_validation_rows_choose_and_never_train():
     (X, L), (X_val, y_val), _ = _split(seed=1)
-    clf = LabelModelClassifierCV(random_state=0).fit(X, L, X_val=X_val, y_val=y_val)
+    clf = LabelModelClassifierCV(MajorityVote(), random_state=0)
+    clf.fit(X, L, X_val=X_val, y_val=y_val)
     alone = LabelModelClassifier(
         estimator=LogisticRegression(**{"C": clf.best_params_["estimator__C"]}),
         random_state=0,
@@ -63,16 +64,28 @@ def test_the_validation_rows_choose_and_never_train():
 
 def test_auto_grid_follows_the_estimator_and_its_value():
     (X, L), (X_val, y_val), _ = _split()
-    clf = LabelModelClassifierCV(estimator=LogisticRegression(C=2.0))
+    clf = LabelModelClassifierCV(MajorityVote(), LogisticRegression(C=2.0))
     clf.fit(X, L, X_val=X_val, y_val=y_val)
     np.testing.assert_allclose(
         [p["estimator__C"] for p in clf.cv_results_["params"]], 2.0 * 10.0 ** np.arange(-2, 4)
     )
     pipe = make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss", random_state=0))
-    clf = LabelModelClassifierCV(estimator=pipe).fit(X, L, X_val=X_val, y_val=y_val)
+    clf = LabelModelClassifierCV(MajorityVote(), pipe).fit(X, L, X_val=X_val, y_val=y_val)
     keys = {k for p in clf.cv_results_["params"] for k in p}
     assert keys == {"estimator__sgdclassifier__alpha"}
     assert len(clf.cv_results_["params"]) == 6
+
+
+def test_auto_grid_chooses_the_label_model_when_none_is_given():
+    (X, L), (X_val, y_val), _ = _split(seed=11)
+    clf = LabelModelClassifierCV(random_state=0).fit(X, L, X_val=X_val, y_val=y_val)
+    models = {type(p["label_model"]).__name__ for p in clf.cv_results_["params"]}
+    assert models == {"MajorityVote", "DawidSkene", "Snorkel"}
+    assert len(clf.cv_results_["params"]) == 18
+    assert isinstance(clf.label_model_, type(clf.best_params_["label_model"]))
+    # Without gold rows there is nothing to compare label models on.
+    weak = LabelModelClassifierCV(param_grid="auto", cv=2, random_state=0).fit(X, L)
+    assert all("label_model" not in p for p in weak.cv_results_["params"])
 
 
 def test_label_models_are_compared_on_gold_and_fitted_once(monkeypatch):
@@ -147,7 +160,7 @@ def test_pipeline_with_routed_validation_data():
         direct = LabelModelClassifierCV(random_state=0)
         scaler = StandardScaler().fit(X * 100.0)
         direct.fit(scaler.transform(X * 100.0), L, X_val=scaler.transform(X_val * 100.0), y_val=y_val)
-    assert pipe[-1].best_params_ == direct.best_params_
+    assert repr(pipe[-1].best_params_) == repr(direct.best_params_)
     np.testing.assert_array_equal(pipe.predict(X_test * 100.0), direct.predict(scaler.transform(X_test * 100.0)))
 
 
@@ -188,6 +201,7 @@ def test_an_estimator_without_a_grid_is_fitted_once():
 
     from sklearn.naive_bayes import GaussianNB
 
-    clf = LabelModelClassifierCV(estimator=GaussianNB()).fit(X, L, X_val=X_val, y_val=y_val)
+    clf = LabelModelClassifierCV(MajorityVote(), GaussianNB())
+    clf.fit(X, L, X_val=X_val, y_val=y_val)
     assert clf.cv_results_["params"] == [{}]
     assert clf.best_params_ == {}

@@ -1,6 +1,7 @@
 """LabelModelClassifierCV: two-stage training selected on a small gold set."""
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -17,6 +18,7 @@ from ..utils._sklearn_compat import (
     _num_samples,
     _safe_indexing,
 )
+from ..label_model import DawidSkene, MajorityVote, Snorkel
 from ..label_model._base import proba_to_labels
 from ..utils._targets import check_sample_alignment
 from ..utils._validation import check_sample_weight
@@ -101,8 +103,9 @@ class LabelModelClassifierCV(LabelModelClassifier):
     Parameters
     ----------
     label_model : label model, default=None
-        As in :class:`LabelModelClassifier` (:class:`~skweak_e2e.MajorityVote`
-        when None).
+        As in :class:`LabelModelClassifier`. None lets the ``"auto"`` grid
+        choose one on the validation rows (:class:`~skweak_e2e.MajorityVote`
+        without validation data).
     estimator : classifier, default=None
         As in :class:`LabelModelClassifier`
         (:class:`~sklearn.linear_model.LogisticRegression` when None).
@@ -112,9 +115,14 @@ class LabelModelClassifierCV(LabelModelClassifier):
         ``label_model``, ...). ``"auto"`` searches the end model's
         regularisation: its ``C`` times ``10**[-2, ..., 3]``, else its
         ``alpha`` times ``10**[-3, ..., 2]`` (the final step's, for a
-        pipeline); an estimator with neither is fitted once, as given.
+        pipeline; an estimator with neither is fitted as given), and, when
+        ``label_model`` is None and validation data are given, the label
+        model among :class:`~skweak_e2e.MajorityVote`,
+        :class:`~skweak_e2e.DawidSkene` and :class:`~skweak_e2e.Snorkel`.
+        The warnings of a label model's fit are shown only if it is chosen.
     scoring : str, callable or None, default=None
-        Scorer of the validation rows (see :ref:`scoring_parameter`); None
+        Scorer of the validation rows (a name such as "f1_macro", or a
+        callable ``scorer(estimator, X, y)``, as in scikit-learn); None
         means accuracy. Ties go to the earliest candidate of the grid.
     cv : int, default=5
         Number of folds when no validation data is given.
@@ -173,15 +181,19 @@ class LabelModelClassifierCV(LabelModelClassifier):
 
     Examples
     --------
+    >>> import warnings
+    >>> from sklearn.exceptions import ConvergenceWarning
     >>> from skweak_e2e import DawidSkene, LabelModelClassifierCV, MajorityVote
     >>> from skweak_e2e.datasets import make_weak_supervision
     >>> X, L, y = make_weak_supervision(900, 6, 3, coverage=0.5, random_state=0)
-    >>> clf = LabelModelClassifierCV(random_state=0).fit(
-    ...     X[:600], L[:600], X_val=X[600:750], y_val=y[600:750])
+    >>> with warnings.catch_warnings():  # the chosen Snorkel's early stop
+    ...     warnings.simplefilter("ignore", ConvergenceWarning)
+    ...     clf = LabelModelClassifierCV(random_state=0).fit(
+    ...         X[:600], L[:600], X_val=X[600:750], y_val=y[600:750])
     >>> clf.best_params_
-    {'estimator__C': 0.1}
+    {'label_model': Snorkel(), 'estimator__C': 0.1}
     >>> round(clf.score(X[750:], y[750:]), 2)
-    0.83
+    0.81
     >>> grid = {"label_model": [MajorityVote(), DawidSkene()],
     ...         "estimator__C": [0.1, 1.0, 10.0]}
     >>> clf = LabelModelClassifierCV(param_grid=grid, random_state=0).fit(
@@ -241,10 +253,13 @@ class LabelModelClassifierCV(LabelModelClassifier):
         )
         return candidate.set_params(**params)
 
-    def _grid_pairs(self):
+    def _grid_pairs(self, with_validation):
         grid = self.param_grid
         if isinstance(grid, str):  # "auto"
             grid = _auto_grid(self._estimator_template())
+            if self.label_model is None and with_validation:
+                # No label model given: the gold rows choose one too.
+                grid["label_model"] = [MajorityVote(), DawidSkene(), Snorkel()]
         for one in grid if isinstance(grid, list) else [grid]:
             if not isinstance(one, dict):
                 raise TypeError(
@@ -325,7 +340,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, n_samples)
         self._seed = derived_seed(self.random_state)
-        pairs = self._grid_pairs()
+        pairs = self._grid_pairs(X_val is not None)
         if X_val is None and any(len(lm_grid) > 1 for lm_grid, _ in pairs):
             raise ValueError(
                 "param_grid varies the label model, but no validation data was "
@@ -339,7 +354,11 @@ class LabelModelClassifierCV(LabelModelClassifier):
         best = None
         for lm_grid, est_grid in pairs:
             for lm_params in lm_grid:
-                label_model = self._fit_label_model(Y, lm_params)
+                # A label model's warnings matter only if it is chosen: they
+                # are held back and shown for the selected one.
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    label_model = self._fit_label_model(Y, lm_params)
                 for est_params in est_grid:
                     candidate = self._candidate(label_model, est_params)
                     if X_val is None:
@@ -350,9 +369,13 @@ class LabelModelClassifierCV(LabelModelClassifier):
                     params.append({**lm_params, **est_params})
                     scores.append(score)
                     if best is None or score > best[0]:
-                        best = (score, len(scores) - 1, candidate, label_model)
+                        best = (score, len(scores) - 1, candidate, label_model, caught)
 
-        score, index, candidate, label_model = best
+        score, index, candidate, label_model, caught = best
+        for record in caught:
+            warnings.warn_explicit(
+                record.message, record.category, record.filename, record.lineno
+            )
         scores = np.asarray(scores, dtype=float)
         order = np.argsort(-scores, kind="stable")
         rank = np.empty(len(scores), dtype=np.int32)
