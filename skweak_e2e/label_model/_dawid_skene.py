@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from ..utils._docstring import TIE_BREAK_DOC, Substitution
 from ..utils._dask import map_sum, map_tree, persist_map
 from ..utils._hints import snorkel_hints
 from ..utils._math import softmax_columns_
@@ -277,6 +278,7 @@ def _distributed_step(parts):
     return step
 
 
+@Substitution(tie_break=TIE_BREAK_DOC)
 class DawidSkene(BaseLabelModel):
     """Dawid-Skene label model: a confusion matrix per source, fitted by EM.
 
@@ -344,14 +346,7 @@ class DawidSkene(BaseLabelModel):
     class_prior : array-like of shape (n_classes,), default=None
         Class prior. When None it is learned by EM; when given it is held
         fixed.
-    tie_break : {"random", "lowest", "abstain"}, default="random"
-        How :meth:`predict` resolves ties (within 1e-5) between the most
-        probable classes, such as the uncovered rows of a uniform prior: a
-        random tied class (seeded by ``random_state``), the lowest tied class
-        (``numpy.argmax``), or -1. The same default as
-        :class:`~skweak_e2e.LabelModelClassifier`: on the six tasks of
-        ``benchmarks/text_suite.py``, "random" scored 1.2 points above
-        "lowest" on average and "abstain" up to 27 points below.
+    {tie_break}
     random_state : int, RandomState instance or None, default=None
         Seeds ``tie_break="random"`` (fitting is deterministic).
 

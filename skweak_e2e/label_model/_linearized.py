@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
 
+from ..utils._docstring import TIE_BREAK_DOC, Substitution
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._threads import serial_blas
 from ..utils._warnings import user_stacklevel
@@ -147,6 +148,7 @@ def _fidelity(target, approx, weight):
     }
 
 
+@Substitution(tie_break=TIE_BREAK_DOC)
 class LinearizedApprox(BaseLabelModel):
     """Linear (identity-activation) approximation of another label model.
 
@@ -202,14 +204,7 @@ class LinearizedApprox(BaseLabelModel):
     class_prior : array-like of shape (n_classes,), default=None
         Output for rows with no vote. When None, the base model's output for
         such rows.
-    tie_break : {"random", "lowest", "abstain"}, default="random"
-        How :meth:`predict` resolves ties (within 1e-5) between the most
-        probable classes, such as the uncovered rows of a uniform prior: a
-        random tied class (seeded by ``random_state``), the lowest tied class
-        (``numpy.argmax``), or -1. The same default as
-        :class:`~skweak_e2e.LabelModelClassifier`: on the six tasks of
-        ``benchmarks/text_suite.py``, "random" scored 1.2 points above
-        "lowest" on average and "abstain" up to 27 points below.
+    {tie_break}
     random_state : int, RandomState instance or None, default=None
         Seeds the random restarts and ``tie_break="random"``.
 

@@ -3,6 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
+from ..utils._docstring import TIE_BREAK_DOC, Substitution
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import StrOptions
 from ._base import BaseLabelModel
@@ -12,6 +13,7 @@ from ._tensor_form import scores_to_proba
 __all__ = ["MajorityVote"]
 
 
+@Substitution(tie_break=TIE_BREAK_DOC)
 class MajorityVote(BaseLabelModel):
     """Majority vote over the sources, as a transformer.
 
@@ -31,14 +33,7 @@ class MajorityVote(BaseLabelModel):
         Value of ``L`` that means "no vote".
     class_prior : array-like of shape (n_classes,), default=None
         Output for rows with no vote; uniform when None.
-    tie_break : {"random", "lowest", "abstain"}, default="random"
-        How :meth:`predict` resolves ties (within 1e-5) between the most
-        probable classes, such as the uncovered rows of a uniform prior: a
-        random tied class (seeded by ``random_state``), the lowest tied class
-        (``numpy.argmax``), or -1. The same default as
-        :class:`~skweak_e2e.LabelModelClassifier`: on the six tasks of
-        ``benchmarks/text_suite.py``, "random" scored 1.2 points above
-        "lowest" on average and "abstain" up to 27 points below.
+    {tie_break}
     random_state : int, RandomState instance or None, default=None
         Seeds ``tie_break="random"``.
 

@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._docstring import TIE_BREAK_DOC, Substitution
 from ..utils._dask import is_dask_collection, map_sum
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import Interval, StrOptions
@@ -498,6 +499,7 @@ def _refuse_memory(need, d, L):
 
 
 # ---------------------------------------------------------------- estimator
+@Substitution(tie_break=TIE_BREAK_DOC)
 class Snorkel(BaseLabelModel):
     """Snorkel's label model (matrix completion), in numpy.
 
@@ -550,14 +552,7 @@ class Snorkel(BaseLabelModel):
         correlated sources can bias it (see that function's notes). To use a few dev labels
         instead (snorkel's ``Y_dev``), pass
         ``estimate_class_prior(L_dev, y_dev)``.
-    tie_break : {"random", "lowest", "abstain"}, default="random"
-        How :meth:`predict` resolves ties (within 1e-5) between the most
-        probable classes, such as the uncovered rows of a uniform prior: a
-        random tied class (seeded by ``random_state``), the lowest tied class
-        (``numpy.argmax``), or -1. The same default as
-        :class:`~skweak_e2e.LabelModelClassifier`: on the six tasks of
-        ``benchmarks/text_suite.py``, "random" scored 1.2 points above
-        "lowest" on average and "abstain" up to 27 points below.
+    {tie_break}
     random_state : int, RandomState instance or None, default=None
         Seeds the random scale of the starting point (an int reproduces
         snorkel's ``seed``) and ``tie_break="random"``.
