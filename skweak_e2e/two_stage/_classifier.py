@@ -859,7 +859,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "scoring=skweak_e2e.metrics.make_gold_scorer() with y_gold routed "
                 "to it (see its documentation).",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         target = proba_to_labels(
             self.label_model_.predict_proba(codes), tie_break="abstain"
