@@ -1,5 +1,7 @@
 """Class-prior estimation: from dev labels, and from the votes alone."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,17 @@ def test_snorkel_class_prior_estimate_is_validated():
     L, _, _ = _planted(n_samples=200)
     with pytest.raises(ValueError, match="class_prior"):
         Snorkel(class_prior="learn").fit(L)
+
+
+def test_an_unreliable_votes_only_estimate_warns_in_its_own_name():
+    """Bug report: Snorkel(class_prior="estimate") warned about a DawidSkene
+    the user never created."""
+    from .test_dawid_skene import narrow_rules
+
+    L, _ = narrow_rules()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimate_class_prior(L, max_iter=1000)
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("estimate_class_prior: the votes-only fit") for m in messages)
+    assert not any("DawidSkene predicts" in m for m in messages)

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import pandas as pd
 import scipy.sparse as sp
 
 from skweak_e2e import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
@@ -254,3 +255,32 @@ def test_sparse_fit_memory_grows_with_the_labels():
         tracemalloc.stop()
     # A dense Gram of Snorkel would be (2 10^4)^2 floats: 3.2 GB.
     assert peak < 40 * 2**20
+
+
+@pytest.mark.parametrize(
+    "make_model",
+    [MajorityVote, DawidSkene, lambda: Snorkel(random_state=0),
+     lambda: LinearizedApprox(MajorityVote())],
+    ids=["MajorityVote", "DawidSkene", "Snorkel", "LinearizedApprox"],
+)
+def test_models_leave_a_crowd_matrix_with_repeated_labels_untouched(make_model):
+    """Bug report: fit/predict rewrote the caller's matrix (repeated labels
+    summed in place through shared index arrays); the next call scored 0.30."""
+    df = pd.DataFrame({
+        "task": ["t1", "t1", "t1", "t2", "t2", "t3", "t3", "t3"] * 5,
+        "worker": ["a", "a", "b", "a", "b", "a", "b", "c"] * 5,
+        "label": ["x", "x", "y", "y", "y", "x", "x", "y"] * 5,
+    })
+    df["task"] = df["task"] + (np.arange(len(df)) // 8).astype(str)
+    crowd = label_matrix_from_long(df)
+    assert crowd.n_repeated_ > 0
+    before = [a.copy() for a in (crowd.L.indptr, crowd.L.indices, crowd.L.data)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = make_model().fit_predict(crowd.L)
+        model = make_model().fit(crowd.L)
+        model.predict_proba(crowd.L)
+        again = make_model().fit_predict(crowd.L)
+    for a, b in zip(before, (crowd.L.indptr, crowd.L.indices, crowd.L.data)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first, again)

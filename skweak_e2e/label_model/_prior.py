@@ -9,6 +9,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ..utils._dask import is_dask_collection
 from ..utils._targets import check_sample_alignment
+from ..utils._warnings import user_stacklevel
 from ..utils._validation import as_array, check_label_matrix
 from ._dawid_skene import DawidSkene
 
@@ -49,9 +50,11 @@ def estimate_class_prior(
       class frequencies among the known labels, add-one smoothed so that a
       class absent from a small dev set keeps a positive prior;
     - otherwise from the votes, with no label at all: the prior that
-      :class:`~skweak_e2e.DawidSkene` learns by EM (sources conditionally
-      independent given the class, abstains missing at random, the same
-      assumptions as :class:`~skweak_e2e.Snorkel`).
+      :class:`~skweak_e2e.DawidSkene` learns by EM without its anchor
+      (sources conditionally independent given the class; abstains missing
+      at random, except for sources that vote for one class only, whose
+      votes alone say nothing about the class). A warning says when that
+      fit contradicts most single votes: the estimate is then unreliable.
 
     ``Snorkel(class_prior="estimate")`` uses the estimate from the votes.
 
@@ -126,17 +129,38 @@ def estimate_class_prior(
                 n_cls = max(n_cls, int(known.max()) + 1)
         return _prior_from_gold(y_arr, n_cls)
     model = DawidSkene(
-        model_abstain=False,
-        anchor_strength=0.0,  # the maximum-likelihood prior of the votes
+        # Abstains enter only for one-class sources, whose votes alone say
+        # nothing about the class ("auto"); maximum likelihood, no anchor.
+        model_abstain="auto",
+        anchor_strength=0.0,
         n_classes=n_classes,
         abstain=abstain,
         max_iter=max_iter,
         tol=tol,
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         # A few hundred EM steps place the prior well before the confusion
         # matrices have settled to 1e-4.
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(raw, sample_weight=sample_weight)
+    for record in caught:
+        message = str(record.message)
+        if "other than the vote" in message:
+            # The user asked for a prior, not for a DawidSkene: say what the
+            # internal fit's trouble means for the estimate.
+            warnings.warn(
+                "estimate_class_prior: the votes-only fit behind the estimate "
+                "contradicts most single votes, so the estimated prior is "
+                "unreliable (correlated or one-class sources). Give the prior, "
+                "or estimate it from a few gold labels: "
+                "estimate_class_prior(L_dev, y_dev).",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        else:
+            warnings.warn_explicit(
+                record.message, record.category, record.filename, record.lineno
+            )
     prior = np.clip(model.class_prior_, 1e-6, None)
     return prior / prior.sum()

@@ -43,7 +43,9 @@ def vote_onehot(L, n_classes, active=None):
     n_samples, n_sources = L.shape
     cols = L.indices.astype(np.int64)
     codes = L.data.astype(np.int64) - 1
-    indptr = L.indptr
+    # A copy: sum_duplicates below rewrites V's row pointers in place, and
+    # they must not be L's (the caller's matrix would lose its repeats).
+    indptr = L.indptr.copy()
     if active is not None and len(active) < n_sources:
         position = np.full(n_sources, -1, dtype=np.int64)
         position[active] = np.arange(len(active))

@@ -119,7 +119,8 @@ class LabelModelClassifierCV(LabelModelClassifier):
         ``label_model`` is None and validation data are given, the label
         model among :class:`~skweak_e2e.MajorityVote`,
         :class:`~skweak_e2e.DawidSkene` and :class:`~skweak_e2e.Snorkel`.
-        The warnings of a label model's fit are shown only if it is chosen.
+        The warnings of a candidate's fits (label model and end model) are
+        shown only if it is chosen.
     scoring : str, callable or None, default=None
         Scorer of the validation rows (a name such as "f1_macro", or a
         callable ``scorer(estimator, X, y)``, as in scikit-learn); None
@@ -361,15 +362,24 @@ class LabelModelClassifierCV(LabelModelClassifier):
                     label_model = self._fit_label_model(Y, lm_params)
                 for est_params in est_grid:
                     candidate = self._candidate(label_model, est_params)
-                    if X_val is None:
-                        score = self._weak_cv_score(candidate, X, Y, sample_weight, fit_params)
-                    candidate.fit(X, y, sample_weight=sample_weight, **fit_params)
+                    # Likewise for the end model: only the chosen one's
+                    # warnings (an unconverged solver, say) concern the user.
+                    with warnings.catch_warnings(record=True) as fitted:
+                        warnings.simplefilter("always")
+                        if X_val is None:
+                            score = self._weak_cv_score(
+                                candidate, X, Y, sample_weight, fit_params
+                            )
+                        candidate.fit(X, y, sample_weight=sample_weight, **fit_params)
                     if X_val is not None:
                         score = float(scorer(candidate, X_val, y_val))
                     params.append({**lm_params, **est_params})
                     scores.append(score)
                     if best is None or score > best[0]:
-                        best = (score, len(scores) - 1, candidate, label_model, caught)
+                        best = (
+                            score, len(scores) - 1, candidate, label_model,
+                            caught + fitted,
+                        )
 
         score, index, candidate, label_model, caught = best
         for record in caught:

@@ -402,8 +402,12 @@ def check_sparse_label_matrix(L, *, n_classes=None, require_votes=True, input_na
     dtype = np.int8 if n_classes < 127 else (np.int16 if n_classes < 32767 else np.int32)
     keep = data != 0
     if keep.all():
+        # Own copies of the index arrays: scipy canonicalises a matrix in
+        # place (sum_duplicates, sort_indices), which would rewrite the
+        # caller's matrix through shared arrays.
         out = sp.csr_matrix(
-            (data.astype(dtype), L.indices, L.indptr), shape=L.shape, copy=False
+            (data.astype(dtype), L.indices.copy(), L.indptr.copy()), shape=L.shape,
+            copy=False,
         )
     else:
         rows = np.repeat(np.arange(L.shape[0]), np.diff(L.indptr))
