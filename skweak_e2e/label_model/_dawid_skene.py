@@ -45,6 +45,33 @@ _SPREAD_WARN = 0.05
 _Anchor = namedtuple("_Anchor", ["outcome_mask", "counts", "class_mass"])
 
 
+def vote_accuracy(confusion, class_prior, silent_sources=()):
+    """P(a vote is right | the source votes) of every source, from its confusion.
+
+    ``confusion[j, c, o]`` = P(outcome o of source j | class c): with
+    ``n_classes + 1`` outcomes, outcome 0 is abstain and ``k + 1`` a vote for
+    k; with ``n_classes`` outcomes, the votes alone (P(vote k | c, voted),
+    so that P(c | voted) is the prior). Silent sources, and sources that
+    never vote under the model, get NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> confusion = np.array([[[0.5, 0.4, 0.1], [0.5, 0.1, 0.4]]])
+    >>> vote_accuracy(confusion, np.array([0.5, 0.5]))  # (.2 + .2) / (.25 + .25)
+    array([0.8])
+    """
+    n_sources, C, n_outcomes = confusion.shape
+    offset = n_outcomes - C
+    correct = confusion[:, np.arange(C), np.arange(C) + offset] @ class_prior
+    votes = (1.0 - confusion[:, :, 0]) @ class_prior if offset else np.ones(n_sources)
+    accuracy = np.full(n_sources, np.nan)
+    voting = votes > 0
+    accuracy[voting] = correct[voting] / votes[voting]
+    accuracy[np.asarray(silent_sources, dtype=np.intp)] = np.nan
+    return accuracy
+
+
 def _off_top_fraction(L):
     """Fraction of the vote mass of soft votes (n, m, C) off each fibre's top class."""
     vote_mass = L.sum(axis=2)
@@ -383,6 +410,10 @@ class DawidSkene(BaseLabelModel):
     abstain_modelled_ : ndarray of bool, shape (n_sources,)
         Whether each source's abstains entered the likelihood (see
         ``model_abstain``); False for silent sources.
+    source_accuracy_ : ndarray of shape (n_sources,)
+        P(a vote of the source is right | the source votes), from
+        ``confusion_`` and ``class_prior_`` (as :class:`Snorkel`'s
+        ``source_accuracy_``); NaN for silent sources.
     coverage_ : float
         Fraction of training rows with at least one vote.
     silent_sources_ : ndarray
@@ -702,6 +733,9 @@ class DawidSkene(BaseLabelModel):
             table[rest, :, 1:] *= 1.0 - abstain_rate[rest, None, None]
             confusion[active] = table
         self.confusion_ = confusion
+        self.source_accuracy_ = vote_accuracy(
+            confusion, self.class_prior_, self.silent_sources_
+        )
 
         # Tensor form: the prior is spread over the active sources, so that
         # every row adds it exactly once and silent sources weigh nothing.
