@@ -1,4 +1,5 @@
-"""Torch helpers shared by the layers that run networks: device choice and
+"""Torch helpers shared by the layers that run networks: the reading of a
+``device`` parameter, the batch size of whole-data-set passes, and
 gradient-free inference in row chunks. torch is imported on first use."""
 
 from ._optional import import_optional
