@@ -84,6 +84,36 @@ def test_planted_recovery_classic_mcar():
     assert 0.5 * np.abs(proba - oracle).sum(1).mean() <= 0.02
 
 
+def test_source_accuracy_known_answers_and_planted(class_dependent):
+    vote_accuracy = _dawid_skene.vote_accuracy
+    # Abstain modelled: source 0 votes half the time whatever the class,
+    # right 0.4 of the time: 0.4 / 0.5 = 0.8; source 1 always votes:
+    # .25 * .9 + .75 * .7 = 0.75; a source that always abstains: NaN.
+    confusion = np.array(
+        [
+            [[0.5, 0.4, 0.1], [0.5, 0.1, 0.4]],
+            [[0.0, 0.9, 0.1], [0.0, 0.3, 0.7]],
+            [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]],
+        ]
+    )
+    prior = np.array([0.25, 0.75])
+    np.testing.assert_allclose(vote_accuracy(confusion, prior), [0.8, 0.75, np.nan])
+    # Votes only (model_abstain=False), and a silent source named as such.
+    votes_only = confusion[1:2, :, 1:].repeat(2, axis=0)
+    np.testing.assert_allclose(vote_accuracy(votes_only, prior, [1]), [0.75, np.nan])
+    # Fitted: the planted P(vote right | votes) of every source.
+    L, _, params, ds = class_dependent
+    cov, right = params.coverage, np.einsum("jcc->jc", params.confusion)
+    planted_accuracy = (cov * right) @ PRIOR / (cov @ PRIOR)
+    assert np.abs(ds.source_accuracy_ - planted_accuracy).max() <= 0.02
+    classic = DawidSkene(**ML_CLASSIC).fit(L)
+    np.testing.assert_allclose(
+        classic.source_accuracy_,
+        np.einsum("jcc,c->j", classic.confusion_, classic.class_prior_),
+        rtol=1e-12,
+    )
+
+
 def test_abstain_model_beats_mcar_when_abstention_is_informative(class_dependent):
     L, _, params, ds = class_dependent
     classic = DawidSkene(**ML_CLASSIC).fit(L)
@@ -264,6 +294,10 @@ def test_silent_source_gets_no_weight(class_dependent):
     without = DawidSkene().fit(L[:2000])
     assert np.all(with_silent.W_[2] == 0)
     np.testing.assert_allclose(with_silent.confusion_[2], np.eye(4)[[0, 0, 0]])
+    assert np.isnan(with_silent.source_accuracy_[2])
+    assert np.all(np.delete(with_silent.source_accuracy_, 2) > 0.5)
+    classic = DawidSkene(model_abstain=False).fit(L_silent)  # uniform rows, still NaN
+    assert np.flatnonzero(np.isnan(classic.source_accuracy_)).tolist() == [2]
     # Its votes at predict time change nothing.
     L_votes = L_silent.copy()
     L_votes[:, 2] = np.arange(2000) % 3

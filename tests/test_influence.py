@@ -798,6 +798,17 @@ def test_pickle_and_parameter_validation(tiny):
             SourceAwareInfluence(**bad).fit(Xtr, Ltr)
 
 
+def test_cuda_request_without_cuda_names_the_device(tiny):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available")
+    Xtr, Ltr, _, _, _, _ = tiny
+    net = torch.nn.Sequential(torch.nn.Linear(5, 3)).double()
+    sai = SourceAwareInfluence((MajorityVote(), net), l2=LAM, device="cuda")
+    with pytest.raises(ValueError, match="SourceAwareInfluence got device='cuda'"):
+        sai.fit(Xtr, Ltr)
+
+
 @pytest.mark.gpu
 def test_torch_paths_on_cuda_match_cpu(tiny):
     torch = pytest.importorskip("torch")

@@ -10,8 +10,6 @@ from skweak_e2e.inspection._hessian_solver import HessianSolver
 from skweak_e2e.inspection._linear_loss import LogisticModel
 from ._tolerance import assert_allclose_scaled
 
-from ._tolerance import assert_allclose_scaled
-
 LAM = 1e-2
 
 
@@ -57,6 +55,26 @@ def test_hessian_hvp_and_solvers(reference, intercept_l2):
     cg = HessianSolver(model, X, P, rho, solver="cg").solve(G)
     assert np.abs(chol - cg).max() <= 1e-8 * np.abs(chol).max()
     assert_allclose_scaled(H @ chol, G, atol=1e-12)
+
+
+def test_cg_stops_at_its_relative_residual_and_counts_iterations():
+    rng, X, T, model, theta, P, rho, H = _fitted_logistic(2, 300, 6, False, None)
+    D = model.n_params
+    G = rng.normal(size=(D, 2))
+    G[:, 1] *= 1e6  # the tolerance is relative to each right-hand side
+    for tol in (1e-3, 1e-10):
+        solver = HessianSolver(model, X, P, rho, solver="cg", cg_tol=tol)
+        V = solver.solve(G)
+        residual = np.linalg.norm(H @ V - G, axis=0) / np.linalg.norm(G, axis=0)
+        assert np.all(residual <= 2 * tol)  # the recursive residual may drift
+        assert len(solver.cg_iterations_) == 2
+        assert all(1 <= it < D for it in solver.cg_iterations_)
+    assert residual.max() < 1e-9
+    # A zero right-hand side costs nothing; max_iter caps the iterations.
+    assert not np.any(solver.solve(np.zeros(D))) and solver.cg_iterations_[-1] == 0
+    capped = HessianSolver(model, X, P, rho, solver="cg", cg_tol=1e-14, cg_max_iter=2)
+    capped.solve(G[:, 0])
+    assert capped.cg_iterations_ == [2]
 
 
 def test_null_direction_lift_gives_pseudo_inverse_solution():

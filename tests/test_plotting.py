@@ -126,9 +126,8 @@ def test_source_summary_agrees_with_metrics_on_random_matrix():
 # plot_source_accuracies
 # --------------------------------------------------------------------------
 def _planted_ds_stub():
-    # One source, two classes, abstain modelled: P(correct | votes) =
-    # (.5*.4 + .5*.4) / (.5*.5 + .5*.5) = 0.8; second source always votes,
-    # accuracy .9 for class 0 and .7 for class 1 -> .25*.9 + .75*.7 = 0.75.
+    # Two sources, two classes, abstain modelled; source_accuracy_ as
+    # DawidSkene derives it (its known answer is in test_dawid_skene).
     confusion = np.array(
         [
             [[0.5, 0.4, 0.1], [0.5, 0.1, 0.4]],
@@ -138,11 +137,12 @@ def _planted_ds_stub():
     return _FittedStub(
         confusion_=confusion,
         class_prior_=np.array([0.25, 0.75]),
+        source_accuracy_=np.array([0.8, 0.75]),
         classes_=np.array([0, 1]),
     )
 
 
-def test_source_accuracies_confusion_heatmap_and_derived_accuracy(tmp_path):
+def test_source_accuracies_confusion_heatmap_and_fitted_accuracy(tmp_path):
     stub = _planted_ds_stub()
     ax = plot_source_accuracies(stub, source_names=["kw", "model"])
     image = ax.get_images()[0].get_array()
@@ -151,8 +151,7 @@ def test_source_accuracies_confusion_heatmap_and_derived_accuracy(tmp_path):
     assert _ticks(ax, "x") == ["abstain", "votes 0", "votes 1"]
     _saved_png(ax, tmp_path)
 
-    ax = plot_source_accuracies(stub, kind="accuracy")
-    # Source 0: prior-weighted (.25*.4 + .75*.4) / (.25*.5 + .75*.5) = 0.8.
+    ax = plot_source_accuracies(stub, kind="accuracy")  # read, not recomputed
     np.testing.assert_allclose(_widths(ax), [0.8, 0.75])
     assert _ticks(ax) == ["source 0", "source 1"]
 
@@ -168,6 +167,7 @@ def test_source_accuracies_of_fitted_models():
     assert ax.get_images()[0].get_array().shape == (4 * 2, ds.confusion_.shape[2])
     ax = plot_source_accuracies(ds, kind="accuracy")
     learned = _widths(ax)
+    np.testing.assert_array_equal(learned, ds.source_accuracy_)
     assert np.all(np.diff(learned) < 0)  # the planted ranking is recovered
     np.testing.assert_allclose(learned, acc, atol=0.08)
     # Exp-activation weights are centred over the classes.
@@ -191,7 +191,7 @@ def test_source_accuracies_of_a_fitted_snorkel():
     L = np.where(rng.rand(2000, 4) < acc, y[:, None], 1 - y[:, None])
     L[rng.rand(2000, 4) < 0.3] = -1
     snorkel = label_model.Snorkel(n_epochs=500, random_state=0).fit(L)
-    ax = plot_source_accuracies(snorkel)  # auto -> accuracy via get_weights()
+    ax = plot_source_accuracies(snorkel)  # auto -> accuracy: source_accuracy_
     np.testing.assert_allclose(_widths(ax), snorkel.get_weights())
     assert np.all(np.diff(_widths(ax)) < 0)  # the planted ranking
 
@@ -205,7 +205,7 @@ def test_source_accuracies_snorkel_like_and_errors():
     assert len(chance) == 1 and chance[0].get_xdata()[0] == 0.5
     with pytest.raises(TypeError, match="no confusion_"):
         plot_source_accuracies(MajorityVote().fit(L_SMALL), kind="confusion")
-    with pytest.raises(TypeError, match="neither get_weights"):
+    with pytest.raises(TypeError, match="neither source_accuracy_ nor get_weights"):
         plot_source_accuracies(MajorityVote().fit(L_SMALL), kind="accuracy")
     with pytest.raises(ValueError, match="kind must be"):
         plot_source_accuracies(MajorityVote().fit(L_SMALL), kind="bars")

@@ -633,11 +633,30 @@ def test_gpu_training_and_a_pickle_that_loads_on_cpu(tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available")
-def test_cuda_request_without_cuda_falls_back_to_cpu():
+def test_cuda_request_without_cuda_names_the_device():
     X, L, _ = _data()
-    with pytest.warns(UserWarning, match="CUDA is not available"):
-        clf = WeaSELClassifier(**dict(FAST, device="cuda", tau1=0.3)).fit(X, L)
-    assert clf.device_ == "cpu"
+    with pytest.raises(ValueError, match=r"WeaSELClassifier got device='cuda'.*no CUDA"):
+        WeaSELClassifier(**dict(FAST, device="cuda", tau1=0.3)).fit(X, L)
+    # "auto" is the portable spelling: CUDA only when present.
+    clf = WeaSELClassifier(**dict(FAST, device="auto", tau1=0.3)).fit(X, L)
+    assert clf.device_ == ("cuda:0" if torch.cuda.is_available() else "cpu")
+
+
+def test_resolve_device_checks_the_cuda_index(monkeypatch):
+    from skweak_e2e.utils._torch import resolve_device
+
+    # A machine with one CUDA device, simulated: no CUDA call is made.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    assert resolve_device("cuda") == torch.device("cuda", 0)
+    assert resolve_device(None) == torch.device("cuda", 0)
+    assert resolve_device(torch.device("cuda:0")) == torch.device("cuda", 0)
+    with pytest.raises(ValueError, match=r"Net got device='cuda:1'.*1 CUDA device"):
+        resolve_device("cuda:1", "Net")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="device='bogus' is not a torch device"):
+        resolve_device("bogus")
 
 
 def test_grid_search_over_hyper_parameters_with_a_label_matrix():

@@ -11,7 +11,6 @@ from numbers import Integral
 
 import numpy as np
 
-from ..utils._warnings import user_stacklevel
 
 __all__ = [
     "build_network",
@@ -20,7 +19,6 @@ __all__ = [
     "check_joint_module",
     "check_network_output",
     "reset_parameters",
-    "resolve_device",
     "zero_output_layer",
 ]
 
@@ -167,33 +165,6 @@ def check_joint_module(module, X, L, encoder_out, dtype, device, torch):
         "encoder",
         torch,
     )
-
-
-def resolve_device(device, torch):
-    """The torch device of a ``device`` parameter; CUDA falls back to the CPU.
-
-    An unavailable CUDA device gives a warning and the CPU; ``"cuda"``
-    without an index becomes the current CUDA device.
-    """
-    import warnings
-
-    from ..utils._torch import resolve_device as parse_device
-
-    try:
-        resolved = parse_device(device, "WeaSELClassifier")
-    except (RuntimeError, ValueError) as exc:
-        raise ValueError(f"device={device!r} is not a torch device.") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        warnings.warn(
-            f"device={device!r} was requested but CUDA is not available; "
-            "training on the CPU.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-        return torch.device("cpu")
-    if resolved.type == "cuda" and resolved.index is None:
-        return torch.device("cuda", torch.cuda.current_device())
-    return resolved
 
 
 def build_weasel_module(estimator, X, L, options, dtype, device, torch):

@@ -27,7 +27,3 @@ ACCURACY_FUNCTIONS = ("softmax", "sigmoid")
 
 #: Validation metrics of the downstream model for epoch selection.
 SCORINGS = ("auto", "accuracy", "neg_log_loss", "roc_auc")
-
-#: Rows per chunk when the networks run on a whole data set (prediction,
-#: validation): bounds the memory of dense copies of sparse rows.
-PREDICT_CHUNK = 4096

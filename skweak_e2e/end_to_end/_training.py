@@ -17,10 +17,9 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from sklearn.utils import Bunch
 
-from ..utils._torch import map_row_chunks
+from ..utils._torch import TORCH_CHUNK, map_row_chunks
 from ..utils._warnings import user_stacklevel
 from ._losses import WeaSELLoss
-from ._options import PREDICT_CHUNK
 from ._scoring import best_f1_threshold
 
 __all__ = [
@@ -77,7 +76,7 @@ def predict_in_chunks(function, X, dtype, device, L=None, sparse=False):
     or soft, already encoded) is cut into the same chunks when given.
     Sparse rows made dense are chunked to at most 2**24 values at a time.
     """
-    chunk = PREDICT_CHUNK
+    chunk = TORCH_CHUNK
     if sp.issparse(X) and not sparse:
         chunk = max(1, min(chunk, 2**24 // max(X.shape[1], 1)))
 

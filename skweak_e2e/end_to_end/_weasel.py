@@ -15,6 +15,7 @@ from ..utils._optional import import_optional
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ..utils._targets import check_sample_alignment, encode_votes
 from ..utils._threads import torch_threads
+from ..utils._torch import resolve_device
 from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
@@ -31,7 +32,7 @@ from ._options import (
     LOSSES,
     SCORINGS,
 )
-from ._networks import build_weasel_module, check_hidden_sizes, resolve_device
+from ._networks import build_weasel_module, check_hidden_sizes
 from ._inputs import (
     is_soft,
     validate_features,
@@ -246,8 +247,9 @@ default="auto"
         by cross-validation, wrap the classifier in scikit-learn's
         ``TunedThresholdClassifierCV``.
     device : str, default="cpu"
-        Torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``...). A CUDA
-        device that is not available falls back to the CPU with a warning.
+        Torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``...); ``"auto"``
+        takes CUDA when it is available. A CUDA device that is not available
+        raises a ValueError in :meth:`fit`.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point precision of the networks.
     n_threads : int or None, default=1
@@ -548,7 +550,7 @@ default=None
         X_val, y_val = validate_validation_data(self, X_val, y_val)
         options = self._resolve_options(L, X_val, y_val, sp.issparse(X))
         X, L = self._training_rows(X, L)
-        device = resolve_device(self.device, torch)
+        device = resolve_device(self.device, type(self).__name__)
         self.device_ = str(device)
         dtype = torch.float64 if self.dtype == "float64" else torch.float32
         seed = int(

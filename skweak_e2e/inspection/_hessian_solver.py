@@ -9,9 +9,12 @@ imports no model, so the objective module can use it for Newton steps.
 path only multiplies by ``X`` and ``X^T`` and never densifies it.
 """
 
+import inspect
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, cg
 
 from ..utils._threads import serial_blas
 
@@ -25,6 +28,8 @@ CHOLESKY_MAX_PARAMS = 4096
 #: threaded OpenBLAS factorisation of a few-hundred-row matrix can be 100x
 #: slower than the serial one when the cores are busy.
 SERIAL_LAPACK_MAX = 1536
+#: scipy 1.12 renamed ``cg``'s relative tolerance ``tol`` to ``rtol``.
+_CG_RTOL = "rtol" if "rtol" in inspect.signature(cg).parameters else "tol"
 
 
 def _lapack_threads(n):
@@ -199,28 +204,27 @@ class HessianSolver:
         return np.column_stack([self._cg(G[:, k]) for k in range(G.shape[1])])
 
     def _cg(self, g):
-        """Jacobi-preconditioned conjugate gradients from zero."""
-        x = np.zeros_like(g)
-        norm_g = np.linalg.norm(g)
-        if norm_g == 0:
+        """Jacobi-preconditioned conjugate gradients from zero.
+
+        scipy's ``cg`` on Hessian-vector products, with the inverse diagonal
+        as preconditioner; it stops at ``||H x - g|| <= cg_tol ||g||``.
+        """
+        if not np.any(g):
             self.cg_iterations_.append(0)
-            return x
-        r = g.copy()
-        z = r / self._diag
-        p = z.copy()
-        rz = r @ z
-        for it in range(1, self.cg_max_iter + 1):
-            Hp = self.matvec(p)
-            alpha = rz / (p @ Hp)
-            x += alpha * p
-            r -= alpha * Hp
-            if np.linalg.norm(r) <= self.cg_tol * norm_g:
-                break
-            z = r / self._diag
-            rz_new = r @ z
-            p = z + (rz_new / rz) * p
-            rz = rz_new
-        self.cg_iterations_.append(it)
+            return np.zeros_like(g)
+        D = g.shape[0]
+        H = LinearOperator((D, D), matvec=self.matvec, dtype=np.float64)
+        M = LinearOperator((D, D), matvec=lambda r: r / self._diag, dtype=np.float64)
+        n_iter = [0]
+
+        def count(_):
+            n_iter[0] += 1
+
+        x, _ = cg(
+            H, g, M=M, maxiter=self.cg_max_iter, callback=count, atol=0.0,
+            **{_CG_RTOL: self.cg_tol},
+        )
+        self.cg_iterations_.append(n_iter[0])
         return x
 
     def inverse(self):

@@ -31,8 +31,6 @@ __all__ = [
     "is_torch_model",
 ]
 
-#: Rows per forward/JVP batch.
-BATCH_ROWS = TORCH_CHUNK
 #: Rademacher probes of the Hutchinson trace estimate (relative damping).
 TRACE_PROBES = 16
 
@@ -99,7 +97,7 @@ def forward_logits(module, X, device):
     out = map_row_chunks(
         lambda rows: module(to_tensor(X[rows], module, device)).double().cpu().numpy(),
         len(X),
-        BATCH_ROWS,
+        TORCH_CHUNK,
     )
     return np.concatenate(out, axis=0)
 
@@ -126,7 +124,7 @@ class TorchLastLayer:
     """
 
     def __init__(self, obj, device=None):
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, "SourceAwareInfluence")
         self.module = unwrap_module(obj).to(self.device)
         self.layer_name, self.layer = last_linear(self.module)
         self.n_outputs = self.layer.out_features
@@ -145,7 +143,7 @@ class TorchLastLayer:
             map_row_chunks(
                 lambda rows: self.module(to_tensor(X[rows], self.module, self.device)),
                 len(X),
-                BATCH_ROWS,
+                TORCH_CHUNK,
             )
         finally:
             handle.remove()
@@ -227,7 +225,7 @@ class TorchGGNBackend:
         damping=0.0,
         device=None,
     ):
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, "SourceAwareInfluence")
         self.module = unwrap_module(obj).to(self.device)
         self.X = X
         self.n_classes = n_classes
@@ -301,8 +299,8 @@ class TorchGGNBackend:
         torch = import_torch()
         X = self.X if X is None else X
         out = []
-        for start in range(0, len(X), BATCH_ROWS):
-            xb = to_tensor(X[start : start + BATCH_ROWS], self.module, self.device)
+        for start in range(0, len(X), TORCH_CHUNK):
+            xb = to_tensor(X[start : start + TORCH_CHUNK], self.module, self.device)
             _, u = torch.func.jvp(
                 lambda p, xb=xb: self._call(p, xb), (self.params,), (v,)
             )
@@ -313,18 +311,18 @@ class TorchGGNBackend:
         """``(G + damping_ I) v`` with ``G = 1/n sum_i rho_i J_i^T A_i J_i``."""
         torch = import_torch()
         result = self._zeros_like_params()
-        for start in range(0, len(self.X), BATCH_ROWS):
-            xb = to_tensor(self.X[start : start + BATCH_ROWS], self.module, self.device)
+        for start in range(0, len(self.X), TORCH_CHUNK):
+            xb = to_tensor(self.X[start : start + TORCH_CHUNK], self.module, self.device)
             out, u = torch.func.jvp(
                 lambda p, xb=xb: self._call(p, xb), (self.params,), (v,)
             )
             n_out = out.shape[1]
             u = self._pad_t(u)
             P = torch.as_tensor(
-                self.P[start : start + BATCH_ROWS], dtype=u.dtype, device=self.device
+                self.P[start : start + TORCH_CHUNK], dtype=u.dtype, device=self.device
             )
             rho = torch.as_tensor(
-                self.rho[start : start + BATCH_ROWS], dtype=u.dtype, device=self.device
+                self.rho[start : start + TORCH_CHUNK], dtype=u.dtype, device=self.device
             )
             Pu = P * u
             Q = (Pu - P * Pu.sum(dim=1, keepdim=True)) * rho[:, None] / self.n_norm
@@ -337,13 +335,13 @@ class TorchGGNBackend:
         """``sum_k weights_k grad l_{y_k}(x_k)`` over the parameters."""
         torch = import_torch()
         grad = self._zeros_like_params()
-        for start in range(0, len(X_t), BATCH_ROWS):
-            xb = to_tensor(X_t[start : start + BATCH_ROWS], self.module, self.device)
+        for start in range(0, len(X_t), TORCH_CHUNK):
+            xb = to_tensor(X_t[start : start + TORCH_CHUNK], self.module, self.device)
             yb = torch.as_tensor(
-                np.asarray(y_t[start : start + BATCH_ROWS]), device=self.device
+                np.asarray(y_t[start : start + TORCH_CHUNK]), device=self.device
             )
             wb = torch.as_tensor(
-                weights[start : start + BATCH_ROWS], device=self.device
+                weights[start : start + TORCH_CHUNK], device=self.device
             )
             params = {k: v.clone().requires_grad_(True) for k, v in self.params.items()}
             logits = self._pad_t(self._call(params, xb))

@@ -1,6 +1,7 @@
 """Dawid-Skene: one confusion matrix per source, fitted by EM."""
 
 import warnings
+from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
@@ -38,6 +39,38 @@ _LOG_FLOOR = 1e-300
 # Soft votes warn when more than this fraction of their vote mass lies off
 # each fibre's top class (see the Notes of DawidSkene).
 _SPREAD_WARN = 0.05
+
+# EM's anchor to its starting point: which outcomes enter each source's
+# likelihood (n_active, n_classes + 1, 1), and the Dirichlet pseudo-counts
+# of the confusion matrices and of the class prior.
+_Anchor = namedtuple("_Anchor", ["outcome_mask", "counts", "class_mass"])
+
+
+def vote_accuracy(confusion, class_prior, silent_sources=()):
+    """P(a vote is right | the source votes) of every source, from its confusion.
+
+    ``confusion[j, c, o]`` = P(outcome o of source j | class c): with
+    ``n_classes + 1`` outcomes, outcome 0 is abstain and ``k + 1`` a vote for
+    k; with ``n_classes`` outcomes, the votes alone (P(vote k | c, voted),
+    so that P(c | voted) is the prior). Silent sources, and sources that
+    never vote under the model, get NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> confusion = np.array([[[0.5, 0.4, 0.1], [0.5, 0.1, 0.4]]])
+    >>> vote_accuracy(confusion, np.array([0.5, 0.5]))  # (.2 + .2) / (.25 + .25)
+    array([0.8])
+    """
+    n_sources, C, n_outcomes = confusion.shape
+    offset = n_outcomes - C
+    correct = confusion[:, np.arange(C), np.arange(C) + offset] @ class_prior
+    votes = (1.0 - confusion[:, :, 0]) @ class_prior if offset else np.ones(n_sources)
+    accuracy = np.full(n_sources, np.nan)
+    voting = votes > 0
+    accuracy[voting] = correct[voting] / votes[voting]
+    accuracy[np.asarray(silent_sources, dtype=np.intp)] = np.nan
+    return accuracy
 
 
 def _off_top_fraction(L):
@@ -372,6 +405,10 @@ class DawidSkene(BaseLabelModel):
     abstain_modelled_ : ndarray of bool, shape (n_sources,)
         Whether each source's abstains entered the likelihood (see
         ``model_abstain``); False for silent sources.
+    source_accuracy_ : ndarray of shape (n_sources,)
+        P(a vote of the source is right | the source votes), from
+        ``confusion_`` and ``class_prior_`` (as :class:`Snorkel`'s
+        ``source_accuracy_``); NaN for silent sources.
     coverage_ : float
         Fraction of training rows with at least one vote.
     silent_sources_ : ndarray
@@ -574,17 +611,65 @@ class DawidSkene(BaseLabelModel):
             return voted_classes <= 1
         return np.full(n_active, bool(self.model_abstain))
 
+    def _anchor(self, N, class_mass, modelled):
+        """The outcome mask and the anchoring pseudo-counts of EM.
+
+        ``N`` and ``class_mass`` are the expected counts of the starting
+        point (the soft majority vote): scaled by ``anchor_strength``, they
+        are the Dirichlet pseudo-counts that centre the prior on it.
+        """
+        # Outcomes in each source's likelihood: the votes, and the abstain
+        # outcome where it is modelled.
+        outcome_mask = np.ones((len(modelled), self.n_classes_ + 1, 1))
+        outcome_mask[~modelled, 0] = 0.0
+        kappa = float(self.anchor_strength)
+        return _Anchor(outcome_mask, kappa * N * outcome_mask, kappa * class_mass)
+
+    def _m_step(self, N, class_mass, n_eff, anchor, prior):
+        """MAP class prior and confusion matrices from the expected counts.
+
+        The counts are those of the last E-step plus the anchoring
+        pseudo-counts, ``alpha`` and ``alpha_prior``. Returns ``(prior,
+        log_prior, E, log_E)``: ``E[j, k', c]`` = P(outcome k' | c), and
+        ``log_E`` its logarithm, zero on the outcomes left out of the
+        likelihood. A fixed prior (``class_prior`` given) is returned as is.
+        """
+        if self.class_prior is None:
+            C = self.n_classes_
+            prior = (class_mass + anchor.class_mass + self.alpha_prior) / (
+                n_eff + anchor.class_mass.sum() + C * self.alpha_prior
+            )
+        log_prior = np.log(np.clip(prior, _LOG_FLOOR, None))
+        counts = (N + self.alpha) * anchor.outcome_mask + anchor.counts
+        E = counts / counts.sum(axis=1, keepdims=True)
+        log_E = np.log(np.clip(E, _LOG_FLOOR, None)) * anchor.outcome_mask
+        return prior, log_prior, E, log_E
+
+    def _log_likelihood(self, loglik, log_E, log_prior, anchor):
+        """EM's objective: the data log-likelihood ``loglik`` of ``(prior, E)``
+        plus the log-density of the Dirichlet pseudo-counts.
+
+        EM maximises this sum (it is non-decreasing over iterations); the
+        prior's pseudo-counts count only when the prior is learned.
+        """
+        loglik += self.alpha * float(log_E.sum()) + float((anchor.counts * log_E).sum())
+        if self.class_prior is None:
+            pseudo = anchor.class_mass + self.alpha_prior
+            loglik += float(pseudo @ log_prior)
+        return loglik
+
     def _run_em(self, step, n_eff, active, n_sources):
         """EM from ``step(W, log_prior, need_counts) -> (N, class_mass, loglik)``.
 
-        ``step`` is an E-step followed by the expected counts, summed over
-        the rows (in memory, or over the row blocks of a dask array).
+        ``step`` is the E-step (:func:`em_step`) followed by the expected
+        counts, summed over the rows (in memory, or over the row blocks of a
+        dask array); :meth:`_m_step` and :meth:`_log_likelihood` are the
+        M-step and the objective's bookkeeping.
         """
         C = self.n_classes_
         K = C + 1
-        learn_prior = self.class_prior is None
-        log_prior = np.log(np.clip(self.class_prior_, _LOG_FLOOR, None))
         prior = self.class_prior_
+        log_prior = np.log(np.clip(prior, _LOG_FLOOR, None))
         # Initial posterior: soft majority vote (uniform on uncovered rows).
         # Its expected counts are also the centre of the anchoring prior.
         N, class_mass, _ = step(None, log_prior, True)
@@ -592,27 +677,12 @@ class DawidSkene(BaseLabelModel):
         # Each source's overall abstain rate (its abstain count does not
         # depend on the posterior).
         abstain_rate = N[:, 0, :].sum(axis=1) / max(n_eff, _LOG_FLOOR)
-        # Outcomes in each source's likelihood: the votes, and the abstain
-        # outcome where it is modelled.
-        outcome_mask = np.ones((len(active), K, 1))
-        outcome_mask[~modelled, 0] = 0.0
-        kappa = float(self.anchor_strength)
-        N_anchor = kappa * N * outcome_mask
-        mass_anchor = kappa * class_mass
+        anchor = self._anchor(N, class_mass, modelled)
         E_prev = prior_prev = None
         history = []
         converged = False
         for it in range(1, self.max_iter + 1):
-            # M-step: MAP prior and confusion matrices from expected counts,
-            # plus the anchoring pseudo-counts.
-            if learn_prior:
-                prior = (class_mass + mass_anchor + self.alpha_prior) / (
-                    n_eff + mass_anchor.sum() + C * self.alpha_prior
-                )
-                log_prior = np.log(np.clip(prior, _LOG_FLOOR, None))
-            counts = (N + self.alpha) * outcome_mask + N_anchor
-            E = counts / counts.sum(axis=1, keepdims=True)
-            log_E = np.log(np.clip(E, _LOG_FLOOR, None)) * outcome_mask
+            prior, log_prior, E, log_E = self._m_step(N, class_mass, n_eff, anchor, prior)
             W = log_E
             if it > 1:
                 # The largest change of one source's matrix: a sum over
@@ -623,12 +693,7 @@ class DawidSkene(BaseLabelModel):
             # E-step: class posteriors, the log-likelihood of (prior, E) and,
             # unless EM stops here, the counts of the next M-step.
             N, class_mass, loglik = step(W, log_prior, not converged)
-            # The log-density of the pseudo-counts: EM maximises their sum.
-            loglik += self.alpha * float(log_E.sum()) + float((N_anchor * log_E).sum())
-            if learn_prior:
-                pseudo = mass_anchor + self.alpha_prior
-                loglik += float(pseudo @ log_prior)
-            history.append(loglik)
+            history.append(self._log_likelihood(loglik, log_E, log_prior, anchor))
             if converged:
                 break
             E_prev, prior_prev = E, prior
@@ -663,6 +728,9 @@ class DawidSkene(BaseLabelModel):
             table[rest, :, 1:] *= 1.0 - abstain_rate[rest, None, None]
             confusion[active] = table
         self.confusion_ = confusion
+        self.source_accuracy_ = vote_accuracy(
+            confusion, self.class_prior_, self.silent_sources_
+        )
 
         # Tensor form: the prior is spread over the active sources, so that
         # every row adds it exactly once and silent sources weigh nothing.

@@ -147,20 +147,6 @@ def plot_source_summary(
     return ax
 
 
-def _derived_accuracy(confusion, prior):
-    """P(vote correct | the source votes) from confusion matrices and prior.
-
-    ``confusion[j, c, o]`` = P(outcome o | y = c); with ``C + 1`` outcomes,
-    outcome 0 is abstain and outcome ``k + 1`` a vote for k.
-    """
-    n_sources, C, n_out = confusion.shape
-    offset = n_out - C
-    correct = confusion[:, np.arange(C), np.arange(C) + offset] @ prior
-    votes = (1.0 - confusion[:, :, 0]) @ prior if offset else np.ones(n_sources)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(votes > 0, correct / np.maximum(votes, 1e-300), np.nan)
-
-
 def plot_source_accuracies(label_model, *, kind="auto", source_names=None, ax=None):
     """Plot what a fitted label model learned about each source.
 
@@ -169,9 +155,10 @@ def plot_source_accuracies(label_model, *, kind="auto", source_names=None, ax=No
     label_model : fitted label model
         Any skweak_e2e label model (or any object with ``W_``).
     kind : {"auto", "accuracy", "confusion", "weights"}, default="auto"
-        - ``"accuracy"``: one bar per source with its learned accuracy
-          (``get_weights()`` for Snorkel, ``P(vote correct | votes)`` from
-          ``confusion_`` and ``class_prior_`` for Dawid-Skene);
+        - ``"accuracy"``: one bar per source with its learned accuracy,
+          P(vote correct | the source votes): the model's
+          ``source_accuracy_`` (Snorkel, Dawid-Skene), or ``get_weights()``
+          for other objects that have it;
         - ``"confusion"``: heat map of the confusion matrices ``confusion_``
           (rows: source and true class, columns: outcome, with "abstain"
           when the model treats abstaining as an outcome);
@@ -181,8 +168,8 @@ def plot_source_accuracies(label_model, *, kind="auto", source_names=None, ax=No
           the classes (a softmax ignores the rest), so a cell reads "how much
           this vote pushes this class";
         - ``"auto"``: ``"confusion"`` when the model has ``confusion_``,
-          else ``"accuracy"`` when it has ``get_weights``, else
-          ``"weights"``.
+          else ``"accuracy"`` when it has ``source_accuracy_`` or
+          ``get_weights``, else ``"weights"``.
     source_names : list of str, default=None
         One name per source; defaults to ``feature_names_in_`` when the model
         was fitted on a DataFrame.
@@ -208,10 +195,13 @@ def plot_source_accuracies(label_model, *, kind="auto", source_names=None, ax=No
     """
     check_is_fitted(label_model)
     has_confusion = getattr(label_model, "confusion_", None) is not None
+    has_accuracy = getattr(label_model, "source_accuracy_", None) is not None
     has_weights = callable(getattr(label_model, "get_weights", None))
     if kind == "auto":
         kind = (
-            "confusion" if has_confusion else ("accuracy" if has_weights else "weights")
+            "confusion"
+            if has_confusion
+            else ("accuracy" if has_accuracy or has_weights else "weights")
         )
     if kind not in ("accuracy", "confusion", "weights"):
         raise ValueError(
@@ -221,17 +211,14 @@ def plot_source_accuracies(label_model, *, kind="auto", source_names=None, ax=No
     classes = getattr(label_model, "classes_", None)
 
     if kind == "accuracy":
-        if has_weights:
+        if has_accuracy:
+            acc = np.asarray(label_model.source_accuracy_, dtype=float).ravel()
+        elif has_weights:
             acc = np.asarray(label_model.get_weights(), dtype=float).ravel()
-        elif has_confusion:
-            acc = _derived_accuracy(
-                np.asarray(label_model.confusion_, dtype=float),
-                np.asarray(label_model.class_prior_, dtype=float),
-            )
         else:
             raise TypeError(
-                f"{model_name} has neither get_weights() nor confusion_; use "
-                "kind='weights'."
+                f"{model_name} has neither source_accuracy_ nor get_weights(); "
+                "use kind='weights' (or kind='confusion' for confusion_)."
             )
         names = source_names_or_default(source_names, acc.size, label_model)
         ax = get_axes(

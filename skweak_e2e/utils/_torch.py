@@ -1,26 +1,42 @@
-"""Torch helpers shared by the layers that run networks: device choice and
+"""Torch helpers shared by the layers that run networks: the reading of a
+``device`` parameter, the batch size of whole-data-set passes, and
 gradient-free inference in row chunks. torch is imported on first use."""
 
 from ._optional import import_optional
 
 __all__ = ["TORCH_CHUNK", "map_row_chunks", "resolve_device"]
 
-#: Rows per gradient-free forward pass: bounds the activations held at once.
+#: Rows per batch when a network runs over a whole data set (prediction,
+#: validation, influence's forward and JVP passes): bounds the activations,
+#: and the dense copies of sparse rows, held at once.
 TORCH_CHUNK = 4096
 
 
 def resolve_device(device, caller="this estimator"):
-    """``torch.device`` for ``device``; None or ``"auto"`` picks CUDA when present.
+    """The ``torch.device`` of a ``device`` parameter.
+
+    None or ``"auto"`` picks the current CUDA device when CUDA is available,
+    else the CPU. A CUDA device asked for by name must exist: a silent
+    fallback to the CPU would let a training run many times slower than
+    intended; ``"auto"`` is the portable choice. ``"cuda"`` without an
+    index becomes the current CUDA device, so that the result names the
+    device whose random state a fit seeds.
 
     Parameters
     ----------
     device : str, torch.device or None
     caller : str, default="this estimator"
-        Named in the error when torch is missing.
+        Named in the errors (torch missing, CUDA missing).
 
     Returns
     -------
     device : torch.device
+
+    Raises
+    ------
+    ValueError
+        When ``device`` is not a torch device, or names a CUDA device that
+        is not available.
 
     Examples
     --------
@@ -29,8 +45,23 @@ def resolve_device(device, caller="this estimator"):
     """
     torch = import_optional("torch", caller)
     if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device.") from exc
+    if resolved.type != "cuda":
+        return resolved
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n_cuda == 0 or (resolved.index is not None and resolved.index >= n_cuda):
+        available = f"{n_cuda} CUDA device(s)" if n_cuda else "no CUDA device"
+        raise ValueError(
+            f"{caller} got device={str(device)!r}, but torch sees {available}; "
+            'use device="cpu", or device="auto" to take CUDA only when present.'
+        )
+    if resolved.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return resolved
 
 
 def map_row_chunks(function, n_rows, chunk=TORCH_CHUNK):
