@@ -75,7 +75,9 @@ class MajorityVote(BaseLabelModel):
            [0.   , 0.   , 1.   ],
            [0.333, 0.333, 0.333],
            [0.   , 1.   , 0.   ]])
-    >>> mv.predict(L)
+    >>> mv.predict(L)  # the uncovered row is a three-way tie: a seeded draw
+    array([0, 2, 2, 1])
+    >>> MajorityVote(tie_break="abstain").fit(L).predict(L)
     array([ 0,  2, -1,  1])
     """
 

@@ -20,7 +20,7 @@ several times (a repeated label) is several observations: it adds its
 import numpy as np
 import scipy.sparse as sp
 
-from ..utils._math import softmax_columns_, softmax_rows
+from ..utils._math import softmax_rows
 from ..utils._crowd import sparse_is_covered
 
 __all__ = [

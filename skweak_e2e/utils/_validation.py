@@ -16,7 +16,6 @@ sparse-dense product whose cost grows with the number of votes.
 """
 
 import numbers
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
