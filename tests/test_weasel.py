@@ -966,12 +966,13 @@ def test_majority_vote_encoder_init_is_a_soft_majority_vote(n_classes):
     )
 
 
-def test_random_encoder_init_is_the_default_and_the_papers():
+def test_random_encoder_init_is_the_dense_default_and_the_papers():
     X, L, _ = _data(m=6, coverage=0.5)
-    assert WeaSELClassifier().encoder_init == "random"
+    assert WeaSELClassifier().encoder_init == "auto"
     clf = _quiet_fit(
         WeaSELClassifier(**dict(FAST, max_epochs=1, warmup_epochs=1)), X, L
     )
+    assert clf.encoder_init_ == "random"
     covered = (L >= 0).any(axis=1)
     expected = _soft_majority_vote(L[covered], 2, clf.tau2_)
     got = clf.predict_proba_encoder(X[covered], L[covered])
@@ -1058,7 +1059,7 @@ def test_sparse_features_give_the_dense_model():
     # The "auto" options differ between dense and sparse X: pin them.
     params = dict(
         FAST, max_epochs=4, warmup_epochs=2, encoder_uses_features=True,
-        weight_decay=1e-4,
+        weight_decay=1e-4, encoder_init="random",
     )
     dense = WeaSELClassifier(**params).fit(X, L, X_val=X_val, y_val=y_val)
     sparse = WeaSELClassifier(**params).fit(
@@ -1230,3 +1231,19 @@ def test_non_canonical_sparse_X_gives_the_canonical_model_and_is_left_alone():
     np.testing.assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-9)
     np.testing.assert_array_equal(messy.data, before[0])
     np.testing.assert_array_equal(messy.indices, before[1])
+
+
+def test_sparse_auto_starts_from_the_majority_vote_with_a_warm_up():
+    import scipy.sparse as sp
+
+    X, L, X_val, y_val = _split(n=300, accuracy=0.8)
+    X = np.where(np.abs(X) > 1.0, X, 0.0)
+    clf = WeaSELClassifier(**dict(FAST, max_epochs=4, warmup_epochs="auto")).fit(
+        sp.csr_matrix(X), L, X_val=sp.csr_matrix(np.where(np.abs(X_val) > 1.0, X_val, 0.0)),
+        y_val=y_val,
+    )
+    assert clf.encoder_init_ == "majority_vote" and clf.warmup_epochs_ == 3
+    # Epoch selection starts with the last warm-up epoch.
+    assert clf.best_epoch_ >= 3
+    dense = WeaSELClassifier(**dict(FAST, max_epochs=2, warmup_epochs="auto")).fit(X, L)
+    assert dense.encoder_init_ == "random" and dense.warmup_epochs_ == 0

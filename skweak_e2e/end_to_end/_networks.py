@@ -208,7 +208,7 @@ def build_weasel_module(estimator, X, L, options, dtype, device, torch):
         "encoder",
         torch,
     )
-    if est.encoder is None and est.encoder_init == "majority_vote":
+    if est.encoder is None and est.encoder_init_ == "majority_vote":
         zero_output_layer(encoder, torch)
     module = WeaSELModule(
         encoder,
