@@ -36,8 +36,10 @@ __all__ = ["LabelModelClassifierCV"]
 # TF-IDF models want far less regularisation than the default C=1 (the best C
 # of a logistic regression on the text suite lies between 10 and 1000), so the
 # inverse-strength grid reaches further up than down.
-_AUTO_C_FACTORS = 10.0 ** np.arange(-2, 4)
-_AUTO_ALPHA_FACTORS = 10.0 ** np.arange(-3, 3)
+# Exact decimal factors (powers computed by numpy differ in the last bit
+# between versions, and the chosen value is shown to the user).
+_AUTO_C_FACTORS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+_AUTO_ALPHA_FACTORS = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
 _FITTED = (
     "label_model_",
     "estimator_",
@@ -67,7 +69,7 @@ def _auto_grid(estimator):
         keys = [k for k in keys if isinstance(params[k], numbers.Real)]
         if keys:
             key = keys[-1]
-            return {f"estimator__{key}": [float(params[key] * f) for f in factors]}
+            return {f"estimator__{key}": [float(params[key]) * f for f in factors]}
     return {}
 
 

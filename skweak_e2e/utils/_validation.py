@@ -117,7 +117,9 @@ def check_vote_container(L, input_name="L"):
     if dtypes is None and hasattr(L, "dtype") and hasattr(L, "to_numpy"):
         dtypes = L.dtype  # a pandas Series
     if dtypes is not None and not isinstance(L, np.ndarray):
-        dtypes = [dtypes] if not hasattr(dtypes, "__len__") else list(dtypes)
+        # A DataFrame has one dtype per column; a Series has one dtype (and a
+        # numpy dtype has a __len__ of its own in older numpy versions).
+        dtypes = list(dtypes) if hasattr(L, "columns") else [dtypes]
         columns = getattr(L, "columns", [input_name])
         for position, (column, dtype) in enumerate(zip(columns, dtypes)):
             if getattr(dtype, "kind", "O") not in "iufb" and not hasattr(
