@@ -204,3 +204,9 @@ def test_an_estimator_without_a_grid_is_fitted_once():
     clf.fit(X, L, X_val=X_val, y_val=y_val)
     assert clf.cv_results_["params"] == [{}]
     assert clf.best_params_ == {}
+
+
+def test_validation_data_given_to_the_plain_classifier_points_to_the_search():
+    (X, L), (X_val, y_val), _ = _split(seed=12)
+    with pytest.raises(TypeError, match="use LabelModelClassifierCV"):
+        LabelModelClassifier().fit(X, L, X_val=X_val, y_val=y_val)

@@ -467,6 +467,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         refuse_dask("fit", X, y)
+        self._refuse_validation_data(fit_params)
         Y = self._check_y(y)
         n_samples = _num_samples(X)
         check_sample_alignment(n_samples, Y.shape[0], "X", "y")
@@ -538,6 +539,18 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.estimator_ = estimator
         self._trained = True
         return self
+
+    def _refuse_validation_data(self, fit_params):
+        """Gold validation rows passed to fit: point to the class that uses them."""
+        given = sorted({"X_val", "y_val"} & set(fit_params))
+        if given and not has_fit_parameter(self._estimator_template(), given[0]):
+            raise TypeError(
+                f"{type(self).__name__}.fit got {' and '.join(given)}, which its "
+                f"estimator ({type(self._estimator_template()).__name__}) does not "
+                "take. To select the end model (and label model) on gold "
+                "validation rows, use LabelModelClassifierCV(...).fit(X, L, "
+                "X_val=X_val, y_val=y_val)."
+            )
 
     # ------------------------------------------------------------ partial_fit
     def _fitted_label_model(self):
