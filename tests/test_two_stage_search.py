@@ -210,3 +210,19 @@ def test_validation_data_given_to_the_plain_classifier_points_to_the_search():
     (X, L), (X_val, y_val), _ = _split(seed=12)
     with pytest.raises(TypeError, match="use LabelModelClassifierCV"):
         LabelModelClassifier().fit(X, L, X_val=X_val, y_val=y_val)
+
+
+def test_a_failed_search_keeps_the_previous_fit():
+    (X, L), (X_val, y_val), _ = _split(seed=13)
+    clf = LabelModelClassifierCV(MajorityVote(), random_state=0)
+    clf.fit(X, L, X_val=X_val, y_val=y_val)
+    before = (clf.best_params_, clf.estimator_, clf.cv_results_)
+
+    def failing(estimator, X, y):
+        raise RuntimeError("scorer broke")
+
+    clf.set_params(scoring=failing)
+    with pytest.raises(RuntimeError, match="scorer broke"):
+        clf.fit(X, L, X_val=X_val, y_val=y_val)
+    assert (clf.best_params_, clf.estimator_, clf.cv_results_) == before
+    assert not hasattr(clf, "_seed")

@@ -11,6 +11,7 @@ from sklearn.model_selection import KFold, ParameterGrid
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import indexable
 
+from ..utils._atomic import atomic_fit
 from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -307,6 +308,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
 
     # label_model and estimator are user-supplied: keep nested validation.
     @_fit_context(prefer_skip_nested_validation=False)
+    @atomic_fit
     def fit(self, X, y, *, X_val=None, y_val=None, sample_weight=None, **fit_params):
         """Fit every candidate on the weak labels and keep the best on gold rows.
 
