@@ -1,6 +1,7 @@
 """Tests of LabelModelClassifierCV: selection on gold validation rows."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -226,3 +227,16 @@ def test_a_failed_search_keeps_the_previous_fit():
         clf.fit(X, L, X_val=X_val, y_val=y_val)
     assert (clf.best_params_, clf.estimator_, clf.cv_results_) == before
     assert not hasattr(clf, "_seed")
+
+
+def test_string_votes_with_a_numeric_abstain_warn():
+    """Bug report: 'NONE' votes silently became a fifth class (accuracy 0.25)."""
+    (X, L), _, _ = _split(seed=14)
+    names = np.array(["NONE", "a", "b", "c"], dtype=object)
+    L_str = names[L + 1]
+    with pytest.warns(UserWarning, match=r"abstain=-1 is a number.*\['NONE'"):
+        LabelModelClassifier().fit(X, L_str)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf = LabelModelClassifier(abstain="NONE").fit(X, L_str)
+    assert list(clf.classes_) == ["a", "b", "c"]

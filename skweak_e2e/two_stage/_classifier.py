@@ -364,12 +364,35 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "strings, or set abstain to the value that marks no vote."
             ),
         )
+        self._warn_string_votes_without_abstain(y, classes)
         codes = encode_votes(y, classes, abstain=self.abstain)
         if classes.dtype.kind in "iu" and np.array_equal(
             classes, np.arange(classes.size)
         ):
             return codes, None
         return codes, classes
+
+    def _warn_string_votes_without_abstain(self, y, classes):
+        """String votes with a numeric ``abstain``: nothing can be "no vote".
+
+        A label matrix of strings usually marks abstains with a string too
+        ("NONE", "ABSTAIN"); with the default ``abstain=-1`` that string
+        silently becomes a class of its own.
+        """
+        if y.ndim != 2 or y.shape[1] < 2 or self.abstain is None:
+            return
+        if isinstance(self.abstain, str) or not any(
+            isinstance(c, str) for c in classes.tolist()
+        ):
+            return
+        warnings.warn(
+            f"y holds string votes, but abstain={self.abstain!r} is a number that "
+            "no string equals, so every value is read as a vote: the classes are "
+            f"{classes.tolist()[:10]}. Set abstain to the string that marks no "
+            "vote (e.g. abstain='NONE'), or abstain=None if every value is a vote.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
 
     def _sample_weight_key(self, estimator):
         """Name of the fit parameter that takes sample weights, or None."""
