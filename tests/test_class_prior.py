@@ -76,12 +76,17 @@ def test_snorkel_class_prior_estimate_is_validated():
 def test_an_unreliable_votes_only_estimate_warns_in_its_own_name():
     """Bug report: Snorkel(class_prior="estimate") warned about a DawidSkene
     the user never created."""
-    from .test_dawid_skene import narrow_rules
+    from skweak_e2e.label_model._base import BaseLabelModel
 
-    L, _ = narrow_rules()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        estimate_class_prior(L, max_iter=1000)
+    def contradict(self, L, weight):  # the internal fit's warning, forced
+        warnings.warn("DawidSkene predicts a class other than the vote on 90% ...")
+
+    _, L, _ = make_weak_supervision(300, 5, n_features=0, random_state=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BaseLabelModel, "_check_single_votes", contradict)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimate_class_prior(L)
     messages = [str(w.message) for w in caught]
     assert any(m.startswith("estimate_class_prior: the votes-only fit") for m in messages)
     assert not any("DawidSkene predicts" in m for m in messages)

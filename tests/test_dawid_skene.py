@@ -452,12 +452,13 @@ def test_anchor_keeps_narrow_one_class_rules_at_the_majority_vote():
 
     mv = covered_accuracy(MajorityVote())
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        # The collapsed fit says so: it contradicts most single votes.
-        with pytest.warns(UserWarning, match=r"other than the vote on \d+% of the"):
-            ml = DawidSkene(**ML_ABSTAIN).fit(L)
-    ml_accuracy = (ml.predict_proba(L)[covered].argmax(1) == y[covered]).mean()
-    assert ml_accuracy < mv - 0.1  # the collapse, reproduced
+        warnings.simplefilter("ignore")  # unconverged; near half the single votes
+        ml = DawidSkene(**ML_ABSTAIN).fit(L)
+    proba = ml.predict_proba(L)
+    ml_accuracy = (proba[covered].argmax(1) == y[covered]).mean()
+    assert ml_accuracy < mv - 0.1  # the collapse, reproduced (0.39 against 0.71)
+    against = (proba[single].argmax(1) != L[single].max(axis=1)).mean()
+    assert against > 0.3  # about half the single votes are overruled
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # no single-vote warning
         ds = DawidSkene().fit(L)
@@ -489,3 +490,20 @@ def test_anchored_objective_is_monotone():
     history = ds.log_likelihood_
     assert len(history) > 3
     assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:]))
+
+
+class _Contrarian(MajorityVote):
+    """A stub whose fit turns every vote into another class."""
+
+    def _predict_proba(self, L):
+        return super()._predict_proba(L)[:, ::-1]
+
+
+def test_a_fit_against_most_single_votes_warns():
+    L = np.array([[0, -1, -1], [1, -1, -1], [-1, 0, -1], [-1, -1, 1]] * 20)
+    with pytest.warns(UserWarning, match=r"other than the vote on 100% of the 80 rows"):
+        _Contrarian().fit(L)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        MajorityVote().fit(L)  # follows every single vote
+        _Contrarian().fit(L[:40])  # too few single-vote rows (40) to judge
