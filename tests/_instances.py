@@ -24,11 +24,11 @@ LABEL_MODEL_NEGATIVE_INPUT = (
 LABEL_MODEL_SPARSE_FLOATS = (
     "label models take sparse label matrices (stored value = class + 1); the "
     "check feeds random floats and refuses the clear 'non-integer stored "
-    "values' error (tests/test_crowd.py covers sparse input)"
+    "values' error (tests/utils/test_crowd.py covers sparse input)"
 )
 LABEL_MODEL_FLOAT_INPUT = (
     "this check fits on continuous float features, which are no votes; "
-    "tests/test_sample_weight.py checks the same equivalences (weight 2 = a "
+    "tests/two_stage/test_sample_weight.py checks the same equivalences (weight 2 = a "
     "repeated row, weight 0 = a removed row) on label matrices"
 )
 

@@ -396,7 +396,7 @@ def test_influence_accepts_generic_results():
 
 
 def test_importing_plotting_does_not_import_matplotlib():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     code = (
         "import sys, skweak_e2e, skweak_e2e.plotting; "
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"

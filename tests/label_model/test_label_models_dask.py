@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skweak_e2e import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
 from skweak_e2e.datasets import make_weak_supervision
 
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")

@@ -576,7 +576,7 @@ def test_lfs_defined_in_main_work_in_parallel_workers(tmp_path):
             """
         )
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,

@@ -19,7 +19,7 @@ from skweak_e2e.datasets import make_weak_supervision, planted_posterior
 from skweak_e2e.inspection import InfluenceResult
 from skweak_e2e.inspection._linear_loss import LogisticModel
 
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 LAM = 1e-2
 

@@ -16,7 +16,7 @@ from skweak_e2e.label_model._sparse_votes import (
     sparse_snorkel_loss,
 )
 from skweak_e2e.utils import label_matrix_from_long
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 
 def _dense_crowd(n=1500, m=25, C=3, keep=0.25, seed=0):

@@ -19,7 +19,7 @@ from skweak_e2e.label_model._linearized import (
     _solve_linear_form,
 )
 from skweak_e2e.utils import unique_rows, vote_indicator
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 
 class PlantedLabelModel(BaseLabelModel):

@@ -8,7 +8,7 @@ import pytest
 from skweak_e2e import MajorityVote
 from skweak_e2e.label_model import apply_tensor_form
 from skweak_e2e.datasets import make_weak_supervision
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 L_HAND = np.array([[0, 0, 1], [2, -1, -1], [-1, -1, -1], [0, 1, 2], [1, 1, -1]])
 SOFT_HAND = np.array(

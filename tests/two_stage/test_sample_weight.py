@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, clone
 from skweak_e2e import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
 from skweak_e2e.datasets import make_weak_supervision
 
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 
 def assert_close(actual, desired, rtol, what=""):

@@ -8,7 +8,7 @@ import pytest
 
 from skweak_e2e.inspection._hessian_solver import HessianSolver
 from skweak_e2e.inspection._linear_loss import LogisticModel
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 LAM = 1e-2
 

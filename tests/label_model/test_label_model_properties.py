@@ -28,8 +28,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skweak_e2e.datasets import make_weak_supervision
 
-from ._instances import label_model_instances
-from ._tolerance import assert_allclose_scaled
+from .._instances import label_model_instances
+from .._tolerance import assert_allclose_scaled
 
 INSTANCES = label_model_instances()
 IDS = [f"{type(est).__name__}-{k}" for k, est in enumerate(INSTANCES)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ._tolerance import MIN_TOL, assert_allclose_scaled, scale_of
+from .._tolerance import MIN_TOL, assert_allclose_scaled, scale_of
 
 TESTS = Path(__file__).resolve().parent
 PLAIN = {

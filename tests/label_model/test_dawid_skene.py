@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skweak_e2e import DawidSkene, MajorityVote
 from skweak_e2e.datasets import make_weak_supervision, planted_posterior
 from skweak_e2e.label_model import _dawid_skene, apply_tensor_form
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 PRIOR = np.array([0.5, 0.3, 0.2])
 # Plain maximum likelihood, the model of Dawid and Skene that the planted

@@ -24,7 +24,7 @@ from skweak_e2e.utils import (
 from skweak_e2e.utils._label_matrix import warn_silent_sources
 from skweak_e2e.utils._targets import check_sample_alignment
 from skweak_e2e.utils._validation import check_n_sources, is_integral_number
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 
 def _random_L(rng, n=50, m=4, C=3, abstain_rate=0.4):

@@ -28,7 +28,7 @@ from skweak_e2e.end_to_end import (  # noqa: E402
     weasel_loss,
 )
 from skweak_e2e.end_to_end._losses import LOSSES  # noqa: E402
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 # Small networks and a high learning rate keep every fit well under a second.
 FAST = dict(
@@ -619,7 +619,7 @@ def test_gpu_training_and_a_pickle_that_loads_on_cpu(tmp_path):
         f"ref = np.load({str(tmp_path / 'proba.npy')!r})\n"
         "np.testing.assert_allclose(clf.predict_proba(X), ref, atol=1e-10)\n"
     )
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     python_path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONPATH=python_path)
     result = subprocess.run(

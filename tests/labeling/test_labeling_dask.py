@@ -258,6 +258,6 @@ def test_dask_is_imported_only_when_a_dask_collection_arrives():
         "assert L.tolist() == [[1], [-1]]\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'dask'], 'dask'\n"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
 

@@ -23,7 +23,7 @@ from skweak_e2e.label_model._snorkel import (
 )
 from skweak_e2e.label_model._vote_codes import compress_rows
 
-from ._tolerance import assert_allclose_scaled
+from .._tolerance import assert_allclose_scaled
 
 
 def true_mu(params):

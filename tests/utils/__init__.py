@@ -1,0 +1,1 @@
+"""Tests of skweak_e2e.utils."""
