@@ -30,7 +30,7 @@ def _split(n=900, seed=0, **kwargs):
 def test_selects_the_candidate_with_the_best_validation_score():
     (X, L), (X_val, y_val), _ = _split()
     grid = {"estimator__C": [1e-4, 1e-2, 1.0, 100.0]}
-    clf = LabelModelClassifierCV(param_grid=grid, random_state=0)
+    clf = LabelModelClassifierCV(param_grid=grid, validation_weight=0, random_state=0)
     clf.fit(X, L, X_val=X_val, y_val=y_val)
     # Known answer: each candidate, fitted on its own, scores what the search
     # recorded, and the best of them is kept.
@@ -51,9 +51,9 @@ def test_selects_the_candidate_with_the_best_validation_score():
     np.testing.assert_array_equal(clf.predict(X_val), alone.predict(X_val))
 
 
-def test_the_validation_rows_choose_and_never_train():
+def test_with_no_validation_weight_the_gold_rows_choose_and_never_train():
     (X, L), (X_val, y_val), _ = _split(seed=1)
-    clf = LabelModelClassifierCV(MajorityVote(), random_state=0)
+    clf = LabelModelClassifierCV(MajorityVote(), validation_weight=0, random_state=0)
     clf.fit(X, L, X_val=X_val, y_val=y_val)
     alone = LabelModelClassifier(
         estimator=LogisticRegression(**{"C": clf.best_params_["estimator__C"]}),
@@ -109,7 +109,9 @@ def test_label_models_are_compared_on_gold_and_fitted_once(monkeypatch):
 
 def test_scoring_is_used():
     (X, L), (X_val, y_val), _ = _split(seed=3)
-    clf = LabelModelClassifierCV(scoring="f1_macro", random_state=0)
+    clf = LabelModelClassifierCV(
+        scoring="f1_macro", validation_weight=0, random_state=0
+    )
     clf.fit(X, L, X_val=X_val, y_val=y_val)
     assert clf.best_score_ == pytest.approx(
         f1_score(y_val, clf.predict(X_val), average="macro")
