@@ -258,6 +258,17 @@ default="auto"
         (the paper's protocol) instead of the argmax. For threshold tuning
         by cross-validation, wrap the classifier in scikit-learn's
         ``TunedThresholdClassifierCV``.
+    validation_weight : float, default=1.0
+        With validation data: after training (best epoch restored), the
+        downstream network trains 10 more epochs, at a tenth of the learning
+        rate, on its weak rows (targets: the trained encoder's probabilistic
+        labels) together with the gold validation rows and their labels,
+        whose total weight is this fraction of the weak rows' (1 weighs the
+        two sets equally). 0 keeps the gold rows for epoch selection only,
+        as in the paper. On the text suite in ``benchmarks/`` the default
+        raised the mean accuracy by 2.4 points (up to 13 on Yoruba, whose
+        weak labels are 54 % accurate). ``best_score_`` and a tuned
+        ``threshold_`` are those of the network before the gold rows join.
     device : str, default="cpu"
         Torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``...); ``"auto"``
         takes CUDA when it is available. A CUDA device that is not available
@@ -433,6 +444,7 @@ default="auto"
         "scoring": [StrOptions(set(SCORINGS)), callable],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "tune_threshold": ["boolean"],
+        "validation_weight": [Interval(Real, 0, None, closed="left")],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"})],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
@@ -474,6 +486,7 @@ default="auto"
         scoring="auto",
         patience=None,
         tune_threshold=False,
+        validation_weight=1.0,
         device="cpu",
         dtype="float32",
         n_threads=1,
@@ -511,6 +524,7 @@ default="auto"
         self.scoring = scoring
         self.patience = patience
         self.tune_threshold = tune_threshold
+        self.validation_weight = validation_weight
         self.device = device
         self.dtype = dtype
         self.n_threads = n_threads
@@ -578,6 +592,15 @@ default=None
             torch.manual_seed(seed)
             module = build_weasel_module(self, X, L, options, dtype, device, torch)
             self._train(module, X, L, X_val, y_val, options, dtype, device)
+            if X_val is not None and self.validation_weight > 0:
+                from ._gold_rows import join_gold_rows
+
+                join_gold_rows(
+                    self.net_.module_, X, L, X_val, y_val,
+                    fraction=float(self.validation_weight), lr=self.lr_,
+                    weight_decay=self.weight_decay_, batch_size=self.batch_size_,
+                    seed=seed,
+                )
         return self
 
     def _resolve_options(self, L, X_val, y_val, sparse):
