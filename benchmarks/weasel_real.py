@@ -3,10 +3,10 @@
 
 Run it from the repository root in the project venv::
 
-    python benchmarks/weasel_real.py               # default run (~9 min, 2 cores)
-    python benchmarks/weasel_real.py --accuracy-support all   # the paper's softmax
-    python benchmarks/weasel_real.py --quick       # 2 seeds, lr 1e-3, tau1 1, 40 epochs
-    python benchmarks/weasel_real.py --seeds 7 --datasets youtube --lrs 1e-4,3e-5
+    python -m benchmarks.weasel_real               # default run (~9 min, 2 cores)
+    python -m benchmarks.weasel_real --accuracy-support all   # the paper's softmax
+    python -m benchmarks.weasel_real --quick       # 2 seeds, lr 1e-3, tau1 1, 40 epochs
+    python -m benchmarks.weasel_real --seeds 7 --datasets youtube --lrs 1e-4,3e-5
 
 Data: ``--wrench-dir``/{youtube,yoruba}/{train,valid,test}.json, read in
 place. Features: TF-IDF -> TruncatedSVD(300) -> StandardScaler, fitted on the
@@ -56,12 +56,9 @@ import argparse
 import datetime
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import _weasel_common as C
+from . import _weasel_common as C
 
 PRIMARY = {"youtube": "f1", "yoruba": "accuracy"}
 

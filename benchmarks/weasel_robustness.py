@@ -3,11 +3,11 @@
 
 Run it from the repository root in the project venv::
 
-    python benchmarks/weasel_robustness.py              # default run (~21 min, 2 shared cores)
-    python benchmarks/weasel_robustness.py --quick      # 2 seeds, fewer k, a few minutes
-    python benchmarks/weasel_robustness.py --seeds 5 --datasets youtube --experiments a,c
-    python benchmarks/weasel_robustness.py --datasets youtube --experiments a --ks "a=25,2000"
-    python benchmarks/weasel_robustness.py --datasets synthetic --experiments b \
+    python -m benchmarks.weasel_robustness              # default run (~21 min, 2 shared cores)
+    python -m benchmarks.weasel_robustness --quick      # 2 seeds, fewer k, a few minutes
+    python -m benchmarks.weasel_robustness --seeds 5 --datasets youtube --experiments a,c
+    python -m benchmarks.weasel_robustness --datasets youtube --experiments a --ks "a=25,2000"
+    python -m benchmarks.weasel_robustness --datasets synthetic --experiments b \
         --synthetic-n-train 12000 --synthetic-n-valid 1000 --synthetic-n-test 3000 \
         --methods WeaSEL                                # (b) at the paper's scale
 
@@ -50,13 +50,9 @@ the accuracy mass ``theta`` that the encoder puts on the accurate source
 import argparse
 import datetime
 import json
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import _weasel_common as C
+from . import _weasel_common as C
 
 K_A = (2, 25, 100, 500, 2000)
 K_B = tuple(range(1, 11))
