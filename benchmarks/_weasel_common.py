@@ -24,6 +24,8 @@ The data are read in place from ``--wrench-dir`` (default
 ``$SKWEAK_E2E_WRENCH``, see ``_common.py``; never copied).
 """
 
+import datetime
+import json
 import os
 import time
 import warnings
@@ -360,6 +362,23 @@ def add_weasel_options(parser):
     )
 
 
+def add_run_options(parser, datasets):
+    """The options of a benchmark run over (data set, seed) units, WeaSEL's included."""
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="number of seeds (default 5; quick 2)"
+    )
+    parser.add_argument("--datasets", default=datasets)
+    add_weasel_options(parser)
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="worker processes, one (data set, seed) each"
+    )
+    parser.add_argument("--wrench-dir", default=DEFAULT_WRENCH)
+    parser.add_argument("--json", default=None, help="write every record to this JSON file")
+    parser.add_argument(
+        "--from-json", default=None, help="only print the tables of a saved --json run"
+    )
+
+
 def weasel_params(args):
     """The ``WeaSELClassifier`` parameters set on the command line (``hp["weasel"]``)."""
     return {"accuracy_support": args.accuracy_support} if args.accuracy_support else {}
@@ -475,3 +494,44 @@ def map_units(function, units, extra_args, jobs):
         for unit in units:
             records += function(*unit, *extra_args)
     return records
+
+
+def run_units(function, datasets, seeds, extra_args, jobs):
+    """``function(dataset, seed, *extra_args)`` for every data set and seed ``0..seeds-1``.
+
+    Returns the records (see :func:`map_units`) and the wall time in seconds.
+    """
+    units = [(ds, s) for ds in datasets for s in range(seeds)]
+    tic = time.perf_counter()
+    records = map_units(function, units, extra_args, jobs)
+    return records, time.perf_counter() - tic
+
+
+def header(title):
+    """The first lines of a run's report: title, date and environment."""
+    return (
+        f"# {title}, {datetime.datetime.now():%Y-%m-%d %H:%M}\n"
+        f"# {environment_line()}"
+    )
+
+
+def load_json(path):
+    """A run saved with :func:`save_json`."""
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def save_json(path, records, **settings):
+    """Save ``settings`` and ``records`` (last) to ``path``; nothing when it is None."""
+    if path:
+        with open(path, "w") as fh:
+            json.dump(dict(settings, records=records), fh, indent=1)
+
+
+def targets_table(targets):
+    """``(target, measured, met)`` triples as the "Targets" table (PASS / MISS)."""
+    return rst_table(
+        ["target", "measured", "status"],
+        [(t, m, "PASS" if ok else "MISS") for t, m, ok in targets],
+        "Targets",
+    )
