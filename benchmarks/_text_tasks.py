@@ -22,7 +22,7 @@ Tasks (:data:`TASKS`)
 The sentiment LFs were written from general knowledge of how reviewers
 write, before any label of these data sets was looked at, and have not been
 tuned since; their coverage and accuracy on the training split are reported
-afterwards (``python benchmarks/_text_tasks.py``), as a user would check
+afterwards (``python -m benchmarks._text_tasks``), as a user would check
 them. They are built with the library's own tools
 (:func:`skweak_e2e.labeling.keyword_lf`, :func:`~skweak_e2e.labeling.regex_lf`,
 :func:`~skweak_e2e.labeling.labeling_function`, :class:`skweak_e2e.LFApplier`).
@@ -51,7 +51,7 @@ import re
 
 import numpy as np
 
-from _common import HERE, default_text_dir, default_wrench_dir
+from ._common import HERE, default_text_dir, default_wrench_dir
 
 TASKS = (
     "youtube",
@@ -551,13 +551,14 @@ def lf_summary(task):
     )
 
 
-if __name__ == "__main__":  # LF report on the training splits
+def main(argv=None):
+    """The LF report on the training splits (coverage, overlap, accuracy)."""
     import argparse
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", nargs="*", default=list(TASKS))
     p.add_argument("--per-lf", action="store_true", help="also list every LF")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     for t in args.tasks:
         task = load_text_task(t)
         s = lf_summary(task)
@@ -571,3 +572,7 @@ if __name__ == "__main__":  # LF report on the training splits
         if args.per_lf:
             for n, c, a in s["per_lf"]:
                 print(f"    {n:32s} cov={c:.3f} acc={a:.3f}")
+
+
+if __name__ == "__main__":
+    main()

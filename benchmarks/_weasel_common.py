@@ -1,20 +1,21 @@
-"""Shared code of the WeaSEL benchmarks (``weasel_robustness.py``, ``weasel_real.py``).
+"""Shared code of the WeaSEL benchmarks (``weasel_robustness``, ``weasel_real``, ``weasel_b_mechanism``).
 
-* thread pinning: importing this module sets ``OMP/MKL/OPENBLAS_NUM_THREADS=1``
-  (import it before numpy); :func:`pin_threads` pins torch;
+* :func:`pin_threads` pins torch's thread pools (the BLAS pools are set to
+  one thread by importing the ``benchmarks`` package);
 * data: WRENCH text features (TF-IDF -> truncated SVD -> standardisation,
   fitted on the training texts only) and Gaussian-blob features from
   :func:`skweak_e2e.datasets.make_weak_supervision`;
 * :class:`SoftTargetMLP`, the downstream network of the two-stage baselines
-  and of the supervised reference: the *same* module as WeaSEL's downstream
-  network (``skweak_e2e.end_to_end.MLP``, 50-50-25, dropout 0.3), trained by
-  skorch with the same optimiser (Adam with weight decay), batch size,
-  epochs, per-epoch validation model selection (ROC-AUC for two classes,
-  accuracy otherwise, best epoch kept) and F1-optimal threshold tuning
-  (``skweak_e2e.end_to_end.best_f1_threshold``, on the best epoch); only
-  the training target differs (fixed label-model posteriors, which
+  and of the supervised reference: ``WeaSELClassifier`` itself, given the
+  fixed targets (label-model posteriors, which
   ``LabelModelClassifier(soft_labels="proba")`` hands over one row per
-  sample, or gold labels, instead of WeaSEL's encoder labels);
+  sample, or gold labels) as a single soft source whose encoder labels are
+  exactly those targets (:func:`targets_as_source`). The network ``f``
+  (``skweak_e2e.end_to_end.MLP``, 50-50-25, dropout 0.3), the optimiser
+  (Adam with weight decay), batches, epochs, per-epoch validation model
+  selection (ROC-AUC for two classes, accuracy otherwise, best epoch kept),
+  early stopping and F1-optimal threshold tuning are WeaSEL's own; only the
+  training target differs from WeaSEL's (fixed instead of the encoder's);
 * the method runners (WeaSEL, ``LabelModelClassifier`` with MajorityVote /
   DawidSkene / Snorkel + :class:`SoftTargetMLP`, supervised), the metrics,
   aggregation over seeds and reStructuredText tables.
@@ -23,31 +24,19 @@ The data are read in place from ``--wrench-dir`` (default
 ``$SKWEAK_E2E_WRENCH``, see ``_common.py``; never copied).
 """
 
+import datetime
+import json
 import os
-import sys
 import time
 import warnings
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import Bunch
 
-from _common import ROOT, default_wrench_dir, rst_table  # noqa: E402,F401
+from ._common import default_wrench_dir, rst_table  # noqa: F401 (the scripts' C.rst_table)
 
 DEFAULT_WRENCH = default_wrench_dir()
-
-
-_THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-)
-# One thread everywhere, set before numpy / torch are imported (the machine
-# has 2 cores shared with other processes; the networks are tiny).
-for _var in _THREAD_VARS:
-    os.environ[_var] = "1"
 
 
 def pin_threads(n_threads=1):
@@ -59,12 +48,6 @@ def pin_threads(n_threads=1):
         torch.set_num_interop_threads(n_threads)
     except RuntimeError:  # already set, or the pool has started
         pass
-
-
-import numpy as np
-import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import Bunch
 
 # --------------------------------------------------------------------------- data
 
@@ -178,24 +161,49 @@ def load_synthetic(
 
 # ------------------------------------------------------------ downstream network
 
+#: Smallest target probability: ``log`` of the targets must be finite.
+_TARGET_FLOOR = 1e-6
 
-class SoftCrossEntropy(torch.nn.Module):
-    """``mean_b CE(softmax(logits_b), t_b)`` for probability targets ``t``."""
 
-    def forward(self, logits, targets):
-        logp = torch.log_softmax(logits, dim=1)
-        return -(targets * logp).sum(dim=1).mean()
+def targets_as_source(targets):
+    """Fixed targets ``p`` as one soft source whose WeaSEL labels are ``p``.
+
+    With one source, WeaSEL's accuracy softmax is 1 on every row, so its
+    encoder labels are ``softmax(tau2 * lam)`` for the soft vote ``lam``,
+    whatever the encoder computes. ``lam = (log p - min_c log p) / tau2``
+    makes them ``p``; ``tau2``, the largest row sum of ``log p - min_c log
+    p``, keeps every vote in ``[0, 1]`` with a sum of at most 1, as soft
+    votes must be. ``p`` is floored at ``1e-6`` (and renormalised) so that
+    its log is finite. Returns ``(lam of shape (n, 1, C), tau2)``.
+
+    >>> lam, tau2 = targets_as_source(np.array([[0.8, 0.2], [0.5, 0.5]]))
+    >>> logits = tau2 * lam[:, 0]
+    >>> np.round(np.exp(logits) / np.exp(logits).sum(1, keepdims=True), 6)
+    array([[0.8, 0.2],
+           [0.5, 0.5]])
+    """
+    p = np.maximum(np.asarray(targets, dtype=np.float64), _TARGET_FLOOR)
+    log_p = np.log(p / p.sum(axis=1, keepdims=True))
+    lam = log_p - log_p.min(axis=1, keepdims=True)
+    tau2 = max(float(lam.sum(axis=1).max()), 1.0)
+    return (lam / tau2)[:, None, :], tau2
 
 
 class SoftTargetMLP(ClassifierMixin, BaseEstimator):
-    """WeaSEL's downstream network trained by skorch on fixed targets.
+    """WeaSEL's downstream network trained on fixed targets, by ``WeaSELClassifier``.
 
-    The loss is WeaSEL's ``L_f`` with the encoder labels replaced by fixed
-    targets: gold labels (one-hot) when ``y`` is 1-D, or the label model's
-    probabilities when ``y`` is ``(n, n_classes)``, as
-    ``LabelModelClassifier(soft_labels="proba")`` passes them. skorch runs
-    the epochs; the validation score of every epoch (``validation_score``)
-    picks the epoch kept (skorch's ``Checkpoint``, ``load_best=True``).
+    The targets are gold labels (one-hot) when ``y`` is 1-D, or the label
+    model's probabilities when ``y`` is ``(n, n_classes)``, as
+    ``LabelModelClassifier(soft_labels="proba")`` passes them. They enter
+    ``WeaSELClassifier`` as a single soft source (:func:`targets_as_source`)
+    whose encoder labels are exactly the targets, so WeaSEL's loss ``L_f``
+    is the cross-entropy of ``f`` against them and its encoder receives no
+    gradient. Everything else is WeaSEL's own training: the same default
+    network ``f`` (``hidden_layer_sizes``, ``dropout``), Adam with weight
+    decay, batches, per-epoch validation model selection (ROC-AUC for two
+    classes, accuracy otherwise; best epoch kept), ``patience`` and the
+    F1-optimal threshold on the best epoch (``tune_threshold``). The fitted
+    ``WeaSELClassifier`` is ``weasel_``.
     """
 
     def __init__(
@@ -225,133 +233,60 @@ class SoftTargetMLP(ClassifierMixin, BaseEstimator):
     def _targets(self, y):
         y = np.asarray(y)
         if y.ndim == 2:
-            return y.astype(np.float32)
-        n_classes = max(self.n_classes or int(y.max()) + 1, 2)
-        return np.eye(n_classes, dtype=np.float32)[y.astype(np.int64)]
+            T = y.astype(np.float64)
+        else:
+            n_classes = max(self.n_classes or int(y.max()) + 1, 2)
+            T = np.eye(n_classes)[y.astype(np.int64)]
+        n_classes = max(T.shape[1], self.n_classes or 2)
+        return np.pad(T, ((0, 0), (0, n_classes - T.shape[1])))
 
     def fit(self, X, y, X_val=None, y_val=None):
-        import shutil
-        import tempfile
+        from skweak_e2e import WeaSELClassifier
 
-        from skorch import NeuralNet
-        from skorch.callbacks import Checkpoint, EarlyStopping, EpochScoring
-        from skorch.dataset import Dataset
-        from skorch.helper import predefined_split
-
-        from skweak_e2e.end_to_end import MLP, best_f1_threshold
-
-        X = np.asarray(X, dtype=np.float32)
         T = self._targets(y)
-        n_classes = max(T.shape[1], self.n_classes or 2)
-        if T.shape[1] < n_classes:
-            T = np.pad(T, ((0, 0), (0, n_classes - T.shape[1])))
-        self.classes_ = np.arange(n_classes)
-        self.n_features_in_ = X.shape[1]
-        self.n_train_used_ = X.shape[0]
-        callbacks, train_split, tmp = [], None, None
-        if X_val is not None:
-            X_val = np.asarray(X_val, dtype=np.float32)
-            y_val = np.asarray(y_val)
-            T_val = np.eye(n_classes, dtype=np.float32)[y_val]
-            train_split = predefined_split(Dataset(X_val, T_val))
-
-            def score(net, X, y):
-                proba = torch.softmax(net.forward(X), dim=1).numpy().astype(np.float64)
-                if not np.isfinite(proba).all():
-                    return -np.inf
-                return validation_score(y_val, proba)
-
-            tmp = tempfile.mkdtemp(prefix="soft_target_mlp_")
-            callbacks = [
-                EpochScoring(
-                    score, lower_is_better=False, name="valid_score", use_caching=False
-                ),
-                Checkpoint(
-                    monitor="valid_score_best",
-                    dirname=tmp,
-                    f_params="params.pt",
-                    f_optimizer=None,
-                    f_criterion=None,
-                    f_history=None,
-                    load_best=True,
-                ),
-            ]
-            if self.patience is not None:
-                callbacks.append(
-                    EarlyStopping(
-                        monitor="valid_score",
-                        patience=self.patience,
-                        lower_is_better=False,
-                    )
-                )
-        seed = int(
-            np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        net = NeuralNet(
-            MLP,
-            module__n_features_in=X.shape[1],
-            module__n_outputs=n_classes,
-            module__hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-            module__dropout=self.dropout,
-            criterion=SoftCrossEntropy,
-            optimizer=torch.optim.Adam,
-            optimizer__weight_decay=self.weight_decay,
+        n_classes = T.shape[1]
+        votes, tau2 = targets_as_source(T)
+        self.weasel_ = WeaSELClassifier(
+            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            dropout=self.dropout,
+            # The encoder's output never matters with one source: the
+            # smallest one, on the votes only.
+            encoder_hidden=(),
+            encoder_uses_features=False,
+            encoder_init="random",
+            warmup_epochs=0,
+            class_conditional=False,
+            tau2=tau2,
+            classes=np.arange(n_classes),
+            # Uniform targets are an all-zero vote: keep those rows.
+            drop_uncovered=False,
             lr=self.lr,
+            weight_decay=self.weight_decay,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
-            iterator_train__shuffle=True,
-            # As WeaSEL's batches: a last batch of one row is left out.
-            iterator_train__drop_last=X.shape[0] % self.batch_size == 1,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=0,
+            patience=self.patience,
+            scoring="roc_auc" if n_classes == 2 else "accuracy",
+            tune_threshold=self.tune_threshold,
+            n_threads=1,
+            random_state=self.random_state,
         )
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                net.fit(X, T)
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-        history = net.history
-        self.epoch_times_ = list(history[:, "dur"])
-        self.n_epochs_ = len(history)
-        self.best_score_, self.best_epoch_, self.threshold_ = None, self.n_epochs_, None
-        if X_val is not None:
-            scores = np.asarray(history[:, "valid_score"], dtype=np.float64)
-            if np.isfinite(scores).any():
-                best = int(np.nanargmax(np.where(np.isfinite(scores), scores, -np.inf)))
-                self.best_score_, self.best_epoch_ = float(scores[best]), best + 1
-                if self.tune_threshold and n_classes == 2:
-                    proba = self._proba(net, X_val)
-                    self.threshold_ = best_f1_threshold(y_val, proba[:, 1])[0]
-        net.module_.eval()
-        self.net_ = net
+        fit_params = {} if X_val is None else {"X_val": X_val, "y_val": y_val}
+        self.weasel_.fit(np.asarray(X, dtype=np.float32), votes, **fit_params)
+        self.classes_ = self.weasel_.classes_
+        self.n_features_in_ = self.weasel_.n_features_in_
+        self.n_train_used_ = self.weasel_.n_train_used_
+        self.epoch_times_ = list(self.weasel_.history_[:, "dur"])
+        self.n_epochs_ = self.weasel_.n_epochs_
+        self.best_epoch_ = self.weasel_.best_epoch_
+        self.best_score_ = self.weasel_.best_score_
+        self.threshold_ = self.weasel_.threshold_
         return self
 
-    @staticmethod
-    def _proba(net, X):
-        logits = net.forward(np.asarray(X, dtype=np.float32))
-        return torch.softmax(logits, dim=1).numpy().astype(np.float64)
-
     def predict_proba(self, X):
-        return self._proba(self.net_, X)
+        return self.weasel_.predict_proba(np.asarray(X, dtype=np.float32))
 
     def predict(self, X):
-        proba = self.predict_proba(X)
-        if self.threshold_ is not None:
-            return (proba[:, 1] >= self.threshold_).astype(np.int64)
-        return np.argmax(proba, axis=1)
-
-
-def validation_score(y, proba):
-    """WeaSEL's ``scoring="auto"``: ROC-AUC for two classes, else accuracy."""
-    from sklearn.metrics import roc_auc_score
-
-    y = np.asarray(y)
-    if proba.shape[1] == 2:
-        return float(roc_auc_score(y, proba[:, 1]))
-    return float(np.mean(np.argmax(proba, axis=1) == y))
+        return self.weasel_.predict(np.asarray(X, dtype=np.float32))
 
 
 # ------------------------------------------------------------------ the methods
@@ -424,6 +359,23 @@ def add_weasel_options(parser):
         choices=("all", "voters"),
         default=None,
         help="WeaSEL's accuracy_support (default: the WeaSELClassifier default)",
+    )
+
+
+def add_run_options(parser, datasets):
+    """The options of a benchmark run over (data set, seed) units, WeaSEL's included."""
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="number of seeds (default 5; quick 2)"
+    )
+    parser.add_argument("--datasets", default=datasets)
+    add_weasel_options(parser)
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="worker processes, one (data set, seed) each"
+    )
+    parser.add_argument("--wrench-dir", default=DEFAULT_WRENCH)
+    parser.add_argument("--json", default=None, help="write every record to this JSON file")
+    parser.add_argument(
+        "--from-json", default=None, help="only print the tables of a saved --json run"
     )
 
 
@@ -542,3 +494,44 @@ def map_units(function, units, extra_args, jobs):
         for unit in units:
             records += function(*unit, *extra_args)
     return records
+
+
+def run_units(function, datasets, seeds, extra_args, jobs):
+    """``function(dataset, seed, *extra_args)`` for every data set and seed ``0..seeds-1``.
+
+    Returns the records (see :func:`map_units`) and the wall time in seconds.
+    """
+    units = [(ds, s) for ds in datasets for s in range(seeds)]
+    tic = time.perf_counter()
+    records = map_units(function, units, extra_args, jobs)
+    return records, time.perf_counter() - tic
+
+
+def header(title):
+    """The first lines of a run's report: title, date and environment."""
+    return (
+        f"# {title}, {datetime.datetime.now():%Y-%m-%d %H:%M}\n"
+        f"# {environment_line()}"
+    )
+
+
+def load_json(path):
+    """A run saved with :func:`save_json`."""
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def save_json(path, records, **settings):
+    """Save ``settings`` and ``records`` (last) to ``path``; nothing when it is None."""
+    if path:
+        with open(path, "w") as fh:
+            json.dump(dict(settings, records=records), fh, indent=1)
+
+
+def targets_table(targets):
+    """``(target, measured, met)`` triples as the "Targets" table (PASS / MISS)."""
+    return rst_table(
+        ["target", "measured", "status"],
+        [(t, m, "PASS" if ok else "MISS") for t, m, ok in targets],
+        "Targets",
+    )

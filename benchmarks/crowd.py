@@ -12,8 +12,9 @@ task assignment) and times every method **from the user's long
 
 Run it in the peers' venv, from the repository root::
 
-    PYTHONPATH=$PWD python benchmarks/crowd.py            # 1e5 and 1e6 tasks
-    PYTHONPATH=$PWD python benchmarks/crowd.py --quick    # 1e5 tasks only
+    . ../venv-peers/bin/activate
+    python -m benchmarks.crowd            # 1e5 and 1e6 tasks
+    python -m benchmarks.crowd --quick    # 1e5 tasks only
 
 Every (scenario, method) runs in a fresh subprocess, under a wall-clock
 limit and with its peak resident memory measured (``VmHWM`` minus the
@@ -26,16 +27,12 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from _common import rst_table  # noqa: E402
+from ._common import ROOT, module_command, predict_lowest, reset_peak, rst_table, status_kb
 
 OURS = {
     "ours MV": ("MajorityVote", {}),
@@ -61,22 +58,6 @@ SLOW = {"crowd-kit GLAD": 20_000}
 CAPPED = {"ours LinearizedApprox(MV)": (200_000, {"max_iter": 50})}
 
 
-def _status_kb(field):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-
-
 def run_one(method, path, n_classes, capped=False):
     """One method on the saved crowd, in this (fresh) process: prints JSON."""
     import pandas as pd
@@ -92,8 +73,8 @@ def run_one(method, path, n_classes, capped=False):
         from skweak_e2e.utils import label_matrix_from_long
     else:
         from crowdkit import aggregation
-    rss0 = _status_kb("VmRSS")
-    _reset_peak()
+    rss0 = status_kb("VmRSS")
+    reset_peak()
     t0 = time.perf_counter()
     if method in OURS:
         name, params = OURS[method]
@@ -117,9 +98,8 @@ def run_one(method, path, n_classes, capped=False):
         history = getattr(model, "loss_history_", None)
         n_iter = None if history is None else len(history)
     seconds = time.perf_counter() - t0
-    peak = (_status_kb("VmHWM") - rss0) / 1024.0
-    tied = proba >= proba.max(axis=1, keepdims=True) - 1e-5
-    pred = np.argmax(tied, axis=1)
+    peak = (status_kb("VmHWM") - rss0) / 1024.0
+    pred = predict_lowest(proba)
     acc = float(np.mean(pred == y[np.asarray(tasks, dtype=np.int64)]))
     print(json.dumps({"seconds": seconds, "accuracy": acc, "peak_mb": peak,
                       "n_iter": None if n_iter is None else int(n_iter)}))
@@ -138,7 +118,7 @@ def scenarios(quick):
     return out
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--timeout", type=float, default=600.0)
@@ -148,7 +128,7 @@ def main():
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--n-classes", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--capped", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.one:
         return run_one(args.one, args.path, args.n_classes, args.capped)
 
@@ -170,15 +150,15 @@ def main():
                 if params["n_tasks"] > SLOW.get(method, np.inf):
                     rows.append([title, method, "skipped", "", "", ""])
                     continue
-                cmd = [sys.executable, __file__, "--one", method, "--path", path,
-                       "--n-classes", str(C)]
+                cmd = module_command(__spec__.name, "--one", method, "--path", path,
+                                     "--n-classes", C)
                 label = method
                 if params["n_tasks"] > CAPPED.get(method, (np.inf,))[0]:
                     cmd.append("--capped")
                     label = f"{method} {CAPPED[method][1]}"
                 try:
                     res = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                                         timeout=args.timeout)
+                                         cwd=ROOT, timeout=args.timeout)
                 except subprocess.TimeoutExpired:
                     rows.append([title, label, "timeout", "", "", ""])
                     continue

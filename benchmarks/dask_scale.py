@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """Dask scale-out: label-model fits and LF application on a local cluster.
 
-Run it in the peers venv (snorkel beside this checkout; see README.rst)::
+Run it from the repository root in the peers venv (snorkel beside this
+checkout; see README.rst)::
 
-    python benchmarks/dask_scale.py                     # every part
-    python benchmarks/dask_scale.py --part lf           # one part
-    python benchmarks/dask_scale.py --part lf --rows 1e5 --partitions 4
+    . ../venv-peers/bin/activate
+    python -m benchmarks.dask_scale                     # every part
+    python -m benchmarks.dask_scale --part lf           # one part
+    python -m benchmarks.dask_scale --part lf --rows 1e5 --partitions 4
 
 Parts (``--part``; "all" runs each one):
 
@@ -41,18 +43,11 @@ import argparse
 import json
 import os
 import re
-import sys
 import time
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from _common import default_wrench_dir, rst_table  # noqa: E402 (puts the repo on sys.path)
+from ._common import default_wrench_dir, rst_table
 
 SPAM, HAM, ABSTAIN = 1, 0, -1
 
@@ -304,7 +299,7 @@ def part_label_models(args):
     """Label-model fits on a dask label matrix against the in-memory fits."""
     from distributed import Client, LocalCluster
 
-    from _dask_fit import run_label_models
+    from ._dask_fit import run_label_models
 
     n = int(args.lm_rows)
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,

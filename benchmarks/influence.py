@@ -4,10 +4,10 @@
 Run it in the project's venv (one BLAS thread; 6 to 9 minutes on 2 shared
 cores)::
 
-    python benchmarks/influence.py                 # the suite, 3 seeds
-    python benchmarks/influence.py --quick         # 1 seed
-    python benchmarks/influence.py --speed         # also the 1e5 x 1e4 check
-    python benchmarks/influence.py --wrench DIR    # WRENCH root (youtube/, yoruba/)
+    python -m benchmarks.influence                 # the suite, 3 seeds
+    python -m benchmarks.influence --quick         # 1 seed
+    python -m benchmarks.influence --speed         # also the 1e5 x 1e4 check
+    python -m benchmarks.influence --wrench DIR    # WRENCH root (youtube/, yoruba/)
 
 The suite (gold labels are used for evaluation only; a set whose data are
 absent is skipped):
@@ -48,40 +48,32 @@ validation loss, ``fit(..., X_val=, y_val=)``).
 
 import argparse
 import os
-import sys
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import platform
+import sys
 import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 from scipy.stats import rankdata
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import average_precision_score, f1_score
 from sklearn.model_selection import KFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from _common import default_wrench_dir, rst_table  # noqa: E402 (puts the repo on sys.path)
-
-import skweak_e2e  # noqa: E402
-from skweak_e2e.datasets import (  # noqa: E402
+import skweak_e2e
+from skweak_e2e.datasets import (
     load_tabular_weak_supervision,
     load_wrench,
     make_weak_supervision,
 )
-from skweak_e2e.inspection import (  # noqa: E402
+from skweak_e2e.inspection import (
     SoftLabelLogisticRegression,
     SourceAwareInfluence,
 )
-from skweak_e2e.label_model import MajorityVote  # noqa: E402
+
+from ._common import default_wrench_dir, rst_table
 
 #: Variants of ``mislabel_scores``: name -> (score, method, relative, gold
 #: weight of the validation rows or None (not passed), l2 factor).
@@ -178,14 +170,12 @@ def suite(seeds, wrench_dir):
         else:
             print(f"# {name} skipped: no {name}/ under {wrench_dir!r} (--wrench)",
                   file=sys.stderr)
-    try:
-        from _text_tasks import load_text_task
-    except ImportError:  # the text suite's loader is not in this checkout
-        load_text_task = None
+    from ._text_tasks import load_text_task
+
     for name in TEXT_TASKS:
         try:
             d = load_text_task(name)
-        except (TypeError, OSError) as exc:
+        except OSError as exc:
             print(f"# {name} skipped: {exc}", file=sys.stderr)
             continue
         parts = [(d[f"X_{s}"], d[f"L_{s}"].astype(np.intp), d[f"y_{s}"])

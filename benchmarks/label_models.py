@@ -1,10 +1,10 @@
 """Benchmark skweak_e2e's label models against snorkel 0.10 and crowd-kit.
 
-Run it in the peers' venv (see ``benchmarks/README.rst``)::
+Run it from the repository root in the peers' venv (see ``benchmarks/README.rst``)::
 
-    python benchmarks/label_models.py               # default run (< ~30 min, 2 cores)
-    python benchmarks/label_models.py --quick       # n <= 1e5, a few minutes
-    python benchmarks/label_models.py --sizes 1e4,1e5 --sources 10 --classes 2
+    python -m benchmarks.label_models               # default run (< ~30 min, 2 cores)
+    python -m benchmarks.label_models --quick       # n <= 1e5, a few minutes
+    python -m benchmarks.label_models --sizes 1e4,1e5 --sources 10 --classes 2
 
 One run prints, as reStructuredText tables:
 
@@ -50,17 +50,18 @@ import warnings
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# The adapters live next to this script; the project root comes second so
-# that skweak_e2e imports from a checkout that is not pip-installed.
-sys.path.insert(0, HERE)
-sys.path.insert(1, os.path.dirname(HERE))
-
-from _common import default_wrench_dir, rst_table
-from _peers import ADAPTERS, Unavailable, make_adapter, ours_class, versions
+from ._common import (
+    ROOT,
+    default_wrench_dir,
+    module_command,
+    predict_lowest,
+    reset_peak,
+    rst_table,
+    status_kb,
+)
+from ._peers import ADAPTERS, Unavailable, make_adapter, ours_class, versions
 
 SEED = 123  # model seed (Snorkel init); never the generator's seed
-TIE_TOL = 1e-5
 
 SYNTH_MODELS = [
     "ours MV",
@@ -85,36 +86,8 @@ PAIRS = [
 
 
 # --------------------------------------------------------------------- helpers
-def predict_lowest(proba):
-    """Hard labels: the lowest class within ``TIE_TOL`` of the row maximum."""
-    proba = np.asarray(proba, dtype=np.float64)
-    tied = proba >= proba.max(axis=1, keepdims=True) - TIE_TOL
-    return np.argmax(tied, axis=1)
-
-
 def accuracy(proba, y):
     return float(np.mean(predict_lowest(proba) == np.asarray(y)))
-
-
-def _status_kb(field, pid="self"):
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak():
-    """Reset VmHWM to the current RSS (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def fmt_time(s):
@@ -441,8 +414,8 @@ def worker(spec):
     gc.collect()
     if spec.get("marker"):
         open(spec["marker"], "w").close()  # the parent's timeout clock starts now
-    rss0 = _status_kb("VmRSS")
-    out["reset_peak"] = _reset_peak()
+    rss0 = status_kb("VmRSS")
+    out["reset_peak"] = reset_peak()
     peaks = {}
     times = {}
     cpu = {}
@@ -451,7 +424,7 @@ def worker(spec):
         warnings.simplefilter("always")
         data = None
         for phase in ("prep", "fit", "predict"):
-            _reset_peak()
+            reset_peak()
             c0 = time.process_time()
             t0 = time.perf_counter()
             if phase == "prep":
@@ -462,7 +435,7 @@ def worker(spec):
                 proba = ad.predict_proba(data)
             times[phase] = time.perf_counter() - t0
             cpu[phase] = time.process_time() - c0
-            peaks[phase] = (_status_kb("VmHWM") - rss0) / 1024.0
+            peaks[phase] = (status_kb("VmHWM") - rss0) / 1024.0
     out["warnings"] = sorted({w.category.__name__ for w in caught})
     out.update(
         times=times,
@@ -491,7 +464,8 @@ def run_worker(spec, timeout, mem_cap_mb, setup_limit=180.0):
         marker = os.path.join(tmp, "measuring")
         spec = dict(spec, marker=marker)
         proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+            module_command(__spec__.name, "--worker", json.dumps(spec)),
+            cwd=ROOT,
             stdout=fout,
             stderr=ferr,
         )
@@ -500,7 +474,7 @@ def run_worker(spec, timeout, mem_cap_mb, setup_limit=180.0):
         max_rss = 0
         killed = None
         while proc.poll() is None:
-            rss = _status_kb("VmRSS", proc.pid) or 0
+            rss = status_kb("VmRSS", proc.pid) or 0
             max_rss = max(max_rss, rss)
             now = time.perf_counter()
             if t_measure is None and os.path.exists(marker):

@@ -39,9 +39,9 @@ Targets (PASS/MISS per task; accuracy points):
 
 Usage (snorkel lives in the peers venv, which also needs skorch for WeaSEL)::
 
-    PYTHONPATH=$PWD /work/venv-peers/bin/python benchmarks/text_suite.py
-    python benchmarks/text_suite.py --quick        # 1 seed, two small tasks
-    python benchmarks/text_suite.py --tables-from benchmarks/results/text_suite.json
+    PYTHONPATH=$PWD ../venv-peers/bin/python -m benchmarks.text_suite
+    python -m benchmarks.text_suite --quick        # 1 seed, two small tasks
+    python -m benchmarks.text_suite --tables-from benchmarks/results/text_suite.json
 
 Results: tables on stdout; ``benchmarks/results/text_suite.{json,csv}``.
 Wall times are measured on whatever machine runs the script, one thread.
@@ -51,28 +51,16 @@ import argparse
 import csv
 import json
 import os
-import sys
 import time
 import warnings
 
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
-from _common import rst_table  # noqa: E402  (also puts the checkout on sys.path)
-from _text_tasks import TASKS, lf_summary, load_text_task  # noqa: E402
-
-from sklearn.base import BaseEstimator  # noqa: E402
-from sklearn.frozen import FrozenEstimator  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-
-import skweak_e2e  # noqa: E402
-from skweak_e2e import (  # noqa: E402
+import skweak_e2e
+from skweak_e2e import (
     DawidSkene,
     LabelModelClassifier,
     LinearizedApprox,
@@ -80,6 +68,9 @@ from skweak_e2e import (  # noqa: E402
     Snorkel,
     WeaSELClassifier,
 )
+
+from ._common import HERE, rst_table
+from ._text_tasks import TASKS, lf_summary, load_text_task
 
 CS = np.logspace(-2, 3, 6)
 QUICK_TASKS = ("youtube", "mr_keywords")

@@ -3,8 +3,8 @@
 
 Run it from the repository root in the project venv (about 10 s)::
 
-    python benchmarks/weasel_b_mechanism.py
-    python benchmarks/weasel_b_mechanism.py --ks 3,5,10 --seeds 3
+    python -m benchmarks.weasel_b_mechanism
+    python -m benchmarks.weasel_b_mechanism --ks 3,5,10 --seeds 3
 
 For each k (the gold labels plus k independent coin-flip sources, the label
 matrix of ``weasel_robustness.py`` for that seed) it fits WeaSEL with the
@@ -17,16 +17,12 @@ downstream network ``f`` agree, and how confident each is.
 """
 
 import argparse
-import os
-import sys
 import warnings
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np
 
-import _weasel_common as C
-import weasel_robustness as R
+from . import _weasel_common as C
+from . import weasel_robustness as R
 
 
 def diagnose(data, k, seed):

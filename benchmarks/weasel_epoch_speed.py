@@ -8,8 +8,8 @@ of that size (binary, ``make_weak_supervision`` with 100 sources of coverage
 
 Run from the project root::
 
-    python benchmarks/weasel_epoch_speed.py            # 3 epochs per setting
-    python benchmarks/weasel_epoch_speed.py --epochs 5 --threads 1
+    python -m benchmarks.weasel_epoch_speed            # 3 epochs per setting
+    python -m benchmarks.weasel_epoch_speed --epochs 5 --threads 1
 """
 
 import argparse

@@ -3,10 +3,10 @@
 
 Run it from the repository root in the project venv::
 
-    python benchmarks/weasel_real.py               # default run (~9 min, 2 cores)
-    python benchmarks/weasel_real.py --accuracy-support all   # the paper's softmax
-    python benchmarks/weasel_real.py --quick       # 2 seeds, lr 1e-3, tau1 1, 40 epochs
-    python benchmarks/weasel_real.py --seeds 7 --datasets youtube --lrs 1e-4,3e-5
+    python -m benchmarks.weasel_real               # default run (~9 min, 2 cores)
+    python -m benchmarks.weasel_real --accuracy-support all   # the paper's softmax
+    python -m benchmarks.weasel_real --quick       # 2 seeds, lr 1e-3, tau1 1, 40 epochs
+    python -m benchmarks.weasel_real --seeds 7 --datasets youtube --lrs 1e-4,3e-5
 
 Data: ``--wrench-dir``/{youtube,yoruba}/{train,valid,test}.json, read in
 place. Features: TF-IDF -> TruncatedSVD(300) -> StandardScaler, fitted on the
@@ -53,15 +53,9 @@ and measured alone afterwards); and the target (WeaSEL's mean
 """
 
 import argparse
-import datetime
-import json
 import os
-import sys
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import _weasel_common as C
+from . import _weasel_common as C
 
 PRIMARY = {"youtube": "f1", "yoruba": "accuracy"}
 
@@ -309,13 +303,7 @@ def summarise(records, datasets, seeds):
                 means["WeaSEL"] >= two_stage[best],
             )
         )
-    out.append(
-        C.rst_table(
-            ["target", "measured", "status"],
-            [(t, m, "PASS" if ok else "MISS") for t, m, ok in targets],
-            "Targets",
-        )
-    )
+    out.append(C.targets_table(targets))
     return "\n".join(out)
 
 
@@ -326,10 +314,7 @@ def main(argv=None):
     p.add_argument(
         "--quick", action="store_true", help="2 seeds, lr 1e-3 only, 40 epochs"
     )
-    p.add_argument(
-        "--seeds", type=int, default=None, help="number of seeds (default 5; quick 2)"
-    )
-    p.add_argument("--datasets", default="youtube,yoruba")
+    C.add_run_options(p, datasets="youtube,yoruba")
     p.add_argument(
         "--lrs", default=None, help="comma-separated lr grid (default 3e-3,1e-3,1e-4,3e-5)"
     )
@@ -342,28 +327,15 @@ def main(argv=None):
         default=None,
         help="weight decay grid, every method (default 7e-7,1e-4; quick 7e-7)",
     )
-    C.add_weasel_options(p)
     p.add_argument(
         "--tau1s", default=None, help="WeaSEL's tau1 grid (default 1,0.3333; quick 1)"
     )
     p.add_argument(
-        "--jobs",
-        type=int,
-        default=2,
-        help="worker processes, one (data set, seed) each",
-    )
-    p.add_argument("--wrench-dir", default=C.DEFAULT_WRENCH)
-    p.add_argument("--json", default=None, help="write every record to this JSON file")
-    p.add_argument(
         "--no-timing", action="store_true", help="skip the epoch-time measurement"
-    )
-    p.add_argument(
-        "--from-json", default=None, help="only print the tables of a saved --json run"
     )
     args = p.parse_args(argv)
     if args.from_json:
-        with open(args.from_json) as fh:
-            saved = json.load(fh)
+        saved = C.load_json(args.from_json)
         datasets = [d for d in args.datasets.split(",") if d]
         print(summarise(saved["records"], datasets, saved["seeds"]))
         return
@@ -387,8 +359,7 @@ def main(argv=None):
         float(x) for x in (args.tau1s or ("1" if args.quick else "1,0.3333")).split(",")
     ]
     datasets = [d for d in args.datasets.split(",") if d]
-    print(f"# WeaSEL real-data benchmark, {datetime.datetime.now():%Y-%m-%d %H:%M}")
-    print(f"# {C.environment_line()}")
+    print(C.header("WeaSEL real-data benchmark"))
     print(
         f"# seeds 0..{seeds - 1}, lr grid {lrs}, weight decay grid {weight_decays}, "
         f"WeaSEL tau1 grid {tau1s}, hp {hp}",
@@ -400,12 +371,9 @@ def main(argv=None):
             f"# {ds}: {d.X_train.shape[0]}/{d.X_valid.shape[0]}/{d.X_test.shape[0]} rows, "
             f"{d.L_train.shape[1]} LFs, {d.n_classes} classes; features: {d.features}"
         )
-    units = [(ds, s) for ds in datasets for s in range(seeds)]
-    tic = time.perf_counter()
-    records = C.map_units(
-        run_unit, units, (lrs, weight_decays, tau1s, hp, args.wrench_dir), args.jobs
+    records, wall = C.run_units(
+        run_unit, datasets, seeds, (lrs, weight_decays, tau1s, hp, args.wrench_dir), args.jobs
     )
-    wall = time.perf_counter() - tic
     print()
     print(summarise(records, datasets, seeds))
     if not args.no_timing:
@@ -416,20 +384,10 @@ def main(argv=None):
             "torch sees a CUDA device, GPU)."
         )
     print(f"Total wall time {wall / 60:.1f} min ({args.jobs} job(s)).")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(
-                {
-                    "hp": hp,
-                    "lrs": lrs,
-                    "weight_decays": weight_decays,
-                    "tau1s": tau1s,
-                    "seeds": seeds,
-                    "records": records,
-                },
-                fh,
-                indent=1,
-            )
+    C.save_json(
+        args.json, records, hp=hp, lrs=lrs, weight_decays=weight_decays, tau1s=tau1s,
+        seeds=seeds,
+    )
 
 
 if __name__ == "__main__":

@@ -3,11 +3,11 @@
 
 Run it from the repository root in the project venv::
 
-    python benchmarks/weasel_robustness.py              # default run (~21 min, 2 shared cores)
-    python benchmarks/weasel_robustness.py --quick      # 2 seeds, fewer k, a few minutes
-    python benchmarks/weasel_robustness.py --seeds 5 --datasets youtube --experiments a,c
-    python benchmarks/weasel_robustness.py --datasets youtube --experiments a --ks "a=25,2000"
-    python benchmarks/weasel_robustness.py --datasets synthetic --experiments b \
+    python -m benchmarks.weasel_robustness              # default run (~21 min, 2 shared cores)
+    python -m benchmarks.weasel_robustness --quick      # 2 seeds, fewer k, a few minutes
+    python -m benchmarks.weasel_robustness --seeds 5 --datasets youtube --experiments a,c
+    python -m benchmarks.weasel_robustness --datasets youtube --experiments a --ks "a=25,2000"
+    python -m benchmarks.weasel_robustness --datasets synthetic --experiments b \
         --synthetic-n-train 12000 --synthetic-n-valid 1000 --synthetic-n-test 3000 \
         --methods WeaSEL                                # (b) at the paper's scale
 
@@ -48,15 +48,8 @@ the accuracy mass ``theta`` that the encoder puts on the accurate source
 """
 
 import argparse
-import datetime
-import json
-import os
-import sys
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import _weasel_common as C
+from . import _weasel_common as C
 
 K_A = (2, 25, 100, 500, 2000)
 K_B = tuple(range(1, 11))
@@ -333,13 +326,7 @@ def summarise(records, datasets, experiments, ks):
                     )
                 )
     if targets:
-        out.append(
-            C.rst_table(
-                ["target", "measured", "status"],
-                [(t, m, "PASS" if ok else "MISS") for t, m, ok in targets],
-                "Targets",
-            )
-        )
+        out.append(C.targets_table(targets))
     return "\n".join(out)
 
 
@@ -348,10 +335,7 @@ def main(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--quick", action="store_true", help="2 seeds, k subsets, 30 epochs")
-    p.add_argument(
-        "--seeds", type=int, default=None, help="number of seeds (default 5; quick 2)"
-    )
-    p.add_argument("--datasets", default="youtube,synthetic")
+    C.add_run_options(p, datasets="youtube,synthetic")
     p.add_argument("--experiments", default="a,b,c")
     p.add_argument(
         "--lr", type=float, default=1e-3, help="lr of every network (default 1e-3)"
@@ -362,18 +346,11 @@ def main(argv=None):
         default=None,
         help='restrict the k grid, e.g. "a=25,500,2000;b=1,10" (others: full grid)',
     )
-    C.add_weasel_options(p)
     p.add_argument(
         "--patience",
         type=int,
         default=10,
         help="early stop after this many epochs without a validation gain (every method)",
-    )
-    p.add_argument(
-        "--jobs",
-        type=int,
-        default=2,
-        help="worker processes, one (data set, seed) each",
     )
     p.add_argument(
         "--methods",
@@ -396,15 +373,9 @@ def main(argv=None):
     p.add_argument(
         "--synthetic-n-test", type=int, default=1500, help="synthetic test rows (default 1500)"
     )
-    p.add_argument("--wrench-dir", default=C.DEFAULT_WRENCH)
-    p.add_argument("--json", default=None, help="write every record to this JSON file")
-    p.add_argument(
-        "--from-json", default=None, help="only print the tables of a saved --json run"
-    )
     args = p.parse_args(argv)
     if args.from_json:
-        with open(args.from_json) as fh:
-            saved = json.load(fh)
+        saved = C.load_json(args.from_json)
         datasets = [d for d in args.datasets.split(",") if d]
         experiments = [e for e in getattr(args, "experiments", "").split(",") if e]
         print(summarise(saved["records"], datasets, experiments, saved["ks"]))
@@ -442,36 +413,22 @@ def main(argv=None):
         "n_test": args.synthetic_n_test,
     }
 
-    print(f"# WeaSEL robustness benchmark, {datetime.datetime.now():%Y-%m-%d %H:%M}")
-    print(f"# {C.environment_line()}")
+    print(C.header("WeaSEL robustness benchmark"))
     print(f"# seeds 0..{seeds - 1}, hp {hp}, k {ks}", flush=True)
     if "synthetic" in datasets:
         print(f"# synthetic split sizes {synthetic}", flush=True)
     if methods:
         print(f"# methods {methods} + the supervised reference", flush=True)
-    units = [(ds, s) for ds in datasets for s in range(seeds)]
-    tic = time.perf_counter()
-    records = C.map_units(
-        run_unit, units, (experiments, ks, hp, args.wrench_dir, synthetic, methods), args.jobs
+    records, wall = C.run_units(
+        run_unit, datasets, seeds, (experiments, ks, hp, args.wrench_dir, synthetic, methods),
+        args.jobs,
     )
-    wall = time.perf_counter() - tic
     print()
     print(summarise(records, datasets, experiments, ks))
     print(f"\nTotal wall time {wall / 60:.1f} min ({args.jobs} job(s)).")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(
-                {
-                    "hp": hp,
-                    "ks": ks,
-                    "seeds": seeds,
-                    "synthetic": synthetic,
-                    "methods": methods,
-                    "records": records,
-                },
-                fh,
-                indent=1,
-            )
+    C.save_json(
+        args.json, records, hp=hp, ks=ks, seeds=seeds, synthetic=synthetic, methods=methods
+    )
 
 
 if __name__ == "__main__":

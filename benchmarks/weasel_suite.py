@@ -22,7 +22,7 @@ whole table, never on one row. Methods, measured in the same run:
 Reported: test accuracy (mean over seeds) and the majority-class rate of the
 test split. Usage::
 
-    python benchmarks/weasel_suite.py --seeds 0 1 2 [--sets youtube wine-0]
+    python -m benchmarks.weasel_suite --seeds 0 1 2 [--sets youtube wine-0]
 
 The WRENCH sets are read in place from ``--wrench-dir`` (default
 ``$SKWEAK_E2E_WRENCH`` or ``../shared/data/wrench`` beside the repository);
@@ -31,23 +31,13 @@ they are skipped when absent.
 
 import argparse
 import os
-import sys
 import time
 import warnings
-
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 
 import numpy as np
 from sklearn.utils import Bunch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-for _path in (ROOT, HERE):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from _common import default_wrench_dir, rst_table  # noqa: E402
+from ._common import default_wrench_dir, parse_overrides, rst_table
 
 DEFAULT_WRENCH = default_wrench_dir()
 
@@ -291,15 +281,7 @@ def main(argv=None):
         help="WeaSELClassifier parameters to override (development only)",
     )
     args = parser.parse_args(argv)
-    import ast
-
-    params = {}
-    for item in args.weasel:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+    params = parse_overrides(args.weasel)
     import torch
 
     torch.set_num_threads(1)

@@ -18,46 +18,35 @@ validation rows. Methods, measured in the same run with seeds 0, 1, 2:
 Reported: test accuracy (mean and standard deviation over the seeds), fit
 time, and the epoch kept. Usage::
 
-    python benchmarks/weasel_text.py --candidates default previous
-    python benchmarks/weasel_text.py --candidates default --weasel lr=3e-3
-    python benchmarks/weasel_text.py --speed --candidates default previous
+    python -m benchmarks.weasel_text --candidates default previous
+    python -m benchmarks.weasel_text --candidates default --weasel lr=3e-3
+    python -m benchmarks.weasel_text --speed --candidates default previous
 
 ``--speed`` times one fit (with 250 validation rows) on 5,000 IMDB texts x
 7,000 TF-IDF columns with keyword sources. ``--cache FILE`` keeps the
 baselines' records between runs.
 
-The tasks come from ``benchmarks/_text_tasks.py`` (``load_text_task``,
-in this folder or ``--suite-dir``) when it exists; otherwise from a
-stand-in built here on the WRENCH YouTube and Yoruba sets and on IMDB and
-MR with one source per sentiment keyword. The data are read in place
-(``$SKWEAK_E2E_WRENCH``, ``$SKWEAK_E2E_TEXT``; see ``_common.py``).
+The tasks are those of the text suite (``benchmarks/_text_tasks.py``,
+``load_text_task``); the speed task has one source per sentiment keyword.
+The data are read in place (``$SKWEAK_E2E_WRENCH``, ``$SKWEAK_E2E_TEXT``;
+see ``_common.py``).
 """
 
 import argparse
-import ast
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
 
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import numpy as np
 from sklearn.utils import Bunch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-for _path in (ROOT, HERE):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+from ._common import ROOT, default_text_dir, parse_overrides, rst_table
+from ._text_tasks import TASKS, load_text_task
 
-from _common import default_text_dir, default_wrench_dir, rst_table  # noqa: E402
-
-# ---------------------------------------------------------------- stand-in tasks
+# ----------------------------------------------------------- the speed task
 
 POSITIVE = (
     "great", "excellent", "best", "wonderful", "love", "beautiful", "perfect",
@@ -69,15 +58,6 @@ NEGATIVE = (
     "terrible", "mess", "horrible", "lame", "predictable", "fails",
     "unfunny", "tedious",
 )
-
-
-def _tfidf(texts_train, *others, strip_accents=None):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(
-        sublinear_tf=True, min_df=2, ngram_range=(1, 2), strip_accents=strip_accents
-    )
-    return [vec.fit_transform(texts_train)] + [vec.transform(t) for t in others]
 
 
 def _keyword_votes(texts):
@@ -96,52 +76,6 @@ def _read_lines(path):
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     return [r["sentence"] for r in rows], np.array([r["label"] for r in rows])
-
-
-def standin_task(name, n_val=250):
-    """A stand-in text task (see the module docstring)."""
-    rng = np.random.RandomState(0)
-    if name in ("youtube", "yoruba"):
-        from skweak_e2e.datasets import load_wrench
-
-        d = load_wrench(os.path.join(default_wrench_dir(), name))
-        val = rng.permutation(d.valid.y.size)[:n_val]
-        texts_val = [d.valid.texts[i] for i in val]
-        X_train, X_val, X_test = _tfidf(
-            d.train.texts, texts_val, d.test.texts,
-            strip_accents="unicode" if name == "yoruba" else None,
-        )
-        return Bunch(
-            X_train=X_train, L_train=d.train.L, y_train=d.train.y,
-            X_val=X_val, y_val=d.valid.y[val], X_test=X_test, y_test=d.test.y,
-        )
-    base = os.path.join(default_text_dir(), name)
-    texts, y = _read_lines(os.path.join(base, "train.json"))
-    texts_dev, y_dev = _read_lines(os.path.join(base, "dev.json"))
-    texts_test, y_test = _read_lines(os.path.join(base, "test.json"))
-    val = rng.permutation(y_dev.size)[:n_val]
-    texts_val = [texts_dev[i] for i in val]
-    X_train, X_val, X_test = _tfidf(texts, texts_val, texts_test)
-    return Bunch(
-        X_train=X_train, L_train=_keyword_votes(texts), y_train=y,
-        X_val=X_val, y_val=y_dev[val], X_test=X_test, y_test=y_test,
-    )
-
-
-STANDIN_TASKS = ("youtube", "yoruba", "imdb", "mr")
-
-
-def text_tasks(suite_dir=None):
-    """``(names, loader)``: the shared text suite if importable, else the stand-in."""
-    for path in filter(None, [suite_dir, HERE]):
-        if os.path.exists(os.path.join(path, "_text_tasks.py")):
-            sys.path.insert(0, path)
-            import _text_tasks
-
-            names = getattr(_text_tasks, "TASKS", None)
-            names = list(names) if names is not None else None
-            return names, _text_tasks.load_text_task, "shared"
-    return list(STANDIN_TASKS), standin_task, "stand-in"
 
 
 # ---------------------------------------------------------------------- methods
@@ -328,8 +262,16 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--candidates", nargs="+", default=["default"])
     parser.add_argument("--baselines", nargs="*", default=list(BASELINES))
-    parser.add_argument("--suite-dir", default=os.environ.get("SKWEAK_E2E_TEXT_TASKS"))
-    parser.add_argument("--peer-python", default="/work/venv-peers/bin/python")
+    parser.add_argument(
+        "--peer-python",
+        default=os.environ.get(
+            "SKWEAK_E2E_PEER_PYTHON",
+            os.path.join(os.path.dirname(ROOT), "venv-peers", "bin", "python"),
+        ),
+        help="a Python with snorkel, for snorkel+LR when snorkel is not importable "
+        "here (default: $SKWEAK_E2E_PEER_PYTHON, else ../venv-peers beside the "
+        "repository)",
+    )
     parser.add_argument(
         "--speed", action="store_true",
         help="time the candidates on a 5,000 x 7,000 TF-IDF task instead",
@@ -343,27 +285,21 @@ def main(argv=None):
     args.weasel_params = {}
     for item in args.weasel:
         target, _, item = item.rpartition(":") if ":" in item.split("=")[0] else ("", "", item)
-        key, value = item.split("=", 1)
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            pass
         for cand in [target] if target else args.candidates:
-            args.weasel_params.setdefault(cand, {})[key] = value
+            args.weasel_params.setdefault(cand, {}).update(parse_overrides([item]))
     import torch
 
     torch.set_num_threads(1)
     if args.speed:
         return speed(args.candidates, args.seeds, args)
-    names, loader, origin = text_tasks(args.suite_dir)
-    tasks = args.tasks or names
+    tasks = args.tasks or list(TASKS)
     methods = list(args.baselines) + list(args.candidates)
     tic = time.perf_counter()
-    records = run(tasks, loader, args.seeds, methods, args)
+    records = run(tasks, load_text_task, args.seeds, methods, args)
     print()
     print(table(records, methods))
     print(
-        f"\n{origin} tasks; seeds {args.seeds}; overrides {args.weasel_params}; "
+        f"\nseeds {args.seeds}; overrides {args.weasel_params}; "
         f"{time.perf_counter() - tic:.0f} s in all"
     )
     return records
