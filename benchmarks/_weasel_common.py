@@ -267,6 +267,8 @@ class SoftTargetMLP(ClassifierMixin, BaseEstimator):
             patience=self.patience,
             scoring="roc_auc" if n_classes == 2 else "accuracy",
             tune_threshold=self.tune_threshold,
+            # A baseline trained on fixed targets: the gold rows only select.
+            validation_weight=0,
             n_threads=1,
             random_state=self.random_state,
         )
@@ -415,6 +417,8 @@ def run_method(method, data, L_train, seed, hp, return_model=False):
                 classes=np.arange(n_classes),
                 scoring="roc_auc" if n_classes == 2 else "accuracy",
                 tune_threshold=True,
+                # The paper's protocol: the gold rows only select.
+                validation_weight=0,
                 batch_size=64,
                 n_threads=1,
                 random_state=seed,

@@ -522,7 +522,10 @@ def _split(n=600, seed=0, **kwargs):
 
 def test_tuned_threshold_and_restored_checkpoint():
     X, L, X_val, y_val = _split(accuracy=0.7, class_sep=1.5)
-    tuned = dict(FAST, max_epochs=6, scoring="roc_auc", tune_threshold=True)
+    # validation_weight=0: the checkpoint of the best epoch is the final model.
+    tuned = dict(
+        FAST, max_epochs=6, scoring="roc_auc", tune_threshold=True, validation_weight=0
+    )
     clf = WeaSELClassifier(**tuned).fit(X, L, X_val=X_val, y_val=y_val)
     scores = clf.history_[:, "valid_score"]
     assert len(scores) == 6
@@ -676,7 +679,7 @@ def test_pipeline_routes_validation_data_through_the_scaler():
     X, L, X_val, y_val = _split(accuracy=0.7, class_sep=1.0)
     X, X_val = X * 3 + 10, X_val * 3 + 10  # scaling matters
     with config_context(enable_metadata_routing=True):
-        clf = WeaSELClassifier(**FAST, scoring="roc_auc")
+        clf = WeaSELClassifier(**FAST, scoring="roc_auc", validation_weight=0)
         clf.set_fit_request(X_val=True, y_val=True)
         pipe = Pipeline(
             [("scale", StandardScaler()), ("clf", clf)], transform_input=["X_val"]
@@ -914,7 +917,8 @@ def test_recovers_a_perfect_source_hidden_among_duplicated_coin_flips():
         slice(n_train, n_train + n_val),
         slice(n_train + n_val, None),
     )
-    params = dict(lr=1e-3, max_epochs=15, random_state=2)
+    # The paper's protocol: the gold rows select the epoch, never train.
+    params = dict(lr=1e-3, max_epochs=15, validation_weight=0, random_state=2)
 
     def test_auc(labels):
         clf = WeaSELClassifier(**params).fit(

@@ -1,0 +1,75 @@
+"""Tests of WeaSELClassifier's validation_weight: gold rows join after training."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("skorch")
+
+from skweak_e2e import WeaSELClassifier  # noqa: E402
+
+
+def _shifted_rules(n, seed, shift=1.0):
+    """Sources that all put the class boundary at x0 = shift instead of 0."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    believed = (X[:, 0] > shift).astype(int)
+    L = np.where(rng.random((n, 5)) < 0.9, believed[:, None], 1 - believed[:, None])
+    L[rng.random((n, 5)) < 0.3] = -1
+    return X, L, y
+
+
+def _fit(validation_weight, with_val=True, seed=0):
+    X, L, _ = _shifted_rules(800, 0)
+    X_val, _, y_val = _shifted_rules(150, 1)
+    clf = WeaSELClassifier(
+        max_epochs=8, validation_weight=validation_weight, random_state=seed
+    )
+    if with_val:
+        return clf.fit(X, L, X_val=X_val, y_val=y_val)
+    return clf.fit(X, L)
+
+
+def test_gold_rows_correct_a_boundary_every_rule_gets_wrong():
+    X_test, L_test, y_test = _shifted_rules(2000, 2)
+    alone, joined = _fit(0.0), _fit(1.0)
+    # Weak labels alone teach the boundary x0 = 1 (about 0.66 accuracy).
+    assert alone.score(X_test, y_test) < 0.75
+    assert joined.score(X_test, y_test) > alone.score(X_test, y_test) + 0.05
+    # Only the downstream network trains further: the encoder is untouched,
+    # and so is the selection's record.
+    np.testing.assert_array_equal(
+        alone.predict_proba_encoder(X_test, L_test),
+        joined.predict_proba_encoder(X_test, L_test),
+    )
+    assert joined.best_epoch_ == alone.best_epoch_
+    assert joined.best_score_ == alone.best_score_
+
+
+def test_repeatable_and_inert_without_validation_data():
+    X_test, _, _ = _shifted_rules(300, 2)
+    first, second = _fit(0.5, seed=3), _fit(0.5, seed=3)
+    np.testing.assert_array_equal(first.predict_proba(X_test), second.predict_proba(X_test))
+    # Without gold rows there is nothing to join: the weight changes nothing.
+    a, b = _fit(0.0, with_val=False), _fit(1.0, with_val=False)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+
+
+def test_sparse_features_join_too():
+    sp = pytest.importorskip("scipy.sparse")
+    X, L, _ = _shifted_rules(400, 0)
+    X_val, _, y_val = _shifted_rules(80, 1)
+    # Non-negative sparse features, like TF-IDF.
+    to_sparse = lambda A: sp.csr_matrix(np.maximum(A, 0))  # noqa: E731
+    clf = WeaSELClassifier(max_epochs=4, random_state=0).fit(
+        to_sparse(X), L, X_val=to_sparse(X_val), y_val=y_val
+    )
+    proba = clf.predict_proba(to_sparse(X_val))
+    assert proba.shape == (80, 2) and np.allclose(proba.sum(1), 1.0)
+
+
+def test_negative_weight_is_refused():
+    X, L, _ = _shifted_rules(50, 0)
+    with pytest.raises(ValueError, match="validation_weight"):
+        WeaSELClassifier(validation_weight=-1.0).fit(X, L)
