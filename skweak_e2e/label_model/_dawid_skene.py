@@ -42,8 +42,9 @@ _SPREAD_WARN = 0.05
 # anchor_strength="auto": pseudo-votes per class that anchor a source voting
 # for several classes (a crowd worker) to its majority-vote rates; chosen on
 # simulated crowds (benchmarks/crowd.py, and crowds of 5 to 50 labels per
-# worker), where 2 to 20 all matched or beat crowd-kit's DawidSkene, and on
-# imbalanced synthetic sets, where 5 to 10 did best.
+# worker), where 2 to 20 all matched or beat crowd-kit's DawidSkene (5 to 20
+# best with 5 to 10 labels per worker), and on imbalanced synthetic sets,
+# where 2 to 20 were within a point of each other.
 _AUTO_PSEUDO_VOTES = 5.0
 
 # EM's anchor to its starting point: which outcomes enter each source's
