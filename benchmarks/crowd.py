@@ -37,8 +37,10 @@ from ._common import ROOT, module_command, predict_lowest, reset_peak, rst_table
 OURS = {
     "ours MV": ("MajorityVote", {}),
     # The default: workers vote for several classes, so "auto" leaves their
-    # abstains out (classic Dawid-Skene), anchored to the majority vote.
+    # abstains out (classic Dawid-Skene) and anchors each worker to the
+    # majority vote with 5 pseudo-votes per class (anchor_strength="auto").
     "ours DS (default)": ("DawidSkene", {}),
+    "ours DS (anchor_strength=1)": ("DawidSkene", {"anchor_strength": 1.0}),
     "ours DS (anchor_strength=0)": ("DawidSkene", {"anchor_strength": 0.0}),
     "ours DS (model_abstain=True)": ("DawidSkene", {"model_abstain": True}),
     "ours Snorkel": ("Snorkel", {}),

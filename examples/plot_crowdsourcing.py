@@ -95,7 +95,9 @@ fig.supylabel("true class")
 # Worker accuracy, learned against true
 # -------------------------------------
 # The learned accuracy of a worker is ``sum_c prior_c confusion_[j, c, c]``.
-# Workers with a handful of labels are estimated loosely; busy ones closely.
+# Workers with a handful of labels are estimated loosely, and pulled toward
+# their majority-vote rates by the default anchor (5 pseudo-votes per class,
+# ``anchor_strength="auto"``); busy ones are fitted closely by their labels.
 learned = np.einsum("jcc,c->j", ds.confusion_, ds.class_prior_)
 true_acc = np.einsum("jcc,c->j", sim.confusion[worker_ids], np.full(3, 1 / 3))
 n_labels = np.bincount(crowd.L.indices, minlength=crowd.L.shape[1])

@@ -441,8 +441,14 @@ def test_duplicating_rows_equals_weight_two(estimator, case, seed):
         return
     twice = np.random.RandomState(seed).rand(len(L)) < 0.5
     est = _prepare(estimator, n_classes=C)
-    # Pseudo-counts are in units of the average kept row (relative weights).
+    # Pseudo-counts are in units of the average kept row (relative weights):
+    # alpha, and the few pseudo-votes per class of DawidSkene's
+    # anchor_strength="auto" (its float form scales with the data instead).
     est.set_params(**{k: 0.0 for k in est.get_params() if k.endswith("alpha")})
+    est.set_params(**{
+        k: 1.0 for k, v in est.get_params().items()
+        if k.endswith("anchor_strength") and v == "auto"
+    })
     weight = np.where(twice, 2.0, 1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -107,6 +107,26 @@ def test_soft_votes_on_dask(few_patterns):
         _assert_same_fit(local, remote)
 
 
+def test_dawid_skene_finds_spread_soft_votes_on_dask(few_patterns):
+    """Half the sources spread their votes (anchored fully under "auto"),
+    half do not: the blocks' off-top masses add up to the in-memory ones."""
+    soft = np.zeros(few_patterns.shape + (2,))
+    rows, cols = np.nonzero(few_patterns >= 0)
+    soft[rows, cols, few_patterns[rows, cols]] = 1.0
+    soft[:, :2] = np.where(soft[:, :2] > 0, 0.7, 0.3 * (few_patterns[:, :2, None] >= 0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        local, remote = _fit_both(DawidSkene(max_iter=15), soft, chunks=3000)
+    spread = [w for w in caught if "spread over classes" in str(w.message)]
+    assert len(spread) == 2  # in memory and on dask
+    _assert_same_fit(local, remote)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = DawidSkene(max_iter=15, anchor_strength=1.0).fit(soft)
+    # The sources that do not spread are not anchored fully.
+    assert not np.allclose(local.confusion_, full.confusion_)
+
+
 def test_fit_never_gathers_L(few_patterns, monkeypatch):
     L = da.from_array(few_patterns, chunks=2000)
 

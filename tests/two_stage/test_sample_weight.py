@@ -52,10 +52,15 @@ def _fitted_state(model):
 def test_integer_weights_equal_repeated_rows(model, planted):
     L, counts = planted
     # Weights are relative (rescaled to average 1 over the rows they keep), so
-    # DawidSkene's pseudo-count alpha weighs 1 / mean(counts) as much against
-    # weighted rows as against repeated ones; without it the fits agree.
+    # DawidSkene's pseudo-count alpha, and the 5 pseudo-votes per class of
+    # anchor_strength="auto", weigh 1 / mean(counts) as much against weighted
+    # rows as against repeated ones; without them (a float anchor scales
+    # with the data) the fits agree.
+    params = model.get_params()
     model = clone(model).set_params(
-        **{key: 0.0 for key in model.get_params() if key.endswith("alpha")}
+        **{key: 0.0 for key in params if key.endswith("alpha")},
+        **{key: 1.0 for key, value in params.items()
+           if key.endswith("anchor_strength") and value == "auto"},
     )
     weighted = clone(model).fit(L, sample_weight=counts)
     repeated = clone(model).fit(np.repeat(L, counts, axis=0))
