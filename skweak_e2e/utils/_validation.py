@@ -212,6 +212,73 @@ def infer_n_classes(L):
     return n_classes_from_max(int(L.max()) if L.size else -1)
 
 
+def _numeric_votes(arr, input_name):
+    """``arr`` with a numeric dtype: object numbers converted, bool as int8."""
+    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
+        # Object arrays of numbers (e.g. from pandas) are converted; anything
+        # else (strings, complex) is rejected with the offending dtype.
+        if arr.dtype.kind == "O":
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{input_name} must hold numeric votes; got dtype object with "
+                    "non-numeric entries."
+                ) from None
+        else:
+            raise TypeError(
+                f"{input_name} must hold numeric votes; got dtype {arr.dtype}."
+            )
+    if arr.dtype == bool:
+        arr = arr.astype(np.int8)
+    return arr
+
+
+def _integer_votes(arr, n_classes, abstain, input_name):
+    """Hard votes as a signed integer array with ``-1`` for abstain.
+
+    Float votes must be finite integers within range before the cast (a
+    vote like 1e20 would wrap around); unsigned input is widened so that it
+    can hold ``-1``.
+    """
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(
+                f"{input_name} contains NaN or inf; votes must be integers with "
+                f"{abstain} for abstain."
+            )
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(
+                f"{input_name} contains non-integer votes; hard votes must be "
+                "integer class indices (pass soft votes as a 3-D array "
+                "(n_samples, n_sources, n_classes))."
+            )
+        # Check the range before the integer cast, which would wrap a vote
+        # like 1e20 around to an unrelated number.
+        votes = arr if abstain is None else arr[arr != abstain]
+        if votes.size:
+            _check_vote_range(votes.min(), votes.max(), n_classes, input_name, None)
+    if arr.dtype.kind not in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind == "u":
+        # Unsigned input cannot hold -1; widen so that abstains can be mapped.
+        arr = arr.astype(np.int64)
+    if abstain is not None and abstain != -1:
+        is_abstain = arr == abstain
+        arr = np.where(is_abstain, -1, arr)
+        if (arr[~is_abstain] < 0).any():
+            raise ValueError(
+                f"{input_name} contains negative votes; classes are 0..n_classes-1 "
+                f"and abstain is {abstain}."
+            )
+    elif abstain is None and (arr < 0).any():
+        raise ValueError(
+            f"{input_name} contains negative votes but abstain=None; classes are "
+            "0..n_classes-1."
+        )
+    return arr
+
+
 def check_label_matrix(
     L,
     *,
@@ -264,25 +331,7 @@ def check_label_matrix(
     >>> L.dtype, n_classes
     (dtype('int8'), 2)
     """
-    arr = as_array(fill_masked(L, abstain, input_name))
-    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
-        # Object arrays of numbers (e.g. from pandas) are converted; anything
-        # else (strings, complex) is rejected with the offending dtype.
-        if arr.dtype.kind == "O":
-            try:
-                arr = arr.astype(np.float64)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"{input_name} must hold numeric votes; got dtype object with "
-                    "non-numeric entries."
-                ) from None
-        else:
-            raise TypeError(
-                f"{input_name} must hold numeric votes; got dtype {arr.dtype}."
-            )
-    if arr.dtype == bool:
-        arr = arr.astype(np.int8)
-
+    arr = _numeric_votes(as_array(fill_masked(L, abstain, input_name)), input_name)
     if arr.ndim == 3:
         if not allow_soft:
             raise ValueError(
@@ -308,41 +357,7 @@ def check_label_matrix(
             "and one source."
         )
     orig_dtype = arr.dtype
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError(
-                f"{input_name} contains NaN or inf; votes must be integers with "
-                f"{abstain} for abstain."
-            )
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(
-                f"{input_name} contains non-integer votes; hard votes must be "
-                "integer class indices (pass soft votes as a 3-D array "
-                "(n_samples, n_sources, n_classes))."
-            )
-        # Check the range before the integer cast, which would wrap a vote
-        # like 1e20 around to an unrelated number.
-        votes = arr if abstain is None else arr[arr != abstain]
-        if votes.size:
-            _check_vote_range(votes.min(), votes.max(), n_classes, input_name, None)
-    if arr.dtype.kind not in "iu":
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind == "u":
-        # Unsigned input cannot hold -1; widen so that abstains can be mapped.
-        arr = arr.astype(np.int64)
-    if abstain is not None and abstain != -1:
-        is_abstain = arr == abstain
-        arr = np.where(is_abstain, -1, arr)
-        if (arr[~is_abstain] < 0).any():
-            raise ValueError(
-                f"{input_name} contains negative votes; classes are 0..n_classes-1 "
-                f"and abstain is {abstain}."
-            )
-    elif abstain is None and (arr < 0).any():
-        raise ValueError(
-            f"{input_name} contains negative votes but abstain=None; classes are "
-            "0..n_classes-1."
-        )
+    arr = _integer_votes(arr, n_classes, abstain, input_name)
     if n_classes is None and n_sources == 3:
         long_table = looks_like_long_array(arr)
         if long_table is not None:
