@@ -21,7 +21,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._crowd import looks_like_long_array, looks_like_long_table
-from ._targets import (
+# as_array and fill_masked live with the vote targets, which need them; they
+# are imported here for the modules that read them from this one.
+from ._targets import (  # noqa: F401
+    as_array,
+    fill_masked,
     format_value,
     n_classes_from_max,
     wrapped_abstain_error,
@@ -38,66 +42,6 @@ _SOFT_TOL = 1e-6
 # about _SCAN_BLOCK entries (400 kB of int64: they stay in the L2 cache).
 _BLOCKED_SCAN_MIN = 1 << 20
 _SCAN_BLOCK = 1 << 16
-
-
-def as_array(L):
-    """Return ``L`` as a numpy array, accepting pandas objects."""
-    if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
-        L = L.to_numpy()
-    if sp.issparse(L):
-        raise TypeError(
-            "This function takes a dense label matrix (-1 for abstain). The label "
-            "models fit sparse matrices directly (stored value = class index + 1, "
-            "implicit zero = abstain); see label_matrix_from_long."
-        )
-    return np.asarray(L)
-
-
-def fill_masked(L, abstain=-1, input_name="L"):
-    """A masked label matrix with its masked entries turned into abstains.
-
-    ``np.asarray`` (and so every numpy and scikit-learn validation) reads a
-    masked array through its mask: the hidden values would become votes. A
-    masked vote means "no vote": it becomes ``abstain`` (hard votes) or no
-    vote mass (soft votes, 3-D). Anything else is returned unchanged.
-
-    Parameters
-    ----------
-    L : array-like
-    abstain : int, str or None, default=-1
-        The value masked hard votes become; None (no abstain value) refuses
-        a masked matrix whose mask hides something.
-    input_name : str, default="L"
-
-    Returns
-    -------
-    L : array-like
-        ``L`` itself, or a plain ndarray when it was masked.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> L = np.ma.masked_array([[0, 7], [1, 1]], mask=[[False, True], [False, False]])
-    >>> fill_masked(L)
-    array([[ 0, -1],
-           [ 1,  1]])
-    """
-    if not isinstance(L, np.ma.MaskedArray):
-        return L
-    mask = np.ma.getmaskarray(L)
-    data = np.ma.getdata(L)
-    if not mask.any():
-        return data
-    if data.ndim == 3 and data.dtype.kind in "fiu":
-        return np.where(mask, 0.0, data)
-    if abstain is None:
-        raise ValueError(
-            f"{input_name} is a masked array with {int(mask.sum())} masked "
-            "entries, but abstain=None: there is no abstain value to read them "
-            f"as. Set abstain, or fill the mask ({input_name}.filled(value))."
-        )
-    # A typed abstain: numpy then promotes (uint8 votes with -1 -> int16).
-    return np.where(mask, np.asarray(abstain), data)
 
 
 def check_vote_container(L, input_name="L"):
