@@ -8,6 +8,8 @@ the modules stay a size one can read and keep to their own business:
   blank, not a comment and not part of a docstring;
 * no hard-coded ``stacklevel=<number>``: warnings name the user's frame
   through ``utils._warnings.user_stacklevel()``, whatever the call depth;
+* one name for the dask layer: a module of dask code is ``_dask.py`` in
+  its subpackage (no ``_distributed``, ``_dask_apply``...);
 * no private access across modules: ``obj._name`` (a call, a read or a
   write) where ``obj`` is not ``self``, ``cls`` or ``super()`` and
   ``_name`` is not defined in the same module (as a function, a class, a
@@ -51,6 +53,9 @@ OWNED_ELSEWHERE = {
     ("functions", "inspection/_source_aware_influence.py"),
     ("functions", "inspection/_backends.py"),
     ("private", "inspection/_backends.py"),
+    # The old name of label_model/_dask.py, re-exporting what
+    # _dawid_skene.py (crowd defaults) imports from it.
+    ("dask-naming", "label_model/_distributed.py"),
 }
 
 
@@ -195,6 +200,17 @@ def test_no_hard_coded_stacklevel(module):
 @pytest.mark.parametrize("module", _params("private"))
 def test_no_private_access_across_modules(module):
     assert private_cross_module_access(_source(module)) == []
+
+
+#: Words that make a module name part of the dask layer.
+_DASK_WORDS = ("dask", "distributed", "lazy", "blocks")
+
+
+@pytest.mark.parametrize("module", _params("dask-naming"))
+def test_dask_modules_have_the_one_name(module):
+    name = pathlib.PurePosixPath(module).name
+    if any(word in name for word in _DASK_WORDS):
+        assert name == "_dask.py", f"{module}: dask code lives in _dask.py"
 
 
 # The checks above must be able to fail.

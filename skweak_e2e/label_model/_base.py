@@ -43,7 +43,7 @@ from ..utils._validation import (
 from ..utils._atomic import atomic_state
 from ..utils._warnings import user_stacklevel
 
-from ._distributed import (
+from ._dask import (
     as_dask_array,
     check_summary,
     map_rows,
@@ -161,7 +161,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
       validates it itself); it calls ``_fit`` by default;
     * ``_fit_blocks(blocks, summary)`` fits on the row blocks of a dask
       array from map-reduced statistics (models without it refuse dask
-      input); ``summary`` is a ``_distributed.BlockSummary``;
+      input); ``summary`` is a ``_dask.BlockSummary``;
     * ``_default_n_classes()`` gives the class count used when ``n_classes``
       is None (None: inferred from ``L``);
     * ``_estimate_class_prior(L, n_classes, sample_weight)`` backs

@@ -18,7 +18,7 @@ from ..utils._threads import serial_blas
 from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import unique_rows, vote_indicator
 from ._base import BaseLabelModel
-from ._distributed import validated_block
+from ._dask import validated_block
 from ._prior import estimate_class_prior
 from ._sparse_votes import (
     drop_source_blocks,

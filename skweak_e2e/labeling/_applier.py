@@ -18,7 +18,7 @@ from ..utils._sklearn_compat import (
 )
 from ..utils._targets import MAX_INFERRED_CLASSES
 from ..utils._atomic import atomic_fit
-from ._dask_apply import is_lazy_frame, transform_lazy, type_name
+from ._dask import is_lazy_frame, transform_lazy, type_name
 from ._labeling_function import LabelingFunction, LabelingFunctionError
 from ._columns import ChunkFields
 from ._progress import make_progress

@@ -15,7 +15,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..utils._dask import is_dask_array, is_dask_collection, map_sum, row_blocks
+from ..utils._dask import is_dask_array, is_dask_collection, map_sum
+from ._dask import UNKNOWN_CHUNKS, dask_blocks
 
 __all__ = ["sample_training_rows"]
 
@@ -153,21 +154,12 @@ def _check_covered(covered, n_samples):
         )
     for name, size in (("proba", n_samples), ("covered", covered.shape[0])):
         if size != size:  # nan: a dask array whose row chunk sizes are unknown
-            raise ValueError(_UNKNOWN_CHUNKS.format(name=name))
+            raise ValueError(UNKNOWN_CHUNKS.format(name=name))
     if covered.shape[0] != n_samples:
         raise ValueError(
             f"covered has {covered.shape[0]} entries but proba has {n_samples} rows."
         )
     return covered
-
-
-_UNKNOWN_CHUNKS = (
-    "{name} has row chunks of unknown size (nan), as dask arrays built from a "
-    "DataFrame have (LFApplier.transform's votes, to_dask_array()); the rows "
-    "cannot be indexed. Call L.compute_chunk_sizes() on the label matrix before "
-    "predict_proba (a cheap pass once L is persisted), or "
-    "{name}.compute_chunk_sizes()."
-)
 
 
 def _check_sizes(n_rows, min_per_class):
@@ -344,7 +336,7 @@ def sample_training_rows(
     seed = int((high << np.uint64(32)) | low)
 
     if lazy:
-        blocks = _dask_blocks(proba, covered)
+        blocks = dask_blocks(proba, covered)
     else:
         if covered is not None:
             covered = np.asarray(covered)  # a dask mask with numpy proba: small
@@ -379,16 +371,3 @@ def sample_training_rows(
     if scale_by_confidence:
         weight = weight * top
     return rows.astype(np.intp), weight
-
-
-def _dask_blocks(proba, covered):
-    """``(proba_block, covered_block, offset)`` per row block, as delayed objects."""
-    row_chunks = proba.chunks[0]
-    if any(np.isnan(c) for c in row_chunks):
-        raise ValueError(_UNKNOWN_CHUNKS.format(name="proba"))
-    pairs = row_blocks(
-        proba, covered, caller="sample_training_rows", input_name="proba",
-        aligned_name="covered",
-    )
-    offsets = np.concatenate([[0], np.cumsum(row_chunks)[:-1]]).astype(int).tolist()
-    return [(part, mask, offset) for (part, mask), offset in zip(pairs, offsets)]
