@@ -122,7 +122,11 @@ class Chunk:
         return self.start + i
 
     def describe(self, i):
-        """"record 12" (with its index label when it differs), for messages."""
+        """How messages name the chunk's ``i``-th record.
+
+        ``record 12``, plus its pandas index label when that differs from
+        the position.
+        """
         position = self.start + i
         if self.kind not in _PANDAS_KINDS:
             return f"record {position}"
