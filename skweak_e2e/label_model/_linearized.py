@@ -22,7 +22,8 @@ from ..utils._threads import serial_blas
 from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import is_covered, unique_rows, vote_indicator
 from ..utils._validation import check_label_proba
-from ._base import TIE_TOL, BaseLabelModel
+from ..utils._targets import TIE_TOL
+from ._base import BaseLabelModel
 from ._sparse_votes import ImplicitAbstainOnehot, sparse_is_covered, sparse_tensor_scores
 from ._tensor_form import apply_tensor_form, scores_to_proba
 from ._vote_codes import pattern_weights
