@@ -401,22 +401,11 @@ def _reading_payoff(payoff):
     )
 
 
-def format_report(results):
-    """Format the results of :func:`run_demo` as the plain-text report.
-
-    Parameters
-    ----------
-    results : dict
-        As returned by :func:`run_demo`.
-
-    Returns
-    -------
-    report : str
-        The report that ``python -m skweak_e2e demo`` prints.
-    """
+def _report_header(results):
+    """The data set, its split and its coverage."""
     data = results["data"]
     names = data["target_names"]
-    lines = [
+    return [
         f"skweak_e2e {results['version']} demo: weak supervision on "
         f"{results['dataset']!r}",
         f"{data['n_classes']} classes ({', '.join(names)}), {data['n_sources']} "
@@ -427,7 +416,10 @@ def format_report(results):
         f"train {data['coverage_train']:.1%}, test {data['coverage_test']:.1%}",
     ]
 
-    lines.append(_section("Sources (train split; accuracy against the gold labels)"))
+
+def _report_sources(results):
+    """One row per source, then all sources together."""
+    lines = [_section("Sources (train split; accuracy against the gold labels)")]
     rows = [
         [
             r["source"], ",".join(r["votes_for"]) or "-", r["coverage"],
@@ -451,7 +443,12 @@ def format_report(results):
         "(all sources: rows with a vote, with two votes, with votes for two "
         "classes; accuracy of all votes)"
     )
+    return lines
 
+
+def _report_models(results):
+    """The label models and end models tables, and how to read them."""
+    lines = []
     # One table per model family: (title, headers, result columns, formats).
     tables = [
         (
@@ -482,10 +479,13 @@ def format_report(results):
             lines.append(note)
     lines.append("")
     lines.append(_reading_end_models(results))
+    return lines
 
-    payoff = results["payoff"]
+
+def _report_payoff(payoff):
+    """Weak against gold supervision on the synthetic task."""
     low, high = payoff["source_accuracy"]
-    lines.append(_section("Where weak supervision pays off (synthetic task)"))
+    lines = [_section("Where weak supervision pays off (synthetic task)")]
     lines.append(
         _paragraph(
             f"""{payoff['n_sources']} independent rules written without labelled
@@ -507,5 +507,27 @@ def format_report(results):
     lines.append(format_table(["training data", "test accuracy"], rows, [None, ".3f"]))
     lines.append("")
     lines.append(_reading_payoff(payoff))
+    return lines
+
+
+def format_report(results):
+    """Format the results of :func:`run_demo` as the plain-text report.
+
+    Parameters
+    ----------
+    results : dict
+        As returned by :func:`run_demo`.
+
+    Returns
+    -------
+    report : str
+        The report that ``python -m skweak_e2e demo`` prints.
+    """
+    # The report reads top to bottom: the data, its sources, the models, the
+    # synthetic payoff; each part is formatted on its own.
+    lines = _report_header(results)
+    lines += _report_sources(results)
+    lines += _report_models(results)
+    lines += _report_payoff(results["payoff"])
     lines.append(f"\ntotal time {results['total_time']:.1f} s")
     return "\n".join(lines)

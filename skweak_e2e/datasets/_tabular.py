@@ -141,6 +141,91 @@ def _fit_labeling_function(
     return TreeLabelingFunction(tree, features, votes, name, description)
 
 
+def _check_parameters(name, n_sources, min_confidence, valid_size, test_size):
+    """The data set's recipe, once the parameters are known to be valid."""
+    if name not in _DATASETS:
+        raise ValueError(
+            f"Unknown data set {name!r}; choose one of {sorted(_DATASETS)}."
+        )
+    if n_sources is not None and (
+        not isinstance(n_sources, (int, np.integer)) or n_sources < 1
+    ):
+        raise ValueError(f"n_sources must be a positive integer; got {n_sources!r}.")
+    if not 0.5 <= min_confidence <= 1.0:
+        raise ValueError(f"min_confidence must lie in [0.5, 1]; got {min_confidence}.")
+    for label, frac in (("valid_size", valid_size), ("test_size", test_size)):
+        if not 0.0 < frac < 1.0:
+            raise ValueError(f"{label} must lie in (0, 1); got {frac}.")
+    if valid_size + test_size >= 1.0:
+        raise ValueError("valid_size + test_size must be below 1.")
+    return _DATASETS[name]
+
+
+def _read(loader):
+    """Features, targets, feature names and class names of a scikit-learn set."""
+    raw = loader()
+    X = np.asarray(raw.data, dtype=np.float64)
+    y = np.asarray(raw.target, dtype=np.int64)
+    target_names = [str(t) for t in raw.target_names]
+    feature_names = (
+        [str(f) for f in raw.feature_names]
+        if getattr(raw, "feature_names", None) is not None
+        else [f"x{k}" for k in range(X.shape[1])]
+    )
+    return X, y, feature_names, target_names
+
+
+def _split_rows(y, n_classes, name, seed_size, valid_size, test_size, rng):
+    """Stratified seed, train, valid and test row indices, in that order."""
+    if isinstance(seed_size, float):
+        seed_size = round(seed_size * len(y))
+    if not n_classes * 2 <= seed_size <= len(y) // 2:
+        raise ValueError(
+            f"seed_size must give between {2 * n_classes} and {len(y) // 2} rows "
+            f"for {name!r}; got {seed_size}."
+        )
+
+    def split(idx, size):
+        return train_test_split(
+            idx,
+            test_size=size,
+            stratify=y[idx],
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )
+
+    # The seed is drawn first so that the sources never see the other rows.
+    rest, seed = split(np.arange(len(y)), seed_size)
+    rest, test = split(rest, test_size)
+    train, valid = split(rest, valid_size / (1.0 - test_size))
+    return seed, train, valid, test
+
+
+def _build_sources(X_seed, y_seed, X_pool, targets, rng, **lf_params):
+    """One labeling function per target class, redrawn until it votes.
+
+    A candidate must vote on 1% of the unlabelled pool ``X_pool``: a source
+    that never fires would be a column of abstains.
+    """
+    min_votes = max(1, int(np.ceil(0.01 * len(X_pool))))
+    lfs = []
+    for target in targets:
+        for _ in range(_MAX_ATTEMPTS):
+            lf = _fit_labeling_function(
+                X_seed, y_seed, target, rng, index=len(lfs), **lf_params
+            )
+            if lf is not None and (lf.apply(X_pool) >= 0).sum() >= min_votes:
+                lfs.append(lf)
+                break
+        else:
+            raise ValueError(
+                f"Could not build a source for class "
+                f"{lf_params['target_names'][target]!r} that votes with "
+                f"min_confidence={lf_params['min_confidence']}; lower it or "
+                "enlarge the seed set."
+            )
+    return lfs
+
+
 def load_tabular_weak_supervision(
     name="breast_cancer",
     *,
@@ -227,83 +312,30 @@ def load_tabular_weak_supervision(
     >>> data.X_train.shape[0] == data.L_train.shape[0] == data.y_train.shape[0]
     True
     """
-    if name not in _DATASETS:
-        raise ValueError(
-            f"Unknown data set {name!r}; choose one of {sorted(_DATASETS)}."
-        )
-    loader, default_sources, default_seed, depths, n_features_range = _DATASETS[name]
-    n_sources = default_sources if n_sources is None else n_sources
-    if not isinstance(n_sources, (int, np.integer)) or n_sources < 1:
-        raise ValueError(f"n_sources must be a positive integer; got {n_sources!r}.")
-    if not 0.5 <= min_confidence <= 1.0:
-        raise ValueError(f"min_confidence must lie in [0.5, 1]; got {min_confidence}.")
-    for label, frac in (("valid_size", valid_size), ("test_size", test_size)):
-        if not 0.0 < frac < 1.0:
-            raise ValueError(f"{label} must lie in (0, 1); got {frac}.")
-    if valid_size + test_size >= 1.0:
-        raise ValueError("valid_size + test_size must be below 1.")
-
-    rng = check_random_state(random_state)
-    raw = loader()
-    X = np.asarray(raw.data, dtype=np.float64)
-    y = np.asarray(raw.target, dtype=np.int64)
-    target_names = [str(t) for t in raw.target_names]
-    feature_names = (
-        [str(f) for f in raw.feature_names]
-        if getattr(raw, "feature_names", None) is not None
-        else [f"x{k}" for k in range(X.shape[1])]
+    loader, default_sources, default_seed, depths, n_features_range = (
+        _check_parameters(name, n_sources, min_confidence, valid_size, test_size)
     )
+    n_sources = default_sources if n_sources is None else n_sources
+    rng = check_random_state(random_state)
+    X, y, feature_names, target_names = _read(loader)
     n_classes = len(target_names)
-
     seed_size = default_seed if seed_size is None else seed_size
-    if isinstance(seed_size, float):
-        seed_size = round(seed_size * len(y))
-    if not n_classes * 2 <= seed_size <= len(y) // 2:
-        raise ValueError(
-            f"seed_size must give between {2 * n_classes} and {len(y) // 2} rows "
-            f"for {name!r}; got {seed_size}."
-        )
-
-    def split(idx, size):
-        return train_test_split(
-            idx,
-            test_size=size,
-            stratify=y[idx],
-            random_state=rng.randint(np.iinfo(np.int32).max),
-        )
-
-    rest, seed = split(np.arange(len(y)), seed_size)
-    rest, test = split(rest, test_size)
-    train, valid = split(rest, valid_size / (1.0 - test_size))
-
+    seed, train, valid, test = _split_rows(
+        y, n_classes, name, seed_size, valid_size, test_size, rng
+    )
+    lfs = _build_sources(
+        X[seed],
+        y[seed],
+        X[train],
+        rng.permutation(np.resize(np.arange(n_classes), n_sources)),
+        rng,
+        depths=depths,
+        n_features_range=n_features_range,
+        min_confidence=min_confidence,
+        feature_names=feature_names,
+        target_names=target_names,
+    )
     X_seed, y_seed = X[seed], y[seed]
-    X_pool = X[train]  # unlabelled rows: a source must vote on some of them
-    min_votes = max(1, int(np.ceil(0.01 * len(train))))
-    lfs = []
-    targets = rng.permutation(np.resize(np.arange(n_classes), n_sources))
-    for target in targets:
-        for _ in range(_MAX_ATTEMPTS):
-            lf = _fit_labeling_function(
-                X_seed,
-                y_seed,
-                target,
-                rng,
-                depths=depths,
-                n_features_range=n_features_range,
-                min_confidence=min_confidence,
-                feature_names=feature_names,
-                target_names=target_names,
-                index=len(lfs),
-            )
-            if lf is not None and (lf.apply(X_pool) >= 0).sum() >= min_votes:
-                lfs.append(lf)
-                break
-        else:
-            raise ValueError(
-                f"Could not build a source for class {target_names[target]!r} that "
-                f"votes with min_confidence={min_confidence}; lower it or enlarge "
-                "the seed set."
-            )
 
     def label_matrix(rows):
         return np.stack([lf.apply(X[rows]) for lf in lfs], axis=1)

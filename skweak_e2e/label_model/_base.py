@@ -10,7 +10,6 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._crowd import (
@@ -28,7 +27,12 @@ from ..utils._sklearn_compat import (
     _get_output_config,
     _num_samples,
 )
-from ..utils._targets import check_gold_labels, check_sample_alignment
+from ..utils._targets import (
+    TIE_TOL,
+    check_gold_labels,
+    check_sample_alignment,
+    proba_to_labels,
+)
 from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
@@ -36,10 +40,10 @@ from ..utils._validation import (
     check_vote_container,
     fill_masked,
 )
-from ..utils._atomic import atomic_fit
+from ..utils._atomic import atomic_state
 from ..utils._warnings import user_stacklevel
 
-from ._distributed import (
+from ._dask import (
     as_dask_array,
     check_summary,
     map_rows,
@@ -49,91 +53,10 @@ from ._distributed import (
 from ._sparse_votes import sparse_tensor_scores
 from ._tensor_form import apply_tensor_form, scores_to_proba
 
-__all__ = ["BaseLabelModel", "proba_to_labels"]
-
-TIE_TOL = 1e-5
-
+__all__ = ["BaseLabelModel"]
 
 # The single-vote check needs enough rows to mean something.
 _SINGLE_VOTE_MIN_ROWS = 50
-
-
-def proba_to_labels(
-    proba, tie_break="abstain", random_state=None, tol=TIE_TOL, by_content=False
-):
-    """Turn class probabilities into hard labels with a tie policy.
-
-    Classes within ``tol`` of a row's maximum are tied.
-
-    Parameters
-    ----------
-    proba : ndarray of shape (n_samples, n_classes)
-    tie_break : {"abstain", "random", "lowest"}, default="abstain"
-        ``"abstain"`` returns -1 on ties, ``"random"`` draws one of the tied
-        classes, ``"lowest"`` returns the smallest tied class.
-    random_state : int, RandomState instance or None, default=None
-        Used by ``"random"``.
-    tol : float, default=1e-5
-    by_content : bool, default=False
-        With ``"random"``: draw each row's class from a seeded hash of the
-        row's probabilities instead of a stream over the rows, so that a
-        row's label does not depend on the other rows (their order, or which
-        subset is predicted); equal rows get equal labels. None seeds it
-        with 0.
-
-    Returns
-    -------
-    labels : ndarray of shape (n_samples,)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> proba_to_labels(np.array([[0.2, 0.8], [0.5, 0.5]]))
-    array([ 1, -1])
-    >>> proba_to_labels(np.array([[0.5, 0.5]]), tie_break="lowest")
-    array([0])
-    """
-    tied = proba >= proba.max(axis=1, keepdims=True) - tol
-    labels = np.argmax(tied, axis=1)
-    n_tied = tied.sum(axis=1)
-    if tie_break == "abstain":
-        labels[n_tied > 1] = -1
-    elif tie_break == "random":
-        if by_content:
-            pick = _content_hash(proba, tied, tol, random_state) % n_tied
-        else:
-            rng = check_random_state(random_state)
-            # Choose uniformly among the tied classes, row by row but
-            # vectorised: the k-th tied class with k ~ U{0..n_tied-1}.
-            pick = np.floor(rng.random_sample(len(proba)) * n_tied).astype(np.intp)
-        rank = np.cumsum(tied, axis=1) - 1
-        labels = np.argmax(tied & (rank == pick[:, None]), axis=1)
-    elif tie_break != "lowest":
-        raise ValueError(
-            f"tie_break must be 'abstain', 'random' or 'lowest'; got {tie_break!r}."
-        )
-    return labels
-
-
-def _content_hash(proba, tied, tol, random_state):
-    """A seeded integer per row from its probabilities, the same for equal rows.
-
-    The probabilities are quantised at the tie tolerance (rows that differ by
-    rounding alone hash alike) and mixed with seeded odd multipliers modulo
-    a Mersenne prime; the tie pattern enters too, so that rows of equal
-    quantised values but different ties are spread as well.
-    """
-    if random_state is None:
-        random_state = 0
-    seed_rng = check_random_state(random_state)
-    n_classes = proba.shape[1]
-    mult = seed_rng.randint(1, 2**20, size=(2, n_classes)).astype(np.int64) * 2 + 1
-    # Quantised values lie in [0, 1 / tol]; with multipliers below 2**21 and
-    # a product reduced modulo 2**31 - 1 class by class, nothing overflows.
-    prime = np.int64(2**31 - 1)
-    quantised = np.rint(np.clip(proba, 0.0, 1.0) / tol).astype(np.int64)
-    mixed = (quantised * mult[0]) % prime + tied.astype(np.int64) * mult[1]
-    return (mixed.sum(axis=1) % prime).astype(np.intp)
 
 
 # Every label model stores its tensor form W_ (n_sources, n_classes + 1,
@@ -238,7 +161,7 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
       validates it itself); it calls ``_fit`` by default;
     * ``_fit_blocks(blocks, summary)`` fits on the row blocks of a dask
       array from map-reduced statistics (models without it refuse dask
-      input); ``summary`` is a ``_distributed.BlockSummary``;
+      input); ``summary`` is a ``_dask.BlockSummary``;
     * ``_default_n_classes()`` gives the class count used when ``n_classes``
       is None (None: inferred from ``L``);
     * ``_estimate_class_prior(L, n_classes, sample_weight)`` backs
@@ -351,46 +274,50 @@ class BaseLabelModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         return self._fit_template(L, y, sample_weight)
 
-    @atomic_fit
     def _fit_template(self, L_input, y, sample_weight=None):
         """Validate, set the common fitted attributes, then call the hooks."""
-        if is_dask_collection(L_input) or is_dask_collection(sample_weight):
-            return self._fit_dask(L_input, y, sample_weight)
-        L, n_classes = self._validate_L(L_input, reset=True)
-        if y is not None:
-            check_sample_alignment(L.shape[0], _num_samples(y), "L", "y")
-        weight = None
-        if sample_weight is not None:
-            weight = check_sample_weight(sample_weight, L.shape[0])
-            if not weight.sum() > 0:
-                raise ValueError("sample_weight sums to zero: there is nothing to fit.")
-            weight = relative_weights(weight)
-        sparse = sp.issparse(L)
-        covered = sparse_is_covered(L) if sparse else is_covered(L)
-        if weight is not None and not weight[covered].sum() > 0:
-            _refuse_uncovered_weight()
-        check_tensor_size(L.shape[1], n_classes, type(self).__name__)
-        self._set_classes(L, n_classes, weight)
-        self.coverage_ = float(np.average(covered, weights=weight))
-        self.silent_sources_ = warn_silent_sources(
-            L, type(self).__name__, weight,
-            silent=sparse_silent_sources(L, weight) if sparse else None,
-        )
-        # A sparse crowd matrix fits on its own class set (no renumbering).
-        present = None if sparse else self._classes_to_fit(L, n_classes, weight)
-        if present is None:
-            self._fit_input(L, L_input, y, weight)
-        else:
-            self._fit_present_classes(
-                present,
-                lambda: self._fit_input(
-                    _renumber(L, present, n_classes), L_input, y, weight
-                ),
+        # A fit that raises leaves the model as it was; the context manager
+        # (not a decorator from utils) keeps the call going one way, down.
+        with atomic_state(self):
+            if is_dask_collection(L_input) or is_dask_collection(sample_weight):
+                return self._fit_dask(L_input, y, sample_weight)
+            L, n_classes = self._validate_L(L_input, reset=True)
+            if y is not None:
+                check_sample_alignment(L.shape[0], _num_samples(y), "L", "y")
+            weight = None
+            if sample_weight is not None:
+                weight = check_sample_weight(sample_weight, L.shape[0])
+                if not weight.sum() > 0:
+                    raise ValueError(
+                        "sample_weight sums to zero: there is nothing to fit."
+                    )
+                weight = relative_weights(weight)
+            sparse = sp.issparse(L)
+            covered = sparse_is_covered(L) if sparse else is_covered(L)
+            if weight is not None and not weight[covered].sum() > 0:
+                _refuse_uncovered_weight()
+            check_tensor_size(L.shape[1], n_classes, type(self).__name__)
+            self._set_classes(L, n_classes, weight)
+            self.coverage_ = float(np.average(covered, weights=weight))
+            self.silent_sources_ = warn_silent_sources(
+                L, type(self).__name__, weight,
+                silent=sparse_silent_sources(L, weight) if sparse else None,
             )
-        self._n_features_out = n_classes
-        if not sparse and L.ndim == 2:
-            self._check_single_votes(L, weight)
-        return self
+            # A sparse crowd matrix fits on its own class set (no renumbering).
+            present = None if sparse else self._classes_to_fit(L, n_classes, weight)
+            if present is None:
+                self._fit_input(L, L_input, y, weight)
+            else:
+                self._fit_present_classes(
+                    present,
+                    lambda: self._fit_input(
+                        _renumber(L, present, n_classes), L_input, y, weight
+                    ),
+                )
+            self._n_features_out = n_classes
+            if not sparse and L.ndim == 2:
+                self._check_single_votes(L, weight)
+            return self
 
     def _check_single_votes(self, L, weight):
         """Warn when the fit contradicts most rows that have a single vote.

@@ -8,7 +8,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from ..utils._docstring import TIE_BREAK_DOC, Substitution
+from ..utils._docstring import (
+    FITTED_CLASSES_DOC,
+    FITTED_COVERAGE_DOC,
+    TIE_BREAK_DOC,
+    Substitution,
+)
 from ..utils._dask import map_sum, map_tree, persist_map
 from ..utils._hints import snorkel_hints
 from ..utils._math import softmax_columns_
@@ -16,7 +21,7 @@ from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._threads import serial_blas
 from ..utils._warnings import user_stacklevel
 from ._base import BaseLabelModel
-from ._distributed import block_offsets, validated_block
+from ._dask import block_offsets, validated_block
 from ._sparse_votes import SparseVoteData, sparse_exp_proba
 from ._tensor_form import exp_proba
 from ._vote_codes import (
@@ -336,7 +341,11 @@ def _distributed_step(parts):
     return step
 
 
-@Substitution(tie_break=TIE_BREAK_DOC)
+@Substitution(
+    tie_break=TIE_BREAK_DOC,
+    fitted_classes=FITTED_CLASSES_DOC,
+    fitted_coverage=FITTED_COVERAGE_DOC,
+)
 class DawidSkene(BaseLabelModel):
     """Dawid-Skene label model: a confusion matrix per source, fitted by EM.
 
@@ -434,14 +443,7 @@ class DawidSkene(BaseLabelModel):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class indices ``0..n_classes-1``.
-    n_classes_ : int
-        Number of classes.
-    n_features_in_ : int
-        Number of sources.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Source names, when ``L`` was a DataFrame with string column names.
+    {fitted_classes}
     class_prior_ : ndarray of shape (n_classes,)
         Learned (or given) class prior.
     confusion_ : ndarray of shape (n_sources, n_classes, n_outcomes)
@@ -458,10 +460,7 @@ class DawidSkene(BaseLabelModel):
         P(a vote of the source is right | the source votes), from
         ``confusion_`` and ``class_prior_`` (as :class:`Snorkel`'s
         ``source_accuracy_``); NaN for silent sources.
-    coverage_ : float
-        Fraction of training rows with at least one vote.
-    silent_sources_ : ndarray
-        Sources that never voted during fit; they get no weight.
+    {fitted_coverage}
     n_iter_ : int
         Number of EM iterations run.
     log_likelihood_ : ndarray of shape (`n_iter_`,)
@@ -624,7 +623,7 @@ class DawidSkene(BaseLabelModel):
             self._run_em(step, n_eff, active, n_sources, spread)
 
     def _fit_blocks(self, blocks, summary):
-        """Fit on the row blocks of a dask array (see ``_distributed``)."""
+        """Fit on the row blocks of a dask array (see ``_dask``)."""
         n_sources = summary.n_sources
         C = self.n_classes_
         self._warn_few_sources(n_sources)

@@ -11,13 +11,19 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
 
-from ..utils._docstring import TIE_BREAK_DOC, Substitution
+from ..utils._docstring import (
+    FITTED_CLASSES_DOC,
+    FITTED_COVERAGE_DOC,
+    TIE_BREAK_DOC,
+    Substitution,
+)
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._threads import serial_blas
 from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import is_covered, unique_rows, vote_indicator
 from ..utils._validation import check_label_proba
-from ._base import TIE_TOL, BaseLabelModel
+from ..utils._targets import TIE_TOL
+from ._base import BaseLabelModel
 from ._sparse_votes import ImplicitAbstainOnehot, sparse_is_covered, sparse_tensor_scores
 from ._tensor_form import apply_tensor_form, scores_to_proba
 from ._vote_codes import pattern_weights
@@ -148,7 +154,11 @@ def _fidelity(target, approx, weight):
     }
 
 
-@Substitution(tie_break=TIE_BREAK_DOC)
+@Substitution(
+    tie_break=TIE_BREAK_DOC,
+    fitted_classes=FITTED_CLASSES_DOC,
+    fitted_coverage=FITTED_COVERAGE_DOC,
+)
 class LinearizedApprox(BaseLabelModel):
     """Linear (identity-activation) approximation of another label model.
 
@@ -229,20 +239,10 @@ class LinearizedApprox(BaseLabelModel):
     n_iter_ : int
         Number of L-BFGS-B iterations of the retained fit (at least 1, for a
         start that already meets the tolerance).
-    classes_ : ndarray of shape (n_classes,)
-        Class indices ``0..n_classes-1``.
-    n_classes_ : int
-        Number of classes.
-    n_features_in_ : int
-        Number of sources.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Source names, when ``L`` was a DataFrame with string column names.
+    {fitted_classes}
     class_prior_ : ndarray of shape (n_classes,)
         Output for rows with no vote.
-    coverage_ : float
-        Fraction of training rows with at least one vote.
-    silent_sources_ : ndarray
-        Sources that never voted during fit.
+    {fitted_coverage}
 
     See Also
     --------

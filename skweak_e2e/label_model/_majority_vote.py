@@ -3,7 +3,12 @@
 import numpy as np
 import scipy.sparse as sp
 
-from ..utils._docstring import TIE_BREAK_DOC, Substitution
+from ..utils._docstring import (
+    FITTED_CLASSES_DOC,
+    FITTED_COVERAGE_DOC,
+    TIE_BREAK_DOC,
+    Substitution,
+)
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import StrOptions
 from ._base import BaseLabelModel
@@ -13,7 +18,11 @@ from ._tensor_form import scores_to_proba
 __all__ = ["MajorityVote"]
 
 
-@Substitution(tie_break=TIE_BREAK_DOC)
+@Substitution(
+    tie_break=TIE_BREAK_DOC,
+    fitted_classes=FITTED_CLASSES_DOC,
+    fitted_coverage=FITTED_COVERAGE_DOC,
+)
 class MajorityVote(BaseLabelModel):
     """Majority vote over the sources, as a transformer.
 
@@ -39,20 +48,10 @@ class MajorityVote(BaseLabelModel):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class indices ``0..n_classes-1``.
-    n_classes_ : int
-        Number of classes.
-    n_features_in_ : int
-        Number of sources.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Source names, when ``L`` was a DataFrame with string column names.
+    {fitted_classes}
     class_prior_ : ndarray of shape (n_classes,)
         Output for rows with no vote.
-    coverage_ : float
-        Fraction of training rows with at least one vote.
-    silent_sources_ : ndarray
-        Sources that never voted during fit; they get no weight.
+    {fitted_coverage}
     source_weights_ : ndarray of shape (n_sources,)
         1 for active sources, 0 for silent ones.
     W_ : ndarray of shape (n_sources, n_classes + 1, n_classes)

@@ -10,7 +10,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._docstring import TIE_BREAK_DOC, Substitution
+from ..utils._docstring import (
+    FITTED_CLASSES_DOC,
+    FITTED_COVERAGE_DOC,
+    TIE_BREAK_DOC,
+    Substitution,
+)
 from ..utils._dask import is_dask_collection, map_sum
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import Interval, StrOptions
@@ -18,7 +23,7 @@ from ..utils._threads import serial_blas
 from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import unique_rows, vote_indicator
 from ._base import BaseLabelModel
-from ._distributed import validated_block
+from ._dask import validated_block
 from ._prior import estimate_class_prior
 from ._sparse_votes import (
     drop_source_blocks,
@@ -499,7 +504,11 @@ def _refuse_memory(need, d, L):
 
 
 # ---------------------------------------------------------------- estimator
-@Substitution(tie_break=TIE_BREAK_DOC)
+@Substitution(
+    tie_break=TIE_BREAK_DOC,
+    fitted_classes=FITTED_CLASSES_DOC,
+    fitted_coverage=FITTED_COVERAGE_DOC,
+)
 class Snorkel(BaseLabelModel):
     """Snorkel's label model (matrix completion), in numpy.
 
@@ -559,20 +568,10 @@ class Snorkel(BaseLabelModel):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class indices ``0..n_classes-1``.
-    n_classes_ : int
-        Number of classes.
-    n_features_in_ : int
-        Number of sources.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Source names, when ``L`` was a DataFrame with string column names.
+    {fitted_classes}
     class_prior_ : ndarray of shape (n_classes,)
         The class prior used.
-    coverage_ : float
-        Fraction of training rows with at least one vote.
-    silent_sources_ : ndarray
-        Sources that never voted during fit; they get no weight.
+    {fitted_coverage}
     mu_ : ndarray of shape (n_sources * n_classes, n_classes)
         Fitted ``P(source j votes k | y = c)`` at row ``j * n_classes + k``.
     mu_eps_ : float

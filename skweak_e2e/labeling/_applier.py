@@ -1,6 +1,5 @@
 """Apply labeling functions to records and build the label matrix."""
 
-import functools
 import math
 import sys
 from collections.abc import Mapping
@@ -15,10 +14,11 @@ from ..utils._sklearn_compat import (
     StrOptions,
     _fit_context,
     _get_output_config,
+    _wrap_data_with_container,
 )
 from ..utils._targets import MAX_INFERRED_CLASSES
 from ..utils._atomic import atomic_fit
-from ._dask_apply import is_lazy_frame, transform_lazy, type_name
+from ._dask import is_lazy_frame, transform_lazy, type_name
 from ._labeling_function import LabelingFunction, LabelingFunctionError
 from ._columns import ChunkFields
 from ._progress import make_progress
@@ -97,20 +97,53 @@ def _is_single_pass(X):
         return False
 
 
-def _slice(X, kind, start, stop):
-    if kind in ("frame", "series"):
-        return X.iloc[start:stop]
-    return X[start:stop]
+#: Records with an index of labels besides their positions.
+_PANDAS_KINDS = ("frame", "series")
 
 
-def _index_note(chunk, kind, i, position):
-    """ ", index label 'x'" when a pandas index label differs from the position."""
-    if kind not in ("frame", "series"):
-        return ""
-    label = chunk.index[i]
-    if isinstance(label, Integral) and int(label) == position:
-        return ""
-    return f" (index label {label!r})"
+class Chunk:
+    """Records ``start`` to ``start + len(data) - 1``: the unit of work.
+
+    It knows how its records are named in messages (position, and pandas
+    index label), so that no check needs the kind of container; ``kind``
+    itself only tells :class:`ChunkFields` how to read rows and columns.
+    """
+
+    def __init__(self, data, kind, start):
+        self.data = data
+        self.kind = kind
+        self.start = start
+
+    def __len__(self):
+        return len(self.data)
+
+    def position(self, i):
+        """Position of the chunk's ``i``-th record among all records."""
+        return self.start + i
+
+    def describe(self, i):
+        """How messages name the chunk's ``i``-th record.
+
+        ``record 12``, plus its pandas index label when that differs from
+        the position.
+        """
+        position = self.start + i
+        if self.kind not in _PANDAS_KINDS:
+            return f"record {position}"
+        label = self.data.index[i]
+        if isinstance(label, Integral) and int(label) == position:
+            return f"record {position}"
+        return f"record {position} (index label {label!r})"
+
+
+def _chunks(records, kind, size):
+    """The records cut into chunks of ``size``, lazily (a slice copies a list)."""
+    take = (
+        (lambda start: records.iloc[start : start + size])
+        if kind in _PANDAS_KINDS
+        else (lambda start: records[start : start + size])
+    )
+    return (Chunk(take(start), kind, start) for start in range(0, len(records), size))
 
 
 # --------------------------------------------------------------------------
@@ -131,15 +164,15 @@ def _is_int(value):
     )
 
 
-def _invalid_value_error(lf, value, position, note, abstain, n_classes):
-    kind = "" if _is_int(value) else f" of type {type(value).__name__}"
+def _invalid_value_error(lf, value, chunk, i, abstain, n_classes):
+    of_type = "" if _is_int(value) else f" of type {type(value).__name__}"
     return ValueError(
-        f"labeling function {lf.name!r} returned {value!r}{kind} on record "
-        f"{position}{note}; expected {_expected(abstain, n_classes)}."
+        f"labeling function {lf.name!r} returned {value!r}{of_type} on "
+        f"{chunk.describe(i)}; expected {_expected(abstain, n_classes)}."
     )
 
 
-def _check_range(arr, lf, start, chunk, kind, abstain, n_classes):
+def _check_range(arr, lf, chunk, abstain, n_classes):
     # Without n_classes, the class count the label models would infer from
     # the largest vote is bounded: a larger vote (an id, 2**32) must be
     # declared rather than stored, wrapped, in a small integer dtype.
@@ -147,17 +180,10 @@ def _check_range(arr, lf, start, chunk, kind, abstain, n_classes):
     valid = ((arr >= 0) & (arr < top)) | (arr == abstain)
     if not valid.all():
         i = int(np.flatnonzero(~valid)[0])
-        raise _invalid_value_error(
-            lf,
-            arr[i].item(),
-            start + i,
-            _index_note(chunk, kind, i, start + i),
-            abstain,
-            n_classes,
-        )
+        raise _invalid_value_error(lf, arr[i].item(), chunk, i, abstain, n_classes)
 
 
-def _check_record_values(values, lf, start, chunk, kind, abstain, n_classes):
+def _check_record_values(values, lf, chunk, abstain, n_classes):
     """Integer array of one LF's per-record outputs, or a ValueError."""
     types = set(map(type, values))
     if all(
@@ -170,29 +196,18 @@ def _check_record_values(values, lf, start, chunk, kind, abstain, n_classes):
             info = np.iinfo(np.int64)
             i = next(i for i, v in enumerate(values) if not info.min <= v <= info.max)
             raise _invalid_value_error(
-                lf,
-                values[i],
-                start + i,
-                _index_note(chunk, kind, i, start + i),
-                abstain,
-                n_classes,
+                lf, values[i], chunk, i, abstain, n_classes
             ) from None
     else:
         for i, value in enumerate(values):  # error path only
             if not _is_int(value):
-                raise _invalid_value_error(
-                    lf,
-                    value,
-                    start + i,
-                    _index_note(chunk, kind, i, start + i),
-                    abstain,
-                    n_classes,
-                )
-    _check_range(arr, lf, start, chunk, kind, abstain, n_classes)
+                raise _invalid_value_error(lf, value, chunk, i, abstain, n_classes)
+    _check_range(arr, lf, chunk, abstain, n_classes)
     return arr
 
 
-def _check_batch_values(values, lf, start, chunk, kind, n, abstain, n_classes):
+def _check_batch_values(values, lf, chunk, abstain, n_classes):
+    n, start = len(chunk), chunk.start
     arr = np.asarray(values)
     if arr.shape != (n,):
         raise ValueError(
@@ -202,23 +217,21 @@ def _check_batch_values(values, lf, start, chunk, kind, n, abstain, n_classes):
         )
     if arr.dtype.kind not in "iu":
         if arr.dtype.kind == "O":
-            return _check_record_values(
-                list(arr), lf, start, chunk, kind, abstain, n_classes
-            )
+            return _check_record_values(list(arr), lf, chunk, abstain, n_classes)
         raise ValueError(
             f"batch labeling function {lf.name!r} returned an array of dtype "
             f"{arr.dtype} for records {start}-{start + n - 1}; expected integers: "
             f"{_expected(abstain, n_classes)}."
         )
     arr = arr.astype(np.int64, copy=False)
-    _check_range(arr, lf, start, chunk, kind, abstain, n_classes)
+    _check_range(arr, lf, chunk, abstain, n_classes)
     return arr
 
 
 # --------------------------------------------------------------------------
 # The unit of work: all labeling functions on one chunk of records.
 # --------------------------------------------------------------------------
-def _preprocess(records, lf, start, chunk, kind, memo):
+def _preprocess(records, lf, chunk, memo):
     """The records as ``lf`` reads them, after its preprocessors.
 
     ``memo`` maps a chain of memoized preprocessors (by identity) to its
@@ -238,13 +251,11 @@ def _preprocess(records, lf, start, chunk, kind, memo):
             try:
                 append(p(record))
             except Exception as exc:
-                position = start + i
                 raise LabelingFunctionError(
                     f"preprocessor {p.name!r} of labeling function {lf.name!r} "
-                    f"failed on record {position}"
-                    f"{_index_note(chunk, kind, i, position)}: {exc!r}",
+                    f"failed on {chunk.describe(i)}: {exc!r}",
                     lf.name,
-                    position,
+                    chunk.position(i),
                 ) from exc
         out = new
         if p.memoize:
@@ -252,15 +263,15 @@ def _preprocess(records, lf, start, chunk, kind, memo):
     return out
 
 
-def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
-    n = len(chunk)
+def _apply_chunk(chunk, lfs, row_type, abstain, n_classes):
+    n, start = len(chunk), chunk.start
     out = np.empty((n, len(lfs)), dtype=np.int64)
-    fields = ChunkFields(chunk, kind, row_type)
+    fields = ChunkFields(chunk.data, chunk.kind, row_type)
     memo = {}
     for j, lf in enumerate(lfs):
         if lf.batch:
             try:
-                values = lf.func(chunk, **lf.resources)
+                values = lf.func(chunk.data, **lf.resources)
             except Exception as exc:
                 raise LabelingFunctionError(
                     f"batch labeling function {lf.name!r} failed on records "
@@ -268,11 +279,9 @@ def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
                     lf.name,
                     None,
                 ) from exc
-            out[:, j] = _check_batch_values(
-                values, lf, start, chunk, kind, n, abstain, n_classes
-            )
+            out[:, j] = _check_batch_values(values, lf, chunk, abstain, n_classes)
             continue
-        check = (lf, start, chunk, kind, abstain, n_classes)
+        check = (lf, chunk, abstain, n_classes)
         # keyword_lf and regex_lf label a whole column of the chunk at once.
         votes = fields.votes(lf)
         if isinstance(votes, np.ndarray):
@@ -283,9 +292,7 @@ def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
             out[:, j] = _check_record_values(votes, *check)
             continue
         records = fields.rows()
-        seen = (
-            _preprocess(records, lf, start, chunk, kind, memo) if lf.pre else records
-        )
+        seen = _preprocess(records, lf, chunk, memo) if lf.pre else records
         func, resources = lf.func, lf.resources
         values = []
         append = values.append
@@ -293,12 +300,11 @@ def _apply_chunk(chunk, kind, start, lfs, row_type, abstain, n_classes):
             try:
                 append(func(record, **resources))
             except Exception as exc:
-                position = start + i
                 raise LabelingFunctionError(
-                    f"labeling function {lf.name!r} failed on record {position}"
-                    f"{_index_note(chunk, kind, i, position)}: {exc!r}",
+                    f"labeling function {lf.name!r} failed on {chunk.describe(i)}: "
+                    f"{exc!r}",
                     lf.name,
-                    position,
+                    chunk.position(i),
                 ) from exc
         out[:, j] = _check_record_values(values, *check)
     return out
@@ -355,7 +361,71 @@ def _check_lfs(lfs):
     return checked
 
 
-class LFApplier(TransformerMixin, BaseEstimator):
+class _RecordsTransform:
+    """``transform`` and ``fit_transform`` of :class:`LFApplier`.
+
+    They sit on a base class on purpose. scikit-learn wraps the
+    ``transform`` and ``fit_transform`` that a class defines itself in its
+    ``set_output`` step, which would build a pandas DataFrame from a lazy
+    result (computing it); methods inherited from a class that is not
+    scikit-learn's are left alone. Records in memory go through that step
+    explicitly; dask records get the lazy container that ``set_output``
+    asks for from ``_transform_lazy``.
+    """
+
+    def transform(self, X):
+        """Apply every labeling function to every record.
+
+        Parameters
+        ----------
+        X : list, tuple, ndarray, pandas DataFrame or Series, or dask DataFrame or Series
+            The records. A DataFrame passes its rows (see ``row_type``), a
+            Series its values, an array its rows (or items when 1-D), a list
+            its items. A dask DataFrame or Series is labeled lazily, partition
+            by partition, each on a worker as a pandas object (``n_jobs`` and
+            ``progress_bar`` are then ignored: the partitions are the parallel
+            unit).
+
+        Returns
+        -------
+        L : ndarray of shape (n_records, n_lfs), or dask array
+            The votes, the smallest signed integer dtype that holds them
+            (``abstain`` for no vote). For dask records: a dask array with
+            one row chunk per partition (of unknown size), whose dtype holds
+            every allowed vote (the in-memory dtype when ``n_classes`` is
+            given; int16 without it, as the votes are unknown until computed).
+            With ``set_output(transform="pandas")``: a dask DataFrame with the
+            index of ``X`` and one column per labeling function.
+        """
+        if is_lazy_frame(X):
+            return self._transform_lazy(X)
+        return _wrap_data_with_container(
+            "transform", self._transform_records(X), X, self
+        )
+
+    def fit_transform(self, X, y=None):
+        """Validate the labeling functions and apply them to ``X``.
+
+        Parameters
+        ----------
+        X : list, tuple, ndarray, pandas DataFrame or Series, iterable, or dask DataFrame or Series
+            The records; a single-pass iterable (a generator) is read once, a
+            dask collection lazily (see :meth:`transform`).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        L : ndarray of shape (n_records, n_lfs), or dask array
+            The votes (see :meth:`transform`).
+        """
+        if is_lazy_frame(X):
+            return self.fit(X)._transform_lazy(X)
+        records, _ = _check_records(X)
+        return self.fit(records).transform(records)
+
+
+class LFApplier(_RecordsTransform, TransformerMixin, BaseEstimator):
     """Apply labeling functions to records: records -> label matrix ``L``.
 
     A scikit-learn transformer, so it can be the first step of a
@@ -511,35 +581,11 @@ class LFApplier(TransformerMixin, BaseEstimator):
                 f"{self.abstain}."
             )
 
-    def transform(self, X):
-        """Apply every labeling function to every record.
-
-        Parameters
-        ----------
-        X : list, tuple, ndarray, pandas DataFrame or Series, or dask DataFrame or Series
-            The records. A DataFrame passes its rows (see ``row_type``), a
-            Series its values, an array its rows (or items when 1-D), a list
-            its items. A dask DataFrame or Series is labeled lazily, partition
-            by partition, each on a worker as a pandas object (``n_jobs`` and
-            ``progress_bar`` are then ignored: the partitions are the parallel
-            unit).
-
-        Returns
-        -------
-        L : ndarray of shape (n_records, n_lfs), or dask array
-            The votes, the smallest signed integer dtype that holds them
-            (``abstain`` for no vote). For dask records: a dask array with
-            one row chunk per partition (of unknown size), whose dtype holds
-            every allowed vote (the in-memory dtype when ``n_classes`` is
-            given; int16 without it, as the votes are unknown until computed).
-            With ``set_output(transform="pandas")``: a dask DataFrame with the
-            index of ``X`` and one column per labeling function.
-        """
-        return self._transform_records(X)
-
     def _transform_records(self, X):
-        # The in-memory transform, without scikit-learn's set_output step;
-        # also the kernel that labels each partition of a dask collection.
+        """The in-memory transform, without scikit-learn's set_output step.
+
+        Also the kernel that labels each partition of a dask collection.
+        """
         self._validate_params()
         self._validate_abstain()
         lfs = _check_lfs(self.lfs)
@@ -553,7 +599,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
                 size = min(_MAX_CHUNK, max(1, math.ceil(n / (4 * n_jobs))))
         else:
             size = self.batch_size
-        starts = range(0, n, size)
+        n_chunks = math.ceil(n / size)
         args = (lfs, self.row_type, self.abstain, self.n_classes)
         low = min(self.abstain, 0)
         # Chunks are stored compactly as they arrive (the label matrix can be
@@ -562,18 +608,15 @@ class LFApplier(TransformerMixin, BaseEstimator):
         progress = make_progress(n, self.progress_bar)
         parts = []
         try:
-            if n_jobs == 1 or len(starts) <= 1:
-                for start in starts:
-                    chunk = _slice(records, kind, start, start + size)
-                    part = _apply_chunk(chunk, kind, start, *args)
+            if n_jobs == 1 or n_chunks <= 1:
+                for chunk in _chunks(records, kind, size):
+                    part = _apply_chunk(chunk, *args)
                     parts.append(part.astype(part_dtype, copy=False))
                     progress.update(len(chunk))
             else:
                 tasks = (
-                    delayed(_apply_chunk)(
-                        _slice(records, kind, start, start + size), kind, start, *args
-                    )
-                    for start in starts
+                    delayed(_apply_chunk)(chunk, *args)
+                    for chunk in _chunks(records, kind, size)
                 )
                 try:  # results as they complete, for the progress bar
                     parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
@@ -598,31 +641,12 @@ class LFApplier(TransformerMixin, BaseEstimator):
         # progress bars inside a dask worker.
         kernel = clone(self).set_params(n_jobs=1, progress_bar=False)
         return transform_lazy(
-            kernel,
+            kernel._transform_records,
             X,
             [lf.name for lf in lfs],
             _vote_dtype(self.abstain, self.n_classes),
             _get_output_config("transform", self)["dense"],
         )
-
-    def fit_transform(self, X, y=None):
-        """Validate the labeling functions and apply them to ``X``.
-
-        Parameters
-        ----------
-        X : list, tuple, ndarray, pandas DataFrame or Series, iterable, or dask DataFrame or Series
-            The records; a single-pass iterable (a generator) is read once, a
-            dask collection lazily (see :meth:`transform`).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        L : ndarray of shape (n_records, n_lfs), or dask array
-            The votes (see :meth:`transform`).
-        """
-        records, _ = _check_records(X)
-        return self.fit(records).transform(records)
 
     def __getattr__(self, name):
         # Only reached for missing attributes: point snorkel's applier
@@ -665,25 +689,3 @@ class LFApplier(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.dict = True
         return tags
-
-
-def _dispatch_lazy(method, *, fit_first):
-    """``method``, except that dask records go to ``_transform_lazy``."""
-
-    @functools.wraps(method)
-    def dispatch(self, X, *args, **kwargs):
-        if not is_lazy_frame(X):
-            return method(self, X, *args, **kwargs)
-        if fit_first:
-            self.fit(X)
-        return self._transform_lazy(X)
-
-    return dispatch
-
-
-# scikit-learn wraps transform and fit_transform in its set_output step, which
-# would build a pandas DataFrame from a lazy result (computing it). Dask
-# records take a way around that step; _transform_lazy builds the lazy
-# container that set_output asks for.
-LFApplier.transform = _dispatch_lazy(LFApplier.transform, fit_first=False)
-LFApplier.fit_transform = _dispatch_lazy(LFApplier.fit_transform, fit_first=True)

@@ -14,6 +14,7 @@ from operator import itemgetter
 import numpy as np
 
 from ._helpers import get_field
+from ._labeling_function import column_labeler
 from ._record import record_type
 
 __all__ = ["ChunkFields", "chunk_rows"]
@@ -144,7 +145,7 @@ class ChunkFields:
         labels record by record and reports the error with the record's
         position, exactly as for any labeling function.
         """
-        labeler = lf._column_labeler()
+        labeler = column_labeler(lf)
         if labeler is None:
             return None
         field, column = labeler

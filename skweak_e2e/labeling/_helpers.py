@@ -106,7 +106,7 @@ class _TextMatcher:
     """
 
     #: LabelingFunction exposes :meth:`column` to the applier (see
-    #: LabelingFunction._column_labeler).
+    #: _labeling_function.column_labeler).
     labels_columns = True
 
     def __init__(self, pattern, label, field, abstain):

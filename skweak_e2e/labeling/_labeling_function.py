@@ -4,7 +4,12 @@ import sys
 
 from ._preprocessor import check_preprocessors
 
-__all__ = ["LabelingFunction", "LabelingFunctionError", "labeling_function"]
+__all__ = [
+    "LabelingFunction",
+    "LabelingFunctionError",
+    "column_labeler",
+    "labeling_function",
+]
 
 
 class LabelingFunctionError(RuntimeError):
@@ -142,21 +147,6 @@ class LabelingFunction:
             record = p(record)
         return self.func(record, **self.resources)
 
-    def _column_labeler(self):
-        """``(field, column)`` when a chunk can be labeled a column at a time.
-
-        ``column(values)`` must return the votes of ``func`` on records whose
-        ``field`` (as ``get_field`` reads it) holds ``values``; the ready-made
-        text labeling functions provide it (``labels_columns``). Only without
-        preprocessors, resources or batching, which the record path applies.
-        """
-        func = self.func
-        if self.pre or self.resources or self.batch:
-            return None
-        if not getattr(type(func), "labels_columns", False):
-            return None
-        return func.field, func.column
-
     def __repr__(self):
         extra = ", batch=True" if self.batch else ""
         return f"{type(self).__name__}(name={self.name!r}{extra})"
@@ -239,3 +229,19 @@ def labeling_function(name=None, resources=None, *, batch=False, pre=None):
         )
 
     return decorator
+
+
+def column_labeler(lf):
+    """``(field, column)`` when a chunk can be labeled a column at a time.
+
+    ``column(values)`` must return the votes of ``lf.func`` on records whose
+    ``field`` (as ``get_field`` reads it) holds ``values``; the ready-made
+    text labeling functions provide it (``labels_columns``). Only without
+    preprocessors, resources or batching, which the record path applies.
+    """
+    func = lf.func
+    if lf.pre or lf.resources or lf.batch:
+        return None
+    if not getattr(type(func), "labels_columns", False):
+        return None
+    return func.field, func.column

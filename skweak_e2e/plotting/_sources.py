@@ -11,6 +11,54 @@ __all__ = ["plot_source_accuracies", "plot_source_summary"]
 _SUMMARY_STATS = ("coverage", "overlap", "conflict", "accuracy")
 
 
+def _check_statistics(summary, statistics, y):
+    """The statistics to draw: all that ``summary`` holds, or a valid subset."""
+    available = [s for s in _SUMMARY_STATS if s in summary]
+    if statistics is None:
+        statistics = available
+    else:
+        statistics = list(statistics)
+        unknown = [s for s in statistics if s not in available]
+        if unknown or not statistics:
+            raise ValueError(
+                f"statistics must be a non-empty subset of {available}; got "
+                f"{statistics!r}"
+                + (
+                    " (accuracy needs y)."
+                    if "accuracy" in unknown and y is None
+                    else "."
+                )
+            )
+    return statistics
+
+
+def _draw_summary_bars(ax, summary, statistics, order):
+    """One group of horizontal bars per source; whether values are written."""
+    n_sources, n_stats = len(order), len(statistics)
+    height = 0.8 / n_stats
+    positions = np.arange(n_sources)
+    # Beyond 60 bars the numbers overlap and hide the bars.
+    annotate = n_sources * n_stats <= 60
+    for k, stat in enumerate(statistics):
+        values = np.asarray(summary[stat], dtype=float)[order]
+        offset = (k - (n_stats - 1) / 2) * height
+        bars = ax.barh(
+            positions + offset,
+            values,
+            height=height * 0.95,
+            color=COLORS[stat],
+            label=stat,
+        )
+        if annotate:
+            ax.bar_label(
+                bars,
+                labels=["" if np.isnan(v) else f"{v:.2f}" for v in values],
+                padding=2,
+                fontsize=7,
+            )
+    return annotate
+
+
 def plot_source_summary(
     L,
     y=None,
@@ -77,22 +125,8 @@ def plot_source_summary(
         source_names=source_names,
         as_frame=False,
     )
+    statistics = _check_statistics(summary, statistics, y)
     available = [s for s in _SUMMARY_STATS if s in summary]
-    if statistics is None:
-        statistics = available
-    else:
-        statistics = list(statistics)
-        unknown = [s for s in statistics if s not in available]
-        if unknown or not statistics:
-            raise ValueError(
-                f"statistics must be a non-empty subset of {available}; got "
-                f"{statistics!r}"
-                + (
-                    " (accuracy needs y)."
-                    if "accuracy" in unknown and y is None
-                    else "."
-                )
-            )
     names = [str(n) for n in summary["source"]]
     n_sources = len(names)
     order = np.arange(n_sources)
@@ -102,32 +136,13 @@ def plot_source_summary(
         key = np.nan_to_num(np.asarray(summary[sort_by], dtype=float), nan=-1.0)
         order = np.argsort(-key, kind="stable")
 
-    n_stats = len(statistics)
     ax = get_axes(
         ax,
         "plot_source_summary",
-        figsize=(7.0, max(2.5, 0.8 + n_sources * (0.12 * n_stats + 0.12))),
+        figsize=(7.0, max(2.5, 0.8 + n_sources * (0.12 * len(statistics) + 0.12))),
     )
-    height = 0.8 / n_stats
+    annotate = _draw_summary_bars(ax, summary, statistics, order)
     positions = np.arange(n_sources)
-    annotate = n_sources * n_stats <= 60
-    for k, stat in enumerate(statistics):
-        values = np.asarray(summary[stat], dtype=float)[order]
-        offset = (k - (n_stats - 1) / 2) * height
-        bars = ax.barh(
-            positions + offset,
-            values,
-            height=height * 0.95,
-            color=COLORS[stat],
-            label=stat,
-        )
-        if annotate:
-            ax.bar_label(
-                bars,
-                labels=["" if np.isnan(v) else f"{v:.2f}" for v in values],
-                padding=2,
-                fontsize=7,
-            )
     ax.set_yticks(
         positions, labels=[names[j] for j in order], fontsize=label_fontsize(n_sources)
     )
@@ -209,81 +224,97 @@ def plot_source_accuracies(label_model, *, kind="auto", source_names=None, ax=No
         )
     model_name = type(label_model).__name__
     classes = getattr(label_model, "classes_", None)
+    draw = {
+        "accuracy": _plot_accuracy_bars,
+        "confusion": _plot_confusion,
+        "weights": _plot_weights,
+    }[kind]
+    return draw(label_model, model_name, classes, source_names, ax)
 
-    if kind == "accuracy":
-        if has_accuracy:
-            acc = np.asarray(label_model.source_accuracy_, dtype=float).ravel()
-        elif has_weights:
-            acc = np.asarray(label_model.get_weights(), dtype=float).ravel()
-        else:
-            raise TypeError(
-                f"{model_name} has neither source_accuracy_ nor get_weights(); "
-                "use kind='weights' (or kind='confusion' for confusion_)."
-            )
-        names = source_names_or_default(source_names, acc.size, label_model)
-        ax = get_axes(
-            ax, "plot_source_accuracies", figsize=(6.0, max(2.5, 0.8 + 0.28 * acc.size))
-        )
-        positions = np.arange(acc.size)
-        bars = ax.barh(positions, acc, height=0.7, color="#009E73")
-        if acc.size <= 40:
-            ax.bar_label(
-                bars,
-                labels=["" if np.isnan(a) else f"{a:.2f}" for a in acc],
-                padding=2,
-                fontsize=7,
-            )
-        n_classes = len(classes) if classes is not None else None
-        if n_classes:
-            ax.axvline(
-                1.0 / n_classes,
-                color="grey",
-                ls="--",
-                lw=1,
-                label=f"chance (1/{n_classes})",
-            )
-            ax.legend(loc="lower right", fontsize=8)
-        ax.set_yticks(positions, labels=names, fontsize=label_fontsize(acc.size))
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1.1)
-        ax.set_xlabel("learned accuracy (P(vote is correct | source votes))")
-        ax.set_title(f"{model_name}: learned source accuracies")
-        ax.grid(axis="x", alpha=0.3)
-        ax.set_axisbelow(True)
-        return ax
 
-    if kind == "confusion":
-        if not has_confusion:
-            raise TypeError(f"{model_name} has no confusion_; use kind='weights'.")
-        confusion = np.asarray(label_model.confusion_, dtype=float)
-        n_sources, C, n_out = confusion.shape
-        names = source_names_or_default(source_names, n_sources, label_model)
-        class_labels = [str(c) for c in (classes if classes is not None else range(C))]
-        outcomes = (["abstain"] if n_out == C + 1 else []) + [
-            f"votes {c}" for c in class_labels
-        ]
-        rows = [f"{names[j]} | y={c}" for j in range(n_sources) for c in class_labels]
-        ax = get_axes(
-            ax,
-            "plot_source_accuracies",
-            figsize=(2.2 + 0.9 * n_out, max(2.5, 0.8 + 0.24 * len(rows))),
+def _plot_accuracy_bars(label_model, model_name, classes, source_names, ax):
+    """kind="accuracy": one bar per source, with the chance level."""
+    has_accuracy = getattr(label_model, "source_accuracy_", None) is not None
+    has_weights = callable(getattr(label_model, "get_weights", None))
+    if has_accuracy:
+        acc = np.asarray(label_model.source_accuracy_, dtype=float).ravel()
+    elif has_weights:
+        acc = np.asarray(label_model.get_weights(), dtype=float).ravel()
+    else:
+        raise TypeError(
+            f"{model_name} has neither source_accuracy_ nor get_weights(); "
+            "use kind='weights' (or kind='confusion' for confusion_)."
         )
-        heatmap(
-            ax,
-            confusion.reshape(n_sources * C, n_out),
-            rows,
-            outcomes,
-            cmap="Blues",
-            vmin=0.0,
-            vmax=1.0,
-            cbar_label="P(outcome | true class)",
+    names = source_names_or_default(source_names, acc.size, label_model)
+    ax = get_axes(
+        ax, "plot_source_accuracies", figsize=(6.0, max(2.5, 0.8 + 0.28 * acc.size))
+    )
+    positions = np.arange(acc.size)
+    bars = ax.barh(positions, acc, height=0.7, color="#009E73")
+    if acc.size <= 40:
+        ax.bar_label(
+            bars,
+            labels=["" if np.isnan(a) else f"{a:.2f}" for a in acc],
+            padding=2,
+            fontsize=7,
         )
-        for j in range(1, n_sources):
-            ax.axhline(j * C - 0.5, color="white", lw=2)
-        ax.set_xlabel("outcome")
-        ax.set_title(f"{model_name}: confusion matrix of each source")
-        return ax
+    n_classes = len(classes) if classes is not None else None
+    if n_classes:
+        ax.axvline(
+            1.0 / n_classes,
+            color="grey",
+            ls="--",
+            lw=1,
+            label=f"chance (1/{n_classes})",
+        )
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(positions, labels=names, fontsize=label_fontsize(acc.size))
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel("learned accuracy (P(vote is correct | source votes))")
+    ax.set_title(f"{model_name}: learned source accuracies")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    return ax
 
+
+def _plot_confusion(label_model, model_name, classes, source_names, ax):
+    """kind="confusion": the confusion matrix of each source, stacked."""
+    has_confusion = getattr(label_model, "confusion_", None) is not None
+    if not has_confusion:
+        raise TypeError(f"{model_name} has no confusion_; use kind='weights'.")
+    confusion = np.asarray(label_model.confusion_, dtype=float)
+    n_sources, C, n_out = confusion.shape
+    names = source_names_or_default(source_names, n_sources, label_model)
+    class_labels = [str(c) for c in (classes if classes is not None else range(C))]
+    outcomes = (["abstain"] if n_out == C + 1 else []) + [
+        f"votes {c}" for c in class_labels
+    ]
+    rows = [f"{names[j]} | y={c}" for j in range(n_sources) for c in class_labels]
+    ax = get_axes(
+        ax,
+        "plot_source_accuracies",
+        figsize=(2.2 + 0.9 * n_out, max(2.5, 0.8 + 0.24 * len(rows))),
+    )
+    heatmap(
+        ax,
+        confusion.reshape(n_sources * C, n_out),
+        rows,
+        outcomes,
+        cmap="Blues",
+        vmin=0.0,
+        vmax=1.0,
+        cbar_label="P(outcome | true class)",
+    )
+    for j in range(1, n_sources):
+        ax.axhline(j * C - 0.5, color="white", lw=2)
+    ax.set_xlabel("outcome")
+    ax.set_title(f"{model_name}: confusion matrix of each source")
+    return ax
+
+
+def _plot_weights(label_model, model_name, classes, source_names, ax):
+    """kind="weights": the tensor form W_, one row per source."""
     W = getattr(label_model, "W_", None)
     if W is None:
         raise TypeError(f"{model_name} has no tensor form W_ to plot.")

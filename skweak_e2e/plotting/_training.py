@@ -38,6 +38,93 @@ def _is_number(v):
     return isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
 
 
+def _curve_keys(rows, keys):
+    """The numeric history entries to draw: ``keys``, checked, or all of them."""
+    numeric = []
+    for r in rows:
+        for k, v in r.items():
+            if (
+                k not in numeric
+                and k not in _SKIPPED_KEYS
+                and not k.endswith("_best")
+                and _is_number(v)
+            ):
+                numeric.append(k)
+    if keys is None:
+        keys = numeric
+    else:
+        keys = list(keys)
+        missing = [k for k in keys if k not in numeric]
+        if missing or not keys:
+            raise ValueError(
+                f"keys must be a non-empty subset of the numeric history entries "
+                f"{numeric}; got {keys!r}."
+            )
+    if not keys:
+        raise ValueError("The history holds no numeric entry to plot.")
+    return keys
+
+
+def _epoch_numbers(rows):
+    """The epoch of each record (its position when it has no number)."""
+    return np.array(
+        [
+            r.get("epoch", i + 1) if _is_number(r.get("epoch")) else i + 1
+            for i, r in enumerate(rows)
+        ],
+        dtype=float,
+    )
+
+
+def _draw_curves(loss_ax, score_ax, rows, losses, scores):
+    """Loss curves, score curves and best-epoch marks; the legend handles."""
+    epochs = _epoch_numbers(rows)
+
+    def series(key):
+        return np.array(
+            [r[key] if _is_number(r.get(key)) else np.nan for r in rows], dtype=float
+        )
+
+    colors = iter(CYCLE)
+    handles = []
+    for key in losses:
+        handles += loss_ax.plot(
+            epochs, series(key), marker="o", ms=3, lw=1.5, color=next(colors), label=key
+        )
+    best_epoch = None
+    for key in scores:
+        values = series(key)
+        color = next(colors)
+        handles += score_ax.plot(
+            epochs, values, marker="s", ms=3, lw=1.5, ls="--", color=color, label=key
+        )
+        best = np.array([bool(r.get(f"{key}_best", False)) for r in rows])
+        if best.any():
+            handles.append(
+                score_ax.scatter(
+                    epochs[best],
+                    values[best],
+                    marker="*",
+                    s=90,
+                    color=color,
+                    zorder=3,
+                    label=f"{key} (new best)",
+                )
+            )
+            best_epoch = epochs[np.flatnonzero(best)[-1]]
+    if best_epoch is not None:
+        handles.append(
+            loss_ax.axvline(
+                best_epoch,
+                color="grey",
+                ls=":",
+                lw=1,
+                label=f"best epoch ({best_epoch:g})",
+            )
+        )
+    return handles
+
+
 def plot_training_curves(model, *, keys=None, ax=None):
     """Plot the per-epoch losses and validation scores of a training run.
 
@@ -81,83 +168,14 @@ def plot_training_curves(model, *, keys=None, ax=None):
     >>> plt.close(ax.figure)
     """
     rows = _get_history(model)
-    epochs = np.array(
-        [
-            r.get("epoch", i + 1) if _is_number(r.get("epoch")) else i + 1
-            for i, r in enumerate(rows)
-        ],
-        dtype=float,
-    )
-    numeric = []
-    for r in rows:
-        for k, v in r.items():
-            if (
-                k not in numeric
-                and k not in _SKIPPED_KEYS
-                and not k.endswith("_best")
-                and _is_number(v)
-            ):
-                numeric.append(k)
-    if keys is None:
-        keys = numeric
-    else:
-        keys = list(keys)
-        missing = [k for k in keys if k not in numeric]
-        if missing or not keys:
-            raise ValueError(
-                f"keys must be a non-empty subset of the numeric history entries "
-                f"{numeric}; got {keys!r}."
-            )
-    if not keys:
-        raise ValueError("The history holds no numeric entry to plot.")
+    keys = _curve_keys(rows, keys)
     losses = [k for k in keys if "loss" in k]
     scores = [k for k in keys if "loss" not in k]
-
-    def series(key):
-        return np.array(
-            [r[key] if _is_number(r.get(key)) else np.nan for r in rows], dtype=float
-        )
-
     ax = get_axes(ax, "plot_training_curves", figsize=(7.0, 4.5))
-    colors = iter(CYCLE)
-    handles = []
+    # Losses and scores have different scales: scores get a twin axis.
     loss_ax = ax
     score_ax = ax.twinx() if losses and scores else ax
-    for key in losses:
-        handles += loss_ax.plot(
-            epochs, series(key), marker="o", ms=3, lw=1.5, color=next(colors), label=key
-        )
-    best_epoch = None
-    for key in scores:
-        values = series(key)
-        color = next(colors)
-        handles += score_ax.plot(
-            epochs, values, marker="s", ms=3, lw=1.5, ls="--", color=color, label=key
-        )
-        best = np.array([bool(r.get(f"{key}_best", False)) for r in rows])
-        if best.any():
-            handles.append(
-                score_ax.scatter(
-                    epochs[best],
-                    values[best],
-                    marker="*",
-                    s=90,
-                    color=color,
-                    zorder=3,
-                    label=f"{key} (new best)",
-                )
-            )
-            best_epoch = epochs[np.flatnonzero(best)[-1]]
-    if best_epoch is not None:
-        handles.append(
-            ax.axvline(
-                best_epoch,
-                color="grey",
-                ls=":",
-                lw=1,
-                label=f"best epoch ({best_epoch:g})",
-            )
-        )
+    handles = _draw_curves(loss_ax, score_ax, rows, losses, scores)
     ax.set_xlabel("epoch")
     if losses:
         loss_ax.set_ylabel("loss")
@@ -229,6 +247,24 @@ def plot_accuracy_scores(
     ['lf_a', 'lf_b']
     >>> plt.close(ax.figure)
     """
+    theta, mask, names = _score_columns(theta, L, abstain, source_names)
+    if kind == "box":
+        return _draw_score_boxes(ax, theta, mask, names, voted=L is not None)
+    if kind != "heatmap":
+        raise ValueError(f"kind must be 'box' or 'heatmap'; got {kind!r}.")
+    if not isinstance(max_samples, int) or max_samples < 1:
+        raise ValueError(f"max_samples must be a positive int; got {max_samples!r}.")
+    return _draw_score_heatmap(
+        ax, theta, mask, names, max_samples, voted=L is not None
+    )
+
+
+def _score_columns(theta, L, abstain, source_names):
+    """Scores as (n_samples, columns), the cells to show, and the column names.
+
+    Class-conditional scores get one column per (source, class); with ``L``
+    a cell is shown only where the source votes (that class).
+    """
     theta = np.asarray(theta, dtype=float)
     if theta.ndim not in (2, 3) or theta.shape[0] == 0:
         raise ValueError(
@@ -255,49 +291,53 @@ def plot_accuracy_scores(
         names = [f"{n} [{c}]" for n in names for c in range(C)]
         theta = theta.reshape(n_samples, n_sources * C)
         mask = mask.reshape(n_samples, n_sources * C)
-    n_cols = theta.shape[1]
+    return theta, mask, names
 
-    if kind == "box":
-        ax = get_axes(
-            ax, "plot_accuracy_scores", figsize=(6.5, max(2.5, 0.8 + 0.3 * n_cols))
+
+def _draw_score_boxes(ax, theta, mask, names, voted):
+    """kind="box": the distribution of each column's shown scores."""
+    n_samples, n_cols = theta.shape
+    ax = get_axes(
+        ax, "plot_accuracy_scores", figsize=(6.5, max(2.5, 0.8 + 0.3 * n_cols))
+    )
+    data = [theta[mask[:, j], j] for j in range(n_cols)]
+    style = {
+        "showmeans": True,
+        "widths": 0.6,
+        "patch_artist": True,
+        "boxprops": {"facecolor": "#56B4E9", "alpha": 0.6},
+        "medianprops": {"color": "black"},
+        "flierprops": {"markersize": 2},
+    }
+    try:
+        ax.boxplot(
+            data,
+            orientation="horizontal",
+            meanprops={
+                "markerfacecolor": "#D55E00",
+                "markeredgecolor": "#D55E00",
+                "markersize": 5,
+            },
+            **style,
         )
-        data = [theta[mask[:, j], j] for j in range(n_cols)]
-        style = {
-            "showmeans": True,
-            "widths": 0.6,
-            "patch_artist": True,
-            "boxprops": {"facecolor": "#56B4E9", "alpha": 0.6},
-            "medianprops": {"color": "black"},
-            "flierprops": {"markersize": 2},
-        }
-        try:
-            ax.boxplot(
-                data,
-                orientation="horizontal",
-                meanprops={
-                    "markerfacecolor": "#D55E00",
-                    "markeredgecolor": "#D55E00",
-                    "markersize": 5,
-                },
-                **style,
-            )
-        except TypeError:  # matplotlib < 3.10
-            ax.boxplot(data, vert=False, **style)
-        ax.set_yticks(
-            np.arange(1, n_cols + 1), labels=names, fontsize=label_fontsize(n_cols)
-        )
-        ax.invert_yaxis()
-        ax.set_xlabel(
-            "accuracy score θ" + (" (where the source votes)" if L is not None else "")
-        )
-        ax.grid(axis="x", alpha=0.3)
-        ax.set_axisbelow(True)
-        ax.set_title(f"Per-sample source accuracy scores ({n_samples} samples)")
-        return ax
-    if kind != "heatmap":
-        raise ValueError(f"kind must be 'box' or 'heatmap'; got {kind!r}.")
-    if not isinstance(max_samples, int) or max_samples < 1:
-        raise ValueError(f"max_samples must be a positive int; got {max_samples!r}.")
+    except TypeError:  # matplotlib < 3.10
+        ax.boxplot(data, vert=False, **style)
+    ax.set_yticks(
+        np.arange(1, n_cols + 1), labels=names, fontsize=label_fontsize(n_cols)
+    )
+    ax.invert_yaxis()
+    ax.set_xlabel(
+        "accuracy score θ" + (" (where the source votes)" if voted else "")
+    )
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.set_title(f"Per-sample source accuracy scores ({n_samples} samples)")
+    return ax
+
+
+def _draw_score_heatmap(ax, theta, mask, names, max_samples, voted):
+    """kind="heatmap": samples x columns, at most ``max_samples`` rows."""
+    n_samples, n_cols = theta.shape
     rows = np.unique(
         np.linspace(0, n_samples - 1, min(n_samples, max_samples)).astype(int)
     )
@@ -318,7 +358,7 @@ def plot_accuracy_scores(
         vmin=float(finite.min()) if finite.size else 0.0,
         vmax=float(finite.max()) if finite.size else 1.0,
         cbar_label="accuracy score θ"
-        + (" (grey: source abstains)" if L is not None else ""),
+        + (" (grey: source abstains)" if voted else ""),
         annotate=False,
     )
     ticks = np.unique(np.linspace(0, rows.size - 1, min(rows.size, 6)).astype(int))

@@ -6,7 +6,6 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
@@ -17,23 +16,19 @@ from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    get_routing_for_object,
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
-    check_random_state,
     column_or_1d,
     has_fit_parameter,
     indexable,
 )
 
-from ..label_model import MajorityVote
-from ..label_model._base import proba_to_labels
-from ..utils._dask import is_dask_collection
-from ..utils._routing import default_weight_requests
+from ..utils._atomic import atomic_fit, atomic_state
+from ..utils._label_matrix import is_covered
 from ..utils._sklearn_compat import (
     HasMethods,
     StrOptions,
@@ -46,18 +41,22 @@ from ..utils._sklearn_compat import (
 from ..utils._targets import (
     abstain_mask,
     check_sample_alignment,
+    check_vote_target,
     encode_votes,
     expand_soft_labels,
-    infer_classes,
+    proba_to_labels,
 )
-from ..utils._validation import (
-    as_array,
-    check_label_proba,
-    check_sample_weight,
-    fill_masked,
-)
-from ..utils._atomic import atomic_fit
+from ..utils._validation import check_label_proba, check_sample_weight
 from ..utils._warnings import user_stacklevel
+from ._components import (
+    derived_seed,
+    encode_for_label_model,
+    make_label_model,
+    refuse_dask,
+    sample_weight_key,
+    seed_random_states,
+    with_positive_weight,
+)
 
 
 __all__ = ["LabelModelClassifier"]
@@ -74,65 +73,6 @@ def _estimator_has(attr):
         return True
 
     return check
-
-
-def _with_positive_weight(index, labels, sample_weight):
-    """Training rows, their labels and weights, without zero-weight rows."""
-    if sample_weight is None:
-        return index, labels, None
-    weight = sample_weight[index]
-    positive = weight > 0
-    return index[positive], labels[positive], weight[positive]
-
-
-def refuse_dask(method, *arrays):
-    """A dask collection would be gathered whole: point to the scale-out paths."""
-    for name, array in zip(("X", "y"), arrays):
-        if is_dask_collection(array):
-            how = (
-                f"map {method} over the blocks, e.g. "
-                f"X.map_blocks(clf.{method}, ...)"
-                if method in ("predict", "predict_proba", "decision_function")
-                else "train on a weighted sample of the rows "
-                "(sample_training_rows) or block by block with partial_fit"
-            )
-            raise TypeError(
-                f"LabelModelClassifier.{method} works on data in memory; got a "
-                f"dask {type(array).__name__} as {name}. For data beyond memory, "
-                f"{how} (see the user guide, 'Scaling out'); call .compute() "
-                "first if it fits in memory."
-            )
-
-
-def seed_random_states(estimator, seed):
-    """Give every ``random_state`` left at None in ``estimator`` the seed ``seed``.
-
-    A meta-estimator's seed reaches what it wraps; seeds the user set on the
-    wrapped estimators themselves are kept.
-    """
-    if seed is None or estimator is None or not hasattr(estimator, "get_params"):
-        return
-    unset = {
-        key: seed
-        for key, value in estimator.get_params(deep=True).items()
-        if (key == "random_state" or key.endswith("__random_state")) and value is None
-    }
-    if unset:
-        estimator.set_params(**unset)
-
-
-def derived_seed(random_state):
-    """An int seed drawn from ``random_state``, or None when it is None."""
-    if random_state is None:
-        return None
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def covered_rows(codes):
-    """Rows with a vote: a hard vote (code >= 0) or some soft vote mass."""
-    if codes.ndim == 3:
-        return codes.reshape(len(codes), -1).sum(axis=1) > 0
-    return (codes >= 0).any(axis=1)
 
 
 class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -298,122 +238,6 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _estimator_template(self):
         return LogisticRegression() if self.estimator is None else self.estimator
 
-    def _make_label_model(self):
-        if self.label_model is None:
-            return MajorityVote()
-        label_model = clone(self.label_model)
-        if isinstance(label_model, FrozenEstimator):
-            return label_model
-        # The label model (and any label model nested in it, such as the base
-        # model of LinearizedApprox) reads the encoded votes: -1 = abstain.
-        updates = {
-            key: -1
-            for key, value in label_model.get_params(deep=True).items()
-            if (key == "abstain" or key.endswith("__abstain")) and value != -1
-        }
-        if updates:
-            label_model.set_params(**updates)
-        return label_model
-
-    def _check_y(self, y):
-        """Validate ``y`` and give it the shape of a label matrix."""
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        if sp.issparse(y):
-            as_array(y)  # the label-matrix message: zeros would be votes
-        y = fill_masked(y, self.abstain, "y")  # masked votes are abstains
-        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
-        if y.ndim == 1:
-            return y[:, None]
-        if y.ndim == 2 and y.shape[1] == 1:
-            return column_or_1d(y, warn=True)[:, None]
-        if y.ndim in (2, 3):
-            return y
-        raise ValueError(
-            "y must be 1-D (one source), a label matrix (n_samples, n_sources) or "
-            f"soft votes (n_samples, n_sources, n_classes); got shape {y.shape}."
-        )
-
-    def _fit_encode(self, y, label_model):
-        """Codes of ``y`` for the label model, and the class labels (or None).
-
-        Classes follow the library's one rule (``utils._targets``), with the
-        label model's declared ``n_classes``; None means that the votes are
-        class indices and the label model's count is the class count.
-        """
-        if y.ndim == 3:
-            if y.dtype.kind not in "iuf":
-                raise ValueError(f"Soft y must be numeric; got dtype {y.dtype}.")
-            return y.astype(np.float64), None
-        declared = None
-        if not isinstance(label_model, FrozenEstimator):
-            declared = label_model.get_params(deep=False).get("n_classes")
-        classes = infer_classes(
-            y,
-            n_classes=declared,
-            abstain=self.abstain,
-            declare=(
-                "n_classes= on the label model (e.g. "
-                "LabelModelClassifier(MajorityVote(n_classes=...)))"
-            ),
-            below_abstain_hint=(
-                "To use negative labels, encode them as 0..n_classes-1 or as "
-                "strings, or set abstain to the value that marks no vote."
-            ),
-        )
-        self._warn_string_votes_without_abstain(y, classes)
-        codes = encode_votes(y, classes, abstain=self.abstain)
-        if classes.dtype.kind in "iu" and np.array_equal(
-            classes, np.arange(classes.size)
-        ):
-            return codes, None
-        return codes, classes
-
-    def _warn_string_votes_without_abstain(self, y, classes):
-        """String votes with a numeric ``abstain``: nothing can be "no vote".
-
-        A label matrix of strings usually marks abstains with a string too
-        ("NONE", "ABSTAIN"); with the default ``abstain=-1`` that string
-        silently becomes a class of its own.
-        """
-        if y.ndim != 2 or y.shape[1] < 2 or self.abstain is None:
-            return
-        if isinstance(self.abstain, str) or not any(
-            isinstance(c, str) for c in classes.tolist()
-        ):
-            return
-        warnings.warn(
-            f"y holds string votes, but abstain={self.abstain!r} is a number that "
-            "no string equals, so every value is read as a vote: the classes are "
-            f"{classes.tolist()[:10]}. Set abstain to the string that marks no "
-            "vote (e.g. abstain='NONE'), or abstain=None if every value is a vote.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-
-    def _sample_weight_key(self, estimator):
-        """Name of the fit parameter that takes sample weights, or None."""
-        if has_fit_parameter(estimator, "sample_weight"):
-            return "sample_weight"
-        if not isinstance(estimator, Pipeline):
-            return None
-        if _routing_enabled():
-            # The pipeline routes sample_weight to the steps that request it.
-            default_weight_requests(estimator)
-            consumed = get_routing_for_object(estimator).consumes(
-                "fit", ["sample_weight"]
-            )
-            return "sample_weight" if consumed else None
-        name, final = estimator.steps[-1]
-        if final not in (None, "passthrough") and has_fit_parameter(
-            final, "sample_weight"
-        ):
-            return f"{name}__sample_weight"
-        return None
-
     def _training_rows(
         self, proba, rows, sample_weight, estimator, weight_key, allow_empty=False
     ):
@@ -447,7 +271,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 stacklevel=user_stacklevel(),
             )
         if targets:
-            return _with_positive_weight(rows, proba[rows], sample_weight)
+            return with_positive_weight(rows, proba[rows], sample_weight)
         if soft:
             return expand_soft_labels(proba, rows, sample_weight)
         labels = proba_to_labels(
@@ -460,12 +284,11 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "Every covered row is a tie between classes, and "
                 "tie_break='abstain' leaves ties out; nothing to train on."
             )
-        return _with_positive_weight(index, labels, sample_weight)
+        return with_positive_weight(index, labels, sample_weight)
 
     # -------------------------------------------------------------------- fit
     # label_model and estimator are user-supplied: keep nested validation.
     @_fit_context(prefer_skip_nested_validation=False)
-    @atomic_fit
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the label model on ``y``, then the estimator on its labels.
 
@@ -491,23 +314,31 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         refuse_dask("fit", X, y)
         self._refuse_validation_data(fit_params)
-        Y = self._check_y(y)
-        n_samples = _num_samples(X)
-        check_sample_alignment(n_samples, Y.shape[0], "X", "y")
-        label_model = self._make_label_model()
-        seed = derived_seed(self.random_state)
-        if not isinstance(label_model, FrozenEstimator):
-            seed_random_states(label_model, seed)
-        codes, classes = self._fit_encode(Y, label_model)
-        if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, n_samples)
+        # A fit that raises leaves the classifier as it was.
+        with atomic_state(self):
+            Y = check_vote_target(y, abstain=self.abstain, owner=type(self).__name__)
+            n_samples = _num_samples(X)
+            check_sample_alignment(n_samples, Y.shape[0], "X", "y")
+            label_model = make_label_model(self.label_model)
+            seed = derived_seed(self.random_state)
+            if not isinstance(label_model, FrozenEstimator):
+                seed_random_states(label_model, seed)
+            codes, classes = encode_for_label_model(Y, label_model, self.abstain)
+            if sample_weight is not None:
+                sample_weight = check_sample_weight(sample_weight, n_samples)
+            if _routing_enabled():
+                routed = process_routing(self, "fit", **fit_params)
+                estimator_params = dict(routed.estimator.fit)
+            else:
+                estimator_params = dict(fit_params)
+            proba = self._fit_label_model(label_model, codes, classes)
+            rows = self._first_coverage(codes)
+            self._fit_estimator(X, proba, rows, seed, sample_weight, estimator_params)
+        return self
 
-        if _routing_enabled():
-            routed = process_routing(self, "fit", **fit_params)
-            estimator_params = dict(routed.estimator.fit)
-        else:
-            estimator_params = dict(fit_params)
-
+    def _fit_label_model(self, label_model, codes, classes):
+        """Fit the label model on the codes; set its attributes; its labels."""
+        n_samples = len(codes)
         if not isinstance(label_model, FrozenEstimator):
             # A frozen (fitted) label model is used as is; its fit is a no-op
             # whose signature, fit(X, y), is not the label models' fit(L).
@@ -528,24 +359,30 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.label_model_ = label_model
         self.classes_ = classes
         self.n_classes_ = n_classes
+        return proba
 
-        covered = covered_rows(codes)
+    def _first_coverage(self, codes):
+        """Set ``coverage_``; the rows to train on."""
+        n_samples = len(codes)
+        covered = is_covered(codes)
         self.coverage_ = float(covered.mean())
         # partial_fit may continue from here; it keeps coverage_ over all rows.
         self._n_rows_seen, self._n_rows_covered = n_samples, int(covered.sum())
         rows = np.flatnonzero(covered) if self.drop_uncovered else np.arange(n_samples)
         if rows.size == 0:
             raise ValueError("No training row has a vote; nothing to train on.")
+        return rows
 
+    def _fit_estimator(self, X, proba, rows, seed, sample_weight, estimator_params):
+        """Fit a clone of the estimator on the training rows of ``proba``."""
         estimator = clone(self._estimator_template())
         seed_random_states(estimator, seed)
-        weight_key = self._sample_weight_key(estimator)
-        if sample_weight is not None:
-            if weight_key is None:
-                raise ValueError(
-                    f"sample_weight was given but {type(estimator).__name__}.fit "
-                    "takes no sample_weight."
-                )
+        weight_key = sample_weight_key(estimator)
+        if sample_weight is not None and weight_key is None:
+            raise ValueError(
+                f"sample_weight was given but {type(estimator).__name__}.fit "
+                "takes no sample_weight."
+            )
         index, labels, weight = self._training_rows(
             proba, rows, sample_weight, estimator, weight_key
         )
@@ -553,7 +390,6 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "No training row is left: every covered row has zero sample weight."
             )
-
         X = indexable(X)[0]  # row indexing (sparse -> CSR, iterables -> arrays)
         params = _check_method_params(X, estimator_params, indices=index)
         if weight is not None:
@@ -561,7 +397,6 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         estimator.fit(_safe_indexing(X, index), labels, **params)
         self.estimator_ = estimator
         self._trained = True
-        return self
 
     def _refuse_validation_data(self, fit_params):
         """Gold validation rows passed to fit: point to the class that uses them."""
@@ -669,7 +504,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"classes={np.asarray(classes).tolist()} is not the classes_ of the "
                 f"first call, {self.classes_.tolist()}."
             )
-        Y = self._check_y(y)
+        Y = check_vote_target(y, abstain=self.abstain, owner=type(self).__name__)
         n_samples = _num_samples(X)
         check_sample_alignment(n_samples, Y.shape[0], "X", "y")
         if sample_weight is not None:
@@ -695,7 +530,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             type(self.label_model_).__name__,
             n_classes=self.n_classes_,
         )
-        covered = covered_rows(codes)
+        covered = is_covered(codes)
         self._n_rows_seen += n_samples
         self._n_rows_covered += int(covered.sum())
         self.coverage_ = self._n_rows_covered / max(self._n_rows_seen, 1)
@@ -884,7 +719,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             codes = y_arr.astype(np.float64)
         else:
             codes = encode_votes(y_arr, self.classes_, abstain=self.abstain)
-        covered = covered_rows(codes)
+        covered = is_covered(codes)
         if getattr(self, "_label_model_set", False):
             warnings.warn(
                 "LabelModelClassifier.score with a label matrix measures agreement "

@@ -15,7 +15,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..utils._dask import is_dask_array, is_dask_collection, map_sum, row_blocks
+from ..utils._dask import is_dask_array, is_dask_collection, map_sum
+from ._dask import UNKNOWN_CHUNKS, dask_blocks
 
 __all__ = ["sample_training_rows"]
 
@@ -153,7 +154,7 @@ def _check_covered(covered, n_samples):
         )
     for name, size in (("proba", n_samples), ("covered", covered.shape[0])):
         if size != size:  # nan: a dask array whose row chunk sizes are unknown
-            raise ValueError(_UNKNOWN_CHUNKS.format(name=name))
+            raise ValueError(UNKNOWN_CHUNKS.format(name=name))
     if covered.shape[0] != n_samples:
         raise ValueError(
             f"covered has {covered.shape[0]} entries but proba has {n_samples} rows."
@@ -161,13 +162,78 @@ def _check_covered(covered, n_samples):
     return covered
 
 
-_UNKNOWN_CHUNKS = (
-    "{name} has row chunks of unknown size (nan), as dask arrays built from a "
-    "DataFrame have (LFApplier.transform's votes, to_dask_array()); the rows "
-    "cannot be indexed. Call L.compute_chunk_sizes() on the label matrix before "
-    "predict_proba (a cheap pass once L is persisted), or "
-    "{name}.compute_chunk_sizes()."
-)
+def _check_sizes(n_rows, min_per_class):
+    """``n_rows`` a positive and ``min_per_class`` a non-negative integer."""
+    if isinstance(n_rows, (bool, np.bool_)) or not isinstance(n_rows, Integral):
+        raise TypeError(
+            f"n_rows must be a positive integer; got n_rows={n_rows!r} of type "
+            f"{type(n_rows).__name__}."
+        )
+    if n_rows < 1:
+        raise ValueError(f"n_rows must be a positive integer; got n_rows={n_rows}.")
+    if (
+        isinstance(min_per_class, (bool, np.bool_))
+        or not isinstance(min_per_class, Integral)
+        or min_per_class < 0
+    ):
+        raise ValueError(
+            "min_per_class must be a non-negative integer; got "
+            f"min_per_class={min_per_class!r}."
+        )
+
+
+def _check_proba(proba):
+    """``proba`` as a numpy or dask array of class probabilities; whether lazy."""
+    lazy = is_dask_array(proba)
+    if is_dask_collection(proba) and not lazy:
+        raise TypeError(
+            f"proba must be a numpy or dask array; got {type(proba).__name__}."
+        )
+    if not lazy:
+        proba = np.asarray(proba)
+    if proba.ndim != 2 or proba.shape[1] < 2 or proba.dtype.kind not in "iuf":
+        raise ValueError(
+            "proba must be a numeric array of shape (n_samples, n_classes) with "
+            f"at least 2 classes; got shape {proba.shape} and dtype {proba.dtype}."
+        )
+    return proba, lazy
+
+
+def _boundary_bins(hist, quota):
+    """Per class, the key bin where its quota is reached, and the places left.
+
+    Every row in a bin below the boundary is taken; the places ``need``
+    that the bins below leave are filled from the boundary bin itself.
+    """
+    n_classes = hist.shape[0]
+    cumulative = hist.cumsum(axis=1)
+    reached = cumulative >= quota[:, None]
+    boundary = np.where(quota > 0, reached.argmax(axis=1), -1)
+    below = np.where(
+        boundary > 0,
+        cumulative[np.arange(n_classes), np.maximum(boundary - 1, 0)],
+        0,
+    )
+    need = np.where(quota > 0, quota - below, 0)
+    return boundary, need
+
+
+def _fill_boundary_bins(taken, candidates, need):
+    """Add to the rows taken the ``need`` best candidates of each boundary bin."""
+    rows, stratum, top = taken
+    c_rows, c_stratum, c_top, c_keys = candidates
+    n_classes = need.size
+    # The last places of each quota go to the candidates with the smallest
+    # keys (then indices) in the stratum's boundary bin.
+    order = np.lexsort((c_rows, c_keys, c_stratum))
+    c_rows, c_stratum, c_top = c_rows[order], c_stratum[order], c_top[order]
+    first = np.searchsorted(c_stratum, np.arange(n_classes))
+    rank = np.arange(c_rows.size) - first[c_stratum]
+    take = rank < need[c_stratum]
+    rows = np.concatenate([rows, c_rows[take]])
+    stratum = np.concatenate([stratum, c_stratum[take]])
+    top = np.concatenate([top, c_top[take]])
+    return rows, stratum, top
 
 
 def sample_training_rows(
@@ -260,34 +326,8 @@ def sample_training_rows(
     >>> int(round(w.sum())) == int(is_covered(L).sum())  # represents every covered row
     True
     """
-    if isinstance(n_rows, (bool, np.bool_)) or not isinstance(n_rows, Integral):
-        raise TypeError(
-            f"n_rows must be a positive integer; got n_rows={n_rows!r} of type "
-            f"{type(n_rows).__name__}."
-        )
-    if n_rows < 1:
-        raise ValueError(f"n_rows must be a positive integer; got n_rows={n_rows}.")
-    if (
-        isinstance(min_per_class, (bool, np.bool_))
-        or not isinstance(min_per_class, Integral)
-        or min_per_class < 0
-    ):
-        raise ValueError(
-            "min_per_class must be a non-negative integer; got "
-            f"min_per_class={min_per_class!r}."
-        )
-    lazy = is_dask_array(proba)
-    if is_dask_collection(proba) and not lazy:
-        raise TypeError(
-            f"proba must be a numpy or dask array; got {type(proba).__name__}."
-        )
-    if not lazy:
-        proba = np.asarray(proba)
-    if proba.ndim != 2 or proba.shape[1] < 2 or proba.dtype.kind not in "iuf":
-        raise ValueError(
-            "proba must be a numeric array of shape (n_samples, n_classes) with "
-            f"at least 2 classes; got shape {proba.shape} and dtype {proba.dtype}."
-        )
+    _check_sizes(n_rows, min_per_class)
+    proba, lazy = _check_proba(proba)
     n_samples, n_classes = proba.shape
     if covered is not None:
         covered = _check_covered(covered, n_samples)
@@ -296,7 +336,7 @@ def sample_training_rows(
     seed = int((high << np.uint64(32)) | low)
 
     if lazy:
-        blocks = _dask_blocks(proba, covered)
+        blocks = dask_blocks(proba, covered)
     else:
         if covered is not None:
             covered = np.asarray(covered)  # a dask mask with numpy proba: small
@@ -316,30 +356,13 @@ def sample_training_rows(
             "ask for at most that many."
         )
     quota = _allocate(counts, n_rows, min_per_class)
-    cumulative = hist.cumsum(axis=1)
-    reached = cumulative >= quota[:, None]
-    boundary = np.where(quota > 0, reached.argmax(axis=1), -1)
-    below = np.where(
-        boundary > 0,
-        cumulative[np.arange(n_classes), np.maximum(boundary - 1, 0)],
-        0,
-    )
-    need = np.where(quota > 0, quota - below, 0)
-
+    boundary, need = _boundary_bins(hist, quota)
     rows, stratum, top, c_rows, c_stratum, c_top, c_keys = run(
         _block_selection, seed, boundary, combine=_concat
     )
-    # The last places of each quota go to the candidates with the smallest
-    # keys (then indices) in the stratum's boundary bin.
-    order = np.lexsort((c_rows, c_keys, c_stratum))
-    c_rows, c_stratum, c_top = c_rows[order], c_stratum[order], c_top[order]
-    first = np.searchsorted(c_stratum, np.arange(n_classes))
-    rank = np.arange(c_rows.size) - first[c_stratum]
-    take = rank < need[c_stratum]
-    rows = np.concatenate([rows, c_rows[take]])
-    stratum = np.concatenate([stratum, c_stratum[take]])
-    top = np.concatenate([top, c_top[take]])
-
+    rows, stratum, top = _fill_boundary_bins(
+        (rows, stratum, top), (c_rows, c_stratum, c_top, c_keys), need
+    )
     order = np.argsort(rows, kind="stable")
     rows, stratum, top = rows[order], stratum[order], top[order]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -348,16 +371,3 @@ def sample_training_rows(
     if scale_by_confidence:
         weight = weight * top
     return rows.astype(np.intp), weight
-
-
-def _dask_blocks(proba, covered):
-    """``(proba_block, covered_block, offset)`` per row block, as delayed objects."""
-    row_chunks = proba.chunks[0]
-    if any(np.isnan(c) for c in row_chunks):
-        raise ValueError(_UNKNOWN_CHUNKS.format(name="proba"))
-    pairs = row_blocks(
-        proba, covered, caller="sample_training_rows", input_name="proba",
-        aligned_name="covered",
-    )
-    offsets = np.concatenate([[0], np.cumsum(row_chunks)[:-1]]).astype(int).tolist()
-    return [(part, mask, offset) for (part, mask), offset in zip(pairs, offsets)]

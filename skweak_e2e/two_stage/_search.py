@@ -21,15 +21,22 @@ from ..utils._sklearn_compat import (
     _safe_indexing,
 )
 from ..label_model import DawidSkene, MajorityVote, Snorkel
-from ..label_model._base import proba_to_labels
-from ..utils._targets import check_sample_alignment, encode_votes
+from ..utils._label_matrix import is_covered
+from ..utils._targets import (
+    check_sample_alignment,
+    check_vote_target,
+    encode_votes,
+    proba_to_labels,
+)
 from ..utils._validation import check_sample_weight
+from ._classifier import LabelModelClassifier
 from ._gold_rows import AUTO_WEIGHTS, can_stack_rows, gold_folds, weighted_rows
-from ._classifier import (
-    LabelModelClassifier,
-    covered_rows,
-    refuse_dask,
+from ._components import (
     derived_seed,
+    encode_for_label_model,
+    make_label_model,
+    refuse_dask,
+    sample_weight_key,
     seed_random_states,
 )
 
@@ -331,11 +338,11 @@ class LabelModelClassifierCV(LabelModelClassifier):
         template = LabelModelClassifier(
             self.label_model, abstain=self.abstain
         ).set_params(**lm_params)
-        label_model = template._make_label_model()
+        label_model = make_label_model(template.label_model)
         seed_random_states(label_model, self._seed)
         if isinstance(label_model, FrozenEstimator):
             return label_model.estimator
-        codes, _ = template._fit_encode(Y, label_model)
+        codes, _ = encode_for_label_model(Y, label_model, template.abstain)
         return label_model.fit(codes)
 
     @available_if(lambda self: False)
@@ -373,7 +380,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
         refuse_dask("fit", X_val, y_val)
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be given together.")
-        Y = self._check_y(y)
+        Y = check_vote_target(y, abstain=self.abstain, owner=type(self).__name__)
         n_samples = _num_samples(X)
         check_sample_alignment(n_samples, Y.shape[0], "X", "y")
         if X_val is not None:
@@ -460,7 +467,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
         ``validation_weight_`` and ``validation_weight_scores_``.
         """
         estimator = clone(candidate.estimator_)
-        weight_key = candidate._sample_weight_key(estimator)
+        weight_key = sample_weight_key(estimator)
         gold = encode_votes(y_val, candidate.classes_, abstain=self.abstain,
                             input_name="y_val")
         keep = np.flatnonzero(gold >= 0)
@@ -500,12 +507,16 @@ class LabelModelClassifierCV(LabelModelClassifier):
 
     def _weak_training_rows(self, candidate, Y, sample_weight, weight_key):
         """The chosen candidate's weak training set: rows, class codes, weights."""
-        codes, _ = candidate._fit_encode(Y, candidate._make_label_model())
+        codes, _ = encode_for_label_model(
+            Y, make_label_model(candidate.label_model), self.abstain
+        )
         proba = candidate.label_model_.predict_proba(codes)
         rows = np.arange(len(codes))
         if self.drop_uncovered:
-            rows = np.flatnonzero(covered_rows(codes))
-        return candidate._training_rows(
+            rows = np.flatnonzero(is_covered(codes))
+        # This search shares the candidate's target settings (soft_labels,
+        # tie_break, random_state): its own rows are the candidate's.
+        return self._training_rows(
             proba, rows, sample_weight, candidate.estimator_, weight_key
         )
 
@@ -565,7 +576,9 @@ class LabelModelClassifierCV(LabelModelClassifier):
 
     def _weak_cv_score(self, candidate, X, Y, sample_weight, fit_params):
         """Mean agreement with the label model on held-out training folds."""
-        codes, _ = candidate._fit_encode(Y, candidate._make_label_model())
+        codes, _ = encode_for_label_model(
+            Y, make_label_model(candidate.label_model), candidate.abstain
+        )
         folds = KFold(self.cv, shuffle=True, random_state=self._seed)
         total = 0.0
         for train, test in folds.split(np.zeros(len(Y))):
@@ -579,7 +592,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
             target = proba_to_labels(
                 fold.label_model_.predict_proba(held_out), tie_break="abstain"
             )
-            keep = covered_rows(held_out) & (target >= 0)
+            keep = is_covered(held_out) & (target >= 0)
             if not keep.any():
                 continue
             predicted = np.asarray(fold.estimator_.predict(_safe_indexing(X, test)))

@@ -10,10 +10,55 @@ that cannot predict. :func:`atomic_fit` snapshots the instance's
 one) survives intact.
 """
 
+import contextlib
 import copy
 import functools
 
-__all__ = ["atomic_fit"]
+__all__ = ["atomic_fit", "atomic_state"]
+
+
+@contextlib.contextmanager
+def atomic_state(estimator, *, deep=False):
+    """Restore ``estimator.__dict__`` when the ``with`` block raises.
+
+    The form of :func:`atomic_fit` for a fit that should not be entered
+    through a wrapper defined here: the fit calls down into this context
+    manager, and control never climbs from ``utils`` back into the
+    estimator's own layer.
+
+    Parameters
+    ----------
+    estimator : object
+    deep : bool, default=False
+        As in :func:`atomic_fit`.
+
+    Examples
+    --------
+    >>> class Model:
+    ...     pass
+    >>> model = Model()
+    >>> try:
+    ...     with atomic_state(model):
+    ...         model.coef_ = 1
+    ...         raise ValueError("bad")
+    ... except ValueError:
+    ...     pass
+    >>> hasattr(model, "coef_")
+    False
+    """
+    saved = dict(estimator.__dict__)
+    if deep:
+        saved = {
+            key: copy.deepcopy(value) if key.endswith("_") else value
+            for key, value in saved.items()
+        }
+    try:
+        yield estimator
+    except BaseException:
+        # Everything the failed block set, rebound or deleted goes.
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
 
 
 def atomic_fit(method=None, *, deep=False):
@@ -54,18 +99,7 @@ def atomic_fit(method=None, *, deep=False):
 
     @functools.wraps(method)
     def wrapped(self, *args, **kwargs):
-        saved = dict(self.__dict__)
-        if deep:
-            saved = {
-                key: copy.deepcopy(value) if key.endswith("_") else value
-                for key, value in saved.items()
-            }
-        try:
+        with atomic_state(self, deep=deep):
             return method(self, *args, **kwargs)
-        except BaseException:
-            # Everything the failed call set, rebound or deleted goes.
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
 
     return wrapped

@@ -6,7 +6,12 @@ when the class is defined (as imbalanced-learn does for its samplers), so
 that numpydoc and ``help()`` see the full docstring.
 """
 
-__all__ = ["Substitution", "TIE_BREAK_DOC"]
+__all__ = [
+    "FITTED_CLASSES_DOC",
+    "FITTED_COVERAGE_DOC",
+    "Substitution",
+    "TIE_BREAK_DOC",
+]
 
 TIE_BREAK_DOC = """\
     tie_break : {"random", "lowest", "abstain"}, default="random"
@@ -18,6 +23,25 @@ TIE_BREAK_DOC = """\
         :class:`~skweak_e2e.LabelModelClassifier`: on the six tasks of
         ``benchmarks/text_suite.py``, "random" scored 1.2 points above
         "lowest" on average and "abstain" up to 27 points below."""
+
+
+# The Attributes every label model sets in BaseLabelModel.fit, in two parts
+# around the model's own description of class_prior_.
+FITTED_CLASSES_DOC = """\
+    classes_ : ndarray of shape (n_classes,)
+        Class indices ``0..n_classes-1``.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Number of sources.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Source names, when ``L`` was a DataFrame with string column names."""
+
+FITTED_COVERAGE_DOC = """\
+    coverage_ : float
+        Fraction of training rows with at least one vote.
+    silent_sources_ : ndarray
+        Sources that never voted during fit; they get no weight."""
 
 
 class Substitution:

@@ -11,7 +11,7 @@ tested, from scikit-learn 1.6 (the oldest supported) to the current release.
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils._set_output import _get_output_config
+from sklearn.utils._set_output import _get_output_config, _wrap_data_with_container
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import (
     _check_method_params,
@@ -30,4 +30,5 @@ __all__ = [
     "_num_samples",
     "_routing_enabled",
     "_safe_indexing",
+    "_wrap_data_with_container",
 ]

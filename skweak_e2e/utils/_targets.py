@@ -22,12 +22,24 @@ The class rule
 """
 
 import numbers
+import warnings
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, column_or_1d
+
+from ._warnings import user_stacklevel
 
 __all__ = [
     "MAX_INFERRED_CLASSES",
+    "TIE_TOL",
     "abstain_mask",
+    "as_array",
+    "check_vote_target",
+    "encode_vote_target",
+    "fill_masked",
+    "proba_to_labels",
     "check_gold_labels",
     "check_sample_alignment",
     "encode_votes",
@@ -559,3 +571,280 @@ def expand_soft_labels(proba, rows, sample_weight=None):
         positive = weight > 0
         index, labels, weight = index[positive], labels[positive], weight[positive]
     return index, labels, weight
+
+
+# ------------------------------------------------ containers of votes
+def as_array(L):
+    """Return ``L`` as a numpy array, accepting pandas objects."""
+    if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
+        L = L.to_numpy()
+    if sp.issparse(L):
+        raise TypeError(
+            "This function takes a dense label matrix (-1 for abstain). The label "
+            "models fit sparse matrices directly (stored value = class index + 1, "
+            "implicit zero = abstain); see label_matrix_from_long."
+        )
+    return np.asarray(L)
+
+
+def fill_masked(L, abstain=-1, input_name="L"):
+    """A masked label matrix with its masked entries turned into abstains.
+
+    ``np.asarray`` (and so every numpy and scikit-learn validation) reads a
+    masked array through its mask: the hidden values would become votes. A
+    masked vote means "no vote": it becomes ``abstain`` (hard votes) or no
+    vote mass (soft votes, 3-D). Anything else is returned unchanged.
+
+    Parameters
+    ----------
+    L : array-like
+    abstain : int, str or None, default=-1
+        The value masked hard votes become; None (no abstain value) refuses
+        a masked matrix whose mask hides something.
+    input_name : str, default="L"
+
+    Returns
+    -------
+    L : array-like
+        ``L`` itself, or a plain ndarray when it was masked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = np.ma.masked_array([[0, 7], [1, 1]], mask=[[False, True], [False, False]])
+    >>> fill_masked(L)
+    array([[ 0, -1],
+           [ 1,  1]])
+    """
+    if not isinstance(L, np.ma.MaskedArray):
+        return L
+    mask = np.ma.getmaskarray(L)
+    data = np.ma.getdata(L)
+    if not mask.any():
+        return data
+    if data.ndim == 3 and data.dtype.kind in "fiu":
+        return np.where(mask, 0.0, data)
+    if abstain is None:
+        raise ValueError(
+            f"{input_name} is a masked array with {int(mask.sum())} masked "
+            "entries, but abstain=None: there is no abstain value to read them "
+            f"as. Set abstain, or fill the mask ({input_name}.filled(value))."
+        )
+    # A typed abstain: numpy then promotes (uint8 votes with -1 -> int16).
+    return np.where(mask, np.asarray(abstain), data)
+
+
+# ------------------------------------------------- the classifiers' door
+def y_required_error(owner):
+    return ValueError(
+        f"{owner} requires y to be passed, but the target y is None."
+    )
+
+
+def check_vote_target(y, *, abstain=-1, owner="LabelModelClassifier"):
+    """Validate the votes passed as ``y`` and give them a label matrix's shape.
+
+    The front door of the classifiers that take their label matrix as
+    ``y``: a 1-D ``y`` (or a column vector, with scikit-learn's
+    ``DataConversionWarning``) is one source; masked votes are abstains.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,), (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+    abstain : int, str or None, default=-1
+    owner : str, default="LabelModelClassifier"
+        The estimator's name, for the messages.
+
+    Returns
+    -------
+    Y : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+
+    Examples
+    --------
+    >>> check_vote_target([0, 1, -1]).shape
+    (3, 1)
+    """
+    if y is None:
+        raise y_required_error(owner)
+    if sp.issparse(y):
+        as_array(y)  # the label-matrix message: zeros would be votes
+    y = fill_masked(y, abstain, "y")  # masked votes are abstains
+    y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
+    if y.ndim == 1:
+        return y[:, None]
+    if y.ndim == 2 and y.shape[1] == 1:
+        return column_or_1d(y, warn=True)[:, None]
+    if y.ndim in (2, 3):
+        return y
+    raise ValueError(
+        "y must be 1-D (one source), a label matrix (n_samples, n_sources) or "
+        f"soft votes (n_samples, n_sources, n_classes); got shape {y.shape}."
+    )
+
+
+def encode_vote_target(
+    Y,
+    *,
+    abstain=-1,
+    n_classes=None,
+    declare="n_classes=",
+    below_abstain_hint=(
+        "To use negative labels, encode them as 0..n_classes-1 or as "
+        "strings, or set abstain to the value that marks no vote."
+    ),
+):
+    """Class codes of checked votes ``Y``, and their class labels (or None).
+
+    Classes follow the class rule of this module, with a declared
+    ``n_classes``; soft votes pass as float64. None for the classes means
+    that the votes are class indices ``0..n_classes-1`` already, so that a
+    label model's own class count decides.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
+        As returned by :func:`check_vote_target`.
+    abstain : int, str or None, default=-1
+    n_classes : int, default=None
+        Declared number of classes (a label model's ``n_classes``).
+    declare : str, default="n_classes="
+        How the user declares the classes, for the messages.
+    below_abstain_hint : str
+        Sentence added to the "vote below -1" error.
+
+    Returns
+    -------
+    codes : ndarray
+        int64 class codes with ``-1`` for abstain, or float64 soft votes.
+    classes : ndarray of shape (n_classes,) or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> codes, classes = encode_vote_target(np.array([["a", "b"], ["b", "-"]]), abstain="-")
+    >>> codes.tolist(), classes.tolist()
+    ([[0, 1], [1, -1]], ['a', 'b'])
+    """
+    if Y.ndim == 3:
+        if Y.dtype.kind not in "iuf":
+            raise ValueError(f"Soft y must be numeric; got dtype {Y.dtype}.")
+        return Y.astype(np.float64), None
+    classes = infer_classes(
+        Y,
+        n_classes=n_classes,
+        abstain=abstain,
+        declare=declare,
+        below_abstain_hint=below_abstain_hint,
+    )
+    _warn_string_votes_without_abstain(Y, classes, abstain)
+    codes = encode_votes(Y, classes, abstain=abstain)
+    if classes.dtype.kind in "iu" and np.array_equal(classes, np.arange(classes.size)):
+        return codes, None
+    return codes, classes
+
+
+def _warn_string_votes_without_abstain(y, classes, abstain):
+    """String votes with a numeric ``abstain``: nothing can be "no vote".
+
+    A label matrix of strings usually marks abstains with a string too
+    ("NONE", "ABSTAIN"); with the default ``abstain=-1`` that string
+    silently becomes a class of its own.
+    """
+    if y.ndim != 2 or y.shape[1] < 2 or abstain is None:
+        return
+    if isinstance(abstain, str) or not any(
+        isinstance(c, str) for c in classes.tolist()
+    ):
+        return
+    warnings.warn(
+        f"y holds string votes, but abstain={abstain!r} is a number that "
+        "no string equals, so every value is read as a vote: the classes are "
+        f"{classes.tolist()[:10]}. Set abstain to the string that marks no "
+        "vote (e.g. abstain='NONE'), or abstain=None if every value is a vote.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+# ------------------------------------------------ from votes to labels
+TIE_TOL = 1e-5
+
+
+
+
+def proba_to_labels(
+    proba, tie_break="abstain", random_state=None, tol=TIE_TOL, by_content=False
+):
+    """Turn class probabilities into hard labels with a tie policy.
+
+    Classes within ``tol`` of a row's maximum are tied.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+    tie_break : {"abstain", "random", "lowest"}, default="abstain"
+        ``"abstain"`` returns -1 on ties, ``"random"`` draws one of the tied
+        classes, ``"lowest"`` returns the smallest tied class.
+    random_state : int, RandomState instance or None, default=None
+        Used by ``"random"``.
+    tol : float, default=1e-5
+    by_content : bool, default=False
+        With ``"random"``: draw each row's class from a seeded hash of the
+        row's probabilities instead of a stream over the rows, so that a
+        row's label does not depend on the other rows (their order, or which
+        subset is predicted); equal rows get equal labels. None seeds it
+        with 0.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> proba_to_labels(np.array([[0.2, 0.8], [0.5, 0.5]]))
+    array([ 1, -1])
+    >>> proba_to_labels(np.array([[0.5, 0.5]]), tie_break="lowest")
+    array([0])
+    """
+    tied = proba >= proba.max(axis=1, keepdims=True) - tol
+    labels = np.argmax(tied, axis=1)
+    n_tied = tied.sum(axis=1)
+    if tie_break == "abstain":
+        labels[n_tied > 1] = -1
+    elif tie_break == "random":
+        if by_content:
+            pick = _content_hash(proba, tied, tol, random_state) % n_tied
+        else:
+            rng = check_random_state(random_state)
+            # Choose uniformly among the tied classes, row by row but
+            # vectorised: the k-th tied class with k ~ U{0..n_tied-1}.
+            pick = np.floor(rng.random_sample(len(proba)) * n_tied).astype(np.intp)
+        rank = np.cumsum(tied, axis=1) - 1
+        labels = np.argmax(tied & (rank == pick[:, None]), axis=1)
+    elif tie_break != "lowest":
+        raise ValueError(
+            f"tie_break must be 'abstain', 'random' or 'lowest'; got {tie_break!r}."
+        )
+    return labels
+
+
+def _content_hash(proba, tied, tol, random_state):
+    """A seeded integer per row from its probabilities, the same for equal rows.
+
+    The probabilities are quantised at the tie tolerance (rows that differ by
+    rounding alone hash alike) and mixed with seeded odd multipliers modulo
+    a Mersenne prime; the tie pattern enters too, so that rows of equal
+    quantised values but different ties are spread as well.
+    """
+    if random_state is None:
+        random_state = 0
+    seed_rng = check_random_state(random_state)
+    n_classes = proba.shape[1]
+    mult = seed_rng.randint(1, 2**20, size=(2, n_classes)).astype(np.int64) * 2 + 1
+    # Quantised values lie in [0, 1 / tol]; with multipliers below 2**21 and
+    # a product reduced modulo 2**31 - 1 class by class, nothing overflows.
+    prime = np.int64(2**31 - 1)
+    quantised = np.rint(np.clip(proba, 0.0, 1.0) / tol).astype(np.int64)
+    mixed = (quantised * mult[0]) % prime + tied.astype(np.int64) * mult[1]
+    return (mixed.sum(axis=1) % prime).astype(np.intp)

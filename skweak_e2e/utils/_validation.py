@@ -21,7 +21,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._crowd import looks_like_long_array, looks_like_long_table
-from ._targets import (
+# as_array and fill_masked live with the vote targets, which need them; they
+# are imported here for the modules that read them from this one.
+from ._targets import (  # noqa: F401
+    as_array,
+    fill_masked,
     format_value,
     n_classes_from_max,
     wrapped_abstain_error,
@@ -38,66 +42,6 @@ _SOFT_TOL = 1e-6
 # about _SCAN_BLOCK entries (400 kB of int64: they stay in the L2 cache).
 _BLOCKED_SCAN_MIN = 1 << 20
 _SCAN_BLOCK = 1 << 16
-
-
-def as_array(L):
-    """Return ``L`` as a numpy array, accepting pandas objects."""
-    if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
-        L = L.to_numpy()
-    if sp.issparse(L):
-        raise TypeError(
-            "This function takes a dense label matrix (-1 for abstain). The label "
-            "models fit sparse matrices directly (stored value = class index + 1, "
-            "implicit zero = abstain); see label_matrix_from_long."
-        )
-    return np.asarray(L)
-
-
-def fill_masked(L, abstain=-1, input_name="L"):
-    """A masked label matrix with its masked entries turned into abstains.
-
-    ``np.asarray`` (and so every numpy and scikit-learn validation) reads a
-    masked array through its mask: the hidden values would become votes. A
-    masked vote means "no vote": it becomes ``abstain`` (hard votes) or no
-    vote mass (soft votes, 3-D). Anything else is returned unchanged.
-
-    Parameters
-    ----------
-    L : array-like
-    abstain : int, str or None, default=-1
-        The value masked hard votes become; None (no abstain value) refuses
-        a masked matrix whose mask hides something.
-    input_name : str, default="L"
-
-    Returns
-    -------
-    L : array-like
-        ``L`` itself, or a plain ndarray when it was masked.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> L = np.ma.masked_array([[0, 7], [1, 1]], mask=[[False, True], [False, False]])
-    >>> fill_masked(L)
-    array([[ 0, -1],
-           [ 1,  1]])
-    """
-    if not isinstance(L, np.ma.MaskedArray):
-        return L
-    mask = np.ma.getmaskarray(L)
-    data = np.ma.getdata(L)
-    if not mask.any():
-        return data
-    if data.ndim == 3 and data.dtype.kind in "fiu":
-        return np.where(mask, 0.0, data)
-    if abstain is None:
-        raise ValueError(
-            f"{input_name} is a masked array with {int(mask.sum())} masked "
-            "entries, but abstain=None: there is no abstain value to read them "
-            f"as. Set abstain, or fill the mask ({input_name}.filled(value))."
-        )
-    # A typed abstain: numpy then promotes (uint8 votes with -1 -> int16).
-    return np.where(mask, np.asarray(abstain), data)
 
 
 def check_vote_container(L, input_name="L"):
@@ -212,6 +156,73 @@ def infer_n_classes(L):
     return n_classes_from_max(int(L.max()) if L.size else -1)
 
 
+def _numeric_votes(arr, input_name):
+    """``arr`` with a numeric dtype: object numbers converted, bool as int8."""
+    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
+        # Object arrays of numbers (e.g. from pandas) are converted; anything
+        # else (strings, complex) is rejected with the offending dtype.
+        if arr.dtype.kind == "O":
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{input_name} must hold numeric votes; got dtype object with "
+                    "non-numeric entries."
+                ) from None
+        else:
+            raise TypeError(
+                f"{input_name} must hold numeric votes; got dtype {arr.dtype}."
+            )
+    if arr.dtype == bool:
+        arr = arr.astype(np.int8)
+    return arr
+
+
+def _integer_votes(arr, n_classes, abstain, input_name):
+    """Hard votes as a signed integer array with ``-1`` for abstain.
+
+    Float votes must be finite integers within range before the cast (a
+    vote like 1e20 would wrap around); unsigned input is widened so that it
+    can hold ``-1``.
+    """
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(
+                f"{input_name} contains NaN or inf; votes must be integers with "
+                f"{abstain} for abstain."
+            )
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(
+                f"{input_name} contains non-integer votes; hard votes must be "
+                "integer class indices (pass soft votes as a 3-D array "
+                "(n_samples, n_sources, n_classes))."
+            )
+        # Check the range before the integer cast, which would wrap a vote
+        # like 1e20 around to an unrelated number.
+        votes = arr if abstain is None else arr[arr != abstain]
+        if votes.size:
+            _check_vote_range(votes.min(), votes.max(), n_classes, input_name, None)
+    if arr.dtype.kind not in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind == "u":
+        # Unsigned input cannot hold -1; widen so that abstains can be mapped.
+        arr = arr.astype(np.int64)
+    if abstain is not None and abstain != -1:
+        is_abstain = arr == abstain
+        arr = np.where(is_abstain, -1, arr)
+        if (arr[~is_abstain] < 0).any():
+            raise ValueError(
+                f"{input_name} contains negative votes; classes are 0..n_classes-1 "
+                f"and abstain is {abstain}."
+            )
+    elif abstain is None and (arr < 0).any():
+        raise ValueError(
+            f"{input_name} contains negative votes but abstain=None; classes are "
+            "0..n_classes-1."
+        )
+    return arr
+
+
 def check_label_matrix(
     L,
     *,
@@ -264,25 +275,7 @@ def check_label_matrix(
     >>> L.dtype, n_classes
     (dtype('int8'), 2)
     """
-    arr = as_array(fill_masked(L, abstain, input_name))
-    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
-        # Object arrays of numbers (e.g. from pandas) are converted; anything
-        # else (strings, complex) is rejected with the offending dtype.
-        if arr.dtype.kind == "O":
-            try:
-                arr = arr.astype(np.float64)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"{input_name} must hold numeric votes; got dtype object with "
-                    "non-numeric entries."
-                ) from None
-        else:
-            raise TypeError(
-                f"{input_name} must hold numeric votes; got dtype {arr.dtype}."
-            )
-    if arr.dtype == bool:
-        arr = arr.astype(np.int8)
-
+    arr = _numeric_votes(as_array(fill_masked(L, abstain, input_name)), input_name)
     if arr.ndim == 3:
         if not allow_soft:
             raise ValueError(
@@ -308,41 +301,7 @@ def check_label_matrix(
             "and one source."
         )
     orig_dtype = arr.dtype
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError(
-                f"{input_name} contains NaN or inf; votes must be integers with "
-                f"{abstain} for abstain."
-            )
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(
-                f"{input_name} contains non-integer votes; hard votes must be "
-                "integer class indices (pass soft votes as a 3-D array "
-                "(n_samples, n_sources, n_classes))."
-            )
-        # Check the range before the integer cast, which would wrap a vote
-        # like 1e20 around to an unrelated number.
-        votes = arr if abstain is None else arr[arr != abstain]
-        if votes.size:
-            _check_vote_range(votes.min(), votes.max(), n_classes, input_name, None)
-    if arr.dtype.kind not in "iu":
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind == "u":
-        # Unsigned input cannot hold -1; widen so that abstains can be mapped.
-        arr = arr.astype(np.int64)
-    if abstain is not None and abstain != -1:
-        is_abstain = arr == abstain
-        arr = np.where(is_abstain, -1, arr)
-        if (arr[~is_abstain] < 0).any():
-            raise ValueError(
-                f"{input_name} contains negative votes; classes are 0..n_classes-1 "
-                f"and abstain is {abstain}."
-            )
-    elif abstain is None and (arr < 0).any():
-        raise ValueError(
-            f"{input_name} contains negative votes but abstain=None; classes are "
-            "0..n_classes-1."
-        )
+    arr = _integer_votes(arr, n_classes, abstain, input_name)
     if n_classes is None and n_sources == 3:
         long_table = looks_like_long_array(arr)
         if long_table is not None:

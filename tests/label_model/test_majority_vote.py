@@ -61,7 +61,7 @@ def test_random_ties_spread_over_distinct_rows():
     proba /= proba.sum(axis=1, keepdims=True)
     top = proba.argmax(axis=1)
     rows = proba[:, 0] >= proba[:, 2]  # ...where they are the maximum
-    from skweak_e2e.label_model._base import proba_to_labels
+    from skweak_e2e.utils._targets import proba_to_labels
 
     labels = proba_to_labels(proba[rows], "random", random_state=5, by_content=True)
     assert set(labels) == {0, 1}

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from skweak_e2e import DawidSkene, LabelModelClassifier, LinearizedApprox, MajorityVote
-from skweak_e2e.label_model._base import proba_to_labels
+from skweak_e2e.utils._targets import proba_to_labels
 from skweak_e2e.datasets import make_weak_supervision
 from skweak_e2e.metrics import gold_accuracy_scorer, make_gold_scorer
 

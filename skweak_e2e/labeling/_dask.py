@@ -66,13 +66,14 @@ def is_lazy_frame(X):
 
 
 def transform_lazy(kernel, X, names, dtype, output):
-    """Apply ``kernel`` (an in-memory LFApplier) partition by partition.
+    """Apply ``kernel`` (an in-memory transform) partition by partition.
 
     Parameters
     ----------
-    kernel : LFApplier
-        Applies the labeling functions to one pandas partition (sequential,
-        without progress bar); it is pickled to the workers once.
+    kernel : callable
+        ``kernel(records)`` applies the labeling functions to one pandas
+        partition (the in-memory transform of a sequential LFApplier without
+        progress bar); it is pickled to the workers once.
     X : dask DataFrame or Series
         The records.
     names : list of str
@@ -114,7 +115,7 @@ def transform_lazy(kernel, X, names, dtype, output):
 def _label_partition(part, kernel, names, dtype, partition_info=None):
     """The votes on one pandas partition, as a DataFrame with its index."""
     try:
-        L = kernel._transform_records(part)
+        L = kernel(part)
     except (LabelingFunctionError, ValueError) as exc:
         if partition_info is None:
             raise
