@@ -66,6 +66,9 @@ def weighted_rows(X, index, labels, weight, X_gold, y_gold, fraction):
     """
     weak = np.ones(index.size) if weight is None else np.asarray(weight, dtype=float)
     per_gold = fraction * weak.sum() / len(y_gold)
+    labels = np.asarray(labels)
+    if labels.ndim == 2:  # soft_labels="proba": probability targets
+        y_gold = np.eye(labels.shape[1], dtype=labels.dtype)[y_gold]
     return (
         stack_rows(_safe_indexing(X, index), X_gold),
         np.concatenate([labels, y_gold]),

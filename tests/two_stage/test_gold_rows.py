@@ -126,3 +126,22 @@ def test_stack_rows_keeps_the_container(top):
     dense = np.asarray(stacked.toarray() if sp.issparse(stacked) else stacked)
     first = np.asarray(top.toarray() if sp.issparse(top) else top)
     np.testing.assert_array_equal(dense, np.concatenate([first, first[:2]]))
+
+
+def test_probability_targets_get_one_hot_gold_rows():
+    from .test_two_stage import ProbaTargetClassifier
+
+    X, L, _ = _shifted_rules(200, 0)
+    X_val, _, y_val = _shifted_rules(40, 1)
+    clf = LabelModelClassifierCV(
+        MajorityVote(), ProbaTargetClassifier(), soft_labels="proba",
+        validation_weight=1.0, random_state=0,
+    ).fit(X, L, X_val=X_val, y_val=y_val)
+    est = clf.estimator_
+    n_weak = len(est.y_) - len(y_val)
+    # The gold rows' targets are their one-hot labels, weighted like the
+    # weak rows together.
+    np.testing.assert_array_equal(est.y_[n_weak:], np.eye(2)[y_val])
+    np.testing.assert_allclose(
+        est.sample_weight_[n_weak:].sum(), est.sample_weight_[:n_weak].sum()
+    )
