@@ -170,6 +170,20 @@ class SoftLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.n_iter_ = info["n_iter"]
         return self
 
+    @classmethod
+    def from_theta(cls, model, theta, **params):
+        """A fitted estimator holding parameters ``theta`` of ``model``.
+
+        ``params`` are the constructor parameters; ``classes_`` are the
+        class indices ``0..C-1`` of the model.
+        """
+        est = cls(**params)
+        est.classes_ = np.arange(model.n_classes)
+        est.n_features_in_ = model.n_features
+        est.n_iter_ = 0
+        est._set_theta(model, theta)
+        return est
+
     def _set_theta(self, model, theta):
         Th = theta.reshape(model.n_rows, model.n_free)
         self.coef_ = Th[: model.n_features].T.copy()

@@ -6,12 +6,11 @@ import numbers
 from functools import partial
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, indexable
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..label_model._tensor_form import tensor_scores
 from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -19,20 +18,23 @@ from ..utils._sklearn_compat import (
     _num_samples,
     _safe_indexing,
 )
-from ..utils._label_matrix import is_covered
 from ..utils._validation import check_label_matrix
 from ..utils._atomic import atomic_fit
-from ..utils._dask import refuse_dask
+from ..utils._dask import is_dask_collection
 from ._backends import BackendOptions, closed_form_reference, make_backend
 from ._l2_selection import select_l2
 from ._linear_loss import LogisticModel
 from ._pipeline import (
     check_target,
+    check_votes_fit,
     class_labels,
+    fit_model,
+    input_abstain,
     leave_one_out_scores,
     linearize_if_needed,
     source_names,
     split_model,
+    training_rows,
 )
 from ._repair import (
     MIN_FOLD_ROWS,
@@ -343,42 +345,69 @@ class SourceAwareInfluence(BaseEstimator):
         self : SourceAwareInfluence
             The prepared inspector.
         """
-        refuse_dask(
-            "SourceAwareInfluence", "fit",
-            "inspect a sample of the rows (the influence of every training row "
-            "needs them all in memory)",
-            X=X, L=L, X_val=X_val, y_val=y_val,
+        if any(map(is_dask_collection, (X, L, X_val, y_val))):
+            return self._fit_dask(X, L, X_val, y_val)
+        data = self._validate(L, X_val, y_val)
+        label_model, end_model = fit_model(*data.model, X, L)
+        X, torch_end = self._check_features(X, end_model, data.L.shape[0])
+        W, activation = self._tensor_form(label_model, data.L, torch_end)
+        rows, scores = training_rows(data.L, W, activation)
+        decomposition = TermDecomposition(
+            data.L[rows], W, activation, scores=scores[rows]
         )
+        self._set_training(data, label_model, decomposition, rows)
+        X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
+        self.l2_ = self._select_l2(end_model, torch_end, X_train, X_val, y_val)
+        self._backend = make_backend(
+            end_model,
+            X_train,
+            self.labels_,
+            self.n_classes_,
+            self._options(self.l2_),
+            torch_end=torch_end,
+        )
+        self._finish_fit()
+        return self
+
+    # ------------------------------------------------------------ fit steps
+    def _validate(self, L, X_val, y_val):
+        """The votes, validated before any label model is fitted on them."""
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
-        frame_names = getattr(L, "columns", None)
-        label_model, end_model = split_model(self.model, X, L)
-        if not hasattr(label_model, "W_"):
-            label_model = clone(label_model).fit(L)
-        W = np.asarray(label_model.W_, dtype=np.float64)
-        n_classes = W.shape[2]
-        L, _ = check_label_matrix(
+        model = split_model(self.model)
+        label_model, _, classifier = model
+        W = getattr(label_model, "W_", None)
+        if W is not None:
+            n_classes = np.asarray(W).shape[2]
+        else:
+            n_classes = getattr(label_model, "n_classes", None)
+        L_valid, _ = check_label_matrix(
             L,
             n_classes=n_classes,
-            abstain=getattr(label_model, "abstain", -1),
+            abstain=input_abstain(label_model, classifier),
             allow_soft=True,
         )
-        if L.shape[1] != W.shape[0]:
-            raise ValueError(
-                f"L has {L.shape[1]} sources but the label model was fitted on "
-                f"{W.shape[0]}."
-            )
+        return Bunch(L=L_valid, model=model, frame_names=getattr(L, "columns", None))
+
+    @staticmethod
+    def _check_features(X, end_model, n_samples):
+        """``(X, torch_end)``: ``X`` validated for the end model's kind."""
         torch_end = end_model is not None and is_torch_model(end_model)
         if torch_end or isinstance(end_model, Pipeline):
             X = indexable(X)[0]  # the network / pipeline reads X itself
         else:
             X = check_array(X, accept_sparse="csr", dtype=np.float64)
-        if _num_samples(X) != L.shape[0]:
+        if _num_samples(X) != n_samples:
             raise ValueError(
-                f"X has {_num_samples(X)} rows but L has {L.shape[0]}; they must "
-                "describe the same samples."
+                f"X has {_num_samples(X)} rows but L has {n_samples}; they "
+                "must describe the same samples."
             )
+        return X, torch_end
 
+    def _tensor_form(self, label_model, L, torch_end):
+        """``(W, activation)`` of the terms: the label model's, or linearised."""
+        W = np.asarray(label_model.W_, dtype=np.float64)
+        check_votes_fit(L, W)
         W, activation, self.linearized_model_ = linearize_if_needed(
             label_model,
             L,
@@ -391,41 +420,31 @@ class SourceAwareInfluence(BaseEstimator):
                 "relative=True needs the explicit inverse Hessian; use "
                 "network='last_layer' for torch end models."
             )
+        return W, activation
 
-        rows = is_covered(L)
-        if activation == "identity":
-            rows &= tensor_scores(L, W).sum(axis=1) > 0
-        if not rows.any():
-            raise ValueError(
-                "No training row carries label mass: every row is uncovered."
-            )
+    def _set_training(self, data, label_model, decomposition, rows):
+        """The fitted attributes that describe the training terms."""
         self.train_index_ = np.flatnonzero(rows)
-        self._decomposition = TermDecomposition(L[rows], W, activation)
-        self.labels_ = self._decomposition.labels
+        self._decomposition = decomposition
+        self.labels_ = decomposition.labels
         self.label_model_ = label_model
-        self.W_ = W
-        self.activation_ = activation
-        self.n_samples_, self.n_sources_ = L.shape[:2]
-        self.n_classes_ = n_classes
-        self.n_train_ = int(rows.sum())
+        self.W_ = decomposition.W
+        self.activation_ = decomposition.activation
+        self.n_samples_, self.n_sources_ = data.L.shape[:2]
+        self.n_classes_ = decomposition.n_classes
+        self.n_train_ = int(self.train_index_.size)
         # "auto": RW for the scores (additive, exact group influences; the
         # best mislabel detector), WM for drop_harmful's removals.
         self.method_ = "rw" if self.method == "auto" else self.method
         self._repair_method = "wm" if self.method == "auto" else self.method
         self.relative_ = bool(self.relative)
-
-        self.source_names_ = source_names(self.source_names, frame_names, L.shape[1])
-        self.classes_ = class_labels(self.class_names, label_model, n_classes)
-        X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
-        self.l2_ = self._select_l2(end_model, torch_end, X_train, X_val, y_val)
-        self._backend = make_backend(
-            end_model,
-            X_train,
-            self.labels_,
-            n_classes,
-            self._options(self.l2_),
-            torch_end=torch_end,
+        self.source_names_ = source_names(
+            self.source_names, data.frame_names, self.n_sources_
         )
+        self.classes_ = class_labels(self.class_names, label_model, self.n_classes_)
+
+    def _finish_fit(self):
+        """The end model, its stationarity and the result builder."""
         self.end_model_ = self._backend.end_model
         self.stationarity_ = dict(getattr(self._backend, "stationarity", {}))
         self._builder = ResultBuilder(
@@ -436,7 +455,9 @@ class SourceAwareInfluence(BaseEstimator):
             self.source_names_,
             self.classes_,
         )
-        return self
+
+    def _fit_dask(self, X, L, X_val, y_val):
+        raise NotImplementedError
 
     def _select_l2(self, end_model, torch_end, X, X_val, y_val):
         """The end model's ridge: the given one, or the held-out choice."""
