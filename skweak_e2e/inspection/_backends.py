@@ -39,7 +39,9 @@ __all__ = [
     "SklearnBackend",
     "TorchLastLayerBackend",
     "closed_form_reference",
+    "leave_out_proba",
     "make_backend",
+    "self_influence",
     "sklearn_linear_model",
     "soft_logistic_params",
 ]
@@ -256,8 +258,7 @@ class LogisticBackend:
 
     def self_influence(self, G):
         """``g_i^T J_i H^-1 J_i^T g_i`` for per-row logit gradients ``G`` (n, C)."""
-        Gf = self.model.free(G)
-        return np.einsum("ia,iab,ib->i", Gf, self.kernels("exact"), Gf)
+        return self_influence(self.model, self.kernels("exact"), G)
 
     def kernels(self, kind):
         """Row kernels of ``H^-1``: ``"exact"`` or their ``"jacobi"`` approximation."""
@@ -272,31 +273,13 @@ class LogisticBackend:
     def leave_out_proba(self, rows, delta):
         """Training-row probabilities after changing their labels by ``delta``.
 
-        First-order (influence) retraining: changing row ``i``'s label by
-        ``delta_i`` (weight ``1/N`` in the mean loss) moves the parameters by
-        ``-H^-1 grad / N`` and the row's logits by
-        ``-T_i (delta_rho_i p_i - delta_i) / N``, with the row kernels ``T_i``
-        of ``H^-1`` (exact with Cholesky, the Jacobi approximation with CG).
-
-        Parameters
-        ----------
-        rows : ndarray of shape (k,)
-            Training positions.
-        delta : ndarray of shape (k, C)
-            Label changes (e.g. minus a vote's share).
-
-        Returns
-        -------
-        proba : ndarray of shape (k, C)
+        See :func:`leave_out_proba`; the row kernels of ``H^-1`` are exact
+        with Cholesky, the Jacobi approximation with CG.
         """
-        model = self.model
         kernels = self.kernels("exact" if self.has_inverse else "jacobi")
-        grad = model.free(delta.sum(axis=1, keepdims=True) * self.P[rows] - delta)
-        dz = -np.einsum("iab,ib->ia", kernels[rows], grad) / self.n_norm
-        Z = model.logits(self.X[rows], self.theta) + model.pad(dz)
-        Z -= Z.max(axis=1, keepdims=True)
-        P = np.exp(Z)
-        return P / P.sum(axis=1, keepdims=True)
+        return leave_out_proba(
+            self.model, self.theta, self.X, self.P, kernels, self.n_norm, rows, delta
+        )
 
     def with_gold_rows(self, X_gold, y_gold, weight):
         """A backend trained on the training rows plus labelled rows.
@@ -337,6 +320,50 @@ class LogisticBackend:
             max_iter=self.max_iter,
         )
         return theta
+
+
+def self_influence(model, kernels, G):
+    """``g_i^T T_i g_i`` for per-row logit gradients ``G`` (n, C) and row kernels."""
+    Gf = model.free(G)
+    return np.einsum("ia,iab,ib->i", Gf, kernels, Gf)
+
+
+def leave_out_proba(model, theta, X, P, kernels, n_norm, rows, delta):
+    """Training-row probabilities after changing their labels by ``delta``.
+
+    First-order (influence) retraining: changing row ``i``'s label by
+    ``delta_i`` (weight ``1/N`` in the mean loss) moves the parameters by
+    ``-H^-1 grad / N`` and the row's logits by
+    ``-T_i (delta_rho_i p_i - delta_i) / N``, with the row kernels ``T_i``
+    of ``H^-1``.
+
+    Parameters
+    ----------
+    model : LogisticModel
+    theta : ndarray of shape (D,)
+    X : ndarray or sparse matrix of shape (n, d)
+        Training inputs.
+    P : ndarray of shape (n, C)
+        Their probabilities at ``theta``.
+    kernels : ndarray of shape (n, K, K)
+        Their row kernels.
+    n_norm : float
+        ``N``, the normaliser of the mean loss.
+    rows : ndarray of shape (k,)
+        Training positions.
+    delta : ndarray of shape (k, C)
+        Label changes (e.g. minus a vote's share).
+
+    Returns
+    -------
+    proba : ndarray of shape (k, C)
+    """
+    grad = model.free(delta.sum(axis=1, keepdims=True) * P[rows] - delta)
+    dz = -np.einsum("iab,ib->ia", kernels[rows], grad) / n_norm
+    Z = model.logits(X[rows], theta) + model.pad(dz)
+    Z -= Z.max(axis=1, keepdims=True)
+    proba = np.exp(Z)
+    return proba / proba.sum(axis=1, keepdims=True)
 
 
 def closed_form_reference(logits, n_classes):
