@@ -42,7 +42,11 @@ __all__ = [
     "leave_out_proba",
     "make_backend",
     "self_influence",
+    "sklearn_factory",
     "sklearn_linear_model",
+    "sklearn_theta",
+    "soft_logistic_factory",
+    "target_gradients",
     "soft_logistic_params",
 ]
 
@@ -233,18 +237,7 @@ class LogisticBackend:
 
     def target_gradients(self, X_t, y_t, reduce):
         """Parameter gradients of the target loss(es), shape (D, n_targets)."""
-        model = self.model
-        Xf = self.inputs(X_t)
-        R = model.free(model.proba(Xf, self.theta) - np.eye(model.n_classes)[y_t])
-        if reduce != "none":
-            G = model.apply_t(Xf, R)
-            if reduce == "mean":
-                G = G / len(y_t)
-            return G.reshape(-1, 1)
-        if sp.issparse(Xf):  # one dense row per target (not the training set)
-            Xf = Xf.toarray()
-        Xt = np.hstack([Xf, np.ones((len(Xf), 1))]) if model.fit_intercept else Xf
-        return np.einsum("kf,ka->fak", Xt, R).reshape(model.n_params, len(y_t))
+        return target_gradients(self.model, self.theta, self.inputs(X_t), y_t, reduce)
 
     def directions(self, X_t, y_t, reduce):
         """Logit directions ``u`` of the training rows, (n_targets, n, C)."""
@@ -320,6 +313,34 @@ class LogisticBackend:
             max_iter=self.max_iter,
         )
         return theta
+
+
+def target_gradients(model, theta, Xf, y_t, reduce):
+    """Parameter gradients of the target loss(es) at ``theta``, shape (D, n_targets).
+
+    ``reduce``: ``"mean"`` or ``"sum"`` of the points' cross-entropies (one
+    column), or ``"none"`` (one column per point).
+    """
+    R = model.free(model.proba(Xf, theta) - np.eye(model.n_classes)[y_t])
+    if reduce != "none":
+        G = model.apply_t(Xf, R)
+        if reduce == "mean":
+            G = G / len(y_t)
+        return G.reshape(-1, 1)
+    if sp.issparse(Xf):  # one dense row per target (not the training set)
+        Xf = Xf.toarray()
+    Xt = np.hstack([Xf, np.ones((len(Xf), 1))]) if model.fit_intercept else Xf
+    return np.einsum("kf,ka->fak", Xt, R).reshape(model.n_params, len(y_t))
+
+
+def soft_logistic_factory(model, options, reference):
+    """Maps parameters to a fitted :class:`SoftLabelLogisticRegression`."""
+    return _SoftLogisticFactory(model, soft_logistic_params(options, reference))
+
+
+def sklearn_factory(lr, model):
+    """Maps parameters to a copy of the ``LogisticRegression`` ``lr``."""
+    return _SklearnFactory(lr, model)
 
 
 def self_influence(model, kernels, G):

@@ -4,7 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["InfluenceResult", "ResultBuilder", "TermState"]
+from ._pipeline import leave_one_out_scores
+
+__all__ = ["InfluenceResult", "ResultBuilder", "TermState", "check_variant"]
 
 
 @dataclass(frozen=True)
@@ -259,19 +261,15 @@ class ResultBuilder:
 
     def check_variant(self, method, relative):
         """Validated ``(method, relative)`` of a query."""
-        if method not in ("rw", "wm"):
-            raise ValueError(f"method must be 'rw' or 'wm'; got {method!r}.")
-        if (method == "rw" or relative) and self.decomposition.activation != "identity":
-            raise ValueError(
-                "method='rw' and relative=True need an identity label model; fit "
-                "the inspector with linearize=True to score an exp label model so."
-            )
-        if relative and not self.backend.has_inverse:
-            raise ValueError(
-                "relative=True needs the explicit inverse Hessian (solver="
-                "'cholesky', up to 4096 end-model parameters)."
-            )
-        return method, bool(relative)
+        return check_variant(
+            method, relative, self.decomposition.activation, self.backend.has_inverse
+        )
+
+    def leave_one_out(self, backend, method):
+        """Leave-one-out mislabel scores of every vote (see ``mislabel_scores``)."""
+        return leave_one_out_scores(
+            backend, self.decomposition, self.train_index, self.n_samples, method
+        )
 
     def vote_scores(self, result):
         """``per_vote`` as a dense (n_samples, n_sources) array, NaN off the votes."""
@@ -285,3 +283,20 @@ class ResultBuilder:
             voted = dec.L[pos, coo.col] >= 0
         out[coo.row[voted], coo.col[voted]] = coo.data[voted]
         return out
+
+
+def check_variant(method, relative, activation, has_inverse):
+    """Validated ``(method, relative)`` of a query on a fitted inspector."""
+    if method not in ("rw", "wm"):
+        raise ValueError(f"method must be 'rw' or 'wm'; got {method!r}.")
+    if (method == "rw" or relative) and activation != "identity":
+        raise ValueError(
+            "method='rw' and relative=True need an identity label model; fit "
+            "the inspector with linearize=True to score an exp label model so."
+        )
+    if relative and not has_inverse:
+        raise ValueError(
+            "relative=True needs the explicit inverse Hessian (solver="
+            "'cholesky', up to 4096 end-model parameters)."
+        )
+    return method, bool(relative)

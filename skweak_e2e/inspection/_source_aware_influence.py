@@ -30,7 +30,6 @@ from ._pipeline import (
     class_labels,
     fit_model,
     input_abstain,
-    leave_one_out_scores,
     linearize_if_needed,
     source_names,
     split_model,
@@ -48,6 +47,7 @@ from ._repair import (
     warn_unsupported,
 )
 from ._result import ResultBuilder
+from ._dask_influence import DaskResultBuilder, prepare_dask, refusal
 from ._terms import TermDecomposition
 from ._torch_influence import is_torch_model
 
@@ -427,19 +427,24 @@ class SourceAwareInfluence(BaseEstimator):
         self.train_index_ = np.flatnonzero(rows)
         self._decomposition = decomposition
         self.labels_ = decomposition.labels
-        self.label_model_ = label_model
-        self.W_ = decomposition.W
-        self.activation_ = decomposition.activation
-        self.n_samples_, self.n_sources_ = data.L.shape[:2]
-        self.n_classes_ = decomposition.n_classes
         self.n_train_ = int(self.train_index_.size)
+        self._set_model(label_model, decomposition.W, decomposition.activation,
+                        data.L.shape[:2], data.frame_names)
+
+    def _set_model(self, label_model, W, activation, shape, frame_names):
+        """The fitted attributes of the label model, the shape and the names."""
+        self.label_model_ = label_model
+        self.W_ = W
+        self.activation_ = activation
+        self.n_samples_, self.n_sources_ = shape
+        self.n_classes_ = W.shape[2]
         # "auto": RW for the scores (additive, exact group influences; the
         # best mislabel detector), WM for drop_harmful's removals.
         self.method_ = "rw" if self.method == "auto" else self.method
         self._repair_method = "wm" if self.method == "auto" else self.method
         self.relative_ = bool(self.relative)
         self.source_names_ = source_names(
-            self.source_names, data.frame_names, self.n_sources_
+            self.source_names, frame_names, self.n_sources_
         )
         self.classes_ = class_labels(self.class_names, label_model, self.n_classes_)
 
@@ -457,7 +462,25 @@ class SourceAwareInfluence(BaseEstimator):
         )
 
     def _fit_dask(self, X, L, X_val, y_val):
-        raise NotImplementedError
+        """The fit on dask arrays: reduced statistics, lazy per-row results."""
+        state = prepare_dask(self, X, L)
+        data = state.data
+        self._set_model(state.label_model, state.W, state.activation,
+                        (data.n_samples, state.n_sources), state.frame_names)
+        self.linearized_model_ = None
+        self.l2_validation_loss_ = None
+        self._decomposition = None
+        self.n_train_ = data.n_train
+        self._backend = state.backend
+        self.l2_ = L2_FALLBACK if self.l2 == "auto" else float(self.l2)
+        self.train_index_, self.labels_ = data.lazy_training_rows()
+        self.end_model_ = state.backend.end_model
+        self.stationarity_ = dict(state.backend.stationarity)
+        self._builder = DaskResultBuilder(
+            data, state.backend, state.activation, self.n_classes_,
+            self.source_names_, self.classes_,
+        )
+        return self
 
     def _select_l2(self, end_model, torch_end, X, X_val, y_val):
         """The end model's ridge: the given one, or the held-out choice."""
@@ -482,8 +505,23 @@ class SourceAwareInfluence(BaseEstimator):
         return BackendOptions.from_params(self.get_params(deep=False), l2)
 
     # ============================================================ queries
-    def _check_target(self, X, y):
-        return check_target(X, y, self._backend.n_features, self.n_classes_)
+    def _check_target(self, X, y, reduce="mean", method="influence"):
+        if not (is_dask_collection(X) or is_dask_collection(y)):
+            return check_target(X, y, self._backend.n_features, self.n_classes_)
+        if self._decomposition is not None:
+            raise refusal(method, "the inspector was fitted in memory: pass the "
+                          "target in memory (X.compute(), y.compute()), or fit the "
+                          "inspector on dask arrays")
+        if reduce == "none" or not is_dask_collection(X):
+            raise refusal(method, "one result per target point needs the targets "
+                          "in memory: pass X.compute() and y.compute(), or reduce="
+                          "'mean' / 'sum' with X and y as dask arrays")
+        if X.ndim != 2 or X.shape[1] != self._backend.n_features:
+            raise ValueError(
+                f"X must be 2-D with {self._backend.n_features} features; got shape "
+                f"{X.shape}."
+            )
+        return X, y
 
     def _result(self, u, method=None, relative=None):
         method = self.method_ if method is None else method
@@ -515,7 +553,7 @@ class SourceAwareInfluence(BaseEstimator):
         check_is_fitted(self)
         if reduce not in ("mean", "sum", "none"):
             raise ValueError(f"reduce must be 'mean', 'sum' or 'none'; got {reduce!r}.")
-        X, y = self._check_target(X, y)
+        X, y = self._check_target(X, y, reduce)
         U = self._backend.directions(X, y, reduce)
         results = [self._result(u) for u in U]
         return results if reduce == "none" else results[0]
@@ -548,6 +586,14 @@ class SourceAwareInfluence(BaseEstimator):
             abstention), and ``result`` (the full :class:`InfluenceResult`).
         """
         check_is_fitted(self)
+        if self._decomposition is None:
+            raise refusal("explain", "on an inspector fitted on dask arrays, rank "
+                          "the lazy results of influence(x[None], [y], reduce='sum') "
+                          "instead (dask.array.argtopk(res.per_sample, k), "
+                          "res.per_source)")
+        if is_dask_collection(x):
+            raise refusal("explain", "explain takes one test point: pass it in memory "
+                          "(x.compute())")
         if not self._backend.raw_inputs:
             x = x if hasattr(x, "tocsr") else np.atleast_2d(np.asarray(x, np.float64))
         else:  # one raw input for a network or a pipeline: add the batch axis
@@ -681,6 +727,10 @@ class SourceAwareInfluence(BaseEstimator):
                 raise ValueError("relative=True applies to score='influence' only.")
             method = self._variant(method, False)[0]
             backend = self._backend
+            if X is not None and self._decomposition is None:
+                raise refusal("mislabel_scores", "the gold rows of the leave-one-out "
+                              "score need a refit; use score='influence' with X, y "
+                              "(dask or in memory), or leave_one_out without X, y")
             if X is not None:
                 if not isinstance(gold_weight, numbers.Real) or not gold_weight > 0:
                     raise ValueError(
@@ -691,18 +741,14 @@ class SourceAwareInfluence(BaseEstimator):
                         "score='leave_one_out' needs the closed-form end model or a "
                         "network's last layer (network='last_layer')."
                     )
-                backend = backend.with_gold_rows(*self._check_target(X, y), gold_weight)
-            return leave_one_out_scores(
-                backend,
-                self._decomposition,
-                self.train_index_,
-                self.n_samples_,
-                method,
-            )
+                backend = backend.with_gold_rows(
+                    *self._check_target(X, y, method="mislabel_scores"), gold_weight
+                )
+            return self._builder.leave_one_out(backend, method)
         if X is None or y is None:
             raise ValueError("score='influence' needs the validation set X, y.")
         method, relative = self._variant(method, relative)
-        Xv, yv = self._check_target(X, y)
+        Xv, yv = self._check_target(X, y, method="mislabel_scores")
         u = self._backend.directions(Xv, yv, "mean")[0]
         return self._builder.vote_scores(self._result(u, method, relative))
 
@@ -802,6 +848,11 @@ class SourceAwareInfluence(BaseEstimator):
         (True, (10,))
         """
         check_is_fitted(self)
+        if self._decomposition is None:
+            raise refusal("drop_harmful", "the repair ranks every training term and "
+                          "refits once per candidate and fold; fit the inspector on "
+                          "an in-memory sample of the rows (X[idx].compute(), "
+                          "L[idx].compute()) and repair that")
         if not self._backend.can_refit:
             raise ValueError(
                 "drop_harmful retrains the end model in closed form; a full-network "
@@ -811,7 +862,7 @@ class SourceAwareInfluence(BaseEstimator):
             raise ValueError(
                 f"unit must be 'term', 'sample' or 'source'; got {unit!r}."
             )
-        Xv, yv = self._check_target(X, y)
+        Xv, yv = self._check_target(X, y, method="drop_harmful")
         if cv is not None:
             if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2:
                 raise ValueError(f"cv must be an integer >= 2 or None; got {cv!r}.")

@@ -300,5 +300,5 @@ def test_inputs_that_would_be_gathered_whole_are_refused(few_patterns):
     X = da.zeros((600, 3), chunks=(200, 3))
     with pytest.raises(TypeError, match="WeaSELClassifier.fit works on data in memory"):
         WeaSELClassifier().fit(X, few_patterns[:600])
-    with pytest.raises(TypeError, match="SourceAwareInfluence.fit works on data in memory"):
+    with pytest.raises(TypeError, match="SourceAwareInfluence.fit would gather.*l2='auto'"):
         SourceAwareInfluence().fit(np.zeros((600, 3)), Ld)

@@ -1,0 +1,359 @@
+"""Training rows on dask: per-block terms in the workers' memory, reduced fits.
+
+The influence of a training term is local to its row once three global
+quantities are known: the end model's parameters ``theta``, the (damped)
+Hessian ``H`` and the target gradient. On a dask ``X`` and ``L`` each row
+block therefore becomes one :class:`TrainingBlock` (its features, its term
+decomposition, its labels), kept in the workers' memory; the objective, its
+gradient and the Hessian are sums over the blocks (:class:`BlockData`), and
+only these ``D``- or ``D x D``-sized sums travel to the driver. The end model
+is fitted by Newton's method on the reduced statistics: one pass over the
+blocks per step gives the objective, the gradient and the Hessian at once.
+"""
+
+import numpy as np
+
+from ..label_model._tensor_form import tensor_scores
+from ..utils._dask import import_dask, map_sum
+from ..utils._label_matrix import is_covered
+from ..utils._math import logsumexp_rows
+from ..utils._validation import check_label_matrix
+from ._hessian_solver import HessianSolver
+from ._linear_loss import LogisticModel
+from ._pipeline import check_votes_fit
+from ._terms import TermDecomposition
+
+__all__ = ["BlockCurvature", "BlockData", "TrainingBlock", "aligned_blocks", "newton_fit"]
+
+
+def aligned_blocks(X, L, caller):
+    """``X`` and ``L`` as dask arrays with the same row chunks, whole rows each.
+
+    An in-memory ``X`` or ``L`` beside a dask one is cut along the other's
+    row chunks; row chunks must be known.
+    """
+    da = import_dask(caller, "dask.array")
+    lazy = X if hasattr(X, "chunks") and hasattr(X, "dask") else L
+    rows = lazy.chunks[0]
+    if any(np.isnan(c) for c in rows):
+        raise ValueError(
+            f"{caller} needs the row chunk sizes of X and L, which are unknown "
+            "(nan); call .compute_chunk_sizes() on them first."
+        )
+    X = _as_dask(da, X, rows, "X")
+    L = _as_dask(da, L, rows, "L")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
+    if L.ndim not in (2, 3):
+        raise ValueError(
+            "L must be 2-D (n_samples, n_sources) or 3-D soft votes; got shape "
+            f"{L.shape}."
+        )
+    if X.shape[0] != L.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but L has {L.shape[0]}; they must describe "
+            "the same samples."
+        )
+    if X.dtype.kind not in "biuf" or L.dtype.kind not in "biuf":
+        raise TypeError(
+            f"X and L must hold numbers; got dtypes {X.dtype} and {L.dtype}."
+        )
+    L = L.rechunk({0: X.chunks[0], **{axis: -1 for axis in range(1, L.ndim)}})
+    return X.rechunk({0: X.chunks[0], 1: -1}), L
+
+
+def _as_dask(da, A, rows, name):
+    if hasattr(A, "chunks") and hasattr(A, "dask"):
+        return A
+    if hasattr(A, "tocsr"):
+        raise TypeError(
+            f"A sparse in-memory {name} beside a dask array is not supported; "
+            f"pass {name} as a dask array of dense blocks, or both in memory."
+        )
+    A = np.asarray(A)
+    return da.from_array(A, chunks=(rows,) + tuple(-1 for _ in A.shape[1:]))
+
+
+class TrainingBlock:
+    """One row block of the training data, validated and decomposed.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, d)
+    L : ndarray of shape (n_rows, m) or (n_rows, m, C)
+        The block's votes as given (``abstain`` = no vote).
+    W : ndarray of shape (m, C + 1, C)
+    activation : {"identity", "exp"}
+    abstain : int
+    offset : int
+        Position of the block's first row in ``L``.
+
+    Attributes
+    ----------
+    index : ndarray of shape (n_train,)
+        Training rows of the block (covered, with label mass), block positions.
+    X : ndarray of shape (n_train, d)
+        Their features.
+    terms : TermDecomposition or None
+        Their term decomposition (None without training rows).
+    labels : ndarray of shape (n_train, C)
+    """
+
+    def __init__(self, X, L, W, activation, abstain, offset):
+        n_classes = W.shape[2]
+        self.n_rows, self.offset = int(np.shape(L)[0]), int(offset)
+        self.n_sources = W.shape[0]
+        L = _validated_votes(L, n_classes, abstain, W)
+        scores = tensor_scores(L, W)
+        rows = is_covered(L)
+        if activation == "identity":
+            rows &= scores.sum(axis=1) > 0
+        self.index = np.flatnonzero(rows)
+        X = np.asarray(X, dtype=np.float64)
+        self.X = X if rows.all() else X[self.index]
+        self.terms = None
+        self.labels = np.zeros((0, n_classes))
+        if self.index.size:
+            self.terms = TermDecomposition(L[rows], W, activation, scores=scores[rows])
+            self.labels = self.terms.labels
+
+
+def _validated_votes(L, n_classes, abstain, W):
+    L = np.asarray(L)
+    if L.shape[0] == 0:
+        shape = L.shape[:2] + ((n_classes,) if L.ndim == 3 else ())
+        return np.zeros(shape, dtype=np.float64 if L.ndim == 3 else np.int8)
+    L, _ = check_label_matrix(
+        L, n_classes=n_classes, abstain=abstain, allow_soft=True, require_votes=False
+    )
+    check_votes_fit(L, W)
+    return L
+
+
+def _make_block(X, L, W, activation, abstain, offset):
+    return TrainingBlock(X, L, W, activation, abstain, offset)
+
+
+def _block_index(block):
+    return block.index + block.offset
+
+
+def _block_labels(block):
+    return block.labels
+
+
+def _block_counts(block):
+    """Training rows and label mass of a block (the fit's normalisers)."""
+    return np.array([block.index.size, block.labels.sum()])
+
+
+def _block_stats(block, model, theta, n_norm, hessian):
+    """Objective, gradient and (optionally) Hessian sums of one block.
+
+    ``model`` carries no ridge: the penalty is added once, on the driver.
+    """
+    X, T = block.X, block.labels
+    D = model.n_params
+    if X.shape[0] == 0:
+        return 0.0, np.zeros(D), np.zeros((D, D)) if hessian else 0.0
+    Z = model.logits(X, theta)
+    lse = logsumexp_rows(Z)
+    rho = T.sum(axis=1)
+    value = (rho @ lse - np.sum(T * Z)) / n_norm
+    P = np.exp(Z - lse[:, None])
+    grad = model.apply_t(X, model.free(rho[:, None] * P - T)).ravel() / n_norm
+    H = model.hessian(X, P, rho, n_norm) if hessian else 0.0
+    return value, grad, H
+
+
+def _block_hvp(block, model, theta, v, n_norm):
+    if block.X.shape[0] == 0:
+        return np.zeros(model.n_params)
+    P = model.proba(block.X, theta)
+    return model.hvp(block.X, P, block.labels.sum(axis=1), v, n_norm)
+
+
+def _block_diag(block, model, theta, n_norm):
+    if block.X.shape[0] == 0:
+        return np.zeros(model.n_params)
+    P = model.proba(block.X, theta)
+    return model.hessian_diag(block.X, P, block.labels.sum(axis=1), n_norm)
+
+
+class BlockData:
+    """The training blocks of a dask ``X`` and ``L``, kept on the workers.
+
+    Parameters
+    ----------
+    X, L : dask arrays
+        From :func:`aligned_blocks`.
+    W : ndarray of shape (m, C + 1, C)
+    activation : {"identity", "exp"}
+    abstain : int
+        The abstain code of ``L``.
+
+    Attributes
+    ----------
+    blocks : list
+        One persisted :class:`TrainingBlock` per row chunk.
+    chunks : tuple of int
+        Rows per block.
+    n_train : int
+        Training rows over all blocks.
+    """
+
+    def __init__(self, X, L, W, activation, abstain, caller):
+        dask = import_dask(caller)
+        self.chunks = tuple(int(c) for c in L.chunks[0])
+        offsets = np.concatenate([[0], np.cumsum(self.chunks)[:-1]])
+        parts = zip(X.to_delayed().ravel(), L.to_delayed().ravel(), offsets)
+        make = dask.delayed(_make_block, pure=False)
+        tasks = [make(x, l, W, activation, abstain, int(o)) for x, l, o in parts]
+        self.blocks = list(dask.persist(*tasks))
+        self.n_samples = int(sum(self.chunks))
+        self.n_features = int(X.shape[1])
+        self.n_classes = int(W.shape[2])
+        self.n_train = int(self.map_sum(_block_counts)[0])
+        if self.n_train == 0:
+            raise ValueError(
+                "No training row carries label mass: every row is uncovered."
+            )
+
+    def lazy_training_rows(self):
+        """Lazy ``(train_index, labels)``: training rows and labels, block by block."""
+        da = import_dask("SourceAwareInfluence", "dask.array")
+        delayed = import_dask("SourceAwareInfluence").delayed
+        C = self.n_classes
+        index = [
+            da.from_delayed(delayed(_block_index)(b), shape=(np.nan,), dtype=np.intp)
+            for b in self.blocks
+        ]
+        labels = [
+            da.from_delayed(delayed(_block_labels)(b), shape=(np.nan, C), dtype=float)
+            for b in self.blocks
+        ]
+        return da.concatenate(index), da.concatenate(labels)
+
+    def map_sum(self, func, *args):
+        """``sum(func(block, *args))`` over the blocks, added on the driver."""
+        return map_sum(func, [(b,) for b in self.blocks], *args)
+
+    def stats(self, model, theta, hessian=True):
+        """``(value, grad, H)`` of the mean-loss objective of ``model`` at ``theta``."""
+        bare = LogisticModel(
+            model.n_features,
+            model.n_classes,
+            fit_intercept=model.fit_intercept,
+            reference=model.reference,
+            l2=0.0,
+        )
+        value, grad, H = map_sum(
+            _block_stats,
+            [(b,) for b in self.blocks],
+            bare,
+            theta,
+            float(self.n_train),
+            hessian,
+        )
+        Th = theta.reshape(model.n_rows, model.n_free)
+        value = float(value) + model.penalty(theta)
+        grad = grad + (model.l2_rows[:, None] * Th).ravel()
+        if hessian:
+            H[np.diag_indices_from(H)] += np.repeat(model.l2_rows, model.n_free)
+        return value, grad, H
+
+
+class BlockCurvature:
+    """The curvature interface :class:`HessianSolver` reads, over row blocks.
+
+    At fixed parameters ``theta``: ``hessian`` returns the Hessian reduced
+    during the fit (a copy), ``hvp`` and ``hessian_diag`` are sums over the
+    blocks. The arguments ``X``, ``P`` and ``rho`` of the interface are
+    ignored: every block holds its rows, and ``P`` and ``rho`` follow from
+    ``theta`` and the labels.
+    """
+
+    def __init__(self, model, data, theta, hessian):
+        self.model, self.data, self.theta = model, data, theta
+        self.hessian_ = hessian
+        for name in ("n_params", "n_rows", "n_free", "n_features", "n_classes",
+                     "fit_intercept", "null_rows", "l2_rows"):
+            setattr(self, name, getattr(model, name))
+
+    def hessian(self, X, P, rho, n_norm=None):
+        return self.hessian_.copy()
+
+    def _bare(self):
+        return LogisticModel(
+            self.n_features,
+            self.n_classes,
+            fit_intercept=self.fit_intercept,
+            reference=self.model.reference,
+            l2=0.0,
+        )
+
+    def hvp(self, X, P, rho, v, n_norm=None):
+        out = self.data.map_sum(_block_hvp, self._bare(), self.theta, v,
+                                float(self.data.n_train))
+        return out + (self.l2_rows[:, None] * v.reshape(self.n_rows, self.n_free)).ravel()
+
+    def hessian_diag(self, X, P, rho, n_norm=None):
+        out = self.data.map_sum(_block_diag, self._bare(), self.theta,
+                                float(self.data.n_train))
+        return out + np.repeat(self.l2_rows, self.n_free)
+
+    def apply(self, X, M):
+        return self.model.apply(X, M)
+
+
+def newton_fit(data, model, init, *, tol, max_iter, polish=True):
+    """Minimise the objective on the blocks: Newton steps on reduced statistics.
+
+    Each step costs one pass over the blocks, which returns the objective,
+    the gradient and the Hessian at the candidate; the step is damped by
+    backtracking (Armijo, or a smaller gradient where the objective is flat
+    in double precision), as the in-memory polish.
+
+    Returns
+    -------
+    theta : ndarray of shape (D,)
+    info : dict
+        ``n_iter`` (0: no L-BFGS here), ``n_newton``, ``grad_inf``,
+        ``grad_inf_given`` (at ``init`` when given), ``n_passes``.
+    hessian : ndarray of shape (D, D)
+        The Hessian at ``theta``.
+    """
+    theta = np.zeros(model.n_params) if init is None else np.array(init, float)
+    value, grad, H = data.stats(model, theta)
+    given = None if init is None else float(np.max(np.abs(grad)))
+    n_newton, passes = 0, 1
+    while polish and np.max(np.abs(grad)) > tol and n_newton < max_iter:
+        g_inf = np.max(np.abs(grad))
+        solver = HessianSolver(
+            BlockCurvature(model, data, theta, H), None, None, None,
+            n_norm=float(data.n_train), solver="cholesky",
+        )
+        step = solver.solve(grad)
+        t, accepted = 1.0, False
+        while t >= 1e-10:
+            cand = theta - t * step
+            cval, cgrad, cH = data.stats(model, cand)
+            passes += 1
+            armijo = cval <= value + 1e-4 * t * (grad @ -step)
+            flat = abs(cval - value) <= 1e-12 * max(1.0, abs(value))
+            if armijo or (flat and np.max(np.abs(cgrad)) < g_inf):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        theta, value, grad, H = cand, cval, cgrad, cH
+        n_newton += 1
+    info = {
+        "grad_inf_given": given,
+        "grad_inf": float(np.max(np.abs(grad))),
+        "n_iter": 0,
+        "n_newton": n_newton,
+        "n_passes": passes,
+    }
+    return theta, info, H
