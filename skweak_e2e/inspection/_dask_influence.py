@@ -434,16 +434,8 @@ def prepare_dask(inspector, X, L):
     label_model, end_model, _ = split_model(inspector.model)
     L, frame_names = as_dask_array(L) if is_dask_collection(L) else (L, None)
     X, L = aligned_blocks(X, L, "SourceAwareInfluence.fit")
-    if not hasattr(label_model, "W_"):
-        label_model = clone(label_model).fit(L)
-    W = np.asarray(label_model.W_, dtype=np.float64)
-    if L.shape[1] != W.shape[0]:
-        raise ValueError(
-            f"L has {L.shape[1]} sources but the label model was fitted on "
-            f"{W.shape[0]}."
-        )
     wants_identity = inspector.method in ("auto", "rw") or inspector.relative
-    if label_model.activation == "exp" and (
+    if getattr(label_model, "activation", None) == "exp" and (
         inspector.linearize is True or (inspector.linearize == "auto" and wants_identity)
     ):
         raise ValueError(
@@ -452,6 +444,14 @@ def prepare_dask(inspector, X, L):
             "method='wm' with relative=False, or fit LinearizedApprox("
             "FrozenEstimator(label_model)) on an in-memory sample of L and pass it "
             "as the label model."
+        )
+    if not hasattr(label_model, "W_"):
+        label_model = clone(label_model).fit(L)
+    W = np.asarray(label_model.W_, dtype=np.float64)
+    if L.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"L has {L.shape[1]} sources but the label model was fitted on "
+            f"{W.shape[0]}."
         )
     W, activation, _ = linearize_if_needed(label_model, None, W, wants_identity,
                                            inspector.linearize)
