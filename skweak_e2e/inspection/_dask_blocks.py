@@ -147,12 +147,26 @@ def _block_counts(block):
     return np.array([block.index.size, block.labels.sum()])
 
 
-def _block_stats(block, model, theta, n_norm, hessian):
+def block_labels(block, removed=None):
+    """The block's training labels, after zeroing the sources ``removed``."""
+    if removed is None or block.terms is None:
+        return block.labels
+    return block.terms.labels_without_sources(np.asarray(removed, dtype=np.intp))
+
+
+def _block_full_labels(block, removed):
+    out = np.zeros((block.n_rows, block.labels.shape[1]))
+    out[block.index] = block_labels(block, removed)
+    return out
+
+
+def _block_stats(block, model, theta, n_norm, hessian, removed):
     """Objective, gradient and (optionally) Hessian sums of one block.
 
     ``model`` carries no ridge: the penalty is added once, on the driver.
+    ``removed``: sources whose parameters are zeroed in the labels (None).
     """
-    X, T = block.X, block.labels
+    X, T = block.X, block_labels(block, removed)
     D = model.n_params
     if X.shape[0] == 0:
         return 0.0, np.zeros(D), np.zeros((D, D)) if hessian else 0.0
@@ -238,8 +252,20 @@ class BlockData:
         """``sum(func(block, *args))`` over the blocks, added on the driver."""
         return map_sum(func, [(b,) for b in self.blocks], *args)
 
-    def stats(self, model, theta, hessian=True):
-        """``(value, grad, H)`` of the mean-loss objective of ``model`` at ``theta``."""
+    def lazy_labels(self, removed=None):
+        """Lazy (n_samples, C) training labels (zero rows off training)."""
+        da = import_dask("SourceAwareInfluence", "dask.array")
+        task = import_dask("SourceAwareInfluence").delayed(_block_full_labels)
+        return da.concatenate([
+            da.from_delayed(task(b, removed), shape=(n, self.n_classes), dtype=float)
+            for b, n in zip(self.blocks, self.chunks)
+        ])
+
+    def stats(self, model, theta, hessian=True, removed=None):
+        """``(value, grad, H)`` of the mean-loss objective of ``model`` at ``theta``.
+
+        ``removed``: the labels are those without these sources (a repair).
+        """
         bare = LogisticModel(
             model.n_features,
             model.n_classes,
@@ -254,6 +280,7 @@ class BlockData:
             theta,
             float(self.n_train),
             hessian,
+            removed,
         )
         Th = theta.reshape(model.n_rows, model.n_free)
         value = float(value) + model.penalty(theta)
@@ -306,11 +333,12 @@ class BlockCurvature:
         return self.model.apply(X, M)
 
 
-def newton_fit(data, model, init, *, tol, max_iter, polish=True):
+def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None):
     """Minimise the objective on the blocks: Newton steps on reduced statistics.
 
     Each step costs one pass over the blocks, which returns the objective,
-    the gradient and the Hessian at the candidate; the step is damped by
+    the gradient and the Hessian at the candidate (``removed``: on the
+    labels without these sources); the step is damped by
     backtracking (Armijo, or a smaller gradient where the objective is flat
     in double precision), as the in-memory polish.
 
@@ -324,7 +352,7 @@ def newton_fit(data, model, init, *, tol, max_iter, polish=True):
         The Hessian at ``theta``.
     """
     theta = np.zeros(model.n_params) if init is None else np.array(init, float)
-    value, grad, H = data.stats(model, theta)
+    value, grad, H = data.stats(model, theta, removed=removed)
     given = None if init is None else float(np.max(np.abs(grad)))
     n_newton, passes = 0, 1
     while polish and np.max(np.abs(grad)) > tol and n_newton < max_iter:
@@ -337,7 +365,7 @@ def newton_fit(data, model, init, *, tol, max_iter, polish=True):
         t, accepted = 1.0, False
         while t >= 1e-10:
             cand = theta - t * step
-            cval, cgrad, cH = data.stats(model, cand)
+            cval, cgrad, cH = data.stats(model, cand, removed=removed)
             passes += 1
             armijo = cval <= value + 1e-4 * t * (grad @ -step)
             flat = abs(cval - value) <= 1e-12 * max(1.0, abs(value))

@@ -35,6 +35,8 @@ from ._backends import (
     target_gradients,
 )
 from ._dask_blocks import BlockCurvature, BlockData, aligned_blocks, newton_fit
+from ._linear_loss import soft_cross_entropy
+from ._repair import Removal, harmful_order, source_removal_influence
 from ._hessian_solver import (
     CHOLESKY_MAX_PARAMS,
     HessianSolver,
@@ -83,7 +85,7 @@ class DaskLogisticBackend:
         The closed-form model's parameterisation (``end_model`` None).
     """
 
-    can_refit = False
+    can_refit = True
     raw_inputs = False
 
     def __init__(self, end_model, data, n_classes, options, reference):
@@ -116,7 +118,10 @@ class DaskLogisticBackend:
             n_norm=self.n_norm, solver=options.hessian_solver(), cg_tol=cg_tol,
             cg_max_iter=cg_it, damping=float(options.damping),
         )
+        self.make_estimator = factory
         self.end_model = factory(self.theta)
+        self._fit_options = {"tol": options.tol,
+                             "max_iter": min(options.max_iter, NEWTON_MAX_STEPS)}
 
     @property
     def has_inverse(self):
@@ -126,8 +131,22 @@ class DaskLogisticBackend:
     def n_features(self):
         return self.model.n_features
 
+    def inputs(self, X):
+        return X
+
     def proba(self, X):
         return self.model.proba(X, self.theta)
+
+    def loss(self, X, y, theta=None):
+        """Mean cross-entropy of hard labels ``y`` (in-memory ``X``)."""
+        theta = self.theta if theta is None else theta
+        return soft_cross_entropy(self.model.log_proba(X, theta), y)
+
+    def refit(self, removed):
+        """Parameters refitted on the labels without the sources ``removed``."""
+        theta, _, _ = newton_fit(self.data, self.model, self.theta,
+                                 removed=tuple(removed), **self._fit_options)
+        return theta
 
     def target_gradients(self, X_t, y_t, reduce):
         """Gradients of the target loss, summed over the blocks of a dask target."""
@@ -360,12 +379,52 @@ class DaskResultBuilder:
         ]
         return self._lazy(parts, lambda n: (n, len(self.source_names)))
 
+    def source_removal(self, direction):
+        """The :class:`DaskSourceRemoval` ranked by a target's direction.
+
+        Each source's removal influence (``source_removal_influence``) is a
+        sum over the rows, added up over the blocks.
+        """
+        ctx = self._context(None)
+        scores = map_sum(_block_source_removal, [(b,) for b in self.data.blocks],
+                         ctx, direction.V)
+        return DaskSourceRemoval(scores)
+
     def leave_one_out(self, backend, method):
         """Lazy leave-one-out mislabel scores (``1 - p_i^(-ij)[L_ij]``)."""
         ctx = self._context(backend.has_inverse)
         task = self._dask.delayed(_block_leave_one_out, pure=False)
         parts = [task(b, ctx, method) for b in self.data.blocks]
         return self._lazy(parts, lambda n: (n, len(self.source_names)))
+
+
+def _block_source_removal(block, ctx, V):
+    if block.terms is None:
+        return np.zeros(block.n_sources)
+    model = ctx.model
+    U = model.pad(model.apply(block.X, V.reshape(model.n_rows, model.n_free)))
+    P = model.proba(block.X, ctx.theta)
+    return source_removal_influence(block.terms, (P * U).sum(axis=1, keepdims=True) - U)
+
+
+class DaskSourceRemoval:
+    """:class:`SourceRemoval` on the blocks: a removal is the list of sources.
+
+    Its ``labels`` are the removed sources; the backend refits on the
+    blocks' labels without them (:meth:`DaskLogisticBackend.refit`).
+    """
+
+    def __init__(self, scores):
+        self.scores = scores
+        self.order = harmful_order(scores)
+
+    def removal(self, k):
+        sel = self.order[: int(k)]
+        return Removal(tuple(int(j) for j in sel), int(sel.size), sel)
+
+    def removed(self, sel, source_names, classes):
+        """The removed sources and their names."""
+        return sel, source_names[sel]
 
 
 class DaskInfluenceResult:

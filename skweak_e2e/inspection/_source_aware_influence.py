@@ -848,48 +848,9 @@ class SourceAwareInfluence(BaseEstimator):
         (True, (10,))
         """
         check_is_fitted(self)
-        if self._decomposition is None:
-            raise refusal("drop_harmful", "the repair ranks every training term and "
-                          "refits once per candidate and fold; fit the inspector on "
-                          "an in-memory sample of the rows (X[idx].compute(), "
-                          "L[idx].compute()) and repair that")
-        if not self._backend.can_refit:
-            raise ValueError(
-                "drop_harmful retrains the end model in closed form; a full-network "
-                "torch analysis cannot be refitted here (use network='last_layer')."
-            )
-        if unit not in ("term", "sample", "source"):
-            raise ValueError(
-                f"unit must be 'term', 'sample' or 'source'; got {unit!r}."
-            )
-        Xv, yv = self._check_target(X, y, method="drop_harmful")
-        if cv is not None:
-            if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2:
-                raise ValueError(f"cv must be an integer >= 2 or None; got {cv!r}.")
-            if len(yv) < MIN_FOLD_ROWS * cv:
-                raise ValueError(
-                    f"The validation set has {len(yv)} rows: too few to choose a "
-                    f"removal on held-out folds (cv={cv} needs at least "
-                    f"{MIN_FOLD_ROWS * cv}). Label more validation rows, lower cv, "
-                    "or pass cv=None to select on the scoring rows (overfits)."
-                )
-        dec, idx = self._decomposition, self.train_index_
-        if unit == "term":
-            method = self._repair_method if method is None else method
-            method, relative = self._variant(method, None)
-        builder, P = self._builder, self._backend.P
-
-        def make_strategy(u):
-            if unit == "source":
-                b = (P * u).sum(axis=1, keepdims=True) - u
-                return SourceRemoval(source_removal_influence(dec, b), dec, self.labels_)
-            if unit == "sample":
-                return SampleRemoval(self._result(u), self.labels_, idx)
-            res = builder.result(u, method, relative)
-            return TermRemoval(res, dec, self.labels_, idx, method)
-
-        u = self._backend.directions(Xv, yv, "mean")[0]
-        final = make_strategy(u)
+        Xv, yv = self._check_repair(X, y, unit, cv)
+        make_strategy = self._repair_strategies(unit, method)
+        final = make_strategy(self._backend.directions(Xv, yv, "mean")[0])
         if unit == "source":
             candidates = check_counts(fractions, self.n_sources_, final.order.size)
         else:
@@ -904,8 +865,11 @@ class SourceAwareInfluence(BaseEstimator):
             if removal.n_removed == 0
             else self._backend.refit(removal.labels)
         )
-        full_labels = np.zeros((self.n_samples_, self.n_classes_))
-        full_labels[idx] = removal.labels
+        if self._decomposition is None:  # lazy, block by block
+            full_labels = self._builder.data.lazy_labels(removal.labels)
+        else:
+            full_labels = np.zeros((self.n_samples_, self.n_classes_))
+            full_labels[self.train_index_] = removal.labels
         removed, removed_names = final.removed(
             removal.selection, self.source_names_, self.classes_
         )
@@ -924,3 +888,56 @@ class SourceAwareInfluence(BaseEstimator):
             removed_names=removed_names,
             erm_validation_loss=float(self._backend.loss(Xv, yv)),
         )
+
+    def _check_repair(self, X, y, unit, cv):
+        """The validation set of ``drop_harmful``, once the repair is possible."""
+        if not self._backend.can_refit:
+            raise ValueError(
+                "drop_harmful retrains the end model in closed form; a full-network "
+                "torch analysis cannot be refitted here (use network='last_layer')."
+            )
+        if unit not in ("term", "sample", "source"):
+            raise ValueError(
+                f"unit must be 'term', 'sample' or 'source'; got {unit!r}."
+            )
+        if self._decomposition is None and unit != "source":
+            raise refusal("drop_harmful", f"unit={unit!r} ranks every training "
+                          "term or row exactly; on dask arrays use unit='source' "
+                          "(refitted on reduced statistics), or fit the inspector "
+                          "on an in-memory sample of the rows (X[idx].compute(), "
+                          "L[idx].compute()) and repair that")
+        if self._decomposition is None and is_dask_collection(X):
+            raise refusal("drop_harmful", "the validation set is cut into folds: "
+                          "pass it in memory (X.compute(), y.compute())")
+        Xv, yv = self._check_target(X, y, method="drop_harmful")
+        if cv is not None:
+            if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2:
+                raise ValueError(f"cv must be an integer >= 2 or None; got {cv!r}.")
+            if len(yv) < MIN_FOLD_ROWS * cv:
+                raise ValueError(
+                    f"The validation set has {len(yv)} rows: too few to choose a "
+                    f"removal on held-out folds (cv={cv} needs at least "
+                    f"{MIN_FOLD_ROWS * cv}). Label more validation rows, lower cv, "
+                    "or pass cv=None to select on the scoring rows (overfits)."
+                )
+        return Xv, yv
+
+    def _repair_strategies(self, unit, method):
+        """``make_strategy(u)``: the removal strategy scored by directions ``u``."""
+        dec, idx, builder = self._decomposition, self.train_index_, self._builder
+        if unit == "term":
+            method = self._repair_method if method is None else method
+            method, relative = self._variant(method, None)
+        if dec is None:  # dask: whole sources, scored block by block
+            return builder.source_removal
+
+        def make_strategy(u):
+            if unit == "source":
+                b = (self._backend.P * u).sum(axis=1, keepdims=True) - u
+                return SourceRemoval(source_removal_influence(dec, b), dec, self.labels_)
+            if unit == "sample":
+                return SampleRemoval(self._result(u), self.labels_, idx)
+            res = builder.result(u, method, relative)
+            return TermRemoval(res, dec, self.labels_, idx, method)
+
+        return make_strategy

@@ -133,6 +133,24 @@ def test_uncovered_block_and_stationarity():
     _close(mem.influence(Xv, yv).per_sample, got.per_sample.compute())
 
 
+def test_source_repair_refits_on_reduced_statistics():
+    X, L, y = make_weak_supervision(1300, 8, n_features=5, n_adversarial=2,
+                                    random_state=0)
+    params = {"l2": 1e-2, "tol": 1e-12}
+    mem = SourceAwareInfluence(**params).fit(X[:900], L[:900])
+    lazy = SourceAwareInfluence(**params).fit(_lazy(X[:900], (300, 300, 300)),
+                                              _lazy(L[:900], (300, 300, 300)))
+    want = mem.drop_harmful(X[900:], y[900:], unit="source")
+    got = lazy.drop_harmful(X[900:], y[900:], unit="source")
+    # The two planted adversarial sources are found and removed, as in memory.
+    assert got.n_removed == want.n_removed == 2 and got.supported
+    np.testing.assert_array_equal(np.sort(got.removed), np.sort(want.removed))
+    _close(want.validation_loss, got.validation_loss)
+    _close(want.expected_change, got.expected_change)
+    _close(want.labels, got.labels.compute())
+    _close(want.estimator.predict_proba(X[900:]), got.estimator.predict_proba(X[900:]))
+
+
 def _refused(call, *words):
     with pytest.raises((TypeError, ValueError)) as info:
         call()
@@ -154,7 +172,9 @@ def test_what_cannot_run_on_reduced_statistics_is_refused_with_the_way_out():
     _refused(lambda: SourceAwareInfluence(l2=1e-2).fit(da.from_array(
         np.zeros((700, 4100)), chunks=(350, -1)), Ld), "4096", "X[idx].compute()")
     lazy = SourceAwareInfluence(l2=1e-2).fit(Xd, Ld)
-    _refused(lambda: lazy.drop_harmful(Xv, yv), "drop_harmful", "in-memory sample")
+    _refused(lambda: lazy.drop_harmful(Xv, yv), "unit='source'", "in-memory sample")
+    _refused(lambda: lazy.drop_harmful(da.from_array(Xv), yv, unit="source"),
+             "folds", "X.compute()")
     _refused(lambda: lazy.explain(Xv[0], yv[0]), "explain", "argtopk")
     _refused(lambda: lazy.mislabel_scores(Xv, yv), "gold rows", "score='influence'")
     Xt, yt = da.from_array(Xv, chunks=100), da.from_array(yv, chunks=100)
