@@ -16,7 +16,6 @@ memory and on the dask arrays (``tol=1e-12`` on both sides) must give the
 same influences to 1e-8 of their scale.
 """
 
-import time
 import warnings
 
 import numpy as np
@@ -58,16 +57,16 @@ def make_problem(n_rows, n_features, n_sources, chunk_rows, seed=0):
     return da.concatenate(Xs), da.concatenate(Ls), da.concatenate(ys)
 
 
-def _timed(func):
-    start = time.perf_counter()
-    out = func()
-    return out, time.perf_counter() - start
+def run_influence(client, n_rows, n_features, n_sources, chunk_rows, l2, check_rows,
+                  measure):
+    """``(steps, summary, check)``: every step's times, totals, the equality check.
 
-
-def run_influence(n_rows, n_features, n_sources, chunk_rows, l2, check_rows):
-    """``(steps, check)``: timings of every step, and the equality check."""
+    ``measure(run)`` returns ``run()`` and its wall time and CPU seconds of
+    the driver and the workers.
+    """
     import dask
     import dask.array as da
+    from distributed import wait
 
     from _dask_fit import PeakMemory
     from skweak_e2e import MajorityVote, SourceAwareInfluence
@@ -76,24 +75,28 @@ def run_influence(n_rows, n_features, n_sources, chunk_rows, l2, check_rows):
     Xv, _, yv = make_problem(2000, n_features, n_sources, 2000, seed=1)
     Xv, yv = dask.compute(Xv, yv)
     steps = []
+
+    def step(name, run):
+        out, times = measure(run)
+        steps.append((name, times))
+        return out
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with PeakMemory() as memory:
-            label_model, t = _timed(lambda: MajorityVote().fit(L))
-            steps.append(("MajorityVote fit on dask L", t))
+            X, L = step("generate X and L on the workers (persisted)",
+                        lambda: _persisted(client, wait, X, L))
+            label_model = step("MajorityVote fit on dask L", lambda: MajorityVote().fit(L))
             sai = SourceAwareInfluence(label_model, l2=l2)
-            sai, t = _timed(lambda: sai.fit(X, L))
-            steps.append((f"inspector fit ({sai.stationarity_['n_passes']} passes)", t))
-            res, t = _timed(lambda: sai.influence(Xv, yv))
-            steps.append(("influence: per-source / per-parameter summaries", t))
+            sai = step("inspector fit", lambda: sai.fit(X, L))
+            res = step("influence: per-source / per-parameter summaries",
+                       lambda: sai.influence(Xv, yv))
             terms = res.terms("coo")["influence"]
-            sums, t = _timed(lambda: dask.compute(
-                res.per_sample.sum(), res.per_vote.sum(), terms.sum(),
-                (terms > 0).sum(), terms.size if not np.isnan(terms.size) else
+            sums = step("every term, per-sample and per-vote, reduced", lambda: dask.compute(
+                res.per_sample.sum(), res.per_vote.sum(), terms.sum(), (terms > 0).sum(),
                 da.ones_like(terms).sum()))
-            steps.append((f"all {int(sums[4]):,} terms, reduced on the workers", t))
-            scores, t = _timed(lambda: da.nanmean(sai.mislabel_scores()).compute())
-            steps.append(("leave-one-out mislabel scores, reduced", t))
+            step("leave-one-out mislabel scores, reduced",
+                 lambda: da.nanmean(sai.mislabel_scores()).compute())
     sum_gap = abs(sums[0] - res.per_source.sum()) / max(abs(res.per_source).max(), 1e-300)
     summary = {
         "peak": memory.peak,
@@ -102,8 +105,15 @@ def run_influence(n_rows, n_features, n_sources, chunk_rows, l2, check_rows):
         "harmful": int(sums[3]),
         "sum identity": float(sum_gap),
         "n_train": sai.n_train_,
+        "passes": sai.stationarity_["n_passes"],
     }
     return steps, summary, _check(X, L, Xv, yv, label_model, l2, check_rows)
+
+
+def _persisted(client, wait, X, L):
+    X, L = client.persist([X, L])
+    wait([X, L])
+    return X, L
 
 
 def _check(X, L, Xv, yv, label_model, l2, check_rows):

@@ -367,22 +367,33 @@ def part_influence(args):
     client = Client(cluster)
     try:
         client.run(_import_library)
-        run_influence(20_000, 10, 5, 5_000, 1e-3, 5_000)  # untimed: code paths load
-        steps, info, check = run_influence(n, d, args.sources, int(args.chunk_rows),
-                                           1e-3, min(int(1e5), n))
+        timed = lambda run: measure(client, run)  # noqa: E731
+        run_influence(client, 20_000, 10, 5, 5_000, 1e-3, 5_000, timed)  # warm-up
+        steps, info, check = run_influence(client, n, d, args.sources,
+                                           int(args.chunk_rows), 1e-3,
+                                           min(int(1e5), n), timed)
     finally:
         client.close()
         cluster.close()
     title = (f"SourceAwareInfluence, {n:,} x {d} float64 X ({info['X bytes'] / 2**30:.2f} "
              f"GiB) and {n:,} x {args.sources} int8 L, blocks of {int(args.chunk_rows):,} "
              f"rows, {args.workers} worker processes ({info['n_train']:,} training rows, "
-             f"{info['terms']:,} terms, {info['harmful']:,} harmful)")
-    total = sum(t for _, t in steps)
-    print(rst_table(["step", "wall s"], [[s, f"{t:.1f}"] for s, t in steps]
-                    + [["total", f"{total:.1f}"]], title))
+             f"{info['terms']:,} terms, {info['harmful']:,} harmful; the fit took "
+             f"{info['passes']} passes)")
+    table = [[name, f"{t['wall']:.1f}", f"{t['driver']:.1f}", f"{t['workers']:.1f}"]
+             for name, t in steps]
+    analysis = steps[2:]  # after the data and the label model
+    wall = sum(t["wall"] for _, t in analysis)
+    cpu = sum(t["driver"] + t["workers"] for _, t in analysis)
+    table.append(["inspector: fit, every term, mislabel scores", f"{wall:.1f}",
+                  "", f"{cpu:.1f} (CPU s, all)"])
+    print(rst_table(["step", "wall s", "driver CPU s", "workers CPU s"], table, title))
     memory = info["peak"] / info["X bytes"]
-    rows = [["wall time, fit and every term", f"{total:.0f} s",
-             "< 120 s at 1e7 rows", "n/a" if n < 1e7 else "PASS" if total < 120 else "MISS"],
+    at_1e7 = cpu * 1e7 / n / args.workers
+    rows = [["inspector wall time", f"{wall:.0f} s", "< 120 s at 1e7 rows",
+             "n/a" if n < 1e7 else "PASS" if wall < 120 else "MISS"],
+            ["extrapolated: CPU s x 1e7 / n / workers", f"{at_1e7:.0f} s",
+             "< 120 s", "PASS" if at_1e7 < 120 else "MISS"],
             ["driver peak memory / size of X", f"{memory:.4f}", "< 0.1",
              "PASS" if memory < 0.1 else "MISS"],
             ["sum of per-sample = sum of per-source", f"{info['sum identity']:.1e}",

@@ -23,7 +23,21 @@ from ._linear_loss import LogisticModel
 from ._pipeline import check_votes_fit
 from ._terms import TermDecomposition
 
-__all__ = ["BlockCurvature", "BlockData", "TrainingBlock", "aligned_blocks", "newton_fit"]
+#: Fewest training rows whose Hessian stands for all rows in the Newton steps
+#: of a dask fit (the final Hessian is exact).
+HESSIAN_SAMPLE_ROWS = 50_000
+#: ... and at least this many per end-model parameter.
+HESSIAN_ROWS_PER_PARAM = 50
+
+__all__ = [
+    "BlockCurvature",
+    "BlockData",
+    "GoldBlock",
+    "TrainingBlock",
+    "aligned_blocks",
+    "newton_fit",
+    "training_blocks",
+]
 
 
 def aligned_blocks(X, L, caller):
@@ -130,6 +144,37 @@ def _validated_votes(L, n_classes, abstain, W):
     return L
 
 
+class GoldBlock:
+    """In-memory rows that join the objective only (no terms, no output)."""
+
+    terms = None
+
+    def __init__(self, X, labels):
+        self.X = np.asarray(X, dtype=np.float64)
+        self.labels = np.asarray(labels, dtype=np.float64)
+        self.index = np.arange(self.X.shape[0])
+
+
+def training_blocks(X, L, W, activation, abstain, caller):
+    """The :class:`BlockData` of aligned dask ``X`` and ``L`` (see ``aligned_blocks``).
+
+    Every row block becomes one :class:`TrainingBlock`, persisted on the
+    workers; only the count of training rows comes back.
+    """
+    dask = import_dask(caller)
+    chunks = tuple(int(c) for c in L.chunks[0])
+    offsets = np.concatenate([[0], np.cumsum(chunks)[:-1]])
+    parts = zip(X.to_delayed().ravel(), L.to_delayed().ravel(), offsets)
+    make = dask.delayed(_make_block, pure=False)
+    tasks = [make(x, l, W, activation, abstain, int(o)) for x, l, o in parts]
+    blocks = list(dask.persist(*tasks))
+    count = dask.delayed(_block_counts, pure=False)
+    counts = dask.compute(*[count(b) for b in blocks])
+    if sum(counts) == 0:
+        raise ValueError("No training row carries label mass: every row is uncovered.")
+    return BlockData(blocks, chunks, X.shape[1], W.shape[2], counts)
+
+
 def _make_block(X, L, W, activation, abstain, offset):
     return TrainingBlock(X, L, W, activation, abstain, offset)
 
@@ -143,8 +188,8 @@ def _block_labels(block):
 
 
 def _block_counts(block):
-    """Training rows and label mass of a block (the fit's normalisers)."""
-    return np.array([block.index.size, block.labels.sum()])
+    """Training rows of a block."""
+    return int(block.index.size)
 
 
 def block_labels(block, removed=None):
@@ -160,23 +205,25 @@ def _block_full_labels(block, removed):
     return out
 
 
-def _block_stats(block, model, theta, n_norm, hessian, removed):
+def _block_stats(block, hessian, model, theta, n_norm, removed):
     """Objective, gradient and (optionally) Hessian sums of one block.
 
     ``model`` carries no ridge: the penalty is added once, on the driver.
-    ``removed``: sources whose parameters are zeroed in the labels (None).
+    ``hessian``: 0 (none), else the weight of the block's Hessian (above 1
+    when the block stands for others). ``removed``: sources whose parameters
+    are zeroed in the labels (None).
     """
     X, T = block.X, block_labels(block, removed)
     D = model.n_params
     if X.shape[0] == 0:
-        return 0.0, np.zeros(D), np.zeros((D, D)) if hessian else 0.0
+        return 0.0, np.zeros(D), 0.0
     Z = model.logits(X, theta)
     lse = logsumexp_rows(Z)
     rho = T.sum(axis=1)
     value = (rho @ lse - np.sum(T * Z)) / n_norm
     P = np.exp(Z - lse[:, None])
     grad = model.apply_t(X, model.free(rho[:, None] * P - T)).ravel() / n_norm
-    H = model.hessian(X, P, rho, n_norm) if hessian else 0.0
+    H = model.hessian(X, P, rho, n_norm) * hessian if hessian else 0.0
     return value, grad, H
 
 
@@ -197,41 +244,39 @@ def _block_diag(block, model, theta, n_norm):
 class BlockData:
     """The training blocks of a dask ``X`` and ``L``, kept on the workers.
 
-    Parameters
-    ----------
-    X, L : dask arrays
-        From :func:`aligned_blocks`.
-    W : ndarray of shape (m, C + 1, C)
-    activation : {"identity", "exp"}
-    abstain : int
-        The abstain code of ``L``.
+    Built by :func:`training_blocks`; :meth:`with_rows` adds in-memory rows
+    to the objective (the gold rows of the leave-one-out score).
 
-    Attributes
+    Parameters
     ----------
     blocks : list
         One persisted :class:`TrainingBlock` per row chunk.
     chunks : tuple of int
-        Rows per block.
-    n_train : int
-        Training rows over all blocks.
+        Rows per block of ``L``.
+    n_features, n_classes : int
+    counts : sequence of int
+        Training rows of every block (``n_train``: their sum).
+    extra : list, default=()
+        Blocks of in-memory rows that join the objective only.
+    n_norm : float, default=None
+        Normaliser of the mean loss; ``n_train`` when None.
     """
 
-    def __init__(self, X, L, W, activation, abstain, caller):
-        dask = import_dask(caller)
-        self.chunks = tuple(int(c) for c in L.chunks[0])
-        offsets = np.concatenate([[0], np.cumsum(self.chunks)[:-1]])
-        parts = zip(X.to_delayed().ravel(), L.to_delayed().ravel(), offsets)
-        make = dask.delayed(_make_block, pure=False)
-        tasks = [make(x, l, W, activation, abstain, int(o)) for x, l, o in parts]
-        self.blocks = list(dask.persist(*tasks))
+    def __init__(self, blocks, chunks, n_features, n_classes, counts, extra=(),
+                 n_norm=None):
+        self.blocks, self.chunks, self.extra = list(blocks), tuple(chunks), list(extra)
         self.n_samples = int(sum(self.chunks))
-        self.n_features = int(X.shape[1])
-        self.n_classes = int(W.shape[2])
-        self.n_train = int(self.map_sum(_block_counts)[0])
-        if self.n_train == 0:
-            raise ValueError(
-                "No training row carries label mass: every row is uncovered."
-            )
+        self.n_features, self.n_classes = int(n_features), int(n_classes)
+        self.counts = tuple(int(c) for c in counts)
+        self.n_train = int(sum(self.counts))
+        self.n_norm = float(self.n_train if n_norm is None else n_norm)
+
+    def with_rows(self, X, labels):
+        """The same blocks, with rows ``X`` of labels ``labels`` in the objective."""
+        extra = GoldBlock(X, labels)
+        return BlockData(self.blocks, self.chunks, self.n_features, self.n_classes,
+                         self.counts, self.extra + [extra],
+                         self.n_norm + extra.X.shape[0])
 
     def lazy_training_rows(self):
         """Lazy ``(train_index, labels)``: training rows and labels, block by block."""
@@ -249,8 +294,8 @@ class BlockData:
         return da.concatenate(index), da.concatenate(labels)
 
     def map_sum(self, func, *args):
-        """``sum(func(block, *args))`` over the blocks, added on the driver."""
-        return map_sum(func, [(b,) for b in self.blocks], *args)
+        """``sum(func(block, *args))`` over the blocks (and extra rows)."""
+        return map_sum(func, [(b,) for b in self.blocks + self.extra], *args)
 
     def lazy_labels(self, removed=None):
         """Lazy (n_samples, C) training labels (zero rows off training)."""
@@ -261,10 +306,38 @@ class BlockData:
             for b, n in zip(self.blocks, self.chunks)
         ])
 
-    def stats(self, model, theta, hessian=True, removed=None):
+    def hessian_weights(self, n_params, exact=False):
+        """Weight of each block's Hessian: all 1 (exact), or a row sample.
+
+        The sample, blocks spread evenly over the rows and holding at least
+        ``max(HESSIAN_SAMPLE_ROWS, HESSIAN_ROWS_PER_PARAM * n_params)``
+        training rows, is
+        weighted up to stand for every row; in-memory extra rows always
+        count once. A Newton step on the sample's Hessian costs one Hessian
+        of the sample plus a gradient over every row.
+        """
+        counts = np.asarray(self.counts, dtype=float)
+        weights = np.ones(len(self.blocks))
+        target = max(HESSIAN_SAMPLE_ROWS, HESSIAN_ROWS_PER_PARAM * n_params)
+        if not exact and counts.sum() > 2 * target:
+            weights[:] = 0.0
+            taken = 0.0
+            stride = max(1, int(len(counts) * target / counts.sum()))
+            for order in range(stride):  # every stride-th block, then the next...
+                for k in range(order, len(counts), stride):
+                    if taken >= target:
+                        break
+                    weights[k] = 1.0
+                    taken += counts[k]
+            weights *= counts.sum() / taken
+        return tuple(weights) + (1.0,) * len(self.extra)
+
+    def stats(self, model, theta, weights=None, removed=None):
         """``(value, grad, H)`` of the mean-loss objective of ``model`` at ``theta``.
 
-        ``removed``: the labels are those without these sources (a repair).
+        ``weights``: of the blocks' Hessians (:meth:`hessian_weights`; None:
+        exact, all 1). ``removed``: the labels are those without these
+        sources (a repair).
         """
         bare = LogisticModel(
             model.n_features,
@@ -273,20 +346,17 @@ class BlockData:
             reference=model.reference,
             l2=0.0,
         )
+        if weights is None:
+            weights = (1.0,) * (len(self.blocks) + len(self.extra))
         value, grad, H = map_sum(
             _block_stats,
-            [(b,) for b in self.blocks],
-            bare,
-            theta,
-            float(self.n_train),
-            hessian,
-            removed,
+            list(zip(self.blocks + self.extra, weights)),
+            bare, theta, self.n_norm, removed,
         )
         Th = theta.reshape(model.n_rows, model.n_free)
         value = float(value) + model.penalty(theta)
         grad = grad + (model.l2_rows[:, None] * Th).ravel()
-        if hessian:
-            H[np.diag_indices_from(H)] += np.repeat(model.l2_rows, model.n_free)
+        H = np.asarray(H, dtype=float) + np.diag(np.repeat(model.l2_rows, model.n_free))
         return value, grad, H
 
 
@@ -321,12 +391,12 @@ class BlockCurvature:
 
     def hvp(self, X, P, rho, v, n_norm=None):
         out = self.data.map_sum(_block_hvp, self._bare(), self.theta, v,
-                                float(self.data.n_train))
+                                self.data.n_norm)
         return out + (self.l2_rows[:, None] * v.reshape(self.n_rows, self.n_free)).ravel()
 
     def hessian_diag(self, X, P, rho, n_norm=None):
         out = self.data.map_sum(_block_diag, self._bare(), self.theta,
-                                float(self.data.n_train))
+                                self.data.n_norm)
         return out + np.repeat(self.l2_rows, self.n_free)
 
     def apply(self, X, M):
@@ -336,11 +406,16 @@ class BlockCurvature:
 def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None):
     """Minimise the objective on the blocks: Newton steps on reduced statistics.
 
-    Each step costs one pass over the blocks, which returns the objective,
-    the gradient and the Hessian at the candidate (``removed``: on the
-    labels without these sources); the step is damped by
-    backtracking (Armijo, or a smaller gradient where the objective is flat
-    in double precision), as the in-memory polish.
+    Each step costs one pass over the blocks, which returns the objective
+    and the gradient over every row and the Hessian of a row sample
+    (:meth:`BlockData.hessian_weights`; every row when the sample would be
+    most of them) at the candidate (``removed``: on the labels without these
+    sources). The step is damped by backtracking (Armijo, or a smaller
+    gradient where the objective is flat in double precision), as the
+    in-memory polish. Steps converge linearly on the sample's Hessian, so a
+    step that does not shrink the gradient fourfold switches to the exact
+    Hessian; once the gradient is within ``tol``, one more pass returns the
+    exact Hessian at the solution, which the influence solves use.
 
     Returns
     -------
@@ -349,23 +424,25 @@ def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None):
         ``n_iter`` (0: no L-BFGS here), ``n_newton``, ``grad_inf``,
         ``grad_inf_given`` (at ``init`` when given), ``n_passes``.
     hessian : ndarray of shape (D, D)
-        The Hessian at ``theta``.
+        The exact Hessian at ``theta``.
     """
+    exact = data.hessian_weights(model.n_params, exact=True)
+    weights = data.hessian_weights(model.n_params)
     theta = np.zeros(model.n_params) if init is None else np.array(init, float)
-    value, grad, H = data.stats(model, theta, removed=removed)
+    value, grad, H = data.stats(model, theta, weights, removed)
     given = None if init is None else float(np.max(np.abs(grad)))
-    n_newton, passes = 0, 1
+    n_newton, passes, H_weights = 0, 1, weights
     while polish and np.max(np.abs(grad)) > tol and n_newton < max_iter:
         g_inf = np.max(np.abs(grad))
         solver = HessianSolver(
             BlockCurvature(model, data, theta, H), None, None, None,
-            n_norm=float(data.n_train), solver="cholesky",
+            n_norm=data.n_norm, solver="cholesky",
         )
         step = solver.solve(grad)
         t, accepted = 1.0, False
         while t >= 1e-10:
             cand = theta - t * step
-            cval, cgrad, cH = data.stats(model, cand, removed=removed)
+            cval, cgrad, cH = data.stats(model, cand, weights, removed)
             passes += 1
             armijo = cval <= value + 1e-4 * t * (grad @ -step)
             flat = abs(cval - value) <= 1e-12 * max(1.0, abs(value))
@@ -375,8 +452,13 @@ def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None):
             t *= 0.5
         if not accepted:
             break
-        theta, value, grad, H = cand, cval, cgrad, cH
+        theta, value, grad, H, H_weights = cand, cval, cgrad, cH, weights
         n_newton += 1
+        if np.max(np.abs(grad)) > 0.25 * g_inf:
+            weights = exact
+    if H_weights != exact:
+        value, grad, H = data.stats(model, theta, exact, removed)
+        passes += 1
     info = {
         "grad_inf_given": given,
         "grad_inf": float(np.max(np.abs(grad))),

@@ -34,7 +34,7 @@ from ._backends import (
     soft_logistic_factory,
     target_gradients,
 )
-from ._dask_blocks import BlockCurvature, BlockData, aligned_blocks, newton_fit
+from ._dask_blocks import BlockCurvature, aligned_blocks, newton_fit, training_blocks
 from ._linear_loss import soft_cross_entropy
 from ._repair import Removal, harmful_order, source_removal_influence
 from ._hessian_solver import (
@@ -72,31 +72,47 @@ class Direction:
         self.V = V
 
 
+def dask_backend(end_model, data, n_classes, options, reference):
+    """The :class:`DaskLogisticBackend` of a closed-form end model.
+
+    ``end_model`` None: the soft-label logistic regression (``reference``:
+    class 0 at logit 0); a ``LogisticRegression``: its objective, from its
+    coefficients when fitted (else from zero: no scikit-learn fit runs here).
+    """
+    d = data.n_features
+    if end_model is None:
+        model = LogisticModel(d, n_classes, reference=reference, l2=options.l2)
+        return DaskLogisticBackend(
+            model, data, None, soft_logistic_factory(model, options, reference), options
+        )
+    model = sklearn_linear_model(end_model, d, data.n_train, n_classes)
+    return DaskLogisticBackend(
+        model,
+        data,
+        _sklearn_init(end_model, model, n_classes),
+        sklearn_factory(end_model, model),
+        options,
+    )
+
+
 class DaskLogisticBackend:
-    """The closed-form end model fitted on the training blocks of a dask ``X``.
+    """A closed-form end model fitted on the training blocks of a dask ``X``.
 
     Parameters
     ----------
-    end_model : None or LogisticRegression
+    model : LogisticModel
     data : BlockData
-    n_classes : int
+    init : ndarray of shape (D,) or None
+        Given parameters (polished when ``options.polish``), or None to fit.
+    make_estimator : callable or None
+        Maps parameters to the user-facing end model.
     options : BackendOptions
-    reference : bool
-        The closed-form model's parameterisation (``end_model`` None).
     """
 
     can_refit = True
     raw_inputs = False
 
-    def __init__(self, end_model, data, n_classes, options, reference):
-        d = data.n_features
-        if end_model is None:
-            model = LogisticModel(d, n_classes, reference=reference, l2=options.l2)
-            init, factory = None, soft_logistic_factory(model, options, reference)
-        else:
-            model = sklearn_linear_model(end_model, d, data.n_train, n_classes)
-            init = _sklearn_init(end_model, model, n_classes)
-            factory = sklearn_factory(end_model, model)
+    def __init__(self, model, data, init, make_estimator, options):
         if model.n_params > CHOLESKY_MAX_PARAMS:
             raise ValueError(
                 f"The end model has {model.n_params} parameters; on dask arrays the "
@@ -104,12 +120,13 @@ class DaskLogisticBackend:
                 "the features (e.g. a projection), or inspect an in-memory sample "
                 "of the rows (X[idx].compute(), L[idx].compute())."
             )
-        self.model, self.data = model, data
-        self.n_norm = float(data.n_train)
+        self.model, self.data, self.options = model, data, options
+        self.n_norm = data.n_norm
+        self._fit_options = {"tol": options.tol,
+                             "max_iter": min(options.max_iter, NEWTON_MAX_STEPS)}
         self.theta, info, H = newton_fit(
-            data, model, init, tol=options.tol,
-            max_iter=min(options.max_iter, NEWTON_MAX_STEPS),
-            polish=options.polish or init is None,
+            data, model, init, polish=options.polish or init is None,
+            **self._fit_options,
         )
         self.stationarity = info
         cg_tol, cg_it = options.cg(False)
@@ -118,10 +135,20 @@ class DaskLogisticBackend:
             n_norm=self.n_norm, solver=options.hessian_solver(), cg_tol=cg_tol,
             cg_max_iter=cg_it, damping=float(options.damping),
         )
-        self.make_estimator = factory
-        self.end_model = factory(self.theta)
-        self._fit_options = {"tol": options.tol,
-                             "max_iter": min(options.max_iter, NEWTON_MAX_STEPS)}
+        self.make_estimator = make_estimator
+        self.end_model = None if make_estimator is None else make_estimator(self.theta)
+
+    def with_gold_rows(self, X_gold, y_gold, weight):
+        """A backend refitted with labelled in-memory rows of mass ``weight``.
+
+        As :meth:`LogisticBackend.with_gold_rows`: the rows join the
+        objective (and its normaliser) with one-hot labels, the model is
+        refitted from the current parameters; the training blocks keep their
+        rows, so the leave-one-out scores address them as before.
+        """
+        gold = float(weight) * np.eye(self.model.n_classes)[y_gold]
+        data = self.data.with_rows(np.asarray(X_gold, dtype=np.float64), gold)
+        return DaskLogisticBackend(self.model, data, self.theta, None, self.options)
 
     @property
     def has_inverse(self):
@@ -391,8 +418,12 @@ class DaskResultBuilder:
         return DaskSourceRemoval(scores)
 
     def leave_one_out(self, backend, method):
-        """Lazy leave-one-out mislabel scores (``1 - p_i^(-ij)[L_ij]``)."""
-        ctx = self._context(backend.has_inverse)
+        """Lazy leave-one-out mislabel scores (``1 - p_i^(-ij)[L_ij]``).
+
+        ``backend``: this builder's, or one refitted with gold rows.
+        """
+        kernels = backend.kernel_source(backend.has_inverse)
+        ctx = self._dask.delayed(backend.context(kernels), pure=True)
         task = self._dask.delayed(_block_leave_one_out, pure=False)
         parts = [task(b, ctx, method) for b in self.data.blocks]
         return self._lazy(parts, lambda n: (n, len(self.source_names)))
@@ -515,12 +546,12 @@ def prepare_dask(inspector, X, L):
     W, activation, _ = linearize_if_needed(label_model, None, W, wants_identity,
                                            inspector.linearize)
     abstain = getattr(label_model, "abstain", -1)
-    data = BlockData(X, L, W, activation, abstain, "SourceAwareInfluence.fit")
+    data = training_blocks(X, L, W, activation, abstain, "SourceAwareInfluence.fit")
     n_classes = W.shape[2]
     options = BackendOptions.from_params(inspector.get_params(deep=False), inspector.l2
                                          if end_model is None else 0.0)
     reference = closed_form_reference(inspector.logits, n_classes)
-    backend = DaskLogisticBackend(end_model, data, n_classes, options, reference)
+    backend = dask_backend(end_model, data, n_classes, options, reference)
     return Bunch(label_model=label_model, W=W, activation=activation, data=data,
                  backend=backend, frame_names=frame_names, n_sources=W.shape[0])
 

@@ -727,10 +727,10 @@ class SourceAwareInfluence(BaseEstimator):
                 raise ValueError("relative=True applies to score='influence' only.")
             method = self._variant(method, False)[0]
             backend = self._backend
-            if X is not None and self._decomposition is None:
+            if is_dask_collection(X) and self._decomposition is None:
                 raise refusal("mislabel_scores", "the gold rows of the leave-one-out "
-                              "score need a refit; use score='influence' with X, y "
-                              "(dask or in memory), or leave_one_out without X, y")
+                              "score join the refit in memory: pass them computed "
+                              "(X.compute(), y.compute())")
             if X is not None:
                 if not isinstance(gold_weight, numbers.Real) or not gold_weight > 0:
                     raise ValueError(

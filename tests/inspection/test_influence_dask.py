@@ -94,8 +94,8 @@ def test_dask_fit_and_queries_equal_in_memory(case):
         _close(value[order[0]], coo[key][order[1]])
     _close(expected.terms("dense"), got.terms("dense").compute())
     assert got.n_train == expected.n_train and got.method == expected.method
-    for score in ("leave_one_out", "influence"):
-        args = (Xv, yv) if score == "influence" else ()
+    for score, args in [("leave_one_out", ()), ("leave_one_out", (Xv, yv)),
+                        ("influence", (Xv, yv))]:
         want = mem.mislabel_scores(*args, score=score)
         have = lazy.mislabel_scores(*args, score=score).compute()
         np.testing.assert_array_equal(np.isnan(want), np.isnan(have))
@@ -151,6 +151,32 @@ def test_source_repair_refits_on_reduced_statistics():
     _close(want.estimator.predict_proba(X[900:]), got.estimator.predict_proba(X[900:]))
 
 
+def test_newton_steps_on_a_row_sample_of_the_hessian(monkeypatch):
+    from skweak_e2e.inspection import _dask_blocks
+
+    # Sample Hessians of about 100 rows (two of the seven blocks) for the
+    # steps; the exact Hessian at the solution.
+    monkeypatch.setattr(_dask_blocks, "HESSIAN_SAMPLE_ROWS", 100)
+    monkeypatch.setattr(_dask_blocks, "HESSIAN_ROWS_PER_PARAM", 1)
+    X, L, Xv, yv = _problem(n_classes=3)
+    chunks = (100,) * 7
+    mem = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(X, L)
+    lazy = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(_lazy(X, chunks), _lazy(L, chunks))
+    data = lazy._backend.data
+    weights = np.array(data.hessian_weights(15))
+    # One block of the seven, weighted up to stand for every training row.
+    assert (weights > 0).sum() == 1
+    assert weights @ np.array(data.counts) == pytest.approx(data.n_train, rel=1e-12)
+    info = lazy.stationarity_
+    assert info["grad_inf"] <= 1e-12
+    # One pass per step, and one for the exact Hessian unless a slow step
+    # had switched to it already.
+    assert info["n_newton"] + 1 <= info["n_passes"] <= info["n_newton"] + 2
+    want, got = mem.influence(Xv, yv), lazy.influence(Xv, yv)
+    _close(want.per_source, got.per_source)
+    _close(want.per_sample, got.per_sample.compute())
+
+
 def _refused(call, *words):
     with pytest.raises((TypeError, ValueError)) as info:
         call()
@@ -176,8 +202,8 @@ def test_what_cannot_run_on_reduced_statistics_is_refused_with_the_way_out():
     _refused(lambda: lazy.drop_harmful(da.from_array(Xv), yv, unit="source"),
              "folds", "X.compute()")
     _refused(lambda: lazy.explain(Xv[0], yv[0]), "explain", "argtopk")
-    _refused(lambda: lazy.mislabel_scores(Xv, yv), "gold rows", "score='influence'")
     Xt, yt = da.from_array(Xv, chunks=100), da.from_array(yv, chunks=100)
+    _refused(lambda: lazy.mislabel_scores(Xt, yt), "gold rows", "X.compute()")
     _refused(lambda: lazy.influence(Xt, yt, reduce="none"), "X.compute()", "'mean'")
 
 
