@@ -382,18 +382,30 @@ def part_influence(args):
              f"{info['passes']} passes)")
     table = [[name, f"{t['wall']:.1f}", f"{t['driver']:.1f}", f"{t['workers']:.1f}"]
              for name, t in steps]
-    analysis = steps[2:]  # after the data and the label model
-    wall = sum(t["wall"] for _, t in analysis)
-    cpu = sum(t["driver"] + t["workers"] for _, t in analysis)
-    table.append(["inspector: fit, every term, mislabel scores", f"{wall:.1f}",
-                  "", f"{cpu:.1f} (CPU s, all)"])
+
+    def total(part):
+        return (sum(t["wall"] for _, t in part),
+                sum(t["driver"] + t["workers"] for _, t in part))
+
+    # After the data and the label model: the fit and every term (the
+    # target), then the mislabel scores as well.
+    terms_wall, terms_cpu = total(steps[2:5])
+    all_wall, all_cpu = total(steps[2:])
+    table.append(["inspector fit and every term", f"{terms_wall:.1f}", "",
+                  f"{terms_cpu:.1f} (CPU s, all)"])
+    table.append(["... and the mislabel scores", f"{all_wall:.1f}", "",
+                  f"{all_cpu:.1f} (CPU s, all)"])
     print(rst_table(["step", "wall s", "driver CPU s", "workers CPU s"], table, title))
     memory = info["peak"] / info["X bytes"]
-    at_1e7 = cpu * 1e7 / n / args.workers
-    rows = [["inspector wall time", f"{wall:.0f} s", "< 120 s at 1e7 rows",
-             "n/a" if n < 1e7 else "PASS" if wall < 120 else "MISS"],
-            ["extrapolated: CPU s x 1e7 / n / workers", f"{at_1e7:.0f} s",
-             "< 120 s", "PASS" if at_1e7 < 120 else "MISS"],
+    scale = 1e7 / n / args.workers
+    rows = [["fit and every term: wall time", f"{terms_wall:.0f} s",
+             "< 120 s at 1e7 rows",
+             "n/a" if n < 1e7 else "PASS" if terms_wall < 120 else "MISS"],
+            ["fit and every term: CPU s x 1e7 / n / workers (extrapolated)",
+             f"{terms_cpu * scale:.0f} s", "< 120 s",
+             "PASS" if terms_cpu * scale < 120 else "MISS"],
+            ["... with the mislabel scores (extrapolated)", f"{all_cpu * scale:.0f} s",
+             "", ""],
             ["driver peak memory / size of X", f"{memory:.4f}", "< 0.1",
              "PASS" if memory < 0.1 else "MISS"],
             ["sum of per-sample = sum of per-source", f"{info['sum identity']:.1e}",
