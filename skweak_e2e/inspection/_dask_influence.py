@@ -236,14 +236,14 @@ class _BlockRows:
         self.ctx, self.X = ctx, X
         self.P = ctx.model.proba(X, ctx.theta)
         self.has_inverse = ctx.kernels is not None and ctx.kernels[0] == "exact"
-        self._kernels = None
+        self._kernels = {}  # computed on first use (RelatIF, leave-one-out)
 
     def row_kernels(self):
-        if self._kernels is None:
+        if not self._kernels:
             kind, source = self.ctx.kernels
             make = row_kernels if kind == "exact" else jacobi_row_kernels
-            self._kernels = make(self.ctx.model, source, self.X)
-        return self._kernels
+            self._kernels[kind] = make(self.ctx.model, source, self.X)
+        return next(iter(self._kernels.values()))
 
     def self_influence(self, G):
         return self_influence(self.ctx.model, self.row_kernels(), G)
