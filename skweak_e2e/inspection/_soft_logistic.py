@@ -174,8 +174,23 @@ class SoftLabelLogisticRegression(ClassifierMixin, BaseEstimator):
     def from_theta(cls, model, theta, **params):
         """A fitted estimator holding parameters ``theta`` of ``model``.
 
-        ``params`` are the constructor parameters; ``classes_`` are the
-        class indices ``0..C-1`` of the model.
+        Used to hand back an end model fitted elsewhere (by the influence
+        inspector, possibly on dask arrays) without fitting it again.
+
+        Parameters
+        ----------
+        model : LogisticModel
+            The objective ``theta`` belongs to (its features, classes and
+            parameterisation).
+        theta : ndarray of shape (n_params,)
+            Flat parameters, row-major ``(n_features + 1, n_free)``.
+        **params : dict
+            Constructor parameters of the estimator.
+
+        Returns
+        -------
+        estimator : SoftLabelLogisticRegression
+            Fitted, with ``classes_`` the class indices ``0..C-1``.
         """
         est = cls(**params)
         est.classes_ = np.arange(model.n_classes)
