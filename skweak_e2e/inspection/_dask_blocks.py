@@ -12,6 +12,7 @@ blocks per step gives the objective, the gradient and the Hessian at once.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..label_model._tensor_form import tensor_scores
 from ..utils._dask import import_dask, map_sum
@@ -123,7 +124,10 @@ class TrainingBlock:
         if activation == "identity":
             rows &= scores.sum(axis=1) > 0
         self.index = np.flatnonzero(rows)
-        X = np.asarray(X, dtype=np.float64)
+        # Sparse blocks (scipy) stay sparse: the model only multiplies by them.
+        X = sp.csr_matrix(X, dtype=np.float64) if sp.issparse(X) else np.asarray(
+            X, dtype=np.float64
+        )
         self.X = X if rows.all() else X[self.index]
         self.terms = None
         self.labels = np.zeros((0, n_classes))

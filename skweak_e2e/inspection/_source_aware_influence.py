@@ -328,7 +328,10 @@ class SourceAwareInfluence(BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training features (for a torch end model: any array its module
-            accepts). A sparse matrix (e.g. TF-IDF) is never densified.
+            accepts). A sparse matrix (e.g. TF-IDF) is never densified. With
+            dask arrays ``X`` and ``L`` and a closed-form end model, the
+            analysis runs block by block and per-row results are lazy (see
+            the user guide's "Scaling out" page).
         L : array-like or DataFrame of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
             Training votes, ``-1`` = abstain (or soft votes). The columns of a
             DataFrame name the sources (see ``source_names``).
@@ -463,6 +466,8 @@ class SourceAwareInfluence(BaseEstimator):
 
     def _fit_dask(self, X, L, X_val, y_val):
         """The fit on dask arrays: reduced statistics, lazy per-row results."""
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
         state = prepare_dask(self, X, L)
         data = state.data
         self._set_model(state.label_model, state.W, state.activation,

@@ -120,6 +120,20 @@ def test_dask_targets_and_mixed_inputs():
            np.nan_to_num(scores))
 
 
+def test_sparse_blocks_stay_sparse():
+    sparse = pytest.importorskip("scipy.sparse")
+    X, L, Xv, yv = _problem()
+    X = np.where(X > 0.3, X, 0.0)  # a sparse feature matrix
+    blocks = _lazy(X).map_blocks(sparse.csr_matrix, meta=sparse.csr_matrix((0, 0)))
+    mem = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(sparse.csr_matrix(X), L)
+    lazy = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(blocks, _lazy(L))
+    want, got = mem.influence(Xv, yv), lazy.influence(Xv, yv)
+    _close(want.per_source, got.per_source)
+    _close(want.per_sample, got.per_sample.compute())
+    _close(np.nan_to_num(mem.mislabel_scores(Xv, yv)),
+           np.nan_to_num(lazy.mislabel_scores(Xv, yv).compute()))
+
+
 def test_uncovered_block_and_stationarity():
     X, L, Xv, yv = _problem()
     L = L.copy()
