@@ -321,8 +321,14 @@ class DaskResultBuilder:
         self.data, self.backend = data, backend
         self.activation, self.n_classes = activation, n_classes
         self.source_names, self.classes = source_names, classes
-        self._dask = import_dask("SourceAwareInfluence")
-        self._da = import_dask("SourceAwareInfluence", "dask.array")
+
+    @property
+    def _dask(self):  # modules are not kept: the inspector stays picklable
+        return import_dask("SourceAwareInfluence")
+
+    @property
+    def _da(self):
+        return import_dask("SourceAwareInfluence", "dask.array")
 
     def check_variant(self, method, relative):
         return check_variant(method, relative, self.activation, self.backend.has_inverse)

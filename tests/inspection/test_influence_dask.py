@@ -6,6 +6,8 @@ then Newton) reach the same optimum to far below the 1e-8 the comparisons
 allow; at the default ``tol`` both stop within ``tol`` of it.
 """
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -145,6 +147,9 @@ def test_uncovered_block_and_stationarity():
     got = lazy.influence(Xv, yv)
     assert not got.per_sample[:180].compute().any()
     _close(mem.influence(Xv, yv).per_sample, got.per_sample.compute())
+    # Picklable (local schedulers: the blocks travel with it).
+    again = pickle.loads(pickle.dumps(lazy)).influence(Xv, yv)
+    _close(got.per_sample.compute(), again.per_sample.compute())
 
 
 def test_source_repair_refits_on_reduced_statistics():
