@@ -51,7 +51,7 @@ from ._pipeline import (
     split_model,
 )
 from ._torch_influence import is_torch_model
-from ._result import ResultBuilder, check_variant
+from ._result import ResultBuilder, Top, check_variant
 
 __all__ = [
     "DaskInfluenceResult",
@@ -403,6 +403,15 @@ class DaskResultBuilder:
             )
         return out
 
+    def top_components(self, result, k):
+        """:meth:`ResultBuilder.top_components`: ``k`` candidates per block, merged."""
+        task = self._dask.delayed(_block_top, pure=True)
+        parts = self._dask.compute(*[
+            task(r, b, k, self.source_names, self.classes)
+            for r, b in zip(result._results, self.data.blocks)
+        ])
+        return _merge_top(parts, k)
+
     def vote_scores(self, result):
         """Lazy ``(n_samples, n_sources)`` vote influences, NaN off the votes."""
         task = self._dask.delayed(_block_vote_scores, pure=True)
@@ -442,6 +451,26 @@ def _block_source_removal(block, ctx, V):
     U = model.pad(model.apply(block.X, V.reshape(model.n_rows, model.n_free)))
     P = model.proba(block.X, ctx.theta)
     return source_removal_influence(block.terms, (P * U).sum(axis=1, keepdims=True) - U)
+
+
+def _block_top(result, block, k, names, classes):
+    """A block's ``top_components`` candidates, in global row indices."""
+    if result is None:
+        empty = np.zeros(0, dtype=np.intp)
+        return Top(empty, np.zeros(0), empty, empty, empty, np.zeros(0))
+    builder = ResultBuilder(block.terms, None, block.index, block.n_rows, names, classes)
+    top = builder.top_components(result, k)
+    return Top(top.samples + block.offset, top.sample_influence,
+               top.rows + block.offset, top.cols, top.votes, top.vote_influence)
+
+
+def _merge_top(parts, k):
+    """The global ``k`` first of per-block candidates (stable, as in memory)."""
+    cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in Top.__dataclass_fields__}
+    s = np.lexsort((cat["samples"], -cat["sample_influence"]))[:k]
+    v = np.lexsort((cat["cols"], cat["rows"], -cat["vote_influence"]))[:k]
+    return Top(cat["samples"][s], cat["sample_influence"][s], cat["rows"][v],
+               cat["cols"][v], cat["votes"][v], cat["vote_influence"][v])
 
 
 class DaskSourceRemoval:

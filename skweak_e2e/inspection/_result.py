@@ -6,7 +6,7 @@ import numpy as np
 
 from ._pipeline import leave_one_out_scores
 
-__all__ = ["InfluenceResult", "ResultBuilder", "TermState", "check_variant"]
+__all__ = ["InfluenceResult", "ResultBuilder", "TermState", "Top", "check_variant"]
 
 
 @dataclass(frozen=True)
@@ -265,6 +265,42 @@ class ResultBuilder:
             method, relative, self.decomposition.activation, self.backend.has_inverse
         )
 
+    def top_components(self, result, k):
+        """The ``k`` most harmful training rows and votes of a result.
+
+        Ties keep the row order (rows, then sources), as a stable sort.
+
+        Returns
+        -------
+        top : Top
+            ``samples`` (row indices) and ``sample_influence``; ``rows``,
+            ``cols``, ``votes`` (the voted class, -1 for an abstention) and
+            ``vote_influence`` of the votes.
+        """
+        train = self.train_index
+        order = train[np.argsort(-result.per_sample[train], kind="stable")[:k]]
+        coo = result.per_vote.tocoo()
+        top = np.argsort(-coo.data, kind="stable")[:k]
+        rows, cols = coo.row[top], coo.col[top]
+        return Top(
+            samples=order,
+            sample_influence=result.per_sample[order],
+            rows=rows,
+            cols=cols,
+            votes=self.vote_codes(rows, cols),
+            vote_influence=coo.data[top],
+        )
+
+    def vote_codes(self, rows, cols):
+        """The voted class of (row, source) pairs (the most probable one of a
+        soft vote), -1 for an abstention."""
+        dec = self.decomposition
+        pos = np.searchsorted(self.train_index, rows)
+        if dec.soft:
+            mass = dec.L[pos, cols]
+            return np.where(mass.sum(axis=1) > 0, mass.argmax(axis=1), -1)
+        return dec.L[pos, cols].astype(np.intp)
+
     def leave_one_out(self, backend, method):
         """Leave-one-out mislabel scores of every vote (see ``mislabel_scores``)."""
         return leave_one_out_scores(
@@ -283,6 +319,18 @@ class ResultBuilder:
             voted = dec.L[pos, coo.col] >= 0
         out[coo.row[voted], coo.col[voted]] = coo.data[voted]
         return out
+
+
+@dataclass(frozen=True)
+class Top:
+    """The most harmful rows and votes of a result (see ``top_components``)."""
+
+    samples: np.ndarray
+    sample_influence: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    votes: np.ndarray
+    vote_influence: np.ndarray
 
 
 def check_variant(method, relative, activation, has_inverse):

@@ -591,11 +591,6 @@ class SourceAwareInfluence(BaseEstimator):
             abstention), and ``result`` (the full :class:`InfluenceResult`).
         """
         check_is_fitted(self)
-        if self._decomposition is None:
-            raise refusal("explain", "on an inspector fitted on dask arrays, rank "
-                          "the lazy results of influence(x[None], [y], reduce='sum') "
-                          "instead (dask.array.argtopk(res.per_sample, k), "
-                          "res.per_source)")
         if is_dask_collection(x):
             raise refusal("explain", "explain takes one test point: pass it in memory "
                           "(x.compute())")
@@ -608,36 +603,24 @@ class SourceAwareInfluence(BaseEstimator):
             raise ValueError("explain takes one test point; use influence() for a set.")
         res = self.influence(x, y, reduce="sum")
         proba = self._backend.proba(x)[0]
-        k = int(top_k)
-        train = self.train_index_
-        order = train[np.argsort(-res.per_sample[train], kind="stable")[:k]]
-        src = np.argsort(-res.per_source, kind="stable")[:k]
-        coo = res.per_vote.tocoo()
-        top = np.argsort(-coo.data, kind="stable")[:k]
-        rows, cols = coo.row[top], coo.col[top]
-        dec = self._decomposition
-        pos = np.searchsorted(train, rows)
-        if dec.soft:
-            mass = dec.L[pos, cols]
-            votes = np.where(mass.sum(axis=1) > 0, mass.argmax(axis=1), -1)
-        else:
-            votes = dec.L[pos, cols].astype(np.intp)
+        top = self._builder.top_components(res, int(top_k))
+        src = np.argsort(-res.per_source, kind="stable")[: int(top_k)]
         names = self.source_names_
         labels = np.array(
-            [self.classes_[v] if v >= 0 else None for v in votes], dtype=object
+            [self.classes_[v] if v >= 0 else None for v in top.votes], dtype=object
         )
         return Bunch(
             proba=proba,
             classes=self.classes_,
-            samples=Bunch(index=order, influence=res.per_sample[order]),
+            samples=Bunch(index=top.samples, influence=top.sample_influence),
             sources=Bunch(index=src, name=names[src], influence=res.per_source[src]),
             votes=Bunch(
-                sample=rows,
-                source=cols,
-                source_name=names[cols],
-                vote=votes,
+                sample=top.rows,
+                source=top.cols,
+                source_name=names[top.cols],
+                vote=top.votes,
                 vote_label=labels,
-                influence=coo.data[top],
+                influence=top.vote_influence,
             ),
             result=res,
         )
