@@ -407,7 +407,8 @@ class BlockCurvature:
         return self.model.apply(X, M)
 
 
-def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None):
+def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None,
+               exact_hessian=True):
     """Minimise the objective on the blocks: Newton steps on reduced statistics.
 
     Each step costs one pass over the blocks, which returns the objective
@@ -428,7 +429,8 @@ def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None):
         ``n_iter`` (0: no L-BFGS here), ``n_newton``, ``grad_inf``,
         ``grad_inf_given`` (at ``init`` when given), ``n_passes``.
     hessian : ndarray of shape (D, D)
-        The exact Hessian at ``theta``.
+        The exact Hessian at ``theta`` (with ``exact_hessian=False``, that of
+        the last pass, possibly of the row sample).
     """
     exact = data.hessian_weights(model.n_params, exact=True)
     weights = data.hessian_weights(model.n_params)
@@ -460,7 +462,7 @@ def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None):
         n_newton += 1
         if np.max(np.abs(grad)) > 0.25 * g_inf:
             weights = exact
-    if H_weights != exact:
+    if exact_hessian and H_weights != exact:
         value, grad, H = data.stats(model, theta, exact, removed)
         passes += 1
     info = {

@@ -35,6 +35,7 @@ from ._backends import (
     target_gradients,
 )
 from ._dask_blocks import BlockCurvature, aligned_blocks, newton_fit, training_blocks
+from ._l2_selection import FLAT_RTOL, L2_GRID, SELECTION_TOL
 from ._linear_loss import soft_cross_entropy
 from ._repair import Removal, harmful_order, source_removal_influence
 from ._hessian_solver import (
@@ -541,35 +542,26 @@ def refusal(method, how):
     )
 
 
-def prepare_dask(inspector, X, L):
+def prepare_dask(inspector, X, L, X_val, y_val):
     """Everything a dask fit needs, in the order of the in-memory fit.
 
     Reads the model, checks that the analysis can run on reduced statistics
-    (a closed-form end model, a numeric ``l2``, no linearisation), fits the
-    label model on the dask ``L`` if needed (its fit validates every block
-    first), and builds the training blocks and the backend.
+    (a closed-form end model, no linearisation, ``l2="auto"`` only with an
+    in-memory validation set), fits the label model on the dask ``L`` if
+    needed (its fit validates every block first), and builds the training
+    blocks, the ridge and the backend.
 
     Returns
     -------
     state : Bunch
         ``label_model``, ``W``, ``activation``, ``data`` (BlockData),
-        ``backend``, ``frame_names``, ``n_sources``.
+        ``backend``, ``frame_names``, ``n_sources``, ``l2`` and ``l2_losses``
+        (the held-out loss along the grid under ``l2="auto"``, else None).
     """
-    dask_check_model(inspector)
-    label_model, end_model, _ = split_model(inspector.model)
+    label_model, end_model = dask_check_model(inspector, X_val, y_val)
     L, frame_names = as_dask_array(L) if is_dask_collection(L) else (L, None)
     X, L = aligned_blocks(X, L, "SourceAwareInfluence.fit")
     wants_identity = inspector.method in ("auto", "rw") or inspector.relative
-    if getattr(label_model, "activation", None) == "exp" and (
-        inspector.linearize is True or (inspector.linearize == "auto" and wants_identity)
-    ):
-        raise ValueError(
-            f"{type(label_model).__name__} has an exp activation, and LinearizedApprox "
-            "(for method='rw' or relative=True) does not fit on dask arrays. Use "
-            "method='wm' with relative=False, or fit LinearizedApprox("
-            "FrozenEstimator(label_model)) on an in-memory sample of L and pass it "
-            "as the label model."
-        )
     if not hasattr(label_model, "W_"):
         label_model = clone(label_model).fit(L)
     W = np.asarray(label_model.W_, dtype=np.float64)
@@ -583,16 +575,49 @@ def prepare_dask(inspector, X, L):
     abstain = getattr(label_model, "abstain", -1)
     data = training_blocks(X, L, W, activation, abstain, "SourceAwareInfluence.fit")
     n_classes = W.shape[2]
-    options = BackendOptions.from_params(inspector.get_params(deep=False), inspector.l2
-                                         if end_model is None else 0.0)
     reference = closed_form_reference(inspector.logits, n_classes)
+    l2, losses = inspector.l2, None
+    if end_model is None and l2 == "auto":
+        X_val, y_val = check_target(X_val, y_val, data.n_features, n_classes)
+        l2, losses = select_l2_blocks(data, n_classes, reference, X_val, y_val)
+    options = BackendOptions.from_params(
+        inspector.get_params(deep=False), l2 if end_model is None else 0.0
+    )
     backend = dask_backend(end_model, data, n_classes, options, reference)
     return Bunch(label_model=label_model, W=W, activation=activation, data=data,
-                 backend=backend, frame_names=frame_names, n_sources=W.shape[0])
+                 backend=backend, frame_names=frame_names, n_sources=W.shape[0],
+                 l2=l2, l2_losses=losses)
 
 
-def dask_check_model(inspector):
-    """Refuse, with the way out, what a dask fit cannot do on reduced statistics."""
+def select_l2_blocks(data, n_classes, reference, X_val, y_val):
+    """``l2="auto"`` with a gold validation set, on the training blocks.
+
+    The in-memory choice (:func:`select_l2`): the path of fits from the
+    strongest ridge down, warm-started, each to ``SELECTION_TOL``; the
+    largest ``l2`` whose validation loss is within ``FLAT_RTOL`` of the
+    lowest.
+    """
+    grid = np.asarray(L2_GRID, dtype=np.float64)
+    losses = np.empty(len(grid))
+    theta = None
+    for k in np.argsort(grid)[::-1]:
+        model = LogisticModel(data.n_features, n_classes, reference=reference,
+                              l2=grid[k])
+        theta, _, _ = newton_fit(data, model, theta, tol=SELECTION_TOL,
+                                 max_iter=NEWTON_MAX_STEPS, exact_hessian=False)
+        losses[k] = soft_cross_entropy(model.log_proba(X_val, theta), y_val)
+    near = np.flatnonzero(losses <= losses.min() * (1 + FLAT_RTOL))
+    return float(grid[near].max()), losses
+
+
+def dask_check_model(inspector, X_val, y_val):
+    """Refuse, with the way out, what a dask fit cannot do on reduced statistics.
+
+    Returns
+    -------
+    label_model, end_model
+        Of the inspector's ``model``.
+    """
     label_model, end_model, classifier = split_model(inspector.model)
     sample = "fit the inspector on an in-memory sample of the rows (X[idx].compute(), "
     sample += "L[idx].compute())"
@@ -603,7 +628,22 @@ def dask_check_model(inspector):
         kind = "torch" if is_torch_model(end_model) else type(end_model).__name__
         raise refusal("fit", f"a {kind} end model has no closed form on reduced "
                       f"statistics (only the logistic regressions do); {sample}")
-    if end_model is None and inspector.l2 == "auto":
-        raise refusal("fit", "l2='auto' fits a path of models with cross-validation; "
-                      "pass a number, e.g. the l2_ that l2='auto' chooses when you "
-                      + sample)
+    if end_model is None and inspector.l2 == "auto" and (
+        X_val is None or is_dask_collection(X_val) or is_dask_collection(y_val)
+    ):
+        raise refusal("fit", "l2='auto' without a validation set cross-validates "
+                      "on the training rows; pass X_val and y_val in memory (a gold "
+                      "validation set chooses l2 on the blocks), or a number, e.g. "
+                      "the l2_ that l2='auto' chooses when you " + sample)
+    wants_identity = inspector.method in ("auto", "rw") or inspector.relative
+    if getattr(label_model, "activation", None) == "exp" and (
+        inspector.linearize is True or (inspector.linearize == "auto" and wants_identity)
+    ):
+        raise ValueError(
+            f"{type(label_model).__name__} has an exp activation, and LinearizedApprox "
+            "(for method='rw' or relative=True) does not fit on dask arrays. Use "
+            "method='wm' with relative=False, or fit LinearizedApprox("
+            "FrozenEstimator(label_model)) on an in-memory sample of L and pass it "
+            "as the label model."
+        )
+    return label_model, end_model

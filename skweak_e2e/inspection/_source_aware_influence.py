@@ -468,16 +468,16 @@ class SourceAwareInfluence(BaseEstimator):
         """The fit on dask arrays: reduced statistics, lazy per-row results."""
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
-        state = prepare_dask(self, X, L)
+        state = prepare_dask(self, X, L, X_val, y_val)
         data = state.data
         self._set_model(state.label_model, state.W, state.activation,
                         (data.n_samples, state.n_sources), state.frame_names)
         self.linearized_model_ = None
-        self.l2_validation_loss_ = None
+        self.l2_validation_loss_ = state.l2_losses
         self._decomposition = None
         self.n_train_ = data.n_train
         self._backend = state.backend
-        self.l2_ = L2_FALLBACK if self.l2 == "auto" else float(self.l2)
+        self.l2_ = L2_FALLBACK if state.l2 == "auto" else float(state.l2)
         self.train_index_, self.labels_ = data.lazy_training_rows()
         self.end_model_ = state.backend.end_model
         self.stationarity_ = dict(state.backend.stationarity)
