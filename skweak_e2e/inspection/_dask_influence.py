@@ -521,13 +521,15 @@ class DaskInfluenceResult:
             f"n_train={self.n_train})"
         )
 
-    def terms(self, format="coo", *, dtype=np.float64):
+    def terms(self, format="coo", *, max_bytes=None, dtype=np.float64):
         """Every (sample, source, class) influence, as lazy dask arrays.
 
         ``"coo"``: a dict of 1-D dask arrays (``sample``, ``source``,
-        ``class``, ``influence``, ``coefficient``) whose block lengths are
-        unknown until computed; ``"dense"``: a lazy (n_samples, n_sources,
-        n_classes) array.
+        ``class``, ``influence``, ``coefficient``, and ``self_influence``
+        with RelatIF) whose block lengths are unknown until computed;
+        ``"dense"``: a lazy (n_samples, n_sources, n_classes) array.
+        ``max_bytes`` is accepted for the in-memory signature and ignored:
+        nothing is built until computed, block by block.
         """
         if format not in ("coo", "dense"):
             raise ValueError(f"format must be 'coo' or 'dense'; got {format!r}.")
