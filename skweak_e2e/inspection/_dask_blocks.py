@@ -33,7 +33,8 @@ HESSIAN_ROWS_PER_PARAM = 50
 __all__ = [
     "BlockCurvature",
     "BlockData",
-    "GoldBlock",
+    "RowBlock",
+    "cross_validated_l2",
     "TrainingBlock",
     "aligned_blocks",
     "newton_fit",
@@ -148,15 +149,68 @@ def _validated_votes(L, n_classes, abstain, W):
     return L
 
 
-class GoldBlock:
-    """In-memory rows that join the objective only (no terms, no output)."""
+class RowBlock:
+    """Rows that join the objective only (no terms, no output): gold rows, or
+    a block's rows with the labels of a cross-validation fold."""
 
     terms = None
 
     def __init__(self, X, labels):
-        self.X = np.asarray(X, dtype=np.float64)
+        self.X = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
         self.labels = np.asarray(labels, dtype=np.float64)
         self.index = np.arange(self.X.shape[0])
+
+
+def _fold_rows(block, folds, fold):
+    """The block's training rows with the labels of the other folds only."""
+    return RowBlock(block.X, block.labels * (folds != fold)[:, None])
+
+
+def _held_loss(block, folds, model, theta, fold):
+    """Noise-aware loss sums of the block's rows in ``fold``: (loss, mass)."""
+    T = block.labels * (folds == fold)[:, None]
+    if not T.any():
+        return np.zeros(2)
+    logp = model.log_proba(block.X, theta)
+    return np.array([-(T * logp).sum(), T.sum()])
+
+
+def cross_validated_l2(data, n_classes, reference, grid, n_folds, tol, max_steps):
+    """The held-out losses of ``select_l2`` without a validation set, on blocks.
+
+    The folds are those of the in-memory choice: a fixed permutation of the
+    training rows, in row order, modulo ``n_folds``; each block receives its
+    slice once. For every fold, the path of fits (strongest ridge first,
+    warm-started) runs on the blocks' labels of the other folds, and the
+    noise-aware loss of the fold's rows is summed over the blocks.
+
+    Returns
+    -------
+    losses : ndarray of shape (len(grid),)
+    """
+    dask = import_dask("SourceAwareInfluence")
+    fold = np.random.RandomState(0).permutation(data.n_train) % n_folds
+    bounds = np.concatenate([[0], np.cumsum(data.counts)])
+    slices = [fold[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    parts = dask.persist(*[dask.delayed(np.array)(f) for f in slices])
+    losses = np.zeros(len(grid))
+    for f in range(n_folds):
+        rows = dask.persist(*[
+            dask.delayed(_fold_rows, pure=False)(b, part, f)
+            for b, part in zip(data.blocks, parts)
+        ])
+        counts = [int(np.sum(sl != f)) for sl in slices]
+        sub = BlockData(rows, data.chunks, data.n_features, n_classes, counts)
+        theta = None
+        for k in np.argsort(grid)[::-1]:
+            model = LogisticModel(data.n_features, n_classes, reference=reference,
+                                  l2=grid[k])
+            theta, _, _ = newton_fit(sub, model, theta, tol=tol, max_iter=max_steps,
+                                     exact_hessian=False)
+            loss, mass = map_sum(_held_loss, list(zip(data.blocks, parts)),
+                                 model, theta, f)
+            losses[k] += loss / max(mass, 1e-300) / n_folds
+    return losses
 
 
 def training_blocks(X, L, W, activation, abstain, caller):
@@ -277,7 +331,7 @@ class BlockData:
 
     def with_rows(self, X, labels):
         """The same blocks, with rows ``X`` of labels ``labels`` in the objective."""
-        extra = GoldBlock(X, labels)
+        extra = RowBlock(X, labels)
         return BlockData(self.blocks, self.chunks, self.n_features, self.n_classes,
                          self.counts, self.extra + [extra],
                          self.n_norm + extra.X.shape[0])

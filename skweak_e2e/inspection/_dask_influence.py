@@ -34,8 +34,14 @@ from ._backends import (
     soft_logistic_factory,
     target_gradients,
 )
-from ._dask_blocks import BlockCurvature, aligned_blocks, newton_fit, training_blocks
-from ._l2_selection import FLAT_RTOL, L2_GRID, SELECTION_TOL
+from ._dask_blocks import (
+    BlockCurvature,
+    aligned_blocks,
+    cross_validated_l2,
+    newton_fit,
+    training_blocks,
+)
+from ._l2_selection import FLAT_RTOL, L2_GRID, N_FOLDS, SELECTION_TOL
 from ._linear_loss import soft_cross_entropy
 from ._repair import Removal, harmful_order, source_removal_influence
 from ._hessian_solver import (
@@ -580,7 +586,6 @@ def prepare_dask(inspector, X, L, X_val, y_val):
     reference = closed_form_reference(inspector.logits, n_classes)
     l2, losses = inspector.l2, None
     if end_model is None and l2 == "auto":
-        X_val, y_val = check_target(X_val, y_val, data.n_features, n_classes)
         l2, losses = select_l2_blocks(data, n_classes, reference, X_val, y_val)
     options = BackendOptions.from_params(
         inspector.get_params(deep=False), l2 if end_model is None else 0.0
@@ -592,14 +597,20 @@ def prepare_dask(inspector, X, L, X_val, y_val):
 
 
 def select_l2_blocks(data, n_classes, reference, X_val, y_val):
-    """``l2="auto"`` with a gold validation set, on the training blocks.
+    """``l2="auto"`` on the training blocks, as the in-memory ``select_l2``.
 
-    The in-memory choice (:func:`select_l2`): the path of fits from the
-    strongest ridge down, warm-started, each to ``SELECTION_TOL``; the
-    largest ``l2`` whose validation loss is within ``FLAT_RTOL`` of the
-    lowest.
+    The path of fits from the strongest ridge down, warm-started, each to
+    ``SELECTION_TOL``, judged on the gold validation set when given, else
+    by the cross-validated noise-aware loss (:func:`cross_validated_l2`);
+    the largest ``l2`` whose loss is within ``FLAT_RTOL`` of the lowest.
     """
     grid = np.asarray(L2_GRID, dtype=np.float64)
+    if X_val is None:
+        losses = cross_validated_l2(data, n_classes, reference, grid, N_FOLDS,
+                                    SELECTION_TOL, NEWTON_MAX_STEPS)
+        near = np.flatnonzero(losses <= losses.min() * (1 + FLAT_RTOL))
+        return float(grid[near].max()), losses
+    X_val, y_val = check_target(X_val, y_val, data.n_features, n_classes)
     losses = np.empty(len(grid))
     theta = None
     for k in np.argsort(grid)[::-1]:
@@ -631,12 +642,11 @@ def dask_check_model(inspector, X_val, y_val):
         raise refusal("fit", f"a {kind} end model has no closed form on reduced "
                       f"statistics (only the logistic regressions do); {sample}")
     if end_model is None and inspector.l2 == "auto" and (
-        X_val is None or is_dask_collection(X_val) or is_dask_collection(y_val)
+        is_dask_collection(X_val) or is_dask_collection(y_val)
     ):
-        raise refusal("fit", "l2='auto' without a validation set cross-validates "
-                      "on the training rows; pass X_val and y_val in memory (a gold "
-                      "validation set chooses l2 on the blocks), or a number, e.g. "
-                      "the l2_ that l2='auto' chooses when you " + sample)
+        raise refusal("fit", "l2='auto' scores every fit of its path on the "
+                      "validation set: pass X_val and y_val in memory "
+                      "(X_val.compute(), y_val.compute())")
     wants_identity = inspector.method in ("auto", "rw") or inspector.relative
     if getattr(label_model, "activation", None) == "exp" and (
         inspector.linearize is True or (inspector.linearize == "auto" and wants_identity)

@@ -139,10 +139,14 @@ def test_explain_merges_the_blocks_top_components(soft):
         _close(want.proba, got.proba)
 
 
-def test_l2_chosen_on_a_validation_set_as_in_memory():
+@pytest.mark.parametrize("gold", [True, False])
+def test_l2_auto_chooses_as_in_memory(gold):
+    # With a gold validation set, or by cross-validation on the training
+    # labels (the folds of the in-memory choice, sliced over the blocks).
     X, L, Xv, yv = _problem()
-    mem = SourceAwareInfluence(tol=1e-12).fit(X, L, X_val=Xv, y_val=yv)
-    lazy = SourceAwareInfluence(tol=1e-12).fit(_lazy(X), _lazy(L), X_val=Xv, y_val=yv)
+    val = {"X_val": Xv, "y_val": yv} if gold else {}
+    mem = SourceAwareInfluence(tol=1e-12).fit(X, L, **val)
+    lazy = SourceAwareInfluence(tol=1e-12).fit(_lazy(X), _lazy(L), **val)
     assert lazy.l2_ == mem.l2_
     # Fits along the path stop at a gradient of 1e-6 on both sides.
     assert_allclose_scaled(lazy.l2_validation_loss_, mem.l2_validation_loss_, rtol=1e-5)
@@ -233,7 +237,8 @@ def _refused(call, *words):
 def test_what_cannot_run_on_reduced_statistics_is_refused_with_the_way_out():
     X, L, Xv, yv = _problem()
     Xd, Ld = _lazy(X), _lazy(L)
-    _refused(lambda: SourceAwareInfluence().fit(Xd, Ld), "l2='auto'", "X_val", "l2_")
+    _refused(lambda: SourceAwareInfluence().fit(Xd, Ld, X_val=da.from_array(Xv),
+                                                 y_val=yv), "l2='auto'", "X_val.compute()")
     pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, np.arange(700) % 2)
     _refused(lambda: SourceAwareInfluence((MajorityVote(), pipe)).fit(Xd, Ld),
              "closed form", "X[idx].compute()")
