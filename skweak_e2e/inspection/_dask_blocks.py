@@ -49,9 +49,9 @@ def aligned_blocks(X, L, caller):
     row chunks; row chunks must be known.
     """
     da = import_dask(caller, "dask.array")
-    lazy = X if hasattr(X, "chunks") and hasattr(X, "dask") else L
-    rows = lazy.chunks[0]
-    if any(np.isnan(c) for c in rows):
+    lazy = [A for A in (X, L) if hasattr(A, "chunks") and hasattr(A, "dask")]
+    rows = lazy[0].chunks[0]
+    if any(np.isnan(c) for A in lazy for c in A.chunks[0]):
         raise ValueError(
             f"{caller} needs the row chunk sizes of X and L, which are unknown "
             "(nan); call .compute_chunk_sizes() on them first."

@@ -22,7 +22,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils import Bunch
 
 from ..label_model._distributed import as_dask_array
-from ..utils._dask import import_dask, is_dask_collection, map_sum, row_blocks
+from ..utils._dask import (
+    import_dask,
+    is_dask_collection,
+    is_dask_frame,
+    map_sum,
+    row_blocks,
+)
 from ._backends import (
     BackendOptions,
     closed_form_reference,
@@ -554,8 +560,8 @@ def prepare_dask(inspector, X, L, X_val, y_val):
     """Everything a dask fit needs, in the order of the in-memory fit.
 
     Reads the model, checks that the analysis can run on reduced statistics
-    (a closed-form end model, no linearisation, ``l2="auto"`` only with an
-    in-memory validation set), fits the label model on the dask ``L`` if
+    (a closed-form end model, no linearisation, an in-memory validation
+    set), fits the label model on the dask ``L`` if
     needed (its fit validates every block first), and builds the training
     blocks, the ridge and the backend.
 
@@ -567,7 +573,10 @@ def prepare_dask(inspector, X, L, X_val, y_val):
         (the held-out loss along the grid under ``l2="auto"``, else None).
     """
     label_model, end_model = dask_check_model(inspector, X_val, y_val)
-    L, frame_names = as_dask_array(L) if is_dask_collection(L) else (L, None)
+    frame_names = None
+    if is_dask_frame(L):  # named sources; row counts known (one cheap pass)
+        frame_names, L = list(L.columns), L.to_dask_array(lengths=True)
+    L = as_dask_array(L)[0] if is_dask_collection(L) else L
     X, L = aligned_blocks(X, L, "SourceAwareInfluence.fit")
     wants_identity = inspector.method in ("auto", "rw") or inspector.relative
     if not hasattr(label_model, "W_"):

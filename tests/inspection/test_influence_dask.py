@@ -120,6 +120,13 @@ def test_dask_targets_and_mixed_inputs():
     scores = lazy.mislabel_scores(Xt, yt, score="influence").compute()
     _close(np.nan_to_num(mem.mislabel_scores(Xv, yv, score="influence")),
            np.nan_to_num(scores))
+    # A dask DataFrame of votes names the sources (row counts read once).
+    dd, pd = pytest.importorskip("dask.dataframe"), pytest.importorskip("pandas")
+    frame = pd.DataFrame(L, columns=[f"lf{j}" for j in range(L.shape[1])])
+    named = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(
+        _lazy(X), dd.from_pandas(frame, npartitions=3))
+    assert named.source_names_.tolist() == list(frame.columns)
+    _close(mem.influence(Xv, yv).per_source, named.influence(Xv, yv).per_source)
 
 
 @pytest.mark.parametrize("soft", [False, True])
