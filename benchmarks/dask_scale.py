@@ -20,6 +20,14 @@ Parts (``--part``; "all" runs each one):
   CPU seconds of the driver (which hosts the scheduler) and of the worker
   processes, rows per CPU-second, and the ratio of ours to snorkel's.
 
+* ``influence``: SourceAwareInfluence on a dask ``X`` (``--influence-rows`` x
+  ``--features``, 1e6 x 300 by default) and ``L`` (x ``--sources``), both
+  generated on the workers: the fit, the influence of every term on a
+  validation loss (summaries in memory, per-row and per-term arrays reduced
+  on the workers) and the leave-one-out mislabel scores; the driver's peak
+  memory against the size of ``X``, and the equality with the in-memory
+  inspector on the first 1e5 rows.
+
 * ``label-models``: MajorityVote, DawidSkene and Snorkel fitted on a
   persisted dask label matrix of ``--lm-rows`` x ``--sources`` int8 votes
   (1e7 x 50 by default), generated on the workers in two regimes: few
@@ -342,8 +350,69 @@ def part_label_models(args):
     print(rst_table(["measure", "value", "target", "status"], checks, title="Targets"))
 
 
+def part_influence(args):
+    """SourceAwareInfluence on dask: every term, n x 50 sources x 2 classes, d=300."""
+    from distributed import Client, LocalCluster
+
+    from _dask_influence import run_influence
+
+    n, d = int(args.influence_rows), args.features
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                           processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    try:
+        client.run(_import_library)
+        timed = lambda run: measure(client, run)  # noqa: E731
+        run_influence(client, 20_000, 10, 5, 5_000, 1e-3, 5_000, timed)  # warm-up
+        steps, info, check = run_influence(client, n, d, args.sources,
+                                           int(args.chunk_rows), 1e-3,
+                                           min(int(1e5), n), timed)
+    finally:
+        client.close()
+        cluster.close()
+    title = (f"SourceAwareInfluence, {n:,} x {d} float64 X ({info['X bytes'] / 2**30:.2f} "
+             f"GiB) and {n:,} x {args.sources} int8 L, blocks of {int(args.chunk_rows):,} "
+             f"rows, {args.workers} worker processes ({info['n_train']:,} training rows, "
+             f"{info['terms']:,} terms, {info['harmful']:,} harmful; the fit took "
+             f"{info['passes']} passes)")
+    table = [[name, f"{t['wall']:.1f}", f"{t['driver']:.1f}", f"{t['workers']:.1f}"]
+             for name, t in steps]
+
+    def total(part):
+        return (sum(t["wall"] for _, t in part),
+                sum(t["driver"] + t["workers"] for _, t in part))
+
+    # After the data and the label model: the fit and every term (the
+    # target), then the mislabel scores as well.
+    terms_wall, terms_cpu = total(steps[2:5])
+    all_wall, all_cpu = total(steps[2:])
+    table.append(["inspector fit and every term", f"{terms_wall:.1f}", "",
+                  f"{terms_cpu:.1f} (CPU s, all)"])
+    table.append(["... and the mislabel scores", f"{all_wall:.1f}", "",
+                  f"{all_cpu:.1f} (CPU s, all)"])
+    print(rst_table(["step", "wall s", "driver CPU s", "workers CPU s"], table, title))
+    memory = info["peak"] / info["X bytes"]
+    scale = 1e7 / n / args.workers
+    rows = [["fit and every term: wall time", f"{terms_wall:.0f} s",
+             "< 120 s at 1e7 rows",
+             "n/a" if n < 1e7 else "PASS" if terms_wall < 120 else "MISS"],
+            ["fit and every term: CPU s x 1e7 / n / workers (extrapolated)",
+             f"{terms_cpu * scale:.0f} s", "< 120 s",
+             "PASS" if terms_cpu * scale < 120 else "MISS"],
+            ["... with the mislabel scores (extrapolated)", f"{all_cpu * scale:.0f} s",
+             "", ""],
+            ["driver peak memory / size of X", f"{memory:.4f}", "< 0.1",
+             "PASS" if memory < 0.1 else "MISS"],
+            ["sum of per-sample = sum of per-source", f"{info['sum identity']:.1e}",
+             "<= 1e-8", "PASS" if info["sum identity"] <= 1e-8 else "MISS"]]
+    for name, gap in check.items():
+        rows.append([f"{name}, dask vs in memory ({min(int(1e5), n):,} rows)",
+                     f"{gap:.1e}", "<= 1e-8", "PASS" if gap <= 1e-8 else "MISS"])
+    print(rst_table(["measure", "value", "target", "status"], rows, title="Targets"))
+
+
 #: The parts of the benchmark, run in this order by ``--part all``.
-PARTS = {"lf": part_lf, "label-models": part_label_models}
+PARTS = {"lf": part_lf, "label-models": part_label_models, "influence": part_influence}
 
 
 def main(argv=None):
@@ -364,6 +433,10 @@ def main(argv=None):
     parser.add_argument("--chunk-rows", type=float, default=1e6)
     parser.add_argument("--patterns", type=float, default=1e5,
                         help="distinct rows of the few-patterns regime")
+    parser.add_argument("--influence-rows", type=float, default=1e6,
+                        help="rows of X and L of the influence part")
+    parser.add_argument("--features", type=int, default=300,
+                        help="features of X of the influence part")
     parser.add_argument("--repeats", type=int, default=1,
                         help="fits per model and regime; the fastest is reported")
     args = parser.parse_args(argv)

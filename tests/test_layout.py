@@ -52,17 +52,11 @@ EXTERNAL_UNDERSCORE_API = {
 OWNED_ELSEWHERE = {
     # WeaSEL's trainer object: fit_net is over 80 lines.
     ("functions", "end_to_end/_training.py"),
-    # Influence as named steps: fit and make_backend are over 80 lines, and
-    # _backends calls the end model's _set_theta.
-    ("functions", "inspection/_source_aware_influence.py"),
-    ("functions", "inspection/_backends.py"),
-    ("private", "inspection/_backends.py"),
     # The old name of label_model/_dask.py, re-exporting what
     # _dawid_skene.py (crowd defaults) imports from it.
     ("dask-naming", "label_model/_distributed.py"),
     # Test files of the WeaSEL and influence branches, split there.
     ("test-size", "end_to_end/test_weasel.py"),
-    ("test-size", "inspection/test_influence.py"),
 }
 
 

@@ -16,6 +16,7 @@ or a network's last layer); the full-network GGN backend lives in
 
 import copy
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,10 +31,23 @@ from ._soft_logistic import SoftLabelLogisticRegression
 from ._torch_influence import TorchGGNBackend, TorchLastLayer
 
 __all__ = [
+    "BACKENDS",
     "BackendOptions",
+    "ClosedFormBackend",
     "LogisticBackend",
+    "PipelineBackend",
+    "SklearnBackend",
+    "TorchLastLayerBackend",
     "closed_form_reference",
+    "leave_out_proba",
     "make_backend",
+    "self_influence",
+    "sklearn_factory",
+    "sklearn_linear_model",
+    "sklearn_theta",
+    "soft_logistic_factory",
+    "target_gradients",
+    "soft_logistic_params",
 ]
 
 
@@ -71,6 +85,18 @@ class BackendOptions:
         if it is None:
             it = 200 if full else 1000
         return tol, it
+
+    def common(self):
+        """Keyword arguments of a closed-form :class:`LogisticBackend`."""
+        cg_tol, cg_it = self.cg(False)
+        return {
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "cg_tol": cg_tol,
+            "cg_max_iter": cg_it,
+            "damping": float(self.damping),
+            "solver": self.hessian_solver(),
+        }
 
     def hessian_solver(self):
         """The closed-form solver: RelatIF needs the explicit inverse."""
@@ -180,7 +206,9 @@ class LogisticBackend:
             cg_max_iter=cg_max_iter,
             damping=damping,
         )
-        self._kernels = None
+        # Row kernels of H^-1 ("exact" or "jacobi"), computed on first use.
+        self._kernels = {}
+        self.end_model = None if make_estimator is None else make_estimator(self.theta)
 
     @property
     def raw_inputs(self):
@@ -209,18 +237,7 @@ class LogisticBackend:
 
     def target_gradients(self, X_t, y_t, reduce):
         """Parameter gradients of the target loss(es), shape (D, n_targets)."""
-        model = self.model
-        Xf = self.inputs(X_t)
-        R = model.free(model.proba(Xf, self.theta) - np.eye(model.n_classes)[y_t])
-        if reduce != "none":
-            G = model.apply_t(Xf, R)
-            if reduce == "mean":
-                G = G / len(y_t)
-            return G.reshape(-1, 1)
-        if sp.issparse(Xf):  # one dense row per target (not the training set)
-            Xf = Xf.toarray()
-        Xt = np.hstack([Xf, np.ones((len(Xf), 1))]) if model.fit_intercept else Xf
-        return np.einsum("kf,ka->fak", Xt, R).reshape(model.n_params, len(y_t))
+        return target_gradients(self.model, self.theta, self.inputs(X_t), y_t, reduce)
 
     def directions(self, X_t, y_t, reduce):
         """Logit directions ``u`` of the training rows, (n_targets, n, C)."""
@@ -234,44 +251,28 @@ class LogisticBackend:
 
     def self_influence(self, G):
         """``g_i^T J_i H^-1 J_i^T g_i`` for per-row logit gradients ``G`` (n, C)."""
-        if self._kernels is None:
-            self._kernels = self.solver.row_kernels()
-        Gf = self.model.free(G)
-        return np.einsum("ia,iab,ib->i", Gf, self._kernels, Gf)
+        return self_influence(self.model, self.kernels("exact"), G)
+
+    def kernels(self, kind):
+        """Row kernels of ``H^-1``: ``"exact"`` or their ``"jacobi"`` approximation."""
+        if kind not in self._kernels:
+            self._kernels[kind] = (
+                self.solver.row_kernels()
+                if kind == "exact"
+                else self.solver.diagonal_row_kernels()
+            )
+        return self._kernels[kind]
 
     def leave_out_proba(self, rows, delta):
         """Training-row probabilities after changing their labels by ``delta``.
 
-        First-order (influence) retraining: changing row ``i``'s label by
-        ``delta_i`` (weight ``1/N`` in the mean loss) moves the parameters by
-        ``-H^-1 grad / N`` and the row's logits by
-        ``-T_i (delta_rho_i p_i - delta_i) / N``, with the row kernels ``T_i``
-        of ``H^-1`` (exact with Cholesky, the Jacobi approximation with CG).
-
-        Parameters
-        ----------
-        rows : ndarray of shape (k,)
-            Training positions.
-        delta : ndarray of shape (k, C)
-            Label changes (e.g. minus a vote's share).
-
-        Returns
-        -------
-        proba : ndarray of shape (k, C)
+        See :func:`leave_out_proba`; the row kernels of ``H^-1`` are exact
+        with Cholesky, the Jacobi approximation with CG.
         """
-        model = self.model
-        if self._kernels is None:
-            self._kernels = (
-                self.solver.row_kernels()
-                if self.has_inverse
-                else self.solver.diagonal_row_kernels()
-            )
-        grad = model.free(delta.sum(axis=1, keepdims=True) * self.P[rows] - delta)
-        dz = -np.einsum("iab,ib->ia", self._kernels[rows], grad) / self.n_norm
-        Z = model.logits(self.X[rows], self.theta) + model.pad(dz)
-        Z -= Z.max(axis=1, keepdims=True)
-        P = np.exp(Z)
-        return P / P.sum(axis=1, keepdims=True)
+        kernels = self.kernels("exact" if self.has_inverse else "jacobi")
+        return leave_out_proba(
+            self.model, self.theta, self.X, self.P, kernels, self.n_norm, rows, delta
+        )
 
     def with_gold_rows(self, X_gold, y_gold, weight):
         """A backend trained on the training rows plus labelled rows.
@@ -314,9 +315,193 @@ class LogisticBackend:
         return theta
 
 
+def target_gradients(model, theta, Xf, y_t, reduce):
+    """Parameter gradients of the target loss(es) at ``theta``, shape (D, n_targets).
+
+    ``reduce``: ``"mean"`` or ``"sum"`` of the points' cross-entropies (one
+    column), or ``"none"`` (one column per point).
+    """
+    R = model.free(model.proba(Xf, theta) - np.eye(model.n_classes)[y_t])
+    if reduce != "none":
+        G = model.apply_t(Xf, R)
+        if reduce == "mean":
+            G = G / len(y_t)
+        return G.reshape(-1, 1)
+    if sp.issparse(Xf):  # one dense row per target (not the training set)
+        Xf = Xf.toarray()
+    Xt = np.hstack([Xf, np.ones((len(Xf), 1))]) if model.fit_intercept else Xf
+    return np.einsum("kf,ka->fak", Xt, R).reshape(model.n_params, len(y_t))
+
+
+def soft_logistic_factory(model, options, reference):
+    """Maps parameters to a fitted :class:`SoftLabelLogisticRegression`."""
+    return _SoftLogisticFactory(model, soft_logistic_params(options, reference))
+
+
+def sklearn_factory(lr, model):
+    """Maps parameters to a copy of the ``LogisticRegression`` ``lr``."""
+    return _SklearnFactory(lr, model)
+
+
+def self_influence(model, kernels, G):
+    """``g_i^T T_i g_i`` for per-row logit gradients ``G`` (n, C) and row kernels."""
+    Gf = model.free(G)
+    return np.einsum("ia,iab,ib->i", Gf, kernels, Gf)
+
+
+def leave_out_proba(model, theta, X, P, kernels, n_norm, rows, delta):
+    """Training-row probabilities after changing their labels by ``delta``.
+
+    First-order (influence) retraining: changing row ``i``'s label by
+    ``delta_i`` (weight ``1/N`` in the mean loss) moves the parameters by
+    ``-H^-1 grad / N`` and the row's logits by
+    ``-T_i (delta_rho_i p_i - delta_i) / N``, with the row kernels ``T_i``
+    of ``H^-1``.
+
+    Parameters
+    ----------
+    model : LogisticModel
+    theta : ndarray of shape (D,)
+    X : ndarray or sparse matrix of shape (n, d)
+        Training inputs.
+    P : ndarray of shape (n, C)
+        Their probabilities at ``theta``.
+    kernels : ndarray of shape (n, K, K)
+        Their row kernels.
+    n_norm : float
+        ``N``, the normaliser of the mean loss.
+    rows : ndarray of shape (k,)
+        Training positions.
+    delta : ndarray of shape (k, C)
+        Label changes (e.g. minus a vote's share).
+
+    Returns
+    -------
+    proba : ndarray of shape (k, C)
+    """
+    grad = model.free(delta.sum(axis=1, keepdims=True) * P[rows] - delta)
+    dz = -np.einsum("iab,ib->ia", kernels[rows], grad) / n_norm
+    Z = model.logits(X[rows], theta) + model.pad(dz)
+    Z -= Z.max(axis=1, keepdims=True)
+    proba = np.exp(Z)
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
 def closed_form_reference(logits, n_classes):
     """Whether the closed-form model fixes class 0 at logit 0."""
     return logits == "reference" or (logits == "auto" and n_classes == 2)
+
+
+class ClosedFormBackend(LogisticBackend):
+    """The closed-form soft-label logistic regression, trained here."""
+
+    def __init__(self, end_model, X, labels, n_classes, options):
+        reference = closed_form_reference(options.logits, n_classes)
+        model = LogisticModel(X.shape[1], n_classes, reference=reference, l2=options.l2)
+        factory = _SoftLogisticFactory(model, soft_logistic_params(options, reference))
+        super().__init__(model, X, labels, make_estimator=factory, **options.common())
+
+
+class SklearnBackend(LogisticBackend):
+    """A scikit-learn ``LogisticRegression``, translated into the closed form.
+
+    ``featurize`` maps raw inputs to its features (a pipeline's head) and
+    ``wrap`` turns the estimator of new parameters into the user's object.
+    """
+
+    def __init__(self, lr, X, labels, n_classes, options, *, featurize=None, wrap=None):
+        lr, model = sklearn_model(lr, X, labels, n_classes)
+        factory = _SklearnFactory(lr, model)
+        super().__init__(
+            model,
+            X,
+            labels,
+            init=sklearn_theta(lr, model),
+            polish=options.polish,
+            featurize=featurize,
+            make_estimator=factory if wrap is None else wrap(factory),
+            **options.common(),
+        )
+
+
+class PipelineBackend(SklearnBackend):
+    """A fitted pipeline ending in a ``LogisticRegression``: a fixed feature map."""
+
+    def __init__(self, pipe, X, labels, n_classes, options):
+        check_is_fitted(pipe)
+        featurize = _PipelineFeatures(pipe[:-1])
+        super().__init__(
+            pipe[-1],
+            featurize(X),
+            labels,
+            n_classes,
+            options,
+            featurize=featurize,
+            wrap=partial(_PipelineFactory, pipe),
+        )
+
+
+class TorchLastLayerBackend(LogisticBackend):
+    """The last ``nn.Linear`` of a network, on its penultimate activations."""
+
+    def __init__(self, net, X, labels, n_classes, options):
+        last = TorchLastLayer(net, device=options.device)
+        if last.n_outputs not in (n_classes, 1) or (
+            last.n_outputs == 1 and n_classes != 2
+        ):
+            raise ValueError(
+                f"The torch end model outputs {last.n_outputs} logits for "
+                f"{n_classes} classes."
+            )
+        H = last.features(X)
+        model = LogisticModel(
+            H.shape[1],
+            n_classes,
+            fit_intercept=last.has_bias,
+            reference=last.n_outputs == 1,
+            l2=options.l2,
+        )
+        super().__init__(
+            model,
+            H,
+            labels,
+            init=last.theta(),
+            polish=options.polish,
+            featurize=last.features,
+            make_estimator=last.with_theta,
+            **options.common(),
+        )
+
+
+def _full_network(net, X, labels, n_classes, options):
+    cg_tol, cg_it = options.cg(True)
+    return TorchGGNBackend(
+        net,
+        X,
+        labels,
+        n_classes,
+        l2=options.l2,
+        cg_tol=cg_tol,
+        cg_max_iter=cg_it,
+        damping=float(options.damping),
+        device=options.device,
+    )
+
+
+def _is_pipeline_of_lr(end_model):
+    return isinstance(end_model, Pipeline) and isinstance(
+        end_model[-1], LogisticRegression
+    )
+
+
+#: ``(accepts(end_model, torch_end, options), backend class)``, tried in order.
+BACKENDS = (
+    (lambda m, torch_end, o: m is None, ClosedFormBackend),
+    (lambda m, torch_end, o: isinstance(m, LogisticRegression), SklearnBackend),
+    (lambda m, torch_end, o: _is_pipeline_of_lr(m), PipelineBackend),
+    (lambda m, torch_end, o: torch_end and o.network == "full", _full_network),
+    (lambda m, torch_end, o: torch_end, TorchLastLayerBackend),
+)
 
 
 def make_backend(end_model, X, labels, n_classes, options, *, torch_end=False):
@@ -338,96 +523,31 @@ def make_backend(end_model, X, labels, n_classes, options, *, torch_end=False):
     Returns
     -------
     backend : LogisticBackend or TorchGGNBackend
-        With ``end_model`` (the analysed model after polishing) set.
+        With ``end_model``, the analysed model after polishing.
     """
-    cg_tol, cg_it = options.cg(False)
-    common = {
+    for accepts, backend in BACKENDS:
+        if accepts(end_model, torch_end, options):
+            return backend(end_model, X, labels, n_classes, options)
+    raise TypeError(
+        "The end model must be None (closed-form logistic regression), a "
+        "scikit-learn LogisticRegression (or a Pipeline ending in one), or a "
+        "torch module / skorch net; got "
+        f"{type(end_model).__name__}."
+    )
+
+
+def soft_logistic_params(options, reference):
+    """Parameters of the :class:`SoftLabelLogisticRegression` the backend returns."""
+    return {
+        "l2": options.l2,
+        "logits": "reference" if reference else "multinomial",
         "tol": options.tol,
         "max_iter": options.max_iter,
-        "cg_tol": cg_tol,
-        "cg_max_iter": cg_it,
-        "damping": float(options.damping),
-        "solver": options.hessian_solver(),
     }
-    if end_model is None:
-        reference = closed_form_reference(options.logits, n_classes)
-        model = LogisticModel(X.shape[1], n_classes, reference=reference, l2=options.l2)
-        params = {
-            "l2": options.l2,
-            "logits": "reference" if reference else "multinomial",
-            "tol": options.tol,
-            "max_iter": options.max_iter,
-        }
-        factory = _SoftLogisticFactory(model, params, n_classes)
-        backend = LogisticBackend(model, X, labels, make_estimator=factory, **common)
-    elif isinstance(end_model, LogisticRegression):
-        backend = _sklearn_backend(end_model, X, labels, n_classes, options, common)
-    elif isinstance(end_model, Pipeline) and isinstance(
-        end_model[-1], LogisticRegression
-    ):
-        check_is_fitted(end_model)
-        featurize = _PipelineFeatures(end_model[:-1])
-        backend = _sklearn_backend(
-            end_model[-1], featurize(X), labels, n_classes, options, common
-        )
-        backend.featurize = featurize
-        backend.make_estimator = _PipelineFactory(end_model, backend.make_estimator)
-    elif torch_end and options.network == "full":
-        cg_tol, cg_it = options.cg(True)
-        backend = TorchGGNBackend(
-            end_model,
-            X,
-            labels,
-            n_classes,
-            l2=options.l2,
-            cg_tol=cg_tol,
-            cg_max_iter=cg_it,
-            damping=float(options.damping),
-            device=options.device,
-        )
-        backend.end_model = backend.module
-        return backend
-    elif torch_end:
-        last = TorchLastLayer(end_model, device=options.device)
-        if last.n_outputs not in (n_classes, 1) or (
-            last.n_outputs == 1 and n_classes != 2
-        ):
-            raise ValueError(
-                f"The torch end model outputs {last.n_outputs} logits for "
-                f"{n_classes} classes."
-            )
-        H = last.features(X)
-        model = LogisticModel(
-            H.shape[1],
-            n_classes,
-            fit_intercept=last.has_bias,
-            reference=last.n_outputs == 1,
-            l2=options.l2,
-        )
-        backend = LogisticBackend(
-            model,
-            H,
-            labels,
-            init=last.theta(),
-            polish=options.polish,
-            featurize=last.features,
-            make_estimator=last.with_theta,
-            **common,
-        )
-    else:
-        raise TypeError(
-            "The end model must be None (closed-form logistic regression), a "
-            "scikit-learn LogisticRegression (or a Pipeline ending in one), or a "
-            "torch module / skorch net; got "
-            f"{type(end_model).__name__}."
-        )
-    backend.end_model = backend.make_estimator(backend.theta)
-    return backend
 
 
-def _sklearn_backend(lr, X, labels, n_classes, options, common):
-    """Closed-form backend of a scikit-learn ``LogisticRegression``."""
-    params = lr.get_params()
+def sklearn_penalty(params, n_train, n_classes):
+    """``(l2, intercept_l2)`` of a ``LogisticRegression``'s mean-loss objective."""
     penalty = params.get("penalty", "deprecated")
     l1_ratio = params.get("l1_ratio", 0.0)
     if penalty in ("l1", "elasticnet") or (
@@ -444,10 +564,8 @@ def _sklearn_backend(lr, X, labels, n_classes, options, common):
             "LogisticRegression(class_weight=...) is not supported by the "
             "influence computation; fold class weights into the labels."
         )
-    n_train = X.shape[0]
     C_reg = float(params["C"])
     lam = 0.0 if (penalty is None or np.isinf(C_reg)) else 1.0 / (C_reg * n_train)
-    fit_intercept = bool(params["fit_intercept"])
     intercept_l2 = 0.0
     if params.get("solver") == "liblinear":
         if n_classes > 2:
@@ -456,6 +574,26 @@ def _sklearn_backend(lr, X, labels, n_classes, options, common):
                 "not a softmax model; use solver='lbfgs'."
             )
         intercept_l2 = lam / float(params.get("intercept_scaling", 1.0)) ** 2
+    return lam, intercept_l2
+
+
+def sklearn_linear_model(lr, n_features, n_train, n_classes):
+    """The :class:`LogisticModel` of a ``LogisticRegression``'s objective."""
+    params = lr.get_params()
+    lam, intercept_l2 = sklearn_penalty(params, n_train, n_classes)
+    return LogisticModel(
+        n_features,
+        n_classes,
+        fit_intercept=bool(params["fit_intercept"]),
+        reference=n_classes == 2,
+        l2=lam,
+        intercept_l2=intercept_l2,
+    )
+
+
+def sklearn_model(lr, X, labels, n_classes):
+    """The fitted ``LogisticRegression`` (fitted here if needed) and its model."""
+    model = sklearn_linear_model(lr, X.shape[1], X.shape[0], n_classes)
     if not hasattr(lr, "coef_"):
         Xe, ye, we = _expand_soft_labels(X, labels)
         lr = clone(lr).fit(Xe, ye, sample_weight=we)
@@ -465,41 +603,25 @@ def _sklearn_backend(lr, X, labels, n_classes, options, common):
             f"The LogisticRegression end model has classes {classes.tolist()}; "
             f"expected 0..{n_classes - 1} (the label model's classes)."
         )
-    model = LogisticModel(
-        X.shape[1],
-        n_classes,
-        fit_intercept=fit_intercept,
-        reference=n_classes == 2,
-        l2=lam,
-        intercept_l2=intercept_l2,
-    )
+    return lr, model
+
+
+def sklearn_theta(lr, model):
+    """Flat parameters of a fitted ``LogisticRegression``."""
     Th = np.asarray(lr.coef_, dtype=np.float64).T
-    if fit_intercept:
+    if model.fit_intercept:
         Th = np.vstack([Th, np.asarray(lr.intercept_, dtype=np.float64)[None, :]])
-    return LogisticBackend(
-        model,
-        X,
-        labels,
-        init=Th.ravel(),
-        polish=options.polish,
-        make_estimator=_SklearnFactory(lr, model),
-        **common,
-    )
+    return Th.ravel()
 
 
 class _SoftLogisticFactory:
     """Builds a fitted :class:`SoftLabelLogisticRegression` holding ``theta``."""
 
-    def __init__(self, model, params, n_classes):
-        self.model, self.params, self.n_classes = model, params, n_classes
+    def __init__(self, model, params):
+        self.model, self.params = model, params
 
     def __call__(self, theta):
-        est = SoftLabelLogisticRegression(**self.params)
-        est.classes_ = np.arange(self.n_classes)
-        est.n_features_in_ = self.model.n_features
-        est.n_iter_ = 0
-        est._set_theta(self.model, theta)
-        return est
+        return SoftLabelLogisticRegression.from_theta(self.model, theta, **self.params)
 
 
 class _SklearnFactory:
@@ -511,6 +633,9 @@ class _SklearnFactory:
     def __call__(self, theta):
         model = self.model
         est = copy.deepcopy(self.lr)
+        if not hasattr(est, "classes_"):  # fitted from reduced statistics (dask)
+            est.classes_ = np.arange(model.n_classes)
+            est.n_features_in_ = model.n_features
         T = np.asarray(theta).reshape(model.n_rows, model.n_free)
         est.coef_ = np.ascontiguousarray(T[: model.n_features].T)
         if model.fit_intercept:

@@ -18,7 +18,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 
 from ..utils._threads import serial_blas
 
-__all__ = ["HessianSolver"]
+__all__ = ["HessianSolver", "jacobi_row_kernels", "row_kernels"]
 
 #: Rows per chunk in the O(n d^2) products (bounds temporary memory).
 CHUNK_ROWS = 16384
@@ -249,52 +249,67 @@ class HessianSolver:
         T : ndarray of shape (n, K, K)
         """
         X = self.X if X is None else X
-        model = self.model
+        return jacobi_row_kernels(self.model, self.damped_diagonal(), X)
+
+    def damped_diagonal(self):
+        """Diagonal of the damped Hessian the solves use (lifted for CG)."""
         if self.solver == "cholesky":
-            diag = model.hessian_diag(self.X, self.P, self.rho, self.n_norm)
-            diag = diag + self.delta_
-        else:
-            diag = self._diag
-        inv = 1.0 / diag.reshape(model.n_rows, model.n_free)
-        d = model.n_features
-        sq = X.multiply(X).tocsr() if sp.issparse(X) else X * X
-        K = np.asarray(sq @ inv[:d])
-        if model.fit_intercept:
-            K = K + inv[d]
-        n, k = K.shape
-        T = np.zeros((n, k, k))
-        T[:, np.arange(k), np.arange(k)] = K
-        return T
+            diag = self.model.hessian_diag(self.X, self.P, self.rho, self.n_norm)
+            return diag + self.delta_
+        return self._diag
 
     def row_kernels(self, X=None):
-        """Blocks of ``H^-1`` seen by each row: ``T_i[a, b] = x~_i^T B_ab x~_i``.
-
-        ``B_ab`` is the (F, F) block of ``H^-1`` between free classes ``a`` and
-        ``b``. The self-influence of a per-row logit gradient ``g`` (so that
-        the parameter gradient is ``x~ (x) g``) is ``g^T T_i g``.
-
-        Returns
-        -------
-        T : ndarray of shape (n, K, K)
-        """
+        """Blocks of ``H^-1`` seen by each row (see :func:`row_kernels`)."""
         X = self.X if X is None else X
-        model = self.model
-        F, K, d = model.n_rows, model.n_free, model.n_features
-        Hinv = self.inverse().reshape(F, K, F, K)
-        T = np.empty((X.shape[0], K, K))
-        for a in range(K):
-            for b in range(a, K):
-                B = Hinv[:, a, :, b]
-                for start in range(0, X.shape[0], CHUNK_ROWS):
-                    Xc = X[start : start + CHUNK_ROWS]
-                    Y = model.apply(Xc, B)  # rows: x~^T B, shape (chunk, F)
-                    if sp.issparse(Xc):
-                        val = np.asarray(Xc.multiply(Y[:, :d]).sum(axis=1)).ravel()
-                    else:
-                        val = np.einsum("ij,ij->i", Y[:, :d], Xc)
-                    if model.fit_intercept:
-                        val += Y[:, d]
-                    T[start : start + CHUNK_ROWS, a, b] = val
-                if b != a:
-                    T[:, b, a] = T[:, a, b]
-        return T
+        return row_kernels(self.model, self.inverse(), X)
+
+
+def jacobi_row_kernels(model, diag, X):
+    """Row kernels of the inverse of the diagonal ``diag`` of the Hessian.
+
+    Returns
+    -------
+    T : ndarray of shape (n, K, K)
+    """
+    inv = 1.0 / diag.reshape(model.n_rows, model.n_free)
+    d = model.n_features
+    sq = X.multiply(X).tocsr() if sp.issparse(X) else X * X
+    K = np.asarray(sq @ inv[:d])
+    if model.fit_intercept:
+        K = K + inv[d]
+    n, k = K.shape
+    T = np.zeros((n, k, k))
+    T[:, np.arange(k), np.arange(k)] = K
+    return T
+
+
+def row_kernels(model, Hinv, X):
+    """Blocks of ``H^-1`` seen by each row: ``T_i[a, b] = x~_i^T B_ab x~_i``.
+
+    ``B_ab`` is the (F, F) block of ``H^-1`` between free classes ``a`` and
+    ``b``. The self-influence of a per-row logit gradient ``g`` (so that
+    the parameter gradient is ``x~ (x) g``) is ``g^T T_i g``.
+
+    Returns
+    -------
+    T : ndarray of shape (n, K, K)
+    """
+    F, K, d = model.n_rows, model.n_free, model.n_features
+    Hinv = Hinv.reshape(F, K, F, K)
+    T = np.empty((X.shape[0], K, K))
+    for a in range(K):
+        for b in range(a, K):
+            B = Hinv[:, a, :, b]
+            for start in range(0, X.shape[0], CHUNK_ROWS):
+                Xc = X[start : start + CHUNK_ROWS]
+                Y = model.apply(Xc, B)  # rows: x~^T B, shape (chunk, F)
+                if sp.issparse(Xc):
+                    val = np.asarray(Xc.multiply(Y[:, :d]).sum(axis=1)).ravel()
+                else:
+                    val = np.einsum("ij,ij->i", Y[:, :d], Xc)
+                if model.fit_intercept:
+                    val += Y[:, d]
+                T[start : start + CHUNK_ROWS, a, b] = val
+            if b != a:
+                T[:, b, a] = T[:, a, b]
+    return T

@@ -8,16 +8,22 @@ from sklearn.utils import indexable
 from sklearn.utils.validation import check_array, column_or_1d
 
 from ..label_model import LinearizedApprox, MajorityVote
+from ..label_model._tensor_form import tensor_scores
+from ..utils._label_matrix import is_covered
 from ..utils._sklearn_compat import _num_samples
 
 __all__ = [
     "check_target",
+    "check_votes_fit",
     "class_labels",
     "leave_one_out_scores",
     "linearize",
     "linearize_if_needed",
     "source_names",
+    "fit_model",
+    "input_abstain",
     "split_model",
+    "training_rows",
 ]
 
 
@@ -53,21 +59,48 @@ def linearize_if_needed(label_model, L, W, wants_identity, option):
     return W, activation, None
 
 
-def split_model(model, X, L):
-    """``(label_model, end_model)`` of the inspector's ``model`` parameter."""
+def split_model(model):
+    """``(label_model, end_model, classifier)`` of the inspector's ``model``.
+
+    Nothing is fitted here, so that ``L`` is validated first:
+    ``classifier`` is an unfitted :class:`~skweak_e2e.LabelModelClassifier`
+    that :func:`fit_model` fits on ``(X, L)`` (None otherwise), and
+    ``label_model`` may be unfitted.
+    """
     if model is None:
-        return MajorityVote(), None
+        return MajorityVote(), None, None
     if isinstance(model, (tuple, list)):
         if len(model) != 2:
             raise ValueError(
                 "model as a sequence must be (label_model, end_model); got "
                 f"{len(model)} items."
             )
-        return model[0], model[1]
+        return model[0], model[1], None
     if hasattr(model, "label_model") and hasattr(model, "estimator"):
         if not hasattr(model, "label_model_"):
-            model = clone(model).fit(X, L)
-        classes = np.asarray(getattr(model, "classes_", []))
+            return None, None, model
+        return model.label_model_, model.estimator_, None
+    if hasattr(model, "activation") and (
+        hasattr(model, "W_") or hasattr(model, "fit")
+    ):
+        return model, None, None
+    raise TypeError(
+        "model must be None, a label model, a (label_model, end_model) pair or "
+        f"a LabelModelClassifier; got {type(model).__name__}."
+    )
+
+
+def input_abstain(label_model, classifier):
+    """The abstain code of the user's ``L``."""
+    owner = classifier if label_model is None else label_model
+    return getattr(owner, "abstain", -1)
+
+
+def fit_model(label_model, end_model, classifier, X, L):
+    """``(label_model, end_model)``, fitted on ``(X, L)`` where needed."""
+    if classifier is not None:
+        classifier = clone(classifier).fit(X, L)
+        classes = np.asarray(getattr(classifier, "classes_", []))
         if classes.dtype.kind not in "iu" or not np.array_equal(
             classes, np.arange(len(classes))
         ):
@@ -75,15 +108,46 @@ def split_model(model, X, L):
                 "The LabelModelClassifier must use the class indices 0..C-1 "
                 f"(got classes_={classes.tolist()}); pass L encoded that way."
             )
-        return model.label_model_, model.estimator_
-    if hasattr(model, "activation") and (
-        hasattr(model, "W_") or hasattr(model, "fit")
-    ):
-        return model, None
-    raise TypeError(
-        "model must be None, a label model, a (label_model, end_model) pair or "
-        f"a LabelModelClassifier; got {type(model).__name__}."
-    )
+        return classifier.label_model_, classifier.estimator_
+    if not hasattr(label_model, "W_"):
+        label_model = clone(label_model).fit(L)
+    return label_model, end_model
+
+
+def check_votes_fit(L, W):
+    """Whether validated votes ``L`` fit the tensor form ``W`` of the label model."""
+    n_sources, _, n_classes = W.shape
+    if L.shape[1] != n_sources:
+        raise ValueError(
+            f"L has {L.shape[1]} sources but the label model was fitted on "
+            f"{n_sources}."
+        )
+    if L.ndim == 3 and L.shape[2] != n_classes:
+        raise ValueError(
+            f"The soft votes of L have {L.shape[2]} classes but the label model "
+            f"has {n_classes}."
+        )
+    if L.ndim == 2 and L.size and L.max() >= n_classes:
+        raise ValueError(
+            f"L contains the vote {int(L.max())} but the label model has "
+            f"{n_classes} classes; votes must be in [-1, {n_classes - 1}]."
+        )
+
+
+def training_rows(L, W, activation):
+    """``(rows, scores)``: the training rows and ``tensor_scores(L, W)``.
+
+    Training rows are covered and, under an identity label model, carry
+    label mass. The scores of every row are returned so that the term
+    decomposition does not compute them again.
+    """
+    scores = tensor_scores(L, W)
+    rows = is_covered(L)
+    if activation == "identity":
+        rows &= scores.sum(axis=1) > 0
+    if not rows.any():
+        raise ValueError("No training row carries label mass: every row is uncovered.")
+    return rows, scores
 
 
 def source_names(names, frame_names, n_sources):

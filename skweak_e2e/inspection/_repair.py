@@ -31,6 +31,7 @@ __all__ = [
     "SourceRemoval",
     "TermRemoval",
     "cross_fit_repair",
+    "harmful_order",
     "select_removal",
     "source_removal_influence",
     "validation_folds",
@@ -67,7 +68,7 @@ class Removal:
     selection: np.ndarray
 
 
-def _harmful_order(scores):
+def harmful_order(scores):
     """Indices of the positive scores, most harmful first."""
     harmful = np.flatnonzero(scores > 0)
     return harmful[np.argsort(-scores[harmful], kind="stable")]
@@ -110,7 +111,7 @@ class TermRemoval:
 
     def __init__(self, result, decomposition, labels, train_index, method):
         self.coo = result.terms("coo")
-        self.order = _harmful_order(self.coo["influence"])
+        self.order = harmful_order(self.coo["influence"])
         self.dec, self.base = decomposition, labels
         self.train_index, self.method = train_index, method
 
@@ -137,7 +138,7 @@ class SampleRemoval:
     """Remove the top fraction of harmful training rows (ordinary influence)."""
 
     def __init__(self, result, labels, train_index):
-        self.order = _harmful_order(result.ordinary[train_index])
+        self.order = harmful_order(result.ordinary[train_index])
         self.base, self.train_index = labels, train_index
 
     def removal(self, q):
@@ -189,7 +190,7 @@ class SourceRemoval:
 
     def __init__(self, scores, decomposition, labels):
         self.scores = scores
-        self.order = _harmful_order(scores)
+        self.order = harmful_order(scores)
         self.dec, self.base = decomposition, labels
 
     def removal(self, k):

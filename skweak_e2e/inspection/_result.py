@@ -4,7 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["InfluenceResult", "ResultBuilder", "TermState"]
+from ._pipeline import leave_one_out_scores
+
+__all__ = ["InfluenceResult", "ResultBuilder", "TermState", "Top", "check_variant"]
 
 
 @dataclass(frozen=True)
@@ -259,19 +261,51 @@ class ResultBuilder:
 
     def check_variant(self, method, relative):
         """Validated ``(method, relative)`` of a query."""
-        if method not in ("rw", "wm"):
-            raise ValueError(f"method must be 'rw' or 'wm'; got {method!r}.")
-        if (method == "rw" or relative) and self.decomposition.activation != "identity":
-            raise ValueError(
-                "method='rw' and relative=True need an identity label model; fit "
-                "the inspector with linearize=True to score an exp label model so."
-            )
-        if relative and not self.backend.has_inverse:
-            raise ValueError(
-                "relative=True needs the explicit inverse Hessian (solver="
-                "'cholesky', up to 4096 end-model parameters)."
-            )
-        return method, bool(relative)
+        return check_variant(
+            method, relative, self.decomposition.activation, self.backend.has_inverse
+        )
+
+    def top_components(self, result, k):
+        """The ``k`` most harmful training rows and votes of a result.
+
+        Ties keep the row order (rows, then sources), as a stable sort.
+
+        Returns
+        -------
+        top : Top
+            ``samples`` (row indices) and ``sample_influence``; ``rows``,
+            ``cols``, ``votes`` (the voted class, -1 for an abstention) and
+            ``vote_influence`` of the votes.
+        """
+        train = self.train_index
+        order = train[np.argsort(-result.per_sample[train], kind="stable")[:k]]
+        coo = result.per_vote.tocoo()
+        top = np.argsort(-coo.data, kind="stable")[:k]
+        rows, cols = coo.row[top], coo.col[top]
+        return Top(
+            samples=order,
+            sample_influence=result.per_sample[order],
+            rows=rows,
+            cols=cols,
+            votes=self.vote_codes(rows, cols),
+            vote_influence=coo.data[top],
+        )
+
+    def vote_codes(self, rows, cols):
+        """The voted class of (row, source) pairs (the most probable one of a
+        soft vote), -1 for an abstention."""
+        dec = self.decomposition
+        pos = np.searchsorted(self.train_index, rows)
+        if dec.soft:
+            mass = dec.L[pos, cols]
+            return np.where(mass.sum(axis=1) > 0, mass.argmax(axis=1), -1)
+        return dec.L[pos, cols].astype(np.intp)
+
+    def leave_one_out(self, backend, method):
+        """Leave-one-out mislabel scores of every vote (see ``mislabel_scores``)."""
+        return leave_one_out_scores(
+            backend, self.decomposition, self.train_index, self.n_samples, method
+        )
 
     def vote_scores(self, result):
         """``per_vote`` as a dense (n_samples, n_sources) array, NaN off the votes."""
@@ -285,3 +319,32 @@ class ResultBuilder:
             voted = dec.L[pos, coo.col] >= 0
         out[coo.row[voted], coo.col[voted]] = coo.data[voted]
         return out
+
+
+@dataclass(frozen=True)
+class Top:
+    """The most harmful rows and votes of a result (see ``top_components``)."""
+
+    samples: np.ndarray
+    sample_influence: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    votes: np.ndarray
+    vote_influence: np.ndarray
+
+
+def check_variant(method, relative, activation, has_inverse):
+    """Validated ``(method, relative)`` of a query on a fitted inspector."""
+    if method not in ("rw", "wm"):
+        raise ValueError(f"method must be 'rw' or 'wm'; got {method!r}.")
+    if (method == "rw" or relative) and activation != "identity":
+        raise ValueError(
+            "method='rw' and relative=True need an identity label model; fit "
+            "the inspector with linearize=True to score an exp label model so."
+        )
+    if relative and not has_inverse:
+        raise ValueError(
+            "relative=True needs the explicit inverse Hessian (solver="
+            "'cholesky', up to 4096 end-model parameters)."
+        )
+    return method, bool(relative)

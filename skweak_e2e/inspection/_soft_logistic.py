@@ -170,6 +170,35 @@ class SoftLabelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.n_iter_ = info["n_iter"]
         return self
 
+    @classmethod
+    def from_theta(cls, model, theta, **params):
+        """A fitted estimator holding parameters ``theta`` of ``model``.
+
+        Used to hand back an end model fitted elsewhere (by the influence
+        inspector, possibly on dask arrays) without fitting it again.
+
+        Parameters
+        ----------
+        model : LogisticModel
+            The objective ``theta`` belongs to (its features, classes and
+            parameterisation).
+        theta : ndarray of shape (n_params,)
+            Flat parameters, row-major ``(n_features + 1, n_free)``.
+        **params : dict
+            Constructor parameters of the estimator.
+
+        Returns
+        -------
+        estimator : SoftLabelLogisticRegression
+            Fitted, with ``classes_`` the class indices ``0..C-1``.
+        """
+        est = cls(**params)
+        est.classes_ = np.arange(model.n_classes)
+        est.n_features_in_ = model.n_features
+        est.n_iter_ = 0
+        est._set_theta(model, theta)
+        return est
+
     def _set_theta(self, model, theta):
         Th = theta.reshape(model.n_rows, model.n_free)
         self.coef_ = Th[: model.n_features].T.copy()

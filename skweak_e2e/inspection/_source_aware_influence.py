@@ -6,12 +6,11 @@ import numbers
 from functools import partial
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, indexable
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..label_model._tensor_form import tensor_scores
 from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -19,20 +18,22 @@ from ..utils._sklearn_compat import (
     _num_samples,
     _safe_indexing,
 )
-from ..utils._label_matrix import is_covered
 from ..utils._validation import check_label_matrix
 from ..utils._atomic import atomic_fit
-from ..utils._dask import refuse_dask
+from ..utils._dask import is_dask_collection
 from ._backends import BackendOptions, closed_form_reference, make_backend
 from ._l2_selection import select_l2
 from ._linear_loss import LogisticModel
 from ._pipeline import (
     check_target,
+    check_votes_fit,
     class_labels,
-    leave_one_out_scores,
+    fit_model,
+    input_abstain,
     linearize_if_needed,
     source_names,
     split_model,
+    training_rows,
 )
 from ._repair import (
     MIN_FOLD_ROWS,
@@ -46,6 +47,7 @@ from ._repair import (
     warn_unsupported,
 )
 from ._result import ResultBuilder
+from ._dask_influence import DaskResultBuilder, prepare_dask, refusal
 from ._terms import TermDecomposition
 from ._torch_influence import is_torch_model
 
@@ -326,7 +328,10 @@ class SourceAwareInfluence(BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training features (for a torch end model: any array its module
-            accepts). A sparse matrix (e.g. TF-IDF) is never densified.
+            accepts). A sparse matrix (e.g. TF-IDF) is never densified. With
+            dask arrays ``X`` and ``L`` and a closed-form end model, the
+            analysis runs block by block and per-row results are lazy (see
+            the user guide's "Scaling out" page).
         L : array-like or DataFrame of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
             Training votes, ``-1`` = abstain (or soft votes). The columns of a
             DataFrame name the sources (see ``source_names``).
@@ -343,42 +348,69 @@ class SourceAwareInfluence(BaseEstimator):
         self : SourceAwareInfluence
             The prepared inspector.
         """
-        refuse_dask(
-            "SourceAwareInfluence", "fit",
-            "inspect a sample of the rows (the influence of every training row "
-            "needs them all in memory)",
-            X=X, L=L, X_val=X_val, y_val=y_val,
+        if any(map(is_dask_collection, (X, L, X_val, y_val))):
+            return self._fit_dask(X, L, X_val, y_val)
+        data = self._validate(L, X_val, y_val)
+        label_model, end_model = fit_model(*data.model, X, L)
+        X, torch_end = self._check_features(X, end_model, data.L.shape[0])
+        W, activation = self._tensor_form(label_model, data.L, torch_end)
+        rows, scores = training_rows(data.L, W, activation)
+        decomposition = TermDecomposition(
+            data.L[rows], W, activation, scores=scores[rows]
         )
+        self._set_training(data, label_model, decomposition, rows)
+        X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
+        self.l2_ = self._select_l2(end_model, torch_end, X_train, X_val, y_val)
+        self._backend = make_backend(
+            end_model,
+            X_train,
+            self.labels_,
+            self.n_classes_,
+            self._options(self.l2_),
+            torch_end=torch_end,
+        )
+        self._finish_fit()
+        return self
+
+    # ------------------------------------------------------------ fit steps
+    def _validate(self, L, X_val, y_val):
+        """The votes, validated before any label model is fitted on them."""
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
-        frame_names = getattr(L, "columns", None)
-        label_model, end_model = split_model(self.model, X, L)
-        if not hasattr(label_model, "W_"):
-            label_model = clone(label_model).fit(L)
-        W = np.asarray(label_model.W_, dtype=np.float64)
-        n_classes = W.shape[2]
-        L, _ = check_label_matrix(
+        model = split_model(self.model)
+        label_model, _, classifier = model
+        W = getattr(label_model, "W_", None)
+        if W is not None:
+            n_classes = np.asarray(W).shape[2]
+        else:
+            n_classes = getattr(label_model, "n_classes", None)
+        L_valid, _ = check_label_matrix(
             L,
             n_classes=n_classes,
-            abstain=getattr(label_model, "abstain", -1),
+            abstain=input_abstain(label_model, classifier),
             allow_soft=True,
         )
-        if L.shape[1] != W.shape[0]:
-            raise ValueError(
-                f"L has {L.shape[1]} sources but the label model was fitted on "
-                f"{W.shape[0]}."
-            )
+        return Bunch(L=L_valid, model=model, frame_names=getattr(L, "columns", None))
+
+    @staticmethod
+    def _check_features(X, end_model, n_samples):
+        """``(X, torch_end)``: ``X`` validated for the end model's kind."""
         torch_end = end_model is not None and is_torch_model(end_model)
         if torch_end or isinstance(end_model, Pipeline):
             X = indexable(X)[0]  # the network / pipeline reads X itself
         else:
             X = check_array(X, accept_sparse="csr", dtype=np.float64)
-        if _num_samples(X) != L.shape[0]:
+        if _num_samples(X) != n_samples:
             raise ValueError(
-                f"X has {_num_samples(X)} rows but L has {L.shape[0]}; they must "
-                "describe the same samples."
+                f"X has {_num_samples(X)} rows but L has {n_samples}; they "
+                "must describe the same samples."
             )
+        return X, torch_end
 
+    def _tensor_form(self, label_model, L, torch_end):
+        """``(W, activation)`` of the terms: the label model's, or linearised."""
+        W = np.asarray(label_model.W_, dtype=np.float64)
+        check_votes_fit(L, W)
         W, activation, self.linearized_model_ = linearize_if_needed(
             label_model,
             L,
@@ -391,41 +423,36 @@ class SourceAwareInfluence(BaseEstimator):
                 "relative=True needs the explicit inverse Hessian; use "
                 "network='last_layer' for torch end models."
             )
+        return W, activation
 
-        rows = is_covered(L)
-        if activation == "identity":
-            rows &= tensor_scores(L, W).sum(axis=1) > 0
-        if not rows.any():
-            raise ValueError(
-                "No training row carries label mass: every row is uncovered."
-            )
+    def _set_training(self, data, label_model, decomposition, rows):
+        """The fitted attributes that describe the training terms."""
         self.train_index_ = np.flatnonzero(rows)
-        self._decomposition = TermDecomposition(L[rows], W, activation)
-        self.labels_ = self._decomposition.labels
+        self._decomposition = decomposition
+        self.labels_ = decomposition.labels
+        self.n_train_ = int(self.train_index_.size)
+        self._set_model(label_model, decomposition.W, decomposition.activation,
+                        data.L.shape[:2], data.frame_names)
+
+    def _set_model(self, label_model, W, activation, shape, frame_names):
+        """The fitted attributes of the label model, the shape and the names."""
         self.label_model_ = label_model
         self.W_ = W
         self.activation_ = activation
-        self.n_samples_, self.n_sources_ = L.shape[:2]
-        self.n_classes_ = n_classes
-        self.n_train_ = int(rows.sum())
+        self.n_samples_, self.n_sources_ = shape
+        self.n_classes_ = W.shape[2]
         # "auto": RW for the scores (additive, exact group influences; the
         # best mislabel detector), WM for drop_harmful's removals.
         self.method_ = "rw" if self.method == "auto" else self.method
         self._repair_method = "wm" if self.method == "auto" else self.method
         self.relative_ = bool(self.relative)
-
-        self.source_names_ = source_names(self.source_names, frame_names, L.shape[1])
-        self.classes_ = class_labels(self.class_names, label_model, n_classes)
-        X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
-        self.l2_ = self._select_l2(end_model, torch_end, X_train, X_val, y_val)
-        self._backend = make_backend(
-            end_model,
-            X_train,
-            self.labels_,
-            n_classes,
-            self._options(self.l2_),
-            torch_end=torch_end,
+        self.source_names_ = source_names(
+            self.source_names, frame_names, self.n_sources_
         )
+        self.classes_ = class_labels(self.class_names, label_model, self.n_classes_)
+
+    def _finish_fit(self):
+        """The end model, its stationarity and the result builder."""
         self.end_model_ = self._backend.end_model
         self.stationarity_ = dict(getattr(self._backend, "stationarity", {}))
         self._builder = ResultBuilder(
@@ -435,6 +462,28 @@ class SourceAwareInfluence(BaseEstimator):
             self.n_samples_,
             self.source_names_,
             self.classes_,
+        )
+
+    def _fit_dask(self, X, L, X_val, y_val):
+        """The fit on dask arrays: reduced statistics, lazy per-row results."""
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        state = prepare_dask(self, X, L, X_val, y_val)
+        data = state.data
+        self._set_model(state.label_model, state.W, state.activation,
+                        (data.n_samples, state.n_sources), state.frame_names)
+        self.linearized_model_ = None
+        self.l2_validation_loss_ = state.l2_losses
+        self._decomposition = None
+        self.n_train_ = data.n_train
+        self._backend = state.backend
+        self.l2_ = L2_FALLBACK if state.l2 == "auto" else float(state.l2)
+        self.train_index_, self.labels_ = data.lazy_training_rows()
+        self.end_model_ = state.backend.end_model
+        self.stationarity_ = dict(state.backend.stationarity)
+        self._builder = DaskResultBuilder(
+            data, state.backend, state.activation, self.n_classes_,
+            self.source_names_, self.classes_,
         )
         return self
 
@@ -461,8 +510,23 @@ class SourceAwareInfluence(BaseEstimator):
         return BackendOptions.from_params(self.get_params(deep=False), l2)
 
     # ============================================================ queries
-    def _check_target(self, X, y):
-        return check_target(X, y, self._backend.n_features, self.n_classes_)
+    def _check_target(self, X, y, reduce="mean", method="influence"):
+        if not (is_dask_collection(X) or is_dask_collection(y)):
+            return check_target(X, y, self._backend.n_features, self.n_classes_)
+        if self._decomposition is not None:
+            raise refusal(method, "the inspector was fitted in memory: pass the "
+                          "target in memory (X.compute(), y.compute()), or fit the "
+                          "inspector on dask arrays")
+        if reduce == "none" or not is_dask_collection(X):
+            raise refusal(method, "one result per target point needs the targets "
+                          "in memory: pass X.compute() and y.compute(), or reduce="
+                          "'mean' / 'sum' with X and y as dask arrays")
+        if X.ndim != 2 or X.shape[1] != self._backend.n_features:
+            raise ValueError(
+                f"X must be 2-D with {self._backend.n_features} features; got shape "
+                f"{X.shape}."
+            )
+        return X, y
 
     def _result(self, u, method=None, relative=None):
         method = self.method_ if method is None else method
@@ -494,7 +558,7 @@ class SourceAwareInfluence(BaseEstimator):
         check_is_fitted(self)
         if reduce not in ("mean", "sum", "none"):
             raise ValueError(f"reduce must be 'mean', 'sum' or 'none'; got {reduce!r}.")
-        X, y = self._check_target(X, y)
+        X, y = self._check_target(X, y, reduce)
         U = self._backend.directions(X, y, reduce)
         results = [self._result(u) for u in U]
         return results if reduce == "none" else results[0]
@@ -527,6 +591,9 @@ class SourceAwareInfluence(BaseEstimator):
             abstention), and ``result`` (the full :class:`InfluenceResult`).
         """
         check_is_fitted(self)
+        if is_dask_collection(x):
+            raise refusal("explain", "explain takes one test point: pass it in memory "
+                          "(x.compute())")
         if not self._backend.raw_inputs:
             x = x if hasattr(x, "tocsr") else np.atleast_2d(np.asarray(x, np.float64))
         else:  # one raw input for a network or a pipeline: add the batch axis
@@ -536,36 +603,24 @@ class SourceAwareInfluence(BaseEstimator):
             raise ValueError("explain takes one test point; use influence() for a set.")
         res = self.influence(x, y, reduce="sum")
         proba = self._backend.proba(x)[0]
-        k = int(top_k)
-        train = self.train_index_
-        order = train[np.argsort(-res.per_sample[train], kind="stable")[:k]]
-        src = np.argsort(-res.per_source, kind="stable")[:k]
-        coo = res.per_vote.tocoo()
-        top = np.argsort(-coo.data, kind="stable")[:k]
-        rows, cols = coo.row[top], coo.col[top]
-        dec = self._decomposition
-        pos = np.searchsorted(train, rows)
-        if dec.soft:
-            mass = dec.L[pos, cols]
-            votes = np.where(mass.sum(axis=1) > 0, mass.argmax(axis=1), -1)
-        else:
-            votes = dec.L[pos, cols].astype(np.intp)
+        top = self._builder.top_components(res, int(top_k))
+        src = np.argsort(-res.per_source, kind="stable")[: int(top_k)]
         names = self.source_names_
         labels = np.array(
-            [self.classes_[v] if v >= 0 else None for v in votes], dtype=object
+            [self.classes_[v] if v >= 0 else None for v in top.votes], dtype=object
         )
         return Bunch(
             proba=proba,
             classes=self.classes_,
-            samples=Bunch(index=order, influence=res.per_sample[order]),
+            samples=Bunch(index=top.samples, influence=top.sample_influence),
             sources=Bunch(index=src, name=names[src], influence=res.per_source[src]),
             votes=Bunch(
-                sample=rows,
-                source=cols,
-                source_name=names[cols],
-                vote=votes,
+                sample=top.rows,
+                source=top.cols,
+                source_name=names[top.cols],
+                vote=top.votes,
                 vote_label=labels,
-                influence=coo.data[top],
+                influence=top.vote_influence,
             ),
             result=res,
         )
@@ -660,6 +715,10 @@ class SourceAwareInfluence(BaseEstimator):
                 raise ValueError("relative=True applies to score='influence' only.")
             method = self._variant(method, False)[0]
             backend = self._backend
+            if is_dask_collection(X) and self._decomposition is None:
+                raise refusal("mislabel_scores", "the gold rows of the leave-one-out "
+                              "score join the refit in memory: pass them computed "
+                              "(X.compute(), y.compute())")
             if X is not None:
                 if not isinstance(gold_weight, numbers.Real) or not gold_weight > 0:
                     raise ValueError(
@@ -670,18 +729,14 @@ class SourceAwareInfluence(BaseEstimator):
                         "score='leave_one_out' needs the closed-form end model or a "
                         "network's last layer (network='last_layer')."
                     )
-                backend = backend.with_gold_rows(*self._check_target(X, y), gold_weight)
-            return leave_one_out_scores(
-                backend,
-                self._decomposition,
-                self.train_index_,
-                self.n_samples_,
-                method,
-            )
+                backend = backend.with_gold_rows(
+                    *self._check_target(X, y, method="mislabel_scores"), gold_weight
+                )
+            return self._builder.leave_one_out(backend, method)
         if X is None or y is None:
             raise ValueError("score='influence' needs the validation set X, y.")
         method, relative = self._variant(method, relative)
-        Xv, yv = self._check_target(X, y)
+        Xv, yv = self._check_target(X, y, method="mislabel_scores")
         u = self._backend.directions(Xv, yv, "mean")[0]
         return self._builder.vote_scores(self._result(u, method, relative))
 
@@ -781,43 +836,9 @@ class SourceAwareInfluence(BaseEstimator):
         (True, (10,))
         """
         check_is_fitted(self)
-        if not self._backend.can_refit:
-            raise ValueError(
-                "drop_harmful retrains the end model in closed form; a full-network "
-                "torch analysis cannot be refitted here (use network='last_layer')."
-            )
-        if unit not in ("term", "sample", "source"):
-            raise ValueError(
-                f"unit must be 'term', 'sample' or 'source'; got {unit!r}."
-            )
-        Xv, yv = self._check_target(X, y)
-        if cv is not None:
-            if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2:
-                raise ValueError(f"cv must be an integer >= 2 or None; got {cv!r}.")
-            if len(yv) < MIN_FOLD_ROWS * cv:
-                raise ValueError(
-                    f"The validation set has {len(yv)} rows: too few to choose a "
-                    f"removal on held-out folds (cv={cv} needs at least "
-                    f"{MIN_FOLD_ROWS * cv}). Label more validation rows, lower cv, "
-                    "or pass cv=None to select on the scoring rows (overfits)."
-                )
-        dec, idx = self._decomposition, self.train_index_
-        if unit == "term":
-            method = self._repair_method if method is None else method
-            method, relative = self._variant(method, None)
-        builder, P = self._builder, self._backend.P
-
-        def make_strategy(u):
-            if unit == "source":
-                b = (P * u).sum(axis=1, keepdims=True) - u
-                return SourceRemoval(source_removal_influence(dec, b), dec, self.labels_)
-            if unit == "sample":
-                return SampleRemoval(self._result(u), self.labels_, idx)
-            res = builder.result(u, method, relative)
-            return TermRemoval(res, dec, self.labels_, idx, method)
-
-        u = self._backend.directions(Xv, yv, "mean")[0]
-        final = make_strategy(u)
+        Xv, yv = self._check_repair(X, y, unit, cv)
+        make_strategy = self._repair_strategies(unit, method)
+        final = make_strategy(self._backend.directions(Xv, yv, "mean")[0])
         if unit == "source":
             candidates = check_counts(fractions, self.n_sources_, final.order.size)
         else:
@@ -832,8 +853,11 @@ class SourceAwareInfluence(BaseEstimator):
             if removal.n_removed == 0
             else self._backend.refit(removal.labels)
         )
-        full_labels = np.zeros((self.n_samples_, self.n_classes_))
-        full_labels[idx] = removal.labels
+        if self._decomposition is None:  # lazy, block by block
+            full_labels = self._builder.data.lazy_labels(removal.labels)
+        else:
+            full_labels = np.zeros((self.n_samples_, self.n_classes_))
+            full_labels[self.train_index_] = removal.labels
         removed, removed_names = final.removed(
             removal.selection, self.source_names_, self.classes_
         )
@@ -852,3 +876,56 @@ class SourceAwareInfluence(BaseEstimator):
             removed_names=removed_names,
             erm_validation_loss=float(self._backend.loss(Xv, yv)),
         )
+
+    def _check_repair(self, X, y, unit, cv):
+        """The validation set of ``drop_harmful``, once the repair is possible."""
+        if not self._backend.can_refit:
+            raise ValueError(
+                "drop_harmful retrains the end model in closed form; a full-network "
+                "torch analysis cannot be refitted here (use network='last_layer')."
+            )
+        if unit not in ("term", "sample", "source"):
+            raise ValueError(
+                f"unit must be 'term', 'sample' or 'source'; got {unit!r}."
+            )
+        if self._decomposition is None and unit != "source":
+            raise refusal("drop_harmful", f"unit={unit!r} ranks every training "
+                          "term or row exactly; on dask arrays use unit='source' "
+                          "(refitted on reduced statistics), or fit the inspector "
+                          "on an in-memory sample of the rows (X[idx].compute(), "
+                          "L[idx].compute()) and repair that")
+        if self._decomposition is None and is_dask_collection(X):
+            raise refusal("drop_harmful", "the validation set is cut into folds: "
+                          "pass it in memory (X.compute(), y.compute())")
+        Xv, yv = self._check_target(X, y, method="drop_harmful")
+        if cv is not None:
+            if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2:
+                raise ValueError(f"cv must be an integer >= 2 or None; got {cv!r}.")
+            if len(yv) < MIN_FOLD_ROWS * cv:
+                raise ValueError(
+                    f"The validation set has {len(yv)} rows: too few to choose a "
+                    f"removal on held-out folds (cv={cv} needs at least "
+                    f"{MIN_FOLD_ROWS * cv}). Label more validation rows, lower cv, "
+                    "or pass cv=None to select on the scoring rows (overfits)."
+                )
+        return Xv, yv
+
+    def _repair_strategies(self, unit, method):
+        """``make_strategy(u)``: the removal strategy scored by directions ``u``."""
+        dec, idx, builder = self._decomposition, self.train_index_, self._builder
+        if unit == "term":
+            method = self._repair_method if method is None else method
+            method, relative = self._variant(method, None)
+        if dec is None:  # dask: whole sources, scored block by block
+            return builder.source_removal
+
+        def make_strategy(u):
+            if unit == "source":
+                b = (self._backend.P * u).sum(axis=1, keepdims=True) - u
+                return SourceRemoval(source_removal_influence(dec, b), dec, self.labels_)
+            if unit == "sample":
+                return SampleRemoval(self._result(u), self.labels_, idx)
+            res = builder.result(u, method, relative)
+            return TermRemoval(res, dec, self.labels_, idx, method)
+
+        return make_strategy

@@ -64,6 +64,8 @@ class TermDecomposition:
     W : ndarray of shape (m, C + 1, C)
         Tensor form of the label model.
     activation : {"identity", "exp"}
+    scores : ndarray of shape (n, C), default=None
+        ``tensor_scores(L, W)`` when the caller has them already.
 
     Examples
     --------
@@ -77,14 +79,14 @@ class TermDecomposition:
     ([0, 0, 1, 1], [0, 1, 0, 1])
     """
 
-    def __init__(self, L, W, activation):
+    def __init__(self, L, W, activation, scores=None):
         self.L = L
         self.W = np.asarray(W, dtype=np.float64)
         self.activation = activation
         self.n_samples, self.n_sources = L.shape[:2]
         self.n_classes = self.W.shape[2]
         self.soft = L.ndim == 3
-        S = tensor_scores(L, self.W)
+        S = tensor_scores(L, self.W) if scores is None else scores
         self.S = S
         if activation == "identity":
             self.Z = S.sum(axis=1)

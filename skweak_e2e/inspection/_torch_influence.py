@@ -247,6 +247,11 @@ class TorchGGNBackend:
             self.damping_ = self.l2 + float(damping) * self.hessian_scale_
 
     @property
+    def end_model(self):
+        """The analysed network (not retrained)."""
+        return self.module
+
+    @property
     def n_params(self):
         return sum(v.numel() for v in self.params.values())
 
