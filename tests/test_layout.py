@@ -52,9 +52,6 @@ EXTERNAL_UNDERSCORE_API = {
 OWNED_ELSEWHERE = {
     # WeaSEL's trainer object: fit_net is over 80 lines.
     ("functions", "end_to_end/_training.py"),
-    # The old name of label_model/_dask.py, re-exporting what
-    # _dawid_skene.py (crowd defaults) imports from it.
-    ("dask-naming", "label_model/_distributed.py"),
     # Test files of the WeaSEL and influence branches, split there.
     ("test-size", "end_to_end/test_weasel.py"),
 }
@@ -230,7 +227,11 @@ _DASK_WORDS = ("dask", "distributed", "lazy", "blocks")
 def test_dask_modules_have_the_one_name(module):
     name = pathlib.PurePosixPath(module).name
     if any(word in name for word in _DASK_WORDS):
-        assert name == "_dask.py", f"{module}: dask code lives in _dask.py"
+        # One module, or several named _dask_<part>.py when one would pass
+        # the size limit (inspection's blocks and influence).
+        assert name == "_dask.py" or name.startswith("_dask_"), (
+            f"{module}: dask code lives in _dask.py (or _dask_<part>.py)"
+        )
 
 
 # The checks above must be able to fail.

@@ -21,7 +21,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import Bunch
 
-from ..label_model._distributed import as_dask_array
+from ..label_model._dask import as_dask_array
 from ..utils._dask import (
     import_dask,
     is_dask_collection,
