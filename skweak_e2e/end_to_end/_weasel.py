@@ -23,7 +23,7 @@ from ..utils._validation import (
 )
 from ..utils._atomic import atomic_fit
 from ..utils._warnings import user_stacklevel
-from ..utils._dask import refuse_dask
+from ..utils._dask import import_dask, is_dask_collection, map_sum, refuse_dask
 
 from ._options import (
     ACCURACY_FUNCTIONS,
@@ -32,9 +32,10 @@ from ._options import (
     LOSSES,
     SCORINGS,
 )
-from ._networks import build_weasel_module, check_hidden_sizes
+from ._networks import ModuleSpec, check_hidden_sizes
 from ._inputs import (
     is_soft,
+    set_soft_classes,
     validate_features,
     validate_inference_votes,
     validate_training_data,
@@ -43,18 +44,6 @@ from ._inputs import (
 from ._scoring import validation_scorer
 
 __all__ = ["WeaSELClassifier"]
-
-#: Parameters the training loop reads (``_training.fit_net``), besides the
-#: resolved ``lr_`` and ``weight_decay_``.
-_TRAINING_PARAMS = (
-    "batch_size_",
-    "encoder_lr",
-    "loss",
-    "max_epochs",
-    "patience",
-    "verbose",
-)
-
 
 #: ``"auto"`` values of the network options for dense features (chosen on the
 #: tabular suite) and for scipy.sparse features (chosen on the text suite:
@@ -82,11 +71,10 @@ _SPARSE_AUTO = dict(
 )
 
 
-_WEASEL_AT_SCALE = (
-    "train on a sample of the rows (skweak_e2e.two_stage.sample_training_rows) "
-    "or use LabelModelClassifier with partial_fit over the blocks"
+_DASK_VALIDATION = (
+    "validation data must be in memory: pass X_val.compute() and y_val.compute() "
+    "(a sample of rows: they are scored after every epoch)"
 )
-_WEASEL_AT_SCALE_PREDICT = "map it over the blocks, e.g. X.map_blocks(clf.predict_proba, ...)"
 
 
 def _auto_batch_size(n_rows):
@@ -556,31 +544,44 @@ default=None
         self : object
             The fitted classifier.
         """
-        refuse_dask(type(self).__name__, "fit", _WEASEL_AT_SCALE, X=X, y=y,
-                    X_val=X_val, y_val=y_val)
-        torch = import_optional("torch", type(self).__name__)
-        import_optional("skorch", type(self).__name__)
-        X, L = validate_training_data(self, X, y)
+        name = type(self).__name__
+        refuse_dask(name, "fit", _DASK_VALIDATION, X_val=X_val, y_val=y_val)
+        torch = import_optional("torch", name)
+        import_optional("skorch", name)
+        from ._training import WeaSELTrainer
+
+        lazy = is_dask_collection(X) or is_dask_collection(y)
+        if lazy:
+            blocks = self._validate_dask(X, y)
+            soft, sparse = blocks.soft, blocks.sparse
+        else:
+            X, L = validate_training_data(self, X, y)
+            self.n_sources_ = L.shape[1]
+            soft, sparse = L.ndim == 3, sp.issparse(X)
         self.n_classes_ = self.classes_.size
-        self.n_sources_ = L.shape[1]
         X_val, y_val = validate_validation_data(self, X_val, y_val)
-        options = self._resolve_options(L, X_val, y_val, sp.issparse(X))
-        X, L = self._training_rows(X, L)
-        device = resolve_device(self.device, type(self).__name__)
+        options = self._resolve_options(soft, X_val, y_val, sparse)
+        if lazy:
+            counts = self._dask_training_rows(blocks)
+        else:
+            X, L = self._training_rows(X, L)
+        device = resolve_device(self.device, name)
         self.device_ = str(device)
         dtype = torch.float64 if self.dtype == "float64" else torch.float32
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
+        if lazy:
+            X, L = self._block_stream(blocks, counts, seed), None
         fork_devices = [device.index] if device.type == "cuda" else []
-
+        trainer = WeaSELTrainer(self._training_options(options), dtype, device)
         with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
             torch.manual_seed(seed)
-            module = build_weasel_module(self, X, L, options, dtype, device, torch)
-            self._train(module, X, L, X_val, y_val, options, dtype, device)
+            net, result = trainer.fit(self._module_spec(options), X, L, X_val, y_val)
+        self._set_training_results(net, result)
         return self
 
-    def _resolve_options(self, L, X_val, y_val, sparse):
+    def _resolve_options(self, soft, X_val, y_val, sparse):
         """Resolve the data-dependent options (a Bunch used by the next steps).
 
         Sets ``class_conditional_``, ``tau2_``, ``encoder_uses_features_``,
@@ -615,7 +616,7 @@ default=None
             raise ValueError(
                 f'lf_encoding="signed" needs 2 classes; there are {n_classes}.'
             )
-        if self.lf_encoding == "raw" and L.ndim == 3:
+        if self.lf_encoding == "raw" and soft:
             raise ValueError('lf_encoding="raw" needs hard votes, not soft ones.')
         if self.class_prior is not None:
             options.prior = check_class_prior(self.class_prior, n_classes)
@@ -655,41 +656,140 @@ default=None
     def _training_rows(self, X, L):
         """Drop the uncovered rows (by default); set the coverage attributes."""
         covered = is_covered(L)
-        self.coverage_ = float(covered.mean())
         if self.drop_uncovered:
             X, L = X[covered], L[covered]
-        self.n_train_used_ = int(L.shape[0])
+        self._set_row_counts(covered.size, int(covered.sum()), L.shape[0])
+        self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
+        return X, L
+
+    def _set_row_counts(self, n_rows, n_covered, n_used):
+        """``coverage_``, ``n_train_used_`` and ``batch_size_``."""
+        self.coverage_ = float(n_covered / n_rows) if n_rows else float("nan")
+        self.n_train_used_ = int(n_used)
         if self.n_train_used_ < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 training samples with a "
-                f"vote; got {self.n_train_used_} (n_samples = {covered.size})."
+                f"vote; got {self.n_train_used_} (n_samples = {n_rows})."
             )
         if self.batch_size == "auto":
             self.batch_size_ = _auto_batch_size(self.n_train_used_)
         else:
             self.batch_size_ = int(self.batch_size)
-        self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
-        return X, L
 
-    def _train(self, module, X, L, X_val, y_val, options, dtype, device):
-        """Train with skorch (see ``_training.fit_net``); store the results."""
-        from ._training import fit_net
+    # ------------------------------------------------------------------
+    # Fit on dask arrays: row blocks streamed to the training loop
+    # ------------------------------------------------------------------
+    def _validate_dask(self, X, y):
+        """Row blocks of a dask ``X`` and ``y``; set the shape attributes.
 
-        net, result = fit_net(
-            module,
-            X,
-            L,
-            X_val,
-            y_val,
-            options,
-            dtype,
-            device,
+        Sets ``n_features_in_``, ``n_sources_`` and ``classes_`` (hard votes:
+        from the distinct values of ``y``, one pass over its blocks).
+        """
+        from ._dask_blocks import aligned_blocks, dask_classes
+
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None. Pass the label matrix L as y."
+            )
+        shape = getattr(y, "shape", None) or np.shape(y)
+        if len(shape) not in (1, 2, 3) or len(np.shape(X)) != 2:
+            raise ValueError(
+                "X must be 2-D (n_samples, n_features) and y (n_samples, "
+                f"n_sources) or (n_samples, n_sources, n_classes); got X of shape "
+                f"{np.shape(X)} and y of shape {tuple(shape)}."
+            )
+        caller = f"{type(self).__name__}.fit"
+        _, X_parts, (y_parts,) = aligned_blocks(X, [("y", y)], caller)
+        soft = len(shape) == 3
+        self.n_features_in_ = int(X.shape[1])
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_sources_ = 1 if len(shape) == 1 else int(shape[1])
+        if soft:
+            set_soft_classes(self, int(shape[2]))
+        else:
+            self.classes_ = dask_classes(y_parts, self.classes, self.abstain, soft)
+        meta = getattr(X, "_meta", X)
+        return Bunch(X_parts=X_parts, y_parts=y_parts, soft=soft, sparse=sp.issparse(meta))
+
+    def _prepare_args(self, soft):
+        """The arguments of ``_dask_blocks.prepare_block`` after the blocks."""
+        classes = None if soft else self.classes_
+        return (classes, self.n_classes_, self.abstain, self.drop_uncovered, self.dtype)
+
+    def _dask_training_rows(self, blocks):
+        """Counts over the blocks (validating each): the coverage attributes."""
+        from ._dask_blocks import block_counts
+
+        args = self._prepare_args(blocks.soft)
+        counts = block_counts(blocks.X_parts, blocks.y_parts, *args)
+        self._set_row_counts(counts.n_rows, counts.n_covered, counts.n_used)
+        silent = np.flatnonzero(counts.source_votes <= 0)
+        self.silent_sources_ = warn_silent_sources(None, type(self).__name__, silent=silent)
+        return counts
+
+    def _block_stream(self, blocks, counts, seed):
+        """The training dataset of the row blocks (``_streaming.BlockStream``)."""
+        from ._streaming import BlockStream
+
+        return BlockStream(
+            blocks.X_parts,
+            blocks.y_parts,
+            self._prepare_args(blocks.soft),
+            n_rows=counts.n_used,
+            n_features=self.n_features_in_,
+            n_sources=self.n_sources_,
+            probe=counts.probe,
+            seed=seed,
+        )
+
+    def _module_spec(self, options):
+        """The resolved network options (``_networks.ModuleSpec``)."""
+        return ModuleSpec(
+            n_classes=self.n_classes_,
+            module=self.module,
+            module_params=self.module_params,
+            hidden=options.hidden,
+            dropout=self.dropout,
+            encoder=self.encoder,
+            encoder_params=self.encoder_params,
+            encoder_hidden=options.encoder_hidden,
+            encoder_dropout=self.encoder_dropout,
+            encoder_batchnorm=self.encoder_batchnorm,
+            zero_encoder_output=self.encoder_init_ == "majority_vote",
+            class_conditional=self.class_conditional_,
+            tau1=self.tau1,
+            tau2=self.tau2_,
+            accuracy=self.accuracy,
+            accuracy_support=self.accuracy_support,
+            lf_encoding=self.lf_encoding,
+            encoder_uses_features=self.encoder_uses_features_,
+            log_prior=None if options.prior is None else np.log(options.prior),
+        )
+
+    def _training_options(self, options):
+        """The resolved training options (``_training.TrainingOptions``)."""
+        from ._training import TrainingOptions
+
+        return TrainingOptions(
             estimator_name=type(self).__name__,
             lr=self.lr_,
             weight_decay=self.weight_decay_,
+            batch_size=self.batch_size_,
+            max_epochs=self.max_epochs,
+            loss=self.loss,
+            encoder_lr=self.encoder_lr,
             warmup_epochs=self.warmup_epochs_,
-            **{key: getattr(self, key) for key in _TRAINING_PARAMS},
+            patience=self.patience,
+            class_prior=options.prior,
+            scorer=options.scorer,
+            tune_threshold=options.tune,
+            verbose=self.verbose,
         )
+
+    def _set_training_results(self, net, result):
+        """Store the trainer's results (``_training.WeaSELTrainer.finish``)."""
         self.best_epoch_ = result.best_epoch
         self.best_score_ = result.best_score
         self.threshold_ = result.threshold
@@ -701,9 +801,40 @@ default=None
     # Prediction and inspection
     # ------------------------------------------------------------------
     def _check_X(self, X):
-        refuse_dask(type(self).__name__, "predict", _WEASEL_AT_SCALE_PREDICT, X=X)
         check_is_fitted(self)
         return validate_features(self, X)
+
+    def _lazy(self, method, X, L=None):
+        """``method`` over the row blocks of a dask ``X`` (and ``L``), lazily.
+
+        The widths are checked here, on the driver, rather than when the
+        blocks are computed.
+        """
+        from ._dask_blocks import lazy_block_map
+
+        check_is_fitted(self)
+        n_features = np.shape(X)[1] if len(np.shape(X)) == 2 else None
+        if n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has shape {np.shape(X)}, but {type(self).__name__} is fitted "
+                f"on {self.n_features_in_} features."
+            )
+        tail = {"predict_proba": (self.n_classes_,), "predict": ()}.get(method)
+        dtype = self.classes_.dtype if method == "predict" else np.float64
+        if L is not None:
+            shape = np.shape(L)
+            if len(shape) < 2 or shape[1] != self.n_sources_:
+                raise ValueError(
+                    f"L has shape {shape}, but {type(self).__name__} was fitted "
+                    f"with {self.n_sources_} sources."
+                )
+            tail = (self.n_classes_,)
+            if method == "accuracy_scores":
+                tail = (self.n_sources_,) + (
+                    (self.n_classes_,) if self.class_conditional_ else ()
+                )
+                dtype = np.dtype(self.dtype)
+        return lazy_block_map(self, method, X, L, tail, dtype)
 
     def predict_proba(self, X):
         """Class probabilities of the downstream network.
@@ -716,8 +847,11 @@ default=None
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
+            Columns in the order of ``classes_``. A dask ``X`` gives a lazy
+            dask array with its row chunks.
         """
+        if is_dask_collection(X):
+            return self._lazy("predict_proba", X)
         X = self._check_X(X)
         from ._training import downstream_proba
 
@@ -740,8 +874,10 @@ default=None
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Predicted class labels.
+            Predicted class labels (lazy for a dask ``X``).
         """
+        if is_dask_collection(X):
+            return self._lazy("predict", X)
         proba = self.predict_proba(X)
         if self.threshold_ is not None:
             index = (proba[:, 1] >= self.threshold_).astype(np.intp)
@@ -754,6 +890,9 @@ default=None
 
         from ._training import accepts_sparse, predict_in_chunks
 
+        if is_dask_collection(X) or is_dask_collection(L):
+            method = "accuracy_scores" if what == "theta" else "predict_proba_encoder"
+            return self._lazy(method, X, L)
         X = self._check_X(X)
         L = validate_inference_votes(self, X, L)
         module = self.net_.module_
@@ -791,7 +930,8 @@ default=None
         proba : ndarray of shape (n_samples, n_classes)
             Rows with no vote get the class prior (uniform by default).
         """
-        return self._encoder_forward(X, L, "proba").astype(np.float64)
+        proba = self._encoder_forward(X, L, "proba")
+        return proba if is_dask_collection(proba) else proba.astype(np.float64)
 
     def accuracy_scores(self, X, L):
         """Per-sample source accuracies ``theta`` predicted by the encoder.
@@ -841,13 +981,28 @@ default=None
         score : float
             Accuracy or agreement, in [0, 1].
         """
+        if any(is_dask_collection(a) for a in (X, y, sample_weight)):
+            agree, mass = self._score_dask(X, y, sample_weight)
+        else:
+            agree, mass = self._agreement(X, y, sample_weight)
+        if mass <= 0:
+            raise ValueError("y holds no label to score against.")
+        return float(agree / mass)
+
+    def _agreement(self, X, y, sample_weight, require_votes=True):
+        """Weighted sums of the votes (or labels) that agree and of all of them.
+
+        ``require_votes=False`` for one row block of a dask ``y``: a block
+        may hold no vote, the whole ``y`` is checked on the sums.
+        """
         pred = self.predict(X)
         pred_index = np.searchsorted(self.classes_, pred)
         n_samples = pred.shape[0]
         weight = check_sample_weight(sample_weight, n_samples)
         if is_soft(y):
             A, _ = check_label_matrix(
-                y, n_classes=self.n_classes_, allow_soft=True, require_votes=True
+                y, n_classes=self.n_classes_, allow_soft=True,
+                require_votes=require_votes,
             )
             check_sample_alignment(n_samples, A.shape[0], "X", "y")
             agree = A[np.arange(n_samples), :, pred_index].sum(axis=1)
@@ -861,7 +1016,16 @@ default=None
             codes = encode_votes(y2, self.classes_, abstain=self.abstain)
             agree = (codes == pred_index[:, None]).sum(axis=1).astype(np.float64)
             mass = (codes >= 0).sum(axis=1).astype(np.float64)
-        total = np.dot(weight, mass)
-        if total <= 0:
-            raise ValueError("y holds no label to score against.")
-        return float(np.dot(weight, agree) / total)
+        return np.array([np.dot(weight, agree), np.dot(weight, mass)])
+
+    def _score_dask(self, X, y, sample_weight):
+        """:meth:`_agreement` summed over the row blocks (one small result each)."""
+        from ._dask_blocks import aligned_blocks, score_block
+
+        check_is_fitted(self)
+        caller = f"{type(self).__name__}.score"
+        _, X_parts, (y_parts, w_parts) = aligned_blocks(
+            X, [("y", y), ("sample_weight", sample_weight)], caller
+        )
+        shipped = import_dask(caller).delayed(self, pure=False)
+        return map_sum(score_block, list(zip(X_parts, y_parts, w_parts)), shipped)
