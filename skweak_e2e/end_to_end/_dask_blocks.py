@@ -89,7 +89,6 @@ def aligned_blocks(X, others, caller):
         if is_dask_collection(array):
             array = _as_dask_rows(array, name, caller)
         else:
-            array = fill_masked(array, None, name) if name != "X" else array
             if not sp.issparse(array):
                 array = np.asarray(array)
             array = da.from_array(array, chunks=(rows,) + (-1,) * (array.ndim - 1))

@@ -20,6 +20,7 @@ from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
     check_sample_weight,
+    fill_masked,
 )
 from ..utils._atomic import atomic_fit
 from ..utils._warnings import user_stacklevel
@@ -700,6 +701,8 @@ default=None
                 f"{np.shape(X)} and y of shape {tuple(shape)}."
             )
         caller = f"{type(self).__name__}.fit"
+        if not is_dask_collection(y):
+            y = fill_masked(y, self.abstain, "y")  # masked votes are abstains
         _, X_parts, (y_parts,) = aligned_blocks(X, [("y", y)], caller)
         soft = len(shape) == 3
         self.n_features_in_ = int(X.shape[1])
@@ -822,6 +825,8 @@ default=None
         tail = {"predict_proba": (self.n_classes_,), "predict": ()}.get(method)
         dtype = self.classes_.dtype if method == "predict" else np.float64
         if L is not None:
+            if not is_dask_collection(L):
+                L = fill_masked(L, self.abstain, "L")
             shape = np.shape(L)
             if len(shape) < 2 or shape[1] != self.n_sources_:
                 raise ValueError(
