@@ -88,15 +88,15 @@ def aligned_blocks(X, others, caller):
             continue
         if is_dask_collection(array):
             array = _as_dask_rows(array, name, caller)
-        else:
-            if not sp.issparse(array):
-                array = np.asarray(array)
-            array = da.from_array(array, chunks=(rows,) + (-1,) * (array.ndim - 1))
+        elif not sp.issparse(array):
+            array = np.asarray(array)
         if array.shape[0] != n_rows:
             raise ValueError(
                 f"Found input variables with inconsistent numbers of samples: "
-                f"{names[0]} has {n_rows} rows but {name} has {array.shape[0]}."
+                f"{names[position]} has {n_rows} rows but {name} has {array.shape[0]}."
             )
+        if not is_dask_collection(array):
+            array = da.from_array(array, chunks=(rows,) + (-1,) * (array.ndim - 1))
         if array.chunks[0] != rows:
             array = array.rechunk({0: rows})
         parts.append(array.to_delayed().ravel().tolist())

@@ -138,6 +138,10 @@ def _take(X, order):
     return X[order]
 
 
+def _copy(X):
+    return X.copy() if sp.issparse(X) else X.clone()
+
+
 def _concat(a, b):
     if sp.issparse(a):
         return sp.vstack([a, b], format="csr")
@@ -185,7 +189,8 @@ class StreamBatches:
                 stop = n - keep
                 for start in range(0, stop, size):
                     yield data.batch(X, L, slice(start, start + size))
-                carry = (X[stop:], L[stop:]) if keep else None
+                # Copies, so that the block they were cut from can be freed.
+                carry = (_copy(X[stop:]), L[stop:].clone()) if keep else None
                 continue
             starts = list(range(0, n, size))
             if len(starts) > 1 and n - starts[-1] == 1:
