@@ -18,12 +18,14 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_array
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..utils._dask import import_dask, is_dask_array, is_dask_collection, map_sum
 from ..utils._label_matrix import is_covered
 from ..utils._targets import encode_votes, infer_classes
 from ..utils._validation import check_fits_in_dtype, check_label_matrix, fill_masked
+from ._inputs import set_soft_classes
 
 __all__ = [
     "BlockCounts",
@@ -31,8 +33,11 @@ __all__ = [
     "block_counts",
     "dask_classes",
     "lazy_block_map",
+    "lazy_method",
     "prepare_block",
     "score_block",
+    "score_blocks",
+    "validate_dask_training",
 ]
 
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -259,3 +264,85 @@ def lazy_block_map(model, method, X, L, out_tail, dtype):
         for x, l_part, n in zip(X_parts, L_parts, rows)
     ]
     return da.concatenate(blocks, axis=0)
+
+
+def validate_dask_training(estimator, X, y):
+    """Row blocks of a dask ``X`` and ``y``; set the shape attributes.
+
+    Sets ``n_features_in_``, ``n_sources_`` and ``classes_`` (hard votes:
+    from the distinct values of ``y``, one pass over its blocks).
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y "
+            "is None. Pass the label matrix L as y."
+        )
+    shape = getattr(y, "shape", None) or np.shape(y)
+    if len(shape) not in (1, 2, 3) or len(np.shape(X)) != 2:
+        raise ValueError(
+            "X must be 2-D (n_samples, n_features) and y (n_samples, "
+            f"n_sources) or (n_samples, n_sources, n_classes); got X of shape "
+            f"{np.shape(X)} and y of shape {tuple(shape)}."
+        )
+    caller = f"{type(estimator).__name__}.fit"
+    if not is_dask_collection(y):
+        y = fill_masked(y, estimator.abstain, "y")  # masked votes are abstains
+    _, X_parts, (y_parts,) = aligned_blocks(X, [("y", y)], caller)
+    soft = len(shape) == 3
+    estimator.n_features_in_ = int(X.shape[1])
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    estimator.n_sources_ = 1 if len(shape) == 1 else int(shape[1])
+    if soft:
+        set_soft_classes(estimator, int(shape[2]))
+    else:
+        estimator.classes_ = dask_classes(y_parts, estimator.classes, estimator.abstain, soft)
+    meta = getattr(X, "_meta", X)
+    return Bunch(X_parts=X_parts, y_parts=y_parts, soft=soft, sparse=sp.issparse(meta))
+
+
+def lazy_method(estimator, method, X, L=None):
+    """``method`` over the row blocks of a dask ``X`` (and ``L``), lazily.
+
+    The widths are checked here, on the driver, rather than when the
+    blocks are computed.
+    """
+    check_is_fitted(estimator)
+    n_features = np.shape(X)[1] if len(np.shape(X)) == 2 else None
+    if n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has shape {np.shape(X)}, but {type(estimator).__name__} is fitted "
+            f"on {estimator.n_features_in_} features."
+        )
+    tail = {"predict_proba": (estimator.n_classes_,), "predict": ()}.get(method)
+    dtype = estimator.classes_.dtype if method == "predict" else np.float64
+    if L is not None:
+        if not is_dask_collection(L):
+            L = fill_masked(L, estimator.abstain, "L")
+        shape = np.shape(L)
+        if len(shape) < 2 or shape[1] != estimator.n_sources_:
+            raise ValueError(
+                f"L has shape {shape}, but {type(estimator).__name__} was fitted "
+                f"with {estimator.n_sources_} sources."
+            )
+        tail = (estimator.n_classes_,)
+        if method == "accuracy_scores":
+            tail = (estimator.n_sources_,) + (
+                (estimator.n_classes_,) if estimator.class_conditional_ else ()
+            )
+            dtype = np.dtype(estimator.dtype)
+    return lazy_block_map(estimator, method, X, L, tail, dtype)
+
+
+def score_blocks(estimator, X, y, sample_weight):
+    """``estimator.score``'s sums (``_agreement``) over the row blocks.
+
+    Each block gives two numbers; the estimator is shipped once.
+    """
+    check_is_fitted(estimator)
+    caller = f"{type(estimator).__name__}.score"
+    _, X_parts, (y_parts, w_parts) = aligned_blocks(
+        X, [("y", y), ("sample_weight", sample_weight)], caller
+    )
+    shipped = import_dask(caller).delayed(estimator, pure=False)
+    return map_sum(score_block, list(zip(X_parts, y_parts, w_parts)), shipped)

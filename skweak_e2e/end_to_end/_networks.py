@@ -146,20 +146,14 @@ def check_network_output(network, inputs, n_out, name, torch):
         )
 
 
-def check_joint_module(module, probe_X, probe_L, encoder_out, dtype, device, torch):
+def check_joint_module(module, probe_X, probe_L, encoder_out, dtype, torch):
     """Run both networks of a WeaSEL module on two training rows.
 
     A wrong custom network fails here with a message naming it, before
     training starts, instead of with a shape error inside the loss.
-    ``probe_X`` and ``probe_L`` are the first rows (features and encoded
-    votes) of the training data.
+    ``probe_X`` and ``probe_L`` are tensors of the first training rows
+    (features and encoded votes) on the module's device.
     """
-    from ._training import feature_rows
-
-    probe_X = feature_rows(probe_X, slice(0, 2), dtype, device)
-    probe_L = torch.as_tensor(probe_L[:2], device=device)
-    if probe_L.is_floating_point():
-        probe_L = probe_L.to(dtype)
     check_network_output(module.downstream, probe_X, module.n_classes, "module", torch)
     probe_lam = module.vote_onehot(probe_L, dtype)
     check_network_output(
@@ -208,7 +202,8 @@ def build_weasel_module(spec, n_features, n_sources, probe, dtype, device, torch
     or the default MLPs), zeroes the default encoder's output layer when
     ``spec.zero_encoder_output`` (``encoder_init="majority_vote"``), wraps
     both in a :class:`WeaSELModule` on ``device`` and runs them on the two
-    ``probe`` rows, a ``(features, votes)`` pair (:func:`check_joint_module`).
+    ``probe`` rows, a ``(features, votes)`` pair of tensors on ``device``
+    (:func:`check_joint_module`).
     """
     from ._modules import MLP, WeaSELModule
 
@@ -257,5 +252,5 @@ def build_weasel_module(spec, n_features, n_sources, probe, dtype, device, torch
         encoder_uses_features=spec.encoder_uses_features,
         log_prior=spec.log_prior,
     ).to(device=device, dtype=dtype)
-    check_joint_module(module, *probe, encoder_out, dtype, device, torch)
+    check_joint_module(module, *probe, encoder_out, dtype, torch)
     return module

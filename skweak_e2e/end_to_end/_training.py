@@ -21,6 +21,7 @@ from sklearn.utils import Bunch
 from ..utils._torch import TORCH_CHUNK, map_row_chunks
 from ..utils._warnings import user_stacklevel
 from ._losses import WeaSELLoss
+from ._networks import build_weasel_module
 from ._scoring import best_f1_threshold
 
 __all__ = [
@@ -333,11 +334,17 @@ class WeaSELTrainer:
         self.device = device
 
     def initialize_module(self, spec, n_features, n_sources, probe):
-        """The joint module of ``spec`` (a ``ModuleSpec``), checked on ``probe``."""
-        from ._networks import build_weasel_module
+        """The joint module of ``spec`` (a ``ModuleSpec``), checked on ``probe``.
 
+        ``probe`` holds the first training rows, ``(X, L)`` as arrays.
+        """
+        X, L = probe
+        probe_X = feature_rows(X, slice(0, 2), self.dtype, self.device)
+        probe_L = torch.as_tensor(L[:2], device=self.device)
+        if probe_L.is_floating_point():
+            probe_L = probe_L.to(self.dtype)
         return build_weasel_module(
-            spec, n_features, n_sources, probe, self.dtype, self.device, torch
+            spec, n_features, n_sources, (probe_X, probe_L), self.dtype, self.device, torch
         )
 
     def initialize_data(self, X, L, sparse):

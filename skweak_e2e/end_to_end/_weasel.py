@@ -20,11 +20,10 @@ from ..utils._validation import (
     check_class_prior,
     check_label_matrix,
     check_sample_weight,
-    fill_masked,
 )
 from ..utils._atomic import atomic_fit
 from ..utils._warnings import user_stacklevel
-from ..utils._dask import import_dask, is_dask_collection, map_sum, refuse_dask
+from ..utils._dask import is_dask_collection, refuse_dask
 
 from ._options import (
     ACCURACY_FUNCTIONS,
@@ -36,13 +35,13 @@ from ._options import (
 from ._networks import ModuleSpec, check_hidden_sizes
 from ._inputs import (
     is_soft,
-    set_soft_classes,
     validate_features,
     validate_inference_votes,
     validate_training_data,
     validate_validation_data,
 )
 from ._scoring import validation_scorer
+from ._dask_blocks import lazy_method, score_blocks, validate_dask_training
 
 __all__ = ["WeaSELClassifier"]
 
@@ -553,7 +552,7 @@ default=None
 
         lazy = is_dask_collection(X) or is_dask_collection(y)
         if lazy:
-            blocks = self._validate_dask(X, y)
+            blocks = validate_dask_training(self, X, y)
             soft, sparse = blocks.soft, blocks.sparse
         else:
             X, L = validate_training_data(self, X, y)
@@ -680,42 +679,6 @@ default=None
     # ------------------------------------------------------------------
     # Fit on dask arrays: row blocks streamed to the training loop
     # ------------------------------------------------------------------
-    def _validate_dask(self, X, y):
-        """Row blocks of a dask ``X`` and ``y``; set the shape attributes.
-
-        Sets ``n_features_in_``, ``n_sources_`` and ``classes_`` (hard votes:
-        from the distinct values of ``y``, one pass over its blocks).
-        """
-        from ._dask_blocks import aligned_blocks, dask_classes
-
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None. Pass the label matrix L as y."
-            )
-        shape = getattr(y, "shape", None) or np.shape(y)
-        if len(shape) not in (1, 2, 3) or len(np.shape(X)) != 2:
-            raise ValueError(
-                "X must be 2-D (n_samples, n_features) and y (n_samples, "
-                f"n_sources) or (n_samples, n_sources, n_classes); got X of shape "
-                f"{np.shape(X)} and y of shape {tuple(shape)}."
-            )
-        caller = f"{type(self).__name__}.fit"
-        if not is_dask_collection(y):
-            y = fill_masked(y, self.abstain, "y")  # masked votes are abstains
-        _, X_parts, (y_parts,) = aligned_blocks(X, [("y", y)], caller)
-        soft = len(shape) == 3
-        self.n_features_in_ = int(X.shape[1])
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_sources_ = 1 if len(shape) == 1 else int(shape[1])
-        if soft:
-            set_soft_classes(self, int(shape[2]))
-        else:
-            self.classes_ = dask_classes(y_parts, self.classes, self.abstain, soft)
-        meta = getattr(X, "_meta", X)
-        return Bunch(X_parts=X_parts, y_parts=y_parts, soft=soft, sparse=sp.issparse(meta))
-
     def _prepare_args(self, soft):
         """The arguments of ``_dask_blocks.prepare_block`` after the blocks."""
         classes = None if soft else self.classes_
@@ -807,40 +770,6 @@ default=None
         check_is_fitted(self)
         return validate_features(self, X)
 
-    def _lazy(self, method, X, L=None):
-        """``method`` over the row blocks of a dask ``X`` (and ``L``), lazily.
-
-        The widths are checked here, on the driver, rather than when the
-        blocks are computed.
-        """
-        from ._dask_blocks import lazy_block_map
-
-        check_is_fitted(self)
-        n_features = np.shape(X)[1] if len(np.shape(X)) == 2 else None
-        if n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has shape {np.shape(X)}, but {type(self).__name__} is fitted "
-                f"on {self.n_features_in_} features."
-            )
-        tail = {"predict_proba": (self.n_classes_,), "predict": ()}.get(method)
-        dtype = self.classes_.dtype if method == "predict" else np.float64
-        if L is not None:
-            if not is_dask_collection(L):
-                L = fill_masked(L, self.abstain, "L")
-            shape = np.shape(L)
-            if len(shape) < 2 or shape[1] != self.n_sources_:
-                raise ValueError(
-                    f"L has shape {shape}, but {type(self).__name__} was fitted "
-                    f"with {self.n_sources_} sources."
-                )
-            tail = (self.n_classes_,)
-            if method == "accuracy_scores":
-                tail = (self.n_sources_,) + (
-                    (self.n_classes_,) if self.class_conditional_ else ()
-                )
-                dtype = np.dtype(self.dtype)
-        return lazy_block_map(self, method, X, L, tail, dtype)
-
     def predict_proba(self, X):
         """Class probabilities of the downstream network.
 
@@ -856,7 +785,7 @@ default=None
             dask array with its row chunks.
         """
         if is_dask_collection(X):
-            return self._lazy("predict_proba", X)
+            return lazy_method(self, "predict_proba", X)
         X = self._check_X(X)
         from ._training import downstream_proba
 
@@ -882,7 +811,7 @@ default=None
             Predicted class labels (lazy for a dask ``X``).
         """
         if is_dask_collection(X):
-            return self._lazy("predict", X)
+            return lazy_method(self, "predict", X)
         proba = self.predict_proba(X)
         if self.threshold_ is not None:
             index = (proba[:, 1] >= self.threshold_).astype(np.intp)
@@ -897,7 +826,7 @@ default=None
 
         if is_dask_collection(X) or is_dask_collection(L):
             method = "accuracy_scores" if what == "theta" else "predict_proba_encoder"
-            return self._lazy(method, X, L)
+            return lazy_method(self, method, X, L)
         X = self._check_X(X)
         L = validate_inference_votes(self, X, L)
         module = self.net_.module_
@@ -987,7 +916,7 @@ default=None
             Accuracy or agreement, in [0, 1].
         """
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
-            agree, mass = self._score_dask(X, y, sample_weight)
+            agree, mass = score_blocks(self, X, y, sample_weight)
         else:
             agree, mass = self._agreement(X, y, sample_weight)
         if mass <= 0:
@@ -1022,15 +951,3 @@ default=None
             agree = (codes == pred_index[:, None]).sum(axis=1).astype(np.float64)
             mass = (codes >= 0).sum(axis=1).astype(np.float64)
         return np.array([np.dot(weight, agree), np.dot(weight, mass)])
-
-    def _score_dask(self, X, y, sample_weight):
-        """:meth:`_agreement` summed over the row blocks (one small result each)."""
-        from ._dask_blocks import aligned_blocks, score_block
-
-        check_is_fitted(self)
-        caller = f"{type(self).__name__}.score"
-        _, X_parts, (y_parts, w_parts) = aligned_blocks(
-            X, [("y", y), ("sample_weight", sample_weight)], caller
-        )
-        shipped = import_dask(caller).delayed(self, pure=False)
-        return map_sum(score_block, list(zip(X_parts, y_parts, w_parts)), shipped)
