@@ -207,7 +207,9 @@ def _count_block(X_block, y_block, classes, n_classes, abstain, drop_uncovered, 
         source_votes = L.sum(axis=(0, 2))
     else:
         source_votes = np.count_nonzero(L >= 0, axis=0).astype(np.float64)
-    return BlockCounts(n_rows, n_covered, L.shape[0], source_votes, (X[:2], L[:2]))
+    # Copies: a view would keep the whole block alive until the pass ends.
+    probe = (X[:2].copy(), L[:2].copy())
+    return BlockCounts(n_rows, n_covered, L.shape[0], source_votes, probe)
 
 
 def block_counts(X_parts, y_parts, classes, n_classes, abstain, drop_uncovered, dtype):

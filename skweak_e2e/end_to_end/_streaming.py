@@ -126,20 +126,16 @@ class BlockStream(torch.utils.data.Dataset):
             pending = upcoming
             yield block
 
-    def batch(self, X, L, rows):
-        """A skorch batch of ``rows`` (a slice) of a block."""
-        X = feature_rows(X, rows, self.dtype, self.device, self.sparse)
-        return {"X": X, "L": L[rows]}, self.dummy_target
+    def batch(self, X, L):
+        """A skorch batch of gathered rows (dense tensors or CSR features)."""
+        X = feature_rows(X, slice(None), self.dtype, self.device, self.sparse)
+        return {"X": X, "L": L}, self.dummy_target
 
 
-def _take(X, order):
+def _take(X, index):
     if sp.issparse(X):
-        return X[order.cpu().numpy()]
-    return X[order]
-
-
-def _copy(X):
-    return X.copy() if sp.issparse(X) else X.clone()
+        return X[index.cpu().numpy()]
+    return X[index]
 
 
 def _concat(a, b):
@@ -148,15 +144,46 @@ def _concat(a, b):
     return torch.cat([a, b])
 
 
+def _rows(carry, X, L, order, a, b):
+    """Rows ``a:b`` of the carried-over rows followed by ``X[order]``.
+
+    Gathered straight from the block (no permuted copy of it is made).
+    """
+    c = 0 if carry is None else carry[1].shape[0]
+    if b <= c:
+        return carry[0][a:b], carry[1][a:b]
+    index = order[max(a - c, 0) : b - c]
+    X_rows, L_rows = _take(X, index), L[index]
+    if a < c:
+        X_rows, L_rows = _concat(carry[0][a:], X_rows), torch.cat([carry[1][a:], L_rows])
+    return X_rows, L_rows
+
+
+def _bounds(n, size, last):
+    """Batch bounds over ``n`` rows.
+
+    The last block of an epoch is cut as ``BatchIterator`` cuts the whole
+    set (a trailing single row joins the previous batch). Other blocks keep
+    their incomplete batch and their last full one for the next block, so
+    that the epoch never ends on a batch of one row, which BatchNorm cannot
+    train on.
+    """
+    if last:
+        starts = list(range(0, n, size))
+        if len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        return list(zip(starts, starts[1:] + [n]))
+    stop = n - (n % size + (size if n >= size else 0))
+    return [(start, start + size) for start in range(0, stop, size)]
+
+
 class StreamBatches:
     """Mini-batches of a :class:`BlockStream`, block after block.
 
     Rows are shuffled within each block (torch's global generator, which
-    the estimator forks and seeds). A block's rows that do not fill a batch,
-    with its last full batch (so that the final batch of the epoch never
-    holds a single row, which BatchNorm cannot train on), are carried over
-    to the next block; the last block of the epoch is cut as
-    :class:`~._training.BatchIterator` cuts the whole data set.
+    the estimator forks and seeds) and gathered batch by batch. A block's
+    rows that do not fill a batch, with its last full batch, are carried
+    over to the next block (fewer than two batches); see :func:`_bounds`.
     """
 
     def __init__(self, dataset, batch_size=64, shuffle=False):
@@ -165,35 +192,21 @@ class StreamBatches:
         self.shuffle = shuffle
 
     def __len__(self):
-        n, size = len(self.dataset), self.batch_size
-        return max(1, n // size if n % size in (0, 1) else n // size + 1)
+        return len(_bounds(len(self.dataset), self.batch_size, True))
 
     def __iter__(self):
         data, size = self.dataset, self.batch_size
-        carry = None
-        n_blocks = len(data.X_parts)
+        carry, n_blocks = None, len(data.X_parts)
         for position, (X, L) in enumerate(data.epoch_blocks(self.shuffle)):
-            if L.shape[0]:
-                if self.shuffle:
-                    order = torch.randperm(L.shape[0]).to(L.device)
-                    X, L = _take(X, order), L[order]
-                if carry is not None:
-                    X, L = _concat(carry[0], X), torch.cat([carry[1], L])
-            elif carry is not None:
-                X, L = carry
+            n_block = L.shape[0]
+            if self.shuffle:
+                order = torch.randperm(n_block).to(L.device)
             else:
-                continue
-            n = L.shape[0]
-            if position + 1 < n_blocks:
-                keep = n % size + (size if n >= size else 0)
-                stop = n - keep
-                for start in range(0, stop, size):
-                    yield data.batch(X, L, slice(start, start + size))
-                # Copies, so that the block they were cut from can be freed.
-                carry = (_copy(X[stop:]), L[stop:].clone()) if keep else None
-                continue
-            starts = list(range(0, n, size))
-            if len(starts) > 1 and n - starts[-1] == 1:
-                starts.pop()
-            for start, end in zip(starts, starts[1:] + [n]):
-                yield data.batch(X, L, slice(start, end))
+                order = torch.arange(n_block, device=L.device)
+            n = n_block + (0 if carry is None else carry[1].shape[0])
+            bounds = _bounds(n, size, position + 1 == n_blocks)
+            for start, stop in bounds:
+                yield data.batch(*_rows(carry, X, L, order, start, stop))
+            done = bounds[-1][1] if bounds else 0
+            # Gathered rows are copies: the block itself can be freed.
+            carry = _rows(carry, X, L, order, done, n) if done < n else None
