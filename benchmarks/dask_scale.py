@@ -401,7 +401,7 @@ def part_weasel(args):
 
         cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                dashboard_address=":0")
-        client = Client(cluster, set_as_default=False)
+        client = Client(cluster)
         scheduler = client
         # Held by the worker, as the label-models part holds L: the epochs
         # then time the streaming, not the generation of the data.
@@ -409,42 +409,49 @@ def part_weasel(args):
         wait([X, L])
     else:
         scheduler = "threads"
-    results = {}
+    results = {"dask": [], "in-memory": []}
     try:
         with dask.config.set(scheduler=scheduler), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # Untimed: torch, skorch and dask load here, not in the measured fits.
             WeaSELClassifier(max_epochs=1).fit(X[:500], L[:500])
-            with PeakMemory() as memory:
-                start = time.perf_counter()
-                streamed = WeaSELClassifier(**params).fit(X, L)
-                results["dask"] = (streamed, time.perf_counter() - start, memory)
-            X_mem, L_mem = dask.compute(X, L)
-            with PeakMemory() as memory:
-                start = time.perf_counter()
-                fitted = WeaSELClassifier(**params).fit(X_mem, L_mem)
-                results["in-memory"] = (fitted, time.perf_counter() - start, memory)
+            X_mem = L_mem = None
+            for _ in range(args.repeats):  # alternated: the load of the host drifts
+                with PeakMemory() as memory:
+                    start = time.perf_counter()
+                    streamed = WeaSELClassifier(**params).fit(X, L)
+                    results["dask"].append((streamed, time.perf_counter() - start, memory))
+                if X_mem is None:
+                    X_mem, L_mem = dask.compute(X, L)
+                with PeakMemory() as memory:
+                    start = time.perf_counter()
+                    fitted = WeaSELClassifier(**params).fit(X_mem, L_mem)
+                    results["in-memory"].append((fitted, time.perf_counter() - start, memory))
     finally:
         if args.weasel_scheduler == "processes":
             client.close()
             cluster.close()
     x_bytes = n * d * 4
-    table, epoch, accuracy = [], {}, {}
-    for name, (model, wall, memory) in results.items():
+    table, epoch, accuracy, peaks = [], {}, {}, {}
+    for name, runs in results.items():
+        # The fastest run (median epoch) is reported; the largest peak.
+        model, wall, _ = min(runs, key=lambda r: np.median(r[0].history_[:, "dur"]))
         durations = np.asarray(model.history_[:, "dur"], dtype=float)
         epoch[name] = float(np.median(durations))
+        peaks[name] = max(run[2].peak for run in runs)
         accuracy[name] = model.score(X_test, y_test)
         table.append([name, f"{wall:.1f}", f"{wall - durations.sum():.1f}",
-                      f"{epoch[name]:.1f}", f"{memory.peak / 2**20:,.0f}",
-                      f"{memory.peak / x_bytes:.3f}", f"{accuracy[name]:.4f}"])
+                      f"{epoch[name]:.1f}", f"{peaks[name] / 2**20:,.0f}",
+                      f"{peaks[name] / x_bytes:.3f}", f"{accuracy[name]:.4f}"])
     title = (f"WeaSEL, {n:,} x {d} float32 X ({x_bytes / 2**20:,.0f} MiB), {m} sources, "
              f"{len(sizes)} blocks of {block:,} rows, batch {streamed.batch_size_}, "
-             f"{args.weasel_epochs} epochs, {args.weasel_scheduler} scheduler")
+             f"{args.weasel_epochs} epochs, {args.weasel_scheduler} scheduler, "
+             f"best of {args.repeats}")
     print(rst_table(["fit", "wall s", "outside epochs s", "s / epoch (median)",
                      "driver peak MiB", "peak / X", "test accuracy"], table, title))
     ratio = epoch["dask"] / epoch["in-memory"]
     gap = abs(accuracy["dask"] - accuracy["in-memory"]) * 100
-    peak = results["dask"][2].peak / x_bytes
+    peak = peaks["dask"] / x_bytes
     checks = [
         ["driver peak memory / X (dask fit)", f"{peak:.3f}", "< 0.1",
          "PASS" if peak < 0.1 else "MISS"],

@@ -524,17 +524,22 @@ default="auto"
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Features. A scipy.sparse matrix (e.g. TF-IDF) is kept sparse:
-            each mini-batch is made dense on its own.
-        y : array-like of shape (n_samples, n_sources), (n_samples,) or \
-(n_samples, n_sources, n_classes)
+            each mini-batch is made dense on its own. A dask array (dense
+            or scipy.sparse chunks) is streamed to the training loop one row
+            block at a time, in a new block order every epoch (see the
+            user guide, "Scaling out").
+        y : array-like or dask array of shape (n_samples, n_sources), \
+(n_samples,) or (n_samples, n_sources, n_classes)
             Label matrix: votes with ``abstain`` for no vote (a 1-D ``y``
-            is a single source), or soft votes.
+            is a single source), or soft votes. With a dask ``X`` it may
+            be in memory or a dask array; its row blocks follow ``X``'s.
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
 default=None
             Validation features. With ``y_val``, the downstream network is
-            scored every epoch and the best epoch is kept.
+            scored every epoch and the best epoch is kept. In memory, also
+            when ``X`` is a dask array.
         y_val : array-like of shape (n_val,), default=None
             Gold validation labels (entries equal to ``abstain`` are
             ignored).

@@ -5,6 +5,7 @@ permutation, the same batches); on several blocks the batches mix the rows
 of one block at a time, and the accuracy stays within half a point.
 """
 
+import pickle
 import warnings
 
 import numpy as np
@@ -57,6 +58,10 @@ def test_one_block_is_the_in_memory_fit(dtype):
     assert memory.coverage_ < 1  # uncovered rows were dropped, by the block too
     _same_fit(memory, streamed)
     assert np.array_equal(memory.predict_proba(X_val), streamed.predict_proba(X_val))
+    # The pickle holds the network, not the stream or its blocks.
+    restored = pickle.loads(pickle.dumps(streamed))
+    assert len(pickle.dumps(streamed)) < 1.05 * len(pickle.dumps(memory))
+    assert np.array_equal(restored.predict_proba(X_val), memory.predict_proba(X_val))
 
 
 def test_one_block_soft_votes_and_string_labels_are_the_in_memory_fit():
@@ -115,26 +120,30 @@ def test_block_order_follows_random_state():
     assert not np.allclose(first, other.predict_proba(X))
 
 
-def _index_stream(n_rows, block_rows, batch_size, seed=0):
+def _index_stream(n_rows, block_rows, batch_size, seed=0, sparse=False):
     """A BlockStream whose feature is the row's index, and its iterator."""
     X = np.arange(n_rows, dtype=np.float64).reshape(-1, 1)
     L = np.zeros((n_rows, 1), dtype=np.int64)
-    X_parts = _blocks(X, block_rows).to_delayed().ravel().tolist()
+    X_blocks = _blocks(X, block_rows)
+    if sparse:  # the index plus one: a zero would not be stored
+        X_blocks = (X_blocks + 1).map_blocks(sp.csr_matrix, meta=sp.csr_matrix((0, 0)))
+    X_parts = X_blocks.to_delayed().ravel().tolist()
     L_parts = _blocks(L, block_rows).to_delayed().ravel().tolist()
     stream = BlockStream(
         X_parts, L_parts, (np.arange(2), 2, -1, True, "float64"), n_rows=n_rows,
         n_features=1, n_sources=1, probe=(X[:2], L[:2]), seed=seed,
-    ).bind(torch.float64, torch.device("cpu"), False)
+    ).bind(torch.float64, torch.device("cpu"), sparse=False)  # dense batches
     return stream, stream.iterator(stream, batch_size=batch_size, shuffle=True)
 
 
-def test_every_epoch_visits_every_row_once_in_a_new_order():
-    stream, batches = _index_stream(1000, 130, 64)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_every_epoch_visits_every_row_once_in_a_new_order(sparse):
+    stream, batches = _index_stream(1000, 130, 64, sparse=sparse)
     torch.manual_seed(0)
     epochs = []
     try:
         for _ in range(3):
-            rows = [batch[0]["X"][:, 0].long().numpy() for batch in batches]
+            rows = [batch[0]["X"][:, 0].long().numpy() - sparse for batch in batches]
             sizes = [len(r) for r in rows]
             # Full batches across block boundaries; the last takes the rest.
             assert sizes[:-1] == [64] * (len(sizes) - 1) and sizes[-1] == 1000 - 64 * 15
