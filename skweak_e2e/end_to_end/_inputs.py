@@ -21,6 +21,7 @@ from ..utils._validation import check_fits_in_dtype, check_label_matrix, fill_ma
 __all__ = [
     "FLOAT_DTYPES",
     "is_soft",
+    "set_soft_classes",
     "validate_features",
     "validate_inference_votes",
     "validate_training_data",
@@ -87,17 +88,7 @@ def validate_training_data(estimator, X, y):
             y, n_classes=n_classes, allow_soft=True, input_name="y"
         )
         check_sample_alignment(X.shape[0], L.shape[0], "X", "y")
-        if estimator.classes is None:
-            estimator.classes_ = np.arange(n_classes)
-        else:
-            classes = np.asarray(estimator.classes)
-            if classes.ndim != 1 or not np.array_equal(np.unique(classes), classes):
-                raise ValueError(
-                    "With soft votes, classes names the columns of the last "
-                    "axis of y and must be sorted and distinct; got "
-                    f"{classes.tolist()}."
-                )
-            estimator.classes_ = classes
+        set_soft_classes(estimator, n_classes)
         return X, L
     X, y = validate_data(
         estimator,
@@ -121,6 +112,26 @@ def validate_training_data(estimator, X, y):
         allow_soft=False,
     )
     return X, L
+
+
+def set_soft_classes(estimator, n_classes):
+    """``classes_`` of soft votes: ``classes`` (the last axis) or ``0..n_classes-1``."""
+    if estimator.classes is None:
+        estimator.classes_ = np.arange(n_classes)
+        return
+    classes = np.asarray(estimator.classes)
+    if classes.ndim != 1 or not np.array_equal(np.unique(classes), classes):
+        raise ValueError(
+            "With soft votes, classes names the columns of the last "
+            "axis of y and must be sorted and distinct; got "
+            f"{classes.tolist()}."
+        )
+    if classes.size != n_classes:
+        raise ValueError(
+            f"y has {n_classes} classes (its last axis) but classes names "
+            f"{classes.size}: {classes.tolist()}."
+        )
+    estimator.classes_ = classes
 
 
 def validate_inference_votes(estimator, X, L):

@@ -7,12 +7,14 @@ training, and makes the default encoder start as a soft majority vote.
 
 import copy
 import inspect
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 
 
 __all__ = [
+    "ModuleSpec",
     "build_network",
     "build_weasel_module",
     "check_hidden_sizes",
@@ -144,18 +146,14 @@ def check_network_output(network, inputs, n_out, name, torch):
         )
 
 
-def check_joint_module(module, X, L, encoder_out, dtype, device, torch):
+def check_joint_module(module, probe_X, probe_L, encoder_out, dtype, torch):
     """Run both networks of a WeaSEL module on two training rows.
 
     A wrong custom network fails here with a message naming it, before
     training starts, instead of with a shape error inside the loss.
+    ``probe_X`` and ``probe_L`` are tensors of the first training rows
+    (features and encoded votes) on the module's device.
     """
-    from ._training import feature_rows
-
-    probe_X = feature_rows(X, slice(0, 2), dtype, device)
-    probe_L = torch.as_tensor(L[:2], device=device)
-    if probe_L.is_floating_point():
-        probe_L = probe_L.to(dtype)
     check_network_output(module.downstream, probe_X, module.n_classes, "module", torch)
     probe_lam = module.vote_onehot(probe_L, dtype)
     check_network_output(
@@ -167,62 +165,92 @@ def check_joint_module(module, X, L, encoder_out, dtype, device, torch):
     )
 
 
-def build_weasel_module(estimator, X, L, options, dtype, device, torch):
-    """The joint WeaSEL module of a ``WeaSELClassifier``, built and checked.
+@dataclass(frozen=True)
+class ModuleSpec:
+    """What builds WeaSEL's joint module: the resolved network options.
 
-    Builds the downstream network and the encoder from the estimator's
-    parameters (``module``/``encoder`` or the default MLPs), zeroes the
-    default encoder's output layer for ``encoder_init="majority_vote"``,
-    wraps both in a :class:`WeaSELModule` on ``device`` and runs them on
-    two training rows (:func:`check_joint_module`).
+    The estimator resolves its parameters (``"auto"`` values, the class
+    count, ``tau2``) into one of these; :func:`build_weasel_module` needs
+    nothing else, so the networks can be built without the estimator.
+    """
+
+    n_classes: int
+    module: object = None
+    module_params: dict = None
+    hidden: tuple = (50, 50, 25)
+    dropout: float = 0.3
+    encoder: object = None
+    encoder_params: dict = None
+    encoder_hidden: tuple = (70, 70)
+    encoder_dropout: float = 0.3
+    encoder_batchnorm: bool = True
+    zero_encoder_output: bool = False
+    class_conditional: bool = False
+    tau1: float = 1.0
+    tau2: float = 1.0
+    accuracy: str = "softmax"
+    accuracy_support: str = "voters"
+    lf_encoding: str = "onehot"
+    encoder_uses_features: bool = True
+    log_prior: object = None
+
+
+def build_weasel_module(spec, n_features, n_sources, probe, dtype, device, torch):
+    """The joint WeaSEL module described by a :class:`ModuleSpec`, checked.
+
+    Builds the downstream network and the encoder (``module``/``encoder``
+    or the default MLPs), zeroes the default encoder's output layer when
+    ``spec.zero_encoder_output`` (``encoder_init="majority_vote"``), wraps
+    both in a :class:`WeaSELModule` on ``device`` and runs them on the two
+    ``probe`` rows, a ``(features, votes)`` pair of tensors on ``device``
+    (:func:`check_joint_module`).
     """
     from ._modules import MLP, WeaSELModule
 
-    est = estimator
-    n_features, n_classes, n_sources = X.shape[1], est.n_classes_, L.shape[1]
-    vote_width = n_sources * n_classes if est.lf_encoding == "onehot" else n_sources
-    encoder_in = vote_width + (n_features if est.encoder_uses_features_ else 0)
-    encoder_out = n_sources * n_classes if est.class_conditional_ else n_sources
+    n_classes = spec.n_classes
+    vote_width = n_sources * n_classes if spec.lf_encoding == "onehot" else n_sources
+    encoder_in = vote_width + (n_features if spec.encoder_uses_features else 0)
+    encoder_out = n_sources * n_classes if spec.class_conditional else n_sources
     downstream = build_network(
-        est.module,
-        est.module_params,
+        spec.module,
+        spec.module_params,
         n_features,
         n_classes,
-        lambda: MLP(n_features, n_classes, options.hidden, est.dropout),
+        lambda: MLP(n_features, n_classes, spec.hidden, spec.dropout),
         "module",
         torch,
     )
     encoder = build_network(
-        est.encoder,
-        est.encoder_params,
+        spec.encoder,
+        spec.encoder_params,
         encoder_in,
         encoder_out,
         lambda: MLP(
             encoder_in,
             encoder_out,
-            options.encoder_hidden,
-            est.encoder_dropout,
-            batchnorm=est.encoder_batchnorm,
+            spec.encoder_hidden,
+            spec.encoder_dropout,
+            batchnorm=spec.encoder_batchnorm,
             dropout_last_hidden=True,
         ),
         "encoder",
         torch,
     )
-    if est.encoder is None and est.encoder_init_ == "majority_vote":
+    if spec.encoder is None and spec.zero_encoder_output:
         zero_output_layer(encoder, torch)
     module = WeaSELModule(
         encoder,
         downstream,
         n_sources=n_sources,
         n_classes=n_classes,
-        class_conditional=est.class_conditional_,
-        tau1=est.tau1,
-        tau2=est.tau2_,
-        accuracy=est.accuracy,
-        accuracy_support=est.accuracy_support,
-        lf_encoding=est.lf_encoding,
-        encoder_uses_features=est.encoder_uses_features_,
-        log_prior=None if options.prior is None else np.log(options.prior),
+        class_conditional=spec.class_conditional,
+        tau1=spec.tau1,
+        tau2=spec.tau2,
+        accuracy=spec.accuracy,
+        accuracy_support=spec.accuracy_support,
+        lf_encoding=spec.lf_encoding,
+        encoder_uses_features=spec.encoder_uses_features,
+        log_prior=spec.log_prior,
     ).to(device=device, dtype=dtype)
-    check_joint_module(module, X, L, encoder_out, dtype, device, torch)
+    check_joint_module(module, *probe, encoder_out, dtype, torch)
     return module

@@ -9,6 +9,7 @@ Features are held either as a dense tensor (on the training device) or as a
 """
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,15 +21,17 @@ from sklearn.utils import Bunch
 from ..utils._torch import TORCH_CHUNK, map_row_chunks
 from ..utils._warnings import user_stacklevel
 from ._losses import WeaSELLoss
+from ._networks import build_weasel_module
 from ._scoring import best_f1_threshold
 
 __all__ = [
     "BatchIterator",
     "accepts_sparse",
-    "fit_net",
     "EncoderWarmup",
     "EpochCheckpoint",
     "TensorBatches",
+    "TrainingOptions",
+    "WeaSELTrainer",
     "feature_rows",
     "predict_in_chunks",
 ]
@@ -283,127 +286,211 @@ class EpochCheckpoint(Callback):
         self.X_val = self.y_val = self.scorer = self.best_state = None
 
 
-def fit_net(
-    module,
-    X,
-    L,
-    X_val,
-    y_val,
-    options,
-    dtype,
-    device,
-    *,
-    estimator_name,
-    batch_size_,
-    encoder_lr,
-    loss,
-    lr,
-    max_epochs,
-    patience,
-    verbose,
-    warmup_epochs,
-    weight_decay,
-):
+@dataclass(frozen=True)
+class TrainingOptions:
+    """The resolved training options of a WeaSEL fit (what the trainer reads).
+
+    ``class_prior`` enters the loss (MIG); ``scorer`` and ``tune_threshold``
+    select the epoch on validation data; ``estimator_name`` names the
+    estimator in warnings and errors.
+    """
+
+    estimator_name: str
+    lr: float
+    weight_decay: float
+    batch_size: int
+    max_epochs: int
+    loss: str = "ce"
+    encoder_lr: float = None
+    warmup_epochs: int = 0
+    patience: int = None
+    class_prior: object = None
+    scorer: object = None
+    tune_threshold: bool = False
+    verbose: int = 0
+
+
+class WeaSELTrainer:
     """Train a WeaSEL module with skorch and keep the selected epoch.
 
-    Configures the net (Adam with weight decay, an encoder parameter group
-    when ``encoder_lr`` differs, shuffled batches, the checkpoint and
-    warm-up callbacks), runs skorch's fit loop on ``(X, L)``, and handles a
-    user interrupt: with an epoch to keep it warns and keeps it, before any
-    it re-raises ``KeyboardInterrupt``.
+    One fit in ``initialize_*`` steps, in the manner of skorch's
+    ``NeuralNet.initialize``: :meth:`initialize_module` builds and checks the
+    networks, :meth:`initialize_data` wraps the training data,
+    :meth:`initialize_callbacks` the epoch checkpoint and the warm-up,
+    :meth:`initialize_optimizer` Adam's keyword arguments, and
+    :meth:`initialize_net` the skorch net; :meth:`fit` runs them and
+    skorch's fit loop, then :meth:`finish` reads the kept epoch.
 
-    Returns
-    -------
-    net : skorch.NeuralNet
-        The fitted net, its module in the kept state.
-    result : Bunch
-        ``best_epoch``, ``best_score`` (None without validation data),
-        ``threshold`` and ``n_epochs``.
+    Parameters
+    ----------
+    options : TrainingOptions
+    dtype : torch.dtype
+    device : torch.device
     """
-    warmup = min(warmup_epochs, max_epochs)
-    # The epochs of a warm-up train f on the frozen encoder's labels:
-    # selection starts with the last of them.
-    checkpoint = EpochCheckpoint(
-        X_val, y_val, options.scorer, options.tune, patience, first_epoch=max(warmup, 1)
-    )
-    callbacks = [("checkpoint", checkpoint)]
-    if warmup > 0:
-        callbacks.append(("encoder_warmup", EncoderWarmup(warmup)))
-    optimizer_kwargs = {"optimizer__weight_decay": weight_decay}
-    if encoder_lr is not None and encoder_lr != lr:
-        optimizer_kwargs["optimizer__param_groups"] = [
-            ("encoder.*", {"lr": encoder_lr})
-        ]
-    if device.type in ("cpu", "cuda"):
-        optimizer_kwargs["optimizer__fused"] = True
-    net = NeuralNet(
-        module=module,
-        criterion=WeaSELLoss,
-        criterion__loss=loss,
-        criterion__class_prior=options.prior,
-        optimizer=torch.optim.Adam,
-        lr=lr,
-        max_epochs=max_epochs,
-        batch_size=batch_size_,
-        iterator_train=BatchIterator,
-        iterator_train__shuffle=True,
-        iterator_valid=BatchIterator,
-        train_split=None,
-        callbacks=callbacks,
-        device=str(device),
-        verbose=verbose,
-        **optimizer_kwargs,
-    )
-    if sp.issparse(X):
-        X_train = X.tocsr()
-        if not X_train.has_canonical_format:
-            # Once here instead of on every batch (on a copy: the user's
-            # matrix is left as it is).
-            X_train = X_train.copy()
-            X_train.sum_duplicates()
-    else:
-        X_train = torch.from_numpy(np.ascontiguousarray(X)).to(device, dtype)
-    L_train = torch.from_numpy(np.ascontiguousarray(L))
-    if L_train.is_floating_point():
-        L_train = L_train.to(dtype)
-    sparse = accepts_sparse(module.downstream, module.encoder)
-    net.fit(TensorBatches(X_train, L_train.to(device), dtype, sparse), None)
-    # The trained module lives in net.module_; keep the class (not the
-    # instance) as the parameter so that the pickled net holds one copy,
-    # which skorch maps to the CPU when CUDA is unavailable at load time.
-    net.module = type(net.module_)
-    completed = checkpoint.n_completed
-    interrupted = completed < max_epochs and not checkpoint.stopped_early
-    if interrupted and checkpoint.best_state is None:
+
+    def __init__(self, options, dtype, device):
+        self.options = options
+        self.dtype = dtype
+        self.device = device
+
+    def initialize_module(self, spec, n_features, n_sources, probe):
+        """The joint module of ``spec`` (a ``ModuleSpec``), checked on ``probe``.
+
+        ``probe`` holds the first training rows, ``(X, L)`` as arrays.
+        """
+        X, L = probe
+        probe_X = feature_rows(X, slice(0, 2), self.dtype, self.device)
+        probe_L = torch.as_tensor(L[:2], device=self.device)
+        if probe_L.is_floating_point():
+            probe_L = probe_L.to(self.dtype)
+        return build_weasel_module(
+            spec, n_features, n_sources, (probe_X, probe_L), self.dtype, self.device, torch
+        )
+
+    def initialize_data(self, X, L, sparse):
+        """In-memory training data as a :class:`TensorBatches` dataset.
+
+        A sparse ``X`` is made canonical CSR once here instead of on every
+        batch (on a copy: the user's matrix is left as it is); a dense one
+        moves to the device whole.
+        """
+        if sp.issparse(X):
+            X_train = X.tocsr()
+            if not X_train.has_canonical_format:
+                X_train = X_train.copy()
+                X_train.sum_duplicates()
+        else:
+            X_train = torch.from_numpy(np.ascontiguousarray(X)).to(self.device, self.dtype)
+        L_train = torch.from_numpy(np.ascontiguousarray(L))
+        if L_train.is_floating_point():
+            L_train = L_train.to(self.dtype)
+        return TensorBatches(X_train, L_train.to(self.device), self.dtype, sparse)
+
+    def initialize_callbacks(self, X_val, y_val):
+        """The epoch checkpoint (kept as ``checkpoint_``) and the warm-up."""
+        opts = self.options
+        warmup = min(opts.warmup_epochs, opts.max_epochs)
+        # The epochs of a warm-up train f on the frozen encoder's labels:
+        # selection starts with the last of them.
+        self.checkpoint_ = EpochCheckpoint(
+            X_val,
+            y_val,
+            opts.scorer,
+            opts.tune_threshold,
+            opts.patience,
+            first_epoch=max(warmup, 1),
+        )
+        callbacks = [("checkpoint", self.checkpoint_)]
+        if warmup > 0:
+            callbacks.append(("encoder_warmup", EncoderWarmup(warmup)))
+        return callbacks
+
+    def initialize_optimizer(self):
+        """skorch's ``optimizer__*`` arguments: Adam's weight decay and groups."""
+        opts = self.options
+        kwargs = {"optimizer__weight_decay": opts.weight_decay}
+        if opts.encoder_lr is not None and opts.encoder_lr != opts.lr:
+            kwargs["optimizer__param_groups"] = [("encoder.*", {"lr": opts.encoder_lr})]
+        if self.device.type in ("cpu", "cuda"):
+            kwargs["optimizer__fused"] = True
+        return kwargs
+
+    def initialize_net(self, module, callbacks, iterator):
+        """The skorch net around ``module``, batching with ``iterator``."""
+        opts = self.options
+        return NeuralNet(
+            module=module,
+            criterion=WeaSELLoss,
+            criterion__loss=opts.loss,
+            criterion__class_prior=opts.class_prior,
+            optimizer=torch.optim.Adam,
+            lr=opts.lr,
+            max_epochs=opts.max_epochs,
+            batch_size=opts.batch_size,
+            iterator_train=iterator,
+            iterator_train__shuffle=True,
+            iterator_valid=BatchIterator,
+            train_split=None,
+            callbacks=callbacks,
+            device=str(self.device),
+            verbose=opts.verbose,
+            **self.initialize_optimizer(),
+        )
+
+    def fit(self, spec, X, L, X_val=None, y_val=None):
+        """Build, train and select: returns ``(net, result)`` (see :meth:`finish`).
+
+        ``X`` and ``L`` are in-memory training rows, or ``X`` is a
+        ``BlockStream`` (dask row blocks, see ``_streaming``) and ``L`` None.
+        """
+        stream = getattr(X, "is_block_stream", False)
+        if stream:
+            n_features, n_sources, probe = X.n_features, X.n_sources, X.probe
+        else:
+            n_features, n_sources, probe = X.shape[1], L.shape[1], (X, L)
+        module = self.initialize_module(spec, n_features, n_sources, probe)
+        sparse = accepts_sparse(module.downstream, module.encoder)
+        if stream:
+            dataset, iterator = X.bind(self.dtype, self.device, sparse), X.iterator
+        else:
+            dataset, iterator = self.initialize_data(X, L, sparse), BatchIterator
+        net = self.initialize_net(module, self.initialize_callbacks(X_val, y_val), iterator)
+        try:
+            net.fit(dataset, None)
+        finally:
+            if stream:
+                dataset.close()
+        # The trained module lives in net.module_; keep the class (not the
+        # instance) as the parameter so that the pickled net holds one copy,
+        # which skorch maps to the CPU when CUDA is unavailable at load time.
+        net.module = type(net.module_)
+        return net, self.finish(net)
+
+    def finish(self, net):
+        """The kept epoch; warn on an interrupt or a non-finite loss.
+
+        A user interrupt with an epoch to keep warns and keeps it; before
+        any epoch it re-raises ``KeyboardInterrupt``.
+
+        Returns
+        -------
+        result : Bunch
+            ``best_epoch``, ``best_score`` (None without validation data),
+            ``threshold`` and ``n_epochs``.
+        """
+        opts, checkpoint = self.options, self.checkpoint_
+        completed = checkpoint.n_completed
+        interrupted = completed < opts.max_epochs and not checkpoint.stopped_early
+        if interrupted and checkpoint.best_state is None:
+            checkpoint.release()
+            raise KeyboardInterrupt(
+                f"{opts.estimator_name}.fit was interrupted after {completed} "
+                "epoch(s), before any epoch could be kept."
+            )
+        if interrupted:
+            warnings.warn(
+                f"{opts.estimator_name}.fit was interrupted after {completed} of "
+                f"{opts.max_epochs} epochs; keeping epoch {checkpoint.best_epoch}.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        best = checkpoint.best_score
+        result = Bunch(
+            best_epoch=int(checkpoint.best_epoch),
+            best_score=float(best) if np.isfinite(best) else None,
+            threshold=checkpoint.threshold,
+            n_epochs=completed,
+            interrupted=interrupted,
+        )
         checkpoint.release()
-        raise KeyboardInterrupt(
-            f"{estimator_name}.fit was interrupted after {completed} "
-            "epoch(s), before any epoch could be kept."
+        losses = np.asarray(
+            [row.get("train_loss", np.nan) for row in net.history[:completed]],
+            dtype=np.float64,
         )
-    if interrupted:
-        warnings.warn(
-            f"{estimator_name}.fit was interrupted after {completed} of "
-            f"{max_epochs} epochs; keeping epoch {checkpoint.best_epoch}.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-    result = Bunch(
-        best_epoch=int(checkpoint.best_epoch),
-        best_score=(
-            float(checkpoint.best_score) if np.isfinite(checkpoint.best_score) else None
-        ),
-        threshold=checkpoint.threshold,
-        n_epochs=completed,
-    )
-    checkpoint.release()
-    losses = np.asarray(
-        [row.get("train_loss", np.nan) for row in net.history[:completed]],
-        dtype=np.float64,
-    )
-    if not np.isfinite(losses).all():
-        warnings.warn(
-            'The training loss became non-finite; lower lr or use dtype="float64".',
-            RuntimeWarning,
-            stacklevel=user_stacklevel(),
-        )
-    return net, result
+        if not np.isfinite(losses).all():
+            warnings.warn(
+                'The training loss became non-finite; lower lr or use dtype="float64".',
+                RuntimeWarning,
+                stacklevel=user_stacklevel(),
+            )
+        return result

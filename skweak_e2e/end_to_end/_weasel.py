@@ -23,7 +23,7 @@ from ..utils._validation import (
 )
 from ..utils._atomic import atomic_fit
 from ..utils._warnings import user_stacklevel
-from ..utils._dask import refuse_dask
+from ..utils._dask import is_dask_collection, refuse_dask
 
 from ._options import (
     ACCURACY_FUNCTIONS,
@@ -32,7 +32,7 @@ from ._options import (
     LOSSES,
     SCORINGS,
 )
-from ._networks import build_weasel_module, check_hidden_sizes
+from ._networks import ModuleSpec, check_hidden_sizes
 from ._inputs import (
     is_soft,
     validate_features,
@@ -41,20 +41,9 @@ from ._inputs import (
     validate_validation_data,
 )
 from ._scoring import validation_scorer
+from ._dask_blocks import lazy_method, score_blocks, validate_dask_training
 
 __all__ = ["WeaSELClassifier"]
-
-#: Parameters the training loop reads (``_training.fit_net``), besides the
-#: resolved ``lr_`` and ``weight_decay_``.
-_TRAINING_PARAMS = (
-    "batch_size_",
-    "encoder_lr",
-    "loss",
-    "max_epochs",
-    "patience",
-    "verbose",
-)
-
 
 #: ``"auto"`` values of the network options for dense features (chosen on the
 #: tabular suite) and for scipy.sparse features (chosen on the text suite:
@@ -82,11 +71,10 @@ _SPARSE_AUTO = dict(
 )
 
 
-_WEASEL_AT_SCALE = (
-    "train on a sample of the rows (skweak_e2e.two_stage.sample_training_rows) "
-    "or use LabelModelClassifier with partial_fit over the blocks"
+_DASK_VALIDATION = (
+    "validation data must be in memory: pass X_val.compute() and y_val.compute() "
+    "(a sample of rows: they are scored after every epoch)"
 )
-_WEASEL_AT_SCALE_PREDICT = "map it over the blocks, e.g. X.map_blocks(clf.predict_proba, ...)"
 
 
 def _auto_batch_size(n_rows):
@@ -269,6 +257,9 @@ default="auto"
         raised the mean accuracy from 71.9 to 74.2 points (Yoruba, whose
         weak labels are 52 % accurate: from 48.2 to 58.9). ``best_score_`` and a tuned
         ``threshold_`` are those of the network before the gold rows join.
+        With a dask ``X`` the gold rows only select the epoch (joining is
+        done in memory), and a fit interrupted with Ctrl-C keeps its best
+        epoch as it is.
     device : str, default="cpu"
         Torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``...); ``"auto"``
         takes CUDA when it is available. A CUDA device that is not available
@@ -550,17 +541,22 @@ default="auto"
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Features. A scipy.sparse matrix (e.g. TF-IDF) is kept sparse:
-            each mini-batch is made dense on its own.
-        y : array-like of shape (n_samples, n_sources), (n_samples,) or \
-(n_samples, n_sources, n_classes)
+            each mini-batch is made dense on its own. A dask array (dense
+            or scipy.sparse chunks) is streamed to the training loop one row
+            block at a time, in a new block order every epoch (see the
+            user guide, "Scaling out").
+        y : array-like or dask array of shape (n_samples, n_sources), \
+(n_samples,) or (n_samples, n_sources, n_classes)
             Label matrix: votes with ``abstain`` for no vote (a 1-D ``y``
-            is a single source), or soft votes.
+            is a single source), or soft votes. With a dask ``X`` it may
+            be in memory or a dask array; its row blocks follow ``X``'s.
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
 default=None
             Validation features. With ``y_val``, the downstream network is
-            scored every epoch and the best epoch is kept.
+            scored every epoch and the best epoch is kept. In memory, also
+            when ``X`` is a dask array.
         y_val : array-like of shape (n_val,), default=None
             Gold validation labels (entries equal to ``abstain`` are
             ignored).
@@ -570,40 +566,56 @@ default=None
         self : object
             The fitted classifier.
         """
-        refuse_dask(type(self).__name__, "fit", _WEASEL_AT_SCALE, X=X, y=y,
-                    X_val=X_val, y_val=y_val)
-        torch = import_optional("torch", type(self).__name__)
-        import_optional("skorch", type(self).__name__)
-        X, L = validate_training_data(self, X, y)
+        name = type(self).__name__
+        refuse_dask(name, "fit", _DASK_VALIDATION, X_val=X_val, y_val=y_val)
+        torch = import_optional("torch", name)
+        import_optional("skorch", name)
+        from ._training import WeaSELTrainer
+
+        lazy = is_dask_collection(X) or is_dask_collection(y)
+        if lazy:
+            blocks = validate_dask_training(self, X, y)
+            soft, sparse = blocks.soft, blocks.sparse
+        else:
+            X, L = validate_training_data(self, X, y)
+            self.n_sources_ = L.shape[1]
+            soft, sparse = L.ndim == 3, sp.issparse(X)
         self.n_classes_ = self.classes_.size
-        self.n_sources_ = L.shape[1]
         X_val, y_val = validate_validation_data(self, X_val, y_val)
-        options = self._resolve_options(L, X_val, y_val, sp.issparse(X))
-        X, L = self._training_rows(X, L)
-        device = resolve_device(self.device, type(self).__name__)
+        options = self._resolve_options(soft, X_val, y_val, sparse)
+        if lazy:
+            counts = self._dask_training_rows(blocks)
+        else:
+            X, L = self._training_rows(X, L)
+        device = resolve_device(self.device, name)
         self.device_ = str(device)
         dtype = torch.float64 if self.dtype == "float64" else torch.float32
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
+        if lazy:
+            X, L = self._block_stream(blocks, counts, seed), None
         fork_devices = [device.index] if device.type == "cuda" else []
-
+        trainer = WeaSELTrainer(self._training_options(options), dtype, device)
         with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
             torch.manual_seed(seed)
-            module = build_weasel_module(self, X, L, options, dtype, device, torch)
-            self._train(module, X, L, X_val, y_val, options, dtype, device)
-            if X_val is not None and self.validation_weight > 0:
+            net, result = trainer.fit(self._module_spec(options), X, L, X_val, y_val)
+            # The gold rows join in memory, after a training that ran its
+            # course (not after Ctrl-C; dask input: see validation_weight).
+            if X_val is not None and self.validation_weight > 0 and not lazy \
+                    and not result.interrupted:
                 from ._gold_rows import join_gold_rows
 
                 join_gold_rows(
-                    self.net_.module_, X, L, X_val, y_val,
+                    net.module_, X, L, X_val, y_val,
                     fraction=float(self.validation_weight), lr=self.lr_,
                     weight_decay=self.weight_decay_, batch_size=self.batch_size_,
                     seed=seed,
                 )
+        self._set_training_results(net, result)
         return self
 
-    def _resolve_options(self, L, X_val, y_val, sparse):
+    def _resolve_options(self, soft, X_val, y_val, sparse):
         """Resolve the data-dependent options (a Bunch used by the next steps).
 
         Sets ``class_conditional_``, ``tau2_``, ``encoder_uses_features_``,
@@ -638,7 +650,7 @@ default=None
             raise ValueError(
                 f'lf_encoding="signed" needs 2 classes; there are {n_classes}.'
             )
-        if self.lf_encoding == "raw" and L.ndim == 3:
+        if self.lf_encoding == "raw" and soft:
             raise ValueError('lf_encoding="raw" needs hard votes, not soft ones.')
         if self.class_prior is not None:
             options.prior = check_class_prior(self.class_prior, n_classes)
@@ -678,41 +690,106 @@ default=None
     def _training_rows(self, X, L):
         """Drop the uncovered rows (by default); set the coverage attributes."""
         covered = is_covered(L)
-        self.coverage_ = float(covered.mean())
         if self.drop_uncovered:
             X, L = X[covered], L[covered]
-        self.n_train_used_ = int(L.shape[0])
+        self._set_row_counts(covered.size, int(covered.sum()), L.shape[0])
+        self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
+        return X, L
+
+    def _set_row_counts(self, n_rows, n_covered, n_used):
+        """``coverage_``, ``n_train_used_`` and ``batch_size_``."""
+        self.coverage_ = float(n_covered / n_rows) if n_rows else float("nan")
+        self.n_train_used_ = int(n_used)
         if self.n_train_used_ < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 training samples with a "
-                f"vote; got {self.n_train_used_} (n_samples = {covered.size})."
+                f"vote; got {self.n_train_used_} (n_samples = {n_rows})."
             )
         if self.batch_size == "auto":
             self.batch_size_ = _auto_batch_size(self.n_train_used_)
         else:
             self.batch_size_ = int(self.batch_size)
-        self.silent_sources_ = warn_silent_sources(L, type(self).__name__)
-        return X, L
 
-    def _train(self, module, X, L, X_val, y_val, options, dtype, device):
-        """Train with skorch (see ``_training.fit_net``); store the results."""
-        from ._training import fit_net
+    # ------------------------------------------------------------------
+    # Fit on dask arrays: row blocks streamed to the training loop
+    # ------------------------------------------------------------------
+    def _prepare_args(self, soft):
+        """The arguments of ``_dask_blocks.prepare_block`` after the blocks."""
+        classes = None if soft else self.classes_
+        return (classes, self.n_classes_, self.abstain, self.drop_uncovered, self.dtype)
 
-        net, result = fit_net(
-            module,
-            X,
-            L,
-            X_val,
-            y_val,
-            options,
-            dtype,
-            device,
+    def _dask_training_rows(self, blocks):
+        """Counts over the blocks (validating each): the coverage attributes."""
+        from ._dask_blocks import block_counts
+
+        args = self._prepare_args(blocks.soft)
+        counts = block_counts(blocks.X_parts, blocks.y_parts, *args)
+        self._set_row_counts(counts.n_rows, counts.n_covered, counts.n_used)
+        silent = np.flatnonzero(counts.source_votes <= 0)
+        self.silent_sources_ = warn_silent_sources(None, type(self).__name__, silent=silent)
+        return counts
+
+    def _block_stream(self, blocks, counts, seed):
+        """The training dataset of the row blocks (``_streaming.BlockStream``)."""
+        from ._streaming import BlockStream
+
+        return BlockStream(
+            blocks.X_parts,
+            blocks.y_parts,
+            self._prepare_args(blocks.soft),
+            n_rows=counts.n_used,
+            n_features=self.n_features_in_,
+            n_sources=self.n_sources_,
+            probe=counts.probe,
+            seed=seed,
+        )
+
+    def _module_spec(self, options):
+        """The resolved network options (``_networks.ModuleSpec``)."""
+        return ModuleSpec(
+            n_classes=self.n_classes_,
+            module=self.module,
+            module_params=self.module_params,
+            hidden=options.hidden,
+            dropout=self.dropout,
+            encoder=self.encoder,
+            encoder_params=self.encoder_params,
+            encoder_hidden=options.encoder_hidden,
+            encoder_dropout=self.encoder_dropout,
+            encoder_batchnorm=self.encoder_batchnorm,
+            zero_encoder_output=self.encoder_init_ == "majority_vote",
+            class_conditional=self.class_conditional_,
+            tau1=self.tau1,
+            tau2=self.tau2_,
+            accuracy=self.accuracy,
+            accuracy_support=self.accuracy_support,
+            lf_encoding=self.lf_encoding,
+            encoder_uses_features=self.encoder_uses_features_,
+            log_prior=None if options.prior is None else np.log(options.prior),
+        )
+
+    def _training_options(self, options):
+        """The resolved training options (``_training.TrainingOptions``)."""
+        from ._training import TrainingOptions
+
+        return TrainingOptions(
             estimator_name=type(self).__name__,
             lr=self.lr_,
             weight_decay=self.weight_decay_,
+            batch_size=self.batch_size_,
+            max_epochs=self.max_epochs,
+            loss=self.loss,
+            encoder_lr=self.encoder_lr,
             warmup_epochs=self.warmup_epochs_,
-            **{key: getattr(self, key) for key in _TRAINING_PARAMS},
+            patience=self.patience,
+            class_prior=options.prior,
+            scorer=options.scorer,
+            tune_threshold=options.tune,
+            verbose=self.verbose,
         )
+
+    def _set_training_results(self, net, result):
+        """Store the trainer's results (``_training.WeaSELTrainer.finish``)."""
         self.best_epoch_ = result.best_epoch
         self.best_score_ = result.best_score
         self.threshold_ = result.threshold
@@ -724,7 +801,6 @@ default=None
     # Prediction and inspection
     # ------------------------------------------------------------------
     def _check_X(self, X):
-        refuse_dask(type(self).__name__, "predict", _WEASEL_AT_SCALE_PREDICT, X=X)
         check_is_fitted(self)
         return validate_features(self, X)
 
@@ -739,8 +815,11 @@ default=None
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
+            Columns in the order of ``classes_``. A dask ``X`` gives a lazy
+            dask array with its row chunks.
         """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict_proba", X)
         X = self._check_X(X)
         from ._training import downstream_proba
 
@@ -763,8 +842,10 @@ default=None
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Predicted class labels.
+            Predicted class labels (lazy for a dask ``X``).
         """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict", X)
         proba = self.predict_proba(X)
         if self.threshold_ is not None:
             index = (proba[:, 1] >= self.threshold_).astype(np.intp)
@@ -777,6 +858,9 @@ default=None
 
         from ._training import accepts_sparse, predict_in_chunks
 
+        if is_dask_collection(X) or is_dask_collection(L):
+            method = "accuracy_scores" if what == "theta" else "predict_proba_encoder"
+            return lazy_method(self, method, X, L)
         X = self._check_X(X)
         L = validate_inference_votes(self, X, L)
         module = self.net_.module_
@@ -814,7 +898,8 @@ default=None
         proba : ndarray of shape (n_samples, n_classes)
             Rows with no vote get the class prior (uniform by default).
         """
-        return self._encoder_forward(X, L, "proba").astype(np.float64)
+        proba = self._encoder_forward(X, L, "proba")
+        return proba if is_dask_collection(proba) else proba.astype(np.float64)
 
     def accuracy_scores(self, X, L):
         """Per-sample source accuracies ``theta`` predicted by the encoder.
@@ -864,13 +949,28 @@ default=None
         score : float
             Accuracy or agreement, in [0, 1].
         """
+        if any(is_dask_collection(a) for a in (X, y, sample_weight)):
+            agree, mass = score_blocks(self, X, y, sample_weight)
+        else:
+            agree, mass = self._agreement(X, y, sample_weight)
+        if mass <= 0:
+            raise ValueError("y holds no label to score against.")
+        return float(agree / mass)
+
+    def _agreement(self, X, y, sample_weight, require_votes=True):
+        """Weighted sums of the votes (or labels) that agree and of all of them.
+
+        ``require_votes=False`` for one row block of a dask ``y``: a block
+        may hold no vote, the whole ``y`` is checked on the sums.
+        """
         pred = self.predict(X)
         pred_index = np.searchsorted(self.classes_, pred)
         n_samples = pred.shape[0]
         weight = check_sample_weight(sample_weight, n_samples)
         if is_soft(y):
             A, _ = check_label_matrix(
-                y, n_classes=self.n_classes_, allow_soft=True, require_votes=True
+                y, n_classes=self.n_classes_, allow_soft=True,
+                require_votes=require_votes,
             )
             check_sample_alignment(n_samples, A.shape[0], "X", "y")
             agree = A[np.arange(n_samples), :, pred_index].sum(axis=1)
@@ -884,7 +984,4 @@ default=None
             codes = encode_votes(y2, self.classes_, abstain=self.abstain)
             agree = (codes == pred_index[:, None]).sum(axis=1).astype(np.float64)
             mass = (codes >= 0).sum(axis=1).astype(np.float64)
-        total = np.dot(weight, mass)
-        if total <= 0:
-            raise ValueError("y holds no label to score against.")
-        return float(np.dot(weight, agree) / total)
+        return np.array([np.dot(weight, agree), np.dot(weight, mass)])

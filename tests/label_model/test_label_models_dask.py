@@ -315,11 +315,9 @@ def test_inputs_that_would_be_gathered_whole_are_refused(few_patterns):
     with pytest.raises(TypeError, match='set_output\\(transform="pandas"\\) would gather'):
         model.transform(Ld)
     assert model.set_output(transform="default").transform(Ld).shape == (600, 2)
-    from skweak_e2e import LabelModelClassifier, SourceAwareInfluence, WeaSELClassifier
+    from skweak_e2e import LabelModelClassifier, SourceAwareInfluence
 
-    X = da.zeros((600, 3), chunks=(200, 3))
-    with pytest.raises(TypeError, match="WeaSELClassifier.fit works on data in memory"):
-        WeaSELClassifier().fit(X, few_patterns[:600])
-    # (SourceAwareInfluence runs on dask; its own refusals are tested with it.)
+    # WeaSELClassifier fits on dask arrays (tests/end_to_end/test_weasel_dask.py),
+    # and SourceAwareInfluence too; its own refusals are tested with it.
     with pytest.raises(TypeError, match="SourceAwareInfluence.fit would gather"):
         SourceAwareInfluence(LabelModelClassifier()).fit(np.zeros((600, 3)), Ld)

@@ -1,0 +1,350 @@
+"""WeaSELClassifier on dask arrays: aligned row blocks, blockwise checks, lazy outputs.
+
+Torch-free. A dask ``X`` (dense chunks or scipy.sparse chunks) and its label
+matrix are cut into the same row blocks, each holding whole rows. Before
+training, two reductions over the blocks replace what the in-memory fit
+reads from the whole data: the distinct vote values (the classes, from the
+label matrix only), then per-block counts (rows, covered rows, votes per
+source) with the features and votes validated as in memory, and the first
+two training rows (to check the networks). Training then computes one
+prepared block at a time (``prepare_block``: validated features, encoded
+votes, uncovered rows dropped), on the workers; the driver never holds the
+whole ``X``. Predictions are mapped over the row blocks lazily, with the
+fitted estimator shipped once as one task of the graph.
+"""
+
+import uuid
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ..utils._dask import import_dask, is_dask_array, is_dask_collection, map_sum
+from ..utils._label_matrix import is_covered
+from ..utils._targets import encode_votes, infer_classes
+from ..utils._validation import check_fits_in_dtype, check_label_matrix, fill_masked
+from ._inputs import set_soft_classes
+
+__all__ = [
+    "BlockCounts",
+    "aligned_blocks",
+    "block_counts",
+    "dask_classes",
+    "lazy_block_map",
+    "lazy_method",
+    "prepare_block",
+    "score_block",
+    "score_blocks",
+    "validate_dask_training",
+]
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def _as_dask_rows(array, name, caller):
+    """A dask array (whole rows per block) of a dask or in-memory ``array``."""
+    if is_dask_collection(array) and not is_dask_array(array):
+        hint = (
+            f"{name}.to_dask_array(lengths=True)"
+            if hasattr(array, "to_dask_array")
+            else f"a dask array, e.g. dask.array.from_delayed blocks of {name}"
+        )
+        raise TypeError(
+            f"{caller} takes a dask array as {name}, not a dask "
+            f"{type(array).__name__}; pass {hint}."
+        )
+    if any(np.isnan(c) for c in array.chunks[0]):
+        raise ValueError(
+            f"{name} has row chunks of unknown size (nan); call "
+            f"{name}.compute_chunk_sizes() first (or to_dask_array(lengths=True))."
+        )
+    if array.ndim > 1 and any(len(c) > 1 for c in array.chunks[1:]):
+        array = array.rechunk({axis: -1 for axis in range(1, array.ndim)})
+    return array
+
+
+def aligned_blocks(X, others, caller):
+    """Row blocks of ``X`` and of every array in ``others``, aligned.
+
+    ``X`` or an entry of ``others`` is a dask array; in-memory arrays (and
+    None) ride along, cut into the row chunks of the first dask array.
+
+    Returns
+    -------
+    row_chunks : tuple of int
+    X_parts : list of delayed
+        One per row block.
+    other_parts : list of list
+        For each of ``others``, one delayed (or None) per row block.
+    """
+    da = import_dask(caller, "dask.array")
+    names = ["X"] + [name for name, _ in others]
+    arrays = [X] + [array for _, array in others]
+    position = next(i for i, a in enumerate(arrays) if is_dask_collection(a))
+    lead = _as_dask_rows(arrays[position], names[position], caller)
+    rows = lead.chunks[0]
+    n_rows = int(sum(rows))
+    parts = []
+    for name, array in zip(names, arrays):
+        if array is None:
+            parts.append([None] * len(rows))
+            continue
+        if is_dask_collection(array):
+            array = _as_dask_rows(array, name, caller)
+        elif not sp.issparse(array):
+            array = np.asarray(array)
+        if array.shape[0] != n_rows:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"{names[position]} has {n_rows} rows but {name} has {array.shape[0]}."
+            )
+        if not is_dask_collection(array):
+            array = da.from_array(array, chunks=(rows,) + (-1,) * (array.ndim - 1))
+        if array.chunks[0] != rows:
+            array = array.rechunk({0: rows})
+        parts.append(array.to_delayed().ravel().tolist())
+    return rows, parts[0], parts[1:]
+
+
+def _block_labels(y_block, _=None):
+    return np.unique(np.asarray(y_block).ravel())
+
+
+def dask_classes(y_parts, classes, abstain, soft):
+    """``classes_`` of a dask label matrix, by the in-memory rule.
+
+    Soft votes name their classes by the last axis (``classes`` or
+    ``0..n_classes-1``). Hard votes: the class rule reads the set of
+    distinct values only, so it runs on the union of the blocks' distinct
+    values (a reduction over the label matrix, without the features).
+    """
+    if soft:
+        return None
+    values = map_sum(_block_labels, [(part,) for part in y_parts], combine=_union)
+    return infer_classes(values.reshape(-1, 1), classes=classes, abstain=abstain,
+                         declare="classes=")
+
+
+def _union(a, b):
+    return np.union1d(a, b)
+
+
+def _features(X_block, dtype):
+    """One block of features, validated as the in-memory fit validates ``X``."""
+    X = check_array(X_block, accept_sparse="csr", dtype=FLOAT_DTYPES,
+                    ensure_min_samples=0, input_name="X")
+    check_fits_in_dtype(X, dtype)
+    if sp.issparse(X) and not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
+def _votes(y_block, classes, n_classes, abstain):
+    """One block of the label matrix as class codes (or soft votes)."""
+    y = fill_masked(y_block, abstain, "y")
+    if np.ndim(y) == 3:
+        L, _ = check_label_matrix(y, n_classes=n_classes, allow_soft=True,
+                                  require_votes=False, input_name="y")
+        return L
+    y = np.asarray(y)
+    y = y.reshape(-1, 1) if y.ndim == 1 else y
+    codes = encode_votes(y, classes, abstain=abstain, input_name="y")
+    L, _ = check_label_matrix(codes, n_classes=classes.size, allow_soft=False,
+                              require_votes=False)
+    return L
+
+
+def prepare_block(X_block, y_block, classes, n_classes, abstain, drop_uncovered, dtype):
+    """Training rows of one block: ``(features, votes)``, uncovered rows dropped."""
+    X = _features(X_block, dtype)
+    L = _votes(y_block, classes, n_classes, abstain)
+    if X.shape[0] != L.shape[0]:  # pragma: no cover - aligned_blocks cuts both
+        raise ValueError(f"A block of X has {X.shape[0]} rows and y {L.shape[0]}.")
+    if drop_uncovered:
+        covered = is_covered(L)
+        if not covered.all():
+            X, L = X[covered], L[covered]
+    return X, L
+
+
+class BlockCounts:
+    """What the fit needs from every block: counts that add up, two probe rows."""
+
+    def __init__(self, n_rows, n_covered, n_used, source_votes, probe):
+        self.n_rows = n_rows
+        self.n_covered = n_covered
+        self.n_used = n_used
+        self.source_votes = source_votes
+        self.probe = probe
+
+    def __add__(self, other):
+        probe = self.probe
+        if probe[1].shape[0] < 2 and other.probe[1].shape[0]:
+            probe = tuple(
+                sp.vstack([a, b], format="csr") if sp.issparse(a) else np.concatenate([a, b])
+                for a, b in zip(probe, other.probe)
+            )
+        return BlockCounts(
+            self.n_rows + other.n_rows,
+            self.n_covered + other.n_covered,
+            self.n_used + other.n_used,
+            self.source_votes + other.source_votes,
+            probe,
+        )
+
+
+def _count_block(X_block, y_block, classes, n_classes, abstain, drop_uncovered, dtype):
+    X = _features(X_block, dtype)
+    L = _votes(y_block, classes, n_classes, abstain)
+    covered = is_covered(L)
+    n_rows, n_covered = L.shape[0], int(np.count_nonzero(covered))
+    if drop_uncovered and n_covered < n_rows:
+        X, L = X[covered], L[covered]
+    if L.ndim == 3:  # a soft source is silent without vote mass
+        source_votes = L.sum(axis=(0, 2))
+    else:
+        source_votes = np.count_nonzero(L >= 0, axis=0).astype(np.float64)
+    # Copies: a view would keep the whole block alive until the pass ends.
+    probe = (X[:2].copy(), L[:2].copy())
+    return BlockCounts(n_rows, n_covered, L.shape[0], source_votes, probe)
+
+
+def block_counts(X_parts, y_parts, classes, n_classes, abstain, drop_uncovered, dtype):
+    """The :class:`BlockCounts` of all blocks (validating every one)."""
+    blocks = list(zip(X_parts, y_parts))
+    return map_sum(_count_block, blocks, classes, n_classes, abstain,
+                   drop_uncovered, dtype, combine=_add)
+
+
+def _add(a, b):
+    return a + b
+
+
+def _apply(model, method, X_block, L_block, out_tail, dtype):
+    """``model.<method>`` on one block (an empty block gives an empty result)."""
+    if np.shape(X_block)[0] == 0:
+        return np.empty((0,) + out_tail, dtype=dtype)
+    with warnings.catch_warnings():
+        # Blocks are plain arrays: the feature names were checked on the driver.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        if L_block is None:
+            return getattr(model, method)(X_block)
+        return getattr(model, method)(X_block, L_block)
+
+
+def score_block(X_block, y_block, weight_block, model):
+    """``(agree, mass)`` of one block for ``WeaSELClassifier.score``."""
+    if np.shape(X_block)[0] == 0:
+        return np.zeros(2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return model._agreement(X_block, y_block, weight_block, require_votes=False)
+
+
+def lazy_block_map(model, method, X, L, out_tail, dtype):
+    """``model.<method>(X[, L])`` over the row blocks, as a lazy dask array.
+
+    The fitted ``model`` enters the graph once (one delayed object that every
+    block's task depends on), so it travels to each worker once.
+    """
+    caller = f"{type(model).__name__}.{method}"
+    dask = import_dask(caller)
+    da = import_dask(caller, "dask.array")
+    rows, X_parts, (L_parts,) = aligned_blocks(X, [("L", L)], caller)
+    shipped = dask.delayed(model, name=f"{type(model).__name__}-{uuid.uuid4().hex}")
+    task = dask.delayed(_apply, pure=True)
+    blocks = [
+        da.from_delayed(
+            task(shipped, method, x, l_part, out_tail, dtype),
+            shape=(n,) + out_tail,
+            dtype=dtype,
+            meta=np.empty((0,) * (1 + len(out_tail)), dtype=dtype),
+        )
+        for x, l_part, n in zip(X_parts, L_parts, rows)
+    ]
+    return da.concatenate(blocks, axis=0)
+
+
+def validate_dask_training(estimator, X, y):
+    """Row blocks of a dask ``X`` and ``y``; set the shape attributes.
+
+    Sets ``n_features_in_``, ``n_sources_`` and ``classes_`` (hard votes:
+    from the distinct values of ``y``, one pass over its blocks).
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y "
+            "is None. Pass the label matrix L as y."
+        )
+    shape = getattr(y, "shape", None) or np.shape(y)
+    if len(shape) not in (1, 2, 3) or len(np.shape(X)) != 2:
+        raise ValueError(
+            "X must be 2-D (n_samples, n_features) and y (n_samples, "
+            f"n_sources) or (n_samples, n_sources, n_classes); got X of shape "
+            f"{np.shape(X)} and y of shape {tuple(shape)}."
+        )
+    caller = f"{type(estimator).__name__}.fit"
+    if not is_dask_collection(y):
+        y = fill_masked(y, estimator.abstain, "y")  # masked votes are abstains
+    _, X_parts, (y_parts,) = aligned_blocks(X, [("y", y)], caller)
+    soft = len(shape) == 3
+    estimator.n_features_in_ = int(X.shape[1])
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    estimator.n_sources_ = 1 if len(shape) == 1 else int(shape[1])
+    if soft:
+        set_soft_classes(estimator, int(shape[2]))
+    else:
+        estimator.classes_ = dask_classes(y_parts, estimator.classes, estimator.abstain, soft)
+    meta = getattr(X, "_meta", X)
+    return Bunch(X_parts=X_parts, y_parts=y_parts, soft=soft, sparse=sp.issparse(meta))
+
+
+def lazy_method(estimator, method, X, L=None):
+    """``method`` over the row blocks of a dask ``X`` (and ``L``), lazily.
+
+    The widths are checked here, on the driver, rather than when the
+    blocks are computed.
+    """
+    check_is_fitted(estimator)
+    n_features = np.shape(X)[1] if len(np.shape(X)) == 2 else None
+    if n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has shape {np.shape(X)}, but {type(estimator).__name__} is fitted "
+            f"on {estimator.n_features_in_} features."
+        )
+    tail = {"predict_proba": (estimator.n_classes_,), "predict": ()}.get(method)
+    dtype = estimator.classes_.dtype if method == "predict" else np.float64
+    if L is not None:
+        if not is_dask_collection(L):
+            L = fill_masked(L, estimator.abstain, "L")
+        shape = np.shape(L)
+        if len(shape) < 2 or shape[1] != estimator.n_sources_:
+            raise ValueError(
+                f"L has shape {shape}, but {type(estimator).__name__} was fitted "
+                f"with {estimator.n_sources_} sources."
+            )
+        tail = (estimator.n_classes_,)
+        if method == "accuracy_scores":
+            tail = (estimator.n_sources_,) + (
+                (estimator.n_classes_,) if estimator.class_conditional_ else ()
+            )
+            dtype = np.dtype(estimator.dtype)
+    return lazy_block_map(estimator, method, X, L, tail, dtype)
+
+
+def score_blocks(estimator, X, y, sample_weight):
+    """``estimator.score``'s sums (``_agreement``) over the row blocks.
+
+    Each block gives two numbers; the estimator is shipped once.
+    """
+    check_is_fitted(estimator)
+    caller = f"{type(estimator).__name__}.score"
+    _, X_parts, (y_parts, w_parts) = aligned_blocks(
+        X, [("y", y), ("sample_weight", sample_weight)], caller
+    )
+    shipped = import_dask(caller).delayed(estimator, pure=False)
+    return map_sum(score_block, list(zip(X_parts, y_parts, w_parts)), shipped)
