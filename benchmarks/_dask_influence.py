@@ -68,7 +68,7 @@ def run_influence(client, n_rows, n_features, n_sources, chunk_rows, l2, check_r
     import dask.array as da
     from distributed import wait
 
-    from _dask_fit import PeakMemory
+    from ._dask_fit import PeakMemory
     from skweak_e2e import MajorityVote, SourceAwareInfluence
 
     X, L, _ = make_problem(n_rows, n_features, n_sources, chunk_rows)

@@ -365,7 +365,7 @@ def part_influence(args):
     """SourceAwareInfluence on dask: every term, n x 50 sources x 2 classes, d=300."""
     from distributed import Client, LocalCluster
 
-    from _dask_influence import run_influence
+    from ._dask_influence import run_influence
 
     n, d = int(args.influence_rows), args.features
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
@@ -450,7 +450,7 @@ def part_weasel(args):
     import dask.array as da
     import warnings
 
-    from _dask_fit import PeakMemory
+    from ._dask_fit import PeakMemory
     from skweak_e2e import WeaSELClassifier
 
     n, block, m, d = int(args.weasel_rows), int(args.weasel_block_rows), args.sources, args.features

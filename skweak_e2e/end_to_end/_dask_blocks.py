@@ -235,13 +235,17 @@ def _apply(model, method, X_block, L_block, out_tail, dtype):
         return getattr(model, method)(X_block, L_block)
 
 
-def score_block(X_block, y_block, weight_block, model):
-    """``(agree, mass)`` of one block for ``WeaSELClassifier.score``."""
+def score_block(X_block, y_block, weight_block, model, agreement):
+    """``(agree, mass)`` of one block for ``WeaSELClassifier.score``.
+
+    ``agreement(model, X, y, weight)`` is the estimator's own count (passed
+    in, so that this module needs none of its private methods).
+    """
     if np.shape(X_block)[0] == 0:
         return np.zeros(2)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        return model._agreement(X_block, y_block, weight_block, require_votes=False)
+        return agreement(model, X_block, y_block, weight_block)
 
 
 def lazy_block_map(model, method, X, L, out_tail, dtype):
@@ -336,10 +340,11 @@ def lazy_method(estimator, method, X, L=None):
     return lazy_block_map(estimator, method, X, L, tail, dtype)
 
 
-def score_blocks(estimator, X, y, sample_weight):
-    """``estimator.score``'s sums (``_agreement``) over the row blocks.
+def score_blocks(estimator, X, y, sample_weight, agreement):
+    """``estimator.score``'s sums over the row blocks.
 
-    Each block gives two numbers; the estimator is shipped once.
+    Each block gives two numbers, ``agreement(estimator, X_block, y_block,
+    weight_block)``; the estimator is shipped once.
     """
     check_is_fitted(estimator)
     caller = f"{type(estimator).__name__}.score"
@@ -347,4 +352,6 @@ def score_blocks(estimator, X, y, sample_weight):
         X, [("y", y), ("sample_weight", sample_weight)], caller
     )
     shipped = import_dask(caller).delayed(estimator, pure=False)
-    return map_sum(score_block, list(zip(X_parts, y_parts, w_parts)), shipped)
+    return map_sum(
+        score_block, list(zip(X_parts, y_parts, w_parts)), shipped, agreement
+    )

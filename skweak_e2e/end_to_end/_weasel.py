@@ -600,10 +600,19 @@ default=None
         with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
             torch.manual_seed(seed)
             net, result = trainer.fit(self._module_spec(options), X, L, X_val, y_val)
-            # The gold rows join in memory, after a training that ran its
-            # course (not after Ctrl-C; dask input: see validation_weight).
-            if X_val is not None and self.validation_weight > 0 and not lazy \
-                    and not result.interrupted:
+            join = X_val is not None and self.validation_weight > 0
+            if join and lazy:
+                warnings.warn(
+                    f"{name} trained on dask input: the gold validation rows "
+                    "selected the epoch but did not join training (that needs "
+                    "the training rows in memory). Pass validation_weight=0 to "
+                    "ask for exactly this.",
+                    UserWarning,
+                    stacklevel=user_stacklevel(),
+                )
+            # The gold rows join after a training that ran its course (not
+            # after Ctrl-C, which keeps the best epoch as it is).
+            if join and not lazy and not result.interrupted:
                 from ._gold_rows import join_gold_rows
 
                 join_gold_rows(
@@ -950,7 +959,7 @@ default=None
             Accuracy or agreement, in [0, 1].
         """
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
-            agree, mass = score_blocks(self, X, y, sample_weight)
+            agree, mass = score_blocks(self, X, y, sample_weight, _block_agreement)
         else:
             agree, mass = self._agreement(X, y, sample_weight)
         if mass <= 0:
@@ -985,3 +994,8 @@ default=None
             agree = (codes == pred_index[:, None]).sum(axis=1).astype(np.float64)
             mass = (codes >= 0).sum(axis=1).astype(np.float64)
         return np.array([np.dot(weight, agree), np.dot(weight, mass)])
+
+
+def _block_agreement(model, X, y, sample_weight):
+    """``(agree, mass)`` of one dask row block (``_dask_blocks.score_blocks``)."""
+    return model._agreement(X, y, sample_weight, require_votes=False)

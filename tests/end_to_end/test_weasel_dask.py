@@ -49,7 +49,8 @@ def _same_fit(a, b):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_one_block_is_the_in_memory_fit(dtype):
     X, L, X_val, y_val = _split(n=400, accuracy=0.7, class_sep=1.5, coverage=0.4)
-    params = dict(FAST, dtype=dtype, max_epochs=4)
+    # validation_weight=0: on dask input the gold rows select but never join.
+    params = dict(FAST, dtype=dtype, max_epochs=4, validation_weight=0)
     memory = _quiet_fit(WeaSELClassifier(**params), X, L, X_val=X_val, y_val=y_val)
     streamed = _quiet_fit(
         WeaSELClassifier(**params), _blocks(X, len(X)), _blocks(L, len(L)),
@@ -321,3 +322,16 @@ def test_lazy_outputs_check_the_widths_on_the_driver():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no feature-name warning from the blocks
         clf.predict(_blocks(X, 40)).compute()
+
+
+def test_gold_rows_that_cannot_join_on_dask_input_say_so():
+    X, L, X_val, y_val = _split(n=300, accuracy=0.7, class_sep=1.5)
+    with pytest.warns(UserWarning, match="did not join training.*validation_weight=0"):
+        WeaSELClassifier(**dict(FAST, max_epochs=2)).fit(
+            _blocks(X, 100), _blocks(L, 100), X_val=X_val, y_val=y_val
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        WeaSELClassifier(**dict(FAST, max_epochs=2, validation_weight=0)).fit(
+            _blocks(X, 100), _blocks(L, 100), X_val=X_val, y_val=y_val
+        )
