@@ -16,6 +16,7 @@ ORDER = [
     "plot_repair_pipeline.py",
     "plot_fix_labeling_functions.py",
     "plot_scaling_out.py",
+    "plot_dask_text_end_to_end.py",
 ]
 
 

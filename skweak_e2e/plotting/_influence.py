@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..utils._dask import is_dask_collection
 from ._base import COLORS, get_axes, label_fontsize
 
 __all__ = ["plot_influence"]
@@ -46,6 +47,7 @@ def _resolve_scores(result, key, names):
                 )
         elif key not in result:
             raise KeyError(f"key {key!r} is not in the result (keys {sorted(result)}).")
+        _refuse_lazy(result[key], key)
         scores = np.asarray(result[key], dtype=float)
         what = {"per_sample": "sample", "vote_values": "vote"}.get(key, "source")
         if (
@@ -65,6 +67,7 @@ def _resolve_scores(result, key, names):
             found = next((result[k] for k in _NAME_KEYS if k in result), None)
             names = list(found) if found is not None else None
     else:
+        _refuse_lazy(result, "result")
         scores = np.asarray(result, dtype=float)
     if scores.ndim > 1:
         # (source, class, ...) tables: a source's influence is the sum of its
@@ -82,6 +85,21 @@ def _resolve_scores(result, key, names):
             f"names has {len(names)} entries but there are {scores.size} scores."
         )
     return scores, names, what
+
+
+def _refuse_lazy(scores, name):
+    """Refuse lazy scores (a dask influence result's per-row arrays).
+
+    Drawing them would compute every row's score in the driver, silently.
+    """
+    if is_dask_collection(scores):
+        raise TypeError(
+            f"plot_influence would compute the lazy dask {type(scores).__name__} "
+            f"{name} ({np.shape(scores)[0]} entries) whole. Plot per_source (in "
+            "memory), or compute the top scores first (e.g. "
+            "dask.array.topk(abs(scores), k)), or call .compute() if it fits in "
+            "memory."
+        )
 
 
 def plot_influence(
@@ -114,7 +132,9 @@ def plot_influence(
         ``feature_names`` when present). With ``key="vote_values"`` and the
         ``vote_rows``/``vote_cols`` entries, each bar is one (sample, source)
         vote. Tables of shape (n_items, ...) are summed over the trailing
-        axes.
+        axes. Lazy dask scores (the per-row arrays of an influence result
+        fitted on dask input) are refused with a TypeError rather than
+        computed whole; its ``per_source`` is in memory and draws as usual.
     key : str, default="auto"
         Entry of a result mapping that holds the scores.
     names : list of str, default=None

@@ -426,3 +426,38 @@ def test_plot_influence_accepts_an_influence_result():
         sorted(np.abs([p.get_width() for p in ax.patches])),
         sorted(np.abs(result.per_source)),
     )
+
+
+def _never_computed():
+    raise AssertionError("plot_influence computed a lazy array")
+
+
+def test_plot_influence_on_dask_results_draws_per_source_and_refuses_lazy_rows():
+    # A dask result's per-row scores are lazy: drawing them would compute
+    # every row in the driver, so they are refused (without computing them);
+    # its per-source sums are in memory and draw as in memory.
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    from skweak_e2e import SourceAwareInfluence
+    from skweak_e2e.datasets import make_weak_supervision
+    from skweak_e2e.plotting import plot_influence
+
+    lazy = da.from_delayed(dask.delayed(_never_computed)(), shape=(7,), dtype=float)
+    for result, key in [({"per_sample": lazy}, "per_sample"), (lazy, "auto")]:
+        with pytest.raises(TypeError, match=r"lazy dask Array .*\(7 entries\) whole"):
+            plot_influence(result, key=key)
+
+    X, L, y = make_weak_supervision(300, 4, n_features=3, random_state=0)
+    Xd = da.from_array(X[:200], chunks=(100, -1))
+    Ld = da.from_array(L[:200], chunks=(100, -1))
+    result = SourceAwareInfluence(MajorityVote(), l2=1e-2).fit(Xd, Ld).influence(
+        X[200:], y[200:]
+    )
+    ax = plot_influence(result)
+    np.testing.assert_allclose(
+        sorted(np.abs([p.get_width() for p in ax.patches])),
+        sorted(np.abs(result.per_source)),
+    )
+    with pytest.raises(TypeError, match="per_sample"):
+        plot_influence(result, key="per_sample")
+    plt.close("all")
