@@ -2,9 +2,14 @@
 
 import numpy as np
 
+from ..utils._dask import refuse_dask
 from ..utils._targets import check_gold_labels
 from ..utils._validation import as_array
 from ._sources import check_hard_votes
+
+# What refuse_dask advises for a dask label matrix: these are summaries of a
+# matrix one inspects, which a sample of its rows estimates well.
+_ON_A_SAMPLE = "summarise a sample of its rows (e.g. L[:100_000].compute())"
 
 __all__ = ["label_buckets", "label_matrix_summary"]
 
@@ -55,6 +60,11 @@ def label_matrix_summary(L, y=None, *, n_classes=None, abstain=-1):
     >>> summary["n_votes"], round(summary["vote_accuracy"], 3)
     (6, 0.833)
     """
+    refuse_dask(
+        "skweak_e2e.metrics", "label_matrix_summary",
+        _ON_A_SAMPLE,
+        L=L, y=y,
+    )
     L, n_cls = check_hard_votes(L, n_classes, abstain)
     n_samples = L.shape[0]
     if n_samples == 0:
@@ -147,6 +157,11 @@ def label_buckets(*labels):
     >>> buckets[(1, 0)]  # class 1 rows predicted as 0
     array([2, 4])
     """
+    refuse_dask(
+        "skweak_e2e.metrics", "label_buckets",
+        _ON_A_SAMPLE,
+        **{f"labels[{i}]": v for i, v in enumerate(labels)},
+    )
     if not labels:
         raise TypeError("label_buckets needs at least one array of labels.")
     columns = []

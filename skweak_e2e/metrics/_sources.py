@@ -2,9 +2,14 @@
 
 import numpy as np
 
+from ..utils._dask import refuse_dask
 from ..utils._optional import import_optional
 from ..utils._targets import check_gold_labels
 from ..utils._validation import as_array, check_label_matrix
+
+# What refuse_dask advises for a dask label matrix: these are summaries of a
+# matrix one inspects, which a sample of its rows estimates well.
+_ON_A_SAMPLE = "summarise a sample of its rows (e.g. L[:100_000].compute())"
 
 __all__ = ["source_summary"]
 
@@ -105,6 +110,11 @@ def source_summary(
     >>> summary["polarity"]
     [(0, 1), (0, 1), (1,)]
     """
+    refuse_dask(
+        "skweak_e2e.metrics", "source_summary",
+        _ON_A_SAMPLE,
+        L=L, y=y,
+    )
     if as_frame not in (True, False, "auto"):
         raise ValueError(f"as_frame must be True, False or 'auto'; got {as_frame!r}.")
     if _looks_like_lfs(y):

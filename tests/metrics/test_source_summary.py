@@ -196,3 +196,19 @@ def test_vectorised_on_a_large_matrix():
     summary = source_summary(big, rng.randint(0, 3, size=200_000), as_frame=False)
     assert time.perf_counter() - start < 5.0
     np.testing.assert_allclose(summary["coverage"], (big >= 0).mean(axis=0))
+
+
+def test_dask_label_matrices_are_refused_with_the_way_out():
+    da = pytest.importorskip("dask.array")
+    from skweak_e2e.metrics import label_buckets, label_matrix_summary
+    from skweak_e2e.plotting import plot_source_summary
+
+    L = da.from_array(np.array([[0, 1], [1, -1], [-1, 0], [1, 1]]), chunks=(2, 2))
+    for call in (
+        lambda: source_summary(L),
+        lambda: label_matrix_summary(L),
+        lambda: label_buckets(L[:, 0], L[:, 1]),
+        lambda: plot_source_summary(L),
+    ):
+        with pytest.raises(TypeError, match=r"would load the dask .*sample of its rows"):
+            call()
