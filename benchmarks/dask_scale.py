@@ -561,13 +561,11 @@ def main(argv=None):
     parser.add_argument("--influence-rows", type=float, default=1e6,
                         help="rows of X and L of the influence part")
     parser.add_argument("--features", type=int, default=300,
-                        help="features of X of the influence part")
+                        help="features of X of the influence and weasel parts")
     parser.add_argument("--repeats", type=int, default=1,
                         help="fits per model and regime; the fastest is reported")
     parser.add_argument("--weasel-rows", type=float, default=2e5,
                         help="weasel part: rows of the dask X")
-    parser.add_argument("--features", type=int, default=300,
-                        help="weasel part: float32 features")
     parser.add_argument("--weasel-block-rows", type=float, default=5000)
     parser.add_argument("--weasel-epochs", type=int, default=3)
     parser.add_argument("--weasel-scheduler", choices=["processes", "threads"],

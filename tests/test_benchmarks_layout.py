@@ -109,3 +109,15 @@ def test_script_has_guarded_main(path):
         and not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
     ]
     assert not loose, f"{path.name} runs statements at import time (lines {loose})"
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=_ids(SCRIPTS))
+def test_command_line_options_are_declared_once(path):
+    """An option declared twice (as merges make) fails only when argparse runs."""
+    counts = {}
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and str(arg.value).startswith("-"):
+                    counts[arg.value] = counts.get(arg.value, 0) + 1
+    assert not {k: v for k, v in counts.items() if v > 1}
