@@ -23,7 +23,12 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..utils._dask import import_dask, is_dask_array, is_dask_collection, map_sum
 from ..utils._label_matrix import is_covered
-from ..utils._targets import encode_votes, infer_classes
+from ..utils._targets import (
+    check_vote_target,
+    encode_votes,
+    infer_classes,
+    y_required_error,
+)
 from ..utils._validation import check_fits_in_dtype, check_label_matrix, fill_masked
 from ._inputs import set_soft_classes
 
@@ -122,13 +127,9 @@ def dask_classes(y_parts, classes, abstain, soft):
     """
     if soft:
         return None
-    values = map_sum(_block_labels, [(part,) for part in y_parts], combine=_union)
+    values = map_sum(_block_labels, [(part,) for part in y_parts], combine=np.union1d)
     return infer_classes(values.reshape(-1, 1), classes=classes, abstain=abstain,
                          declare="classes=")
-
-
-def _union(a, b):
-    return np.union1d(a, b)
 
 
 def _features(X_block, dtype):
@@ -143,14 +144,17 @@ def _features(X_block, dtype):
 
 
 def _votes(y_block, classes, n_classes, abstain):
-    """One block of the label matrix as class codes (or soft votes)."""
-    y = fill_masked(y_block, abstain, "y")
-    if np.ndim(y) == 3:
+    """One block of the label matrix as class codes (or soft votes).
+
+    The block enters through the in-memory fit's front door
+    (``check_vote_target``), so a block is checked as a whole ``y`` is.
+    """
+    y = check_vote_target(y_block, abstain=abstain, owner="WeaSELClassifier",
+                          block=True)
+    if y.ndim == 3:
         L, _ = check_label_matrix(y, n_classes=n_classes, allow_soft=True,
                                   require_votes=False, input_name="y")
         return L
-    y = np.asarray(y)
-    y = y.reshape(-1, 1) if y.ndim == 1 else y
     codes = encode_votes(y, classes, abstain=abstain, input_name="y")
     L, _ = check_label_matrix(codes, n_classes=classes.size, allow_soft=False,
                               require_votes=False)
@@ -279,10 +283,7 @@ def validate_dask_training(estimator, X, y):
     from the distinct values of ``y``, one pass over its blocks).
     """
     if y is None:
-        raise ValueError(
-            f"{type(estimator).__name__} requires y to be passed, but the target y "
-            "is None. Pass the label matrix L as y."
-        )
+        raise y_required_error(type(estimator).__name__)
     shape = getattr(y, "shape", None) or np.shape(y)
     if len(shape) not in (1, 2, 3) or len(np.shape(X)) != 2:
         raise ValueError(

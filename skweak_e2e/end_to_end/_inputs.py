@@ -11,10 +11,14 @@ scikit-learn's ``validate_data``.
 """
 
 import numpy as np
-from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_array, validate_data
 
-from ..utils._targets import check_sample_alignment, encode_votes, infer_classes
+from ..utils._targets import (
+    check_sample_alignment,
+    check_vote_target,
+    encode_votes,
+    infer_classes,
+)
 from ..utils._validation import check_fits_in_dtype, check_label_matrix, fill_masked
 
 
@@ -70,44 +74,29 @@ def _encode(estimator, y, input_name):
 def validate_training_data(estimator, X, y):
     """Validate ``X`` and the label matrix ``y``; set ``classes_``.
 
-    Returns the features and ``L``: class codes (``-1`` = abstain) of shape
-    ``(n_samples, n_sources)``, or soft votes ``(n_samples, n_sources,
-    n_classes)``.
+    ``y`` enters through the classifiers' one front door
+    (``utils._targets.check_vote_target``), as in
+    :class:`LabelModelClassifier`. Returns the features and ``L``: class
+    codes (``-1`` = abstain) of shape ``(n_samples, n_sources)``, or soft
+    votes ``(n_samples, n_sources, n_classes)``.
     """
-    name = type(estimator).__name__
-    y = fill_masked(y, estimator.abstain, "y")  # masked votes are abstains
-    if y is None:
-        raise ValueError(
-            f"{name} requires y to be passed, but the target y is None. "
-            "Pass the label matrix L as y."
-        )
-    if is_soft(y):
-        X = validate_features(estimator, X, reset=True)
+    Y = check_vote_target(
+        y, abstain=estimator.abstain, owner=type(estimator).__name__
+    )
+    X = validate_features(estimator, X, reset=True)
+    check_sample_alignment(X.shape[0], Y.shape[0], "X", "y")
+    if Y.ndim == 3:
         n_classes = None if estimator.classes is None else len(estimator.classes)
         L, n_classes = check_label_matrix(
-            y, n_classes=n_classes, allow_soft=True, input_name="y"
+            Y, n_classes=n_classes, allow_soft=True, input_name="y"
         )
-        check_sample_alignment(X.shape[0], L.shape[0], "X", "y")
         set_soft_classes(estimator, n_classes)
         return X, L
-    X, y = validate_data(
-        estimator,
-        X,
-        y,
-        accept_sparse="csr",
-        multi_output=True,
-        dtype=FLOAT_DTYPES,
-        y_numeric=False,
-    )
-    check_fits_in_dtype(X, estimator.dtype)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
-    y2 = y.reshape(-1, 1) if y.ndim == 1 else y
     estimator.classes_ = infer_classes(
-        y2, classes=estimator.classes, abstain=estimator.abstain, declare="classes="
+        Y, classes=estimator.classes, abstain=estimator.abstain, declare="classes="
     )
     L, _ = check_label_matrix(
-        _encode(estimator, y2, "y"),
+        _encode(estimator, Y, "y"),
         n_classes=estimator.classes_.size,
         allow_soft=False,
     )

@@ -18,7 +18,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from sklearn.utils import Bunch
 
-from ..utils._torch import TORCH_CHUNK, map_row_chunks
+from ..utils._torch import TORCH_CHUNK, row_slices
 from ..utils._warnings import user_stacklevel
 from ._losses import WeaSELLoss
 from ._networks import build_weasel_module
@@ -92,7 +92,9 @@ def predict_in_chunks(function, X, dtype, device, L=None, sparse=False):
             Lb = Lb.to(dtype)
         return function(Xb, Lb).cpu()
 
-    return torch.cat(map_row_chunks(run, X.shape[0], chunk)).numpy()
+    with torch.no_grad():
+        outputs = [run(rows) for rows in row_slices(X.shape[0], chunk)]
+    return torch.cat(outputs).numpy()
 
 
 def downstream_proba(module, X):

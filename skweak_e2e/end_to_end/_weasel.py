@@ -21,7 +21,7 @@ from ..utils._validation import (
     check_label_matrix,
     check_sample_weight,
 )
-from ..utils._atomic import atomic_fit
+from ..utils._atomic import atomic_state
 from ..utils._warnings import user_stacklevel
 from ..utils._dask import is_dask_collection, refuse_dask
 
@@ -535,7 +535,6 @@ default="auto"
     # Fit: validation, options, networks, training, results
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    @atomic_fit
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Train the encoder and the downstream network on features and votes.
 
@@ -572,56 +571,60 @@ default=None
         import_optional("skorch", name)
         from ._training import WeaSELTrainer
 
-        lazy = is_dask_collection(X) or is_dask_collection(y)
-        if lazy:
-            blocks = validate_dask_training(self, X, y)
-            soft, sparse = blocks.soft, blocks.sparse
-        else:
-            X, L = validate_training_data(self, X, y)
-            self.n_sources_ = L.shape[1]
-            soft, sparse = L.ndim == 3, sp.issparse(X)
-        self.n_classes_ = self.classes_.size
-        X_val, y_val = validate_validation_data(self, X_val, y_val)
-        options = self._resolve_options(soft, X_val, y_val, sparse)
-        if lazy:
-            counts = self._dask_training_rows(blocks)
-        else:
-            X, L = self._training_rows(X, L)
-        device = resolve_device(self.device, name)
-        self.device_ = str(device)
-        dtype = torch.float64 if self.dtype == "float64" else torch.float32
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        if lazy:
-            X, L = self._block_stream(blocks, counts, seed), None
-        fork_devices = [device.index] if device.type == "cuda" else []
-        trainer = WeaSELTrainer(self._training_options(options), dtype, device)
-        with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
-            torch.manual_seed(seed)
-            net, result = trainer.fit(self._module_spec(options), X, L, X_val, y_val)
-            join = X_val is not None and self.validation_weight > 0
-            if join and lazy:
-                warnings.warn(
-                    f"{name} trained on dask input: the gold validation rows "
-                    "selected the epoch but did not join training (that needs "
-                    "the training rows in memory). Pass validation_weight=0 to "
-                    "ask for exactly this.",
-                    UserWarning,
-                    stacklevel=user_stacklevel(),
+        # A fit that raises (or is interrupted) leaves the classifier as it was.
+        with atomic_state(self):
+            lazy = is_dask_collection(X) or is_dask_collection(y)
+            if lazy:
+                blocks = validate_dask_training(self, X, y)
+                soft, sparse = blocks.soft, blocks.sparse
+            else:
+                X, L = validate_training_data(self, X, y)
+                self.n_sources_ = L.shape[1]
+                soft, sparse = L.ndim == 3, sp.issparse(X)
+            self.n_classes_ = self.classes_.size
+            X_val, y_val = validate_validation_data(self, X_val, y_val)
+            options = self._resolve_options(soft, X_val, y_val, sparse)
+            if lazy:
+                counts = self._dask_training_rows(blocks)
+            else:
+                X, L = self._training_rows(X, L)
+            device = resolve_device(self.device, name)
+            self.device_ = str(device)
+            dtype = torch.float64 if self.dtype == "float64" else torch.float32
+            seed = int(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            )
+            if lazy:
+                X, L = self._block_stream(blocks, counts, seed), None
+            fork_devices = [device.index] if device.type == "cuda" else []
+            trainer = WeaSELTrainer(self._training_options(options), dtype, device)
+            with torch_threads(self.n_threads), torch.random.fork_rng(fork_devices):
+                torch.manual_seed(seed)
+                net, result = trainer.fit(
+                    self._module_spec(options), X, L, X_val, y_val
                 )
-            # The gold rows join after a training that ran its course (not
-            # after Ctrl-C, which keeps the best epoch as it is).
-            if join and not lazy and not result.interrupted:
-                from ._gold_rows import join_gold_rows
+                join = X_val is not None and self.validation_weight > 0
+                if join and lazy:
+                    warnings.warn(
+                        f"{name} trained on dask input: the gold validation rows "
+                        "selected the epoch but did not join training (that needs "
+                        "the training rows in memory). Pass validation_weight=0 to "
+                        "ask for exactly this.",
+                        UserWarning,
+                        stacklevel=user_stacklevel(),
+                    )
+                # The gold rows join after a training that ran its course (not
+                # after Ctrl-C, which keeps the best epoch as it is).
+                if join and not lazy and not result.interrupted:
+                    from ._gold_rows import join_gold_rows
 
-                join_gold_rows(
-                    net.module_, X, L, X_val, y_val,
-                    fraction=float(self.validation_weight), lr=self.lr_,
-                    weight_decay=self.weight_decay_, batch_size=self.batch_size_,
-                    seed=seed,
-                )
-        self._set_training_results(net, result)
+                    join_gold_rows(
+                        net.module_, X, L, X_val, y_val,
+                        fraction=float(self.validation_weight), lr=self.lr_,
+                        weight_decay=self.weight_decay_, batch_size=self.batch_size_,
+                        seed=seed,
+                    )
+            self._set_training_results(net, result)
         return self
 
     def _resolve_options(self, soft, X_val, y_val, sparse):

@@ -20,7 +20,7 @@ from ..utils._label_matrix import is_covered
 from ..utils._math import logsumexp_rows
 from ..utils._validation import check_label_matrix
 from ._hessian_solver import HessianSolver
-from ._linear_loss import LogisticModel
+from ._linear_loss import LogisticModel, damped_step
 from ._pipeline import check_votes_fit
 from ._terms import TermDecomposition
 
@@ -499,20 +499,14 @@ def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None,
             n_norm=data.n_norm, solver="cholesky",
         )
         step = solver.solve(grad)
-        t, accepted = 1.0, False
-        while t >= 1e-10:
-            cand = theta - t * step
-            cval, cgrad, cH = data.stats(model, cand, weights, removed)
-            passes += 1
-            armijo = cval <= value + 1e-4 * t * (grad @ -step)
-            flat = abs(cval - value) <= 1e-12 * max(1.0, abs(value))
-            if armijo or (flat and np.max(np.abs(cgrad)) < g_inf):
-                accepted = True
-                break
-            t *= 0.5
-        if not accepted:
+        cand, result, n_passes = damped_step(
+            lambda point: data.stats(model, point, weights, removed),
+            theta, step, value, grad,
+        )
+        passes += n_passes
+        if cand is None:
             break
-        theta, value, grad, H, H_weights = cand, cval, cgrad, cH, weights
+        theta, (value, grad, H), H_weights = cand, result, weights
         n_newton += 1
         if np.max(np.abs(grad)) > 0.25 * g_inf:
             weights = exact

@@ -36,7 +36,7 @@ from ..utils._math import logsumexp_rows
 from ..utils._threads import serial_blas
 from ._hessian_solver import CHOLESKY_MAX_PARAMS, CHUNK_ROWS, HessianSolver
 
-__all__ = ["LogisticModel", "soft_cross_entropy"]
+__all__ = ["LogisticModel", "damped_step", "soft_cross_entropy"]
 
 #: Newton-CG steps tried from a warm start before falling back to L-BFGS.
 NEWTON_WARM_STEPS = 30
@@ -342,23 +342,69 @@ class LogisticModel:
                 cg_tol=max(1e-10, min(0.1, g_inf)),
             )
             step = solver.solve(grad)
-            t, accepted = 1.0, False
-            while t >= 1e-10:
-                cand = theta - t * step
-                cval, cgrad = self.objective(cand, X, T, n_norm)
-                armijo = cval <= value + 1e-4 * t * (grad @ -step)
-                # Near the optimum the objective saturates in double precision;
-                # then a smaller gradient is the right acceptance test.
-                flat = abs(cval - value) <= 1e-12 * max(1.0, abs(value))
-                if armijo or (flat and np.max(np.abs(cgrad)) < g_inf):
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:
+            cand, result, _ = damped_step(
+                lambda point: self.objective(point, X, T, n_norm),
+                theta, step, value, grad,
+            )
+            if cand is None:
                 break
-            theta, value, grad = cand, cval, cgrad
+            theta, (value, grad) = cand, result
             n_newton += 1
         return theta, value, grad, n_newton
+
+
+def damped_step(evaluate, theta, step, value, grad):
+    """The Newton step ``-step`` from ``theta``, halved until it is accepted.
+
+    A point is accepted by Armijo's rule, or by a smaller gradient where the
+    objective is flat in double precision (near the optimum it saturates,
+    and then the gradient is the right test). The in-memory polish and the
+    dask fit (``_dask_blocks.newton_fit``) damp their steps with this one
+    rule.
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``evaluate(point)`` returns a tuple whose first two entries are the
+        objective and its gradient at ``point`` (more may follow).
+    theta, step : ndarray of shape (D,)
+    value : float
+        The objective at ``theta``.
+    grad : ndarray of shape (D,)
+        Its gradient at ``theta``.
+
+    Returns
+    -------
+    point : ndarray of shape (D,) or None
+        The accepted point; None when no step down to ``1e-10`` is.
+    result : tuple or None
+        ``evaluate(point)``.
+    n_evaluations : int
+        How many points were evaluated (a pass over the data each).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def square(x):  # objective and gradient of x**2
+    ...     return float(x @ x), 2 * x
+    >>> x = np.array([1.0])
+    >>> point, result, n = damped_step(square, x, np.array([3.0]), *square(x))
+    >>> point.tolist(), n  # the full step overshoots to -2; half of it is taken
+    ([-0.5], 2)
+    """
+    g_inf = np.max(np.abs(grad))
+    t, n_evaluations = 1.0, 0
+    while t >= 1e-10:
+        point = theta - t * step
+        result = evaluate(point)
+        n_evaluations += 1
+        new_value, new_grad = result[0], result[1]
+        armijo = new_value <= value + 1e-4 * t * (grad @ -step)
+        flat = abs(new_value - value) <= 1e-12 * max(1.0, abs(value))
+        if armijo or (flat and np.max(np.abs(new_grad)) < g_inf):
+            return point, result, n_evaluations
+        t *= 0.5
+    return None, None, n_evaluations
 
 
 def init_is_warm(theta0):

@@ -19,7 +19,7 @@ from ..utils._sklearn_compat import (
     _safe_indexing,
 )
 from ..utils._validation import check_label_matrix
-from ..utils._atomic import atomic_fit
+from ..utils._atomic import atomic_state
 from ..utils._dask import is_dask_collection
 from ._backends import BackendOptions, closed_form_reference, make_backend
 from ._l2_selection import select_l2
@@ -315,7 +315,6 @@ class SourceAwareInfluence(BaseEstimator):
 
     # ================================================================= fit
     @_fit_context(prefer_skip_nested_validation=True)
-    @atomic_fit
     def fit(self, X, L, *, X_val=None, y_val=None):
         """Prepare the influence analysis of the pipeline on ``(X, L)``.
 
@@ -348,28 +347,30 @@ class SourceAwareInfluence(BaseEstimator):
         self : SourceAwareInfluence
             The prepared inspector.
         """
-        if any(map(is_dask_collection, (X, L, X_val, y_val))):
-            return self._fit_dask(X, L, X_val, y_val)
-        data = self._validate(L, X_val, y_val)
-        label_model, end_model = fit_model(*data.model, X, L)
-        X, torch_end = self._check_features(X, end_model, data.L.shape[0])
-        W, activation = self._tensor_form(label_model, data.L, torch_end)
-        rows, scores = training_rows(data.L, W, activation)
-        decomposition = TermDecomposition(
-            data.L[rows], W, activation, scores=scores[rows]
-        )
-        self._set_training(data, label_model, decomposition, rows)
-        X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
-        self.l2_ = self._select_l2(end_model, torch_end, X_train, X_val, y_val)
-        self._backend = make_backend(
-            end_model,
-            X_train,
-            self.labels_,
-            self.n_classes_,
-            self._options(self.l2_),
-            torch_end=torch_end,
-        )
-        self._finish_fit()
+        # A fit that raises leaves the inspector as it was.
+        with atomic_state(self):
+            if any(map(is_dask_collection, (X, L, X_val, y_val))):
+                return self._fit_dask(X, L, X_val, y_val)
+            data = self._validate(L, X_val, y_val)
+            label_model, end_model = fit_model(*data.model, X, L)
+            X, torch_end = self._check_features(X, end_model, data.L.shape[0])
+            W, activation = self._tensor_form(label_model, data.L, torch_end)
+            rows, scores = training_rows(data.L, W, activation)
+            decomposition = TermDecomposition(
+                data.L[rows], W, activation, scores=scores[rows]
+            )
+            self._set_training(data, label_model, decomposition, rows)
+            X_train = X if rows.all() else _safe_indexing(X, np.flatnonzero(rows))
+            self.l2_ = self._select_l2(end_model, torch_end, X_train, X_val, y_val)
+            self._backend = make_backend(
+                end_model,
+                X_train,
+                self.labels_,
+                self.n_classes_,
+                self._options(self.l2_),
+                torch_end=torch_end,
+            )
+            self._finish_fit()
         return self
 
     # ------------------------------------------------------------ fit steps

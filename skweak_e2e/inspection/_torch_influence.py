@@ -22,7 +22,7 @@ import numpy as np
 
 from ..utils._math import softmax_rows
 from ..utils._optional import import_optional
-from ..utils._torch import TORCH_CHUNK, map_row_chunks, resolve_device
+from ..utils._torch import TORCH_CHUNK, resolve_device, row_slices
 
 __all__ = [
     "TorchGGNBackend",
@@ -94,11 +94,12 @@ def to_tensor(X, module, device):
 
 def forward_logits(module, X, device):
     """Logits of ``module`` on ``X`` in batches (numpy float64)."""
-    out = map_row_chunks(
-        lambda rows: module(to_tensor(X[rows], module, device)).double().cpu().numpy(),
-        len(X),
-        TORCH_CHUNK,
-    )
+    torch = import_torch()
+    with torch.no_grad():
+        out = [
+            module(to_tensor(X[rows], module, device)).double().cpu().numpy()
+            for rows in row_slices(len(X))
+        ]
     return np.concatenate(out, axis=0)
 
 
@@ -140,11 +141,9 @@ class TorchLastLayer:
 
         handle = self.layer.register_forward_pre_hook(hook)
         try:
-            map_row_chunks(
-                lambda rows: self.module(to_tensor(X[rows], self.module, self.device)),
-                len(X),
-                TORCH_CHUNK,
-            )
+            with torch.no_grad():
+                for rows in row_slices(len(X)):
+                    self.module(to_tensor(X[rows], self.module, self.device))
         finally:
             handle.remove()
         H = torch.cat(captured, dim=0).numpy()

@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._atomic import atomic_fit, atomic_state
+from ..utils._dask import refuse_dask
 from ..utils._label_matrix import is_covered
 from ..utils._sklearn_compat import (
     HasMethods,
@@ -52,8 +53,8 @@ from ._components import (
     derived_seed,
     encode_for_label_model,
     make_label_model,
-    refuse_dask,
     sample_weight_key,
+    scale_out_advice,
     seed_random_states,
     with_positive_weight,
 )
@@ -312,7 +313,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : object
             The fitted classifier.
         """
-        refuse_dask("fit", X, y)
+        refuse_dask(
+            type(self).__name__, "fit", scale_out_advice("fit"), X=X, y=y
+        )
         self._refuse_validation_data(fit_params)
         # A fit that raises leaves the classifier as it was.
         with atomic_state(self):
@@ -486,7 +489,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : object
             The updated classifier.
         """
-        refuse_dask("partial_fit", X, y)
+        refuse_dask(
+            type(self).__name__, "partial_fit", scale_out_advice("partial_fit"), X=X, y=y
+        )
         first = not hasattr(self, "estimator_")
         if first:
             label_model = self._fitted_label_model()
@@ -595,7 +600,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels (values of ``classes_``).
         """
-        refuse_dask("predict", X)
+        refuse_dask(
+            type(self).__name__, "predict", scale_out_advice("predict"), X=X
+        )
         self._check_trained()
         codes = np.asarray(self.estimator_.predict(X))
         return self.classes_[codes.astype(np.intp)]
@@ -615,7 +622,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``; a class that received no training
             label gets probability 0.
         """
-        refuse_dask("predict_proba", X)
+        refuse_dask(
+            type(self).__name__, "predict_proba", scale_out_advice("predict_proba"), X=X
+        )
         self._check_trained()
         proba = self.estimator_.predict_proba(X)
         seen = np.asarray(self.estimator_.classes_).astype(np.intp)
@@ -657,7 +666,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             ``estimator_.classes_`` (equal to ``classes_`` unless a class
             received no training label).
         """
-        refuse_dask("decision_function", X)
+        refuse_dask(
+            type(self).__name__, "decision_function", scale_out_advice("decision_function"), X=X
+        )
         self._check_trained()
         return self.estimator_.decision_function(X)
 
@@ -690,7 +701,9 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         score : float
             Accuracy or agreement, in [0, 1].
         """
-        refuse_dask("score", X, y)
+        refuse_dask(
+            type(self).__name__, "score", scale_out_advice("score"), X=X, y=y
+        )
         self._check_trained()
         y_arr = check_array(
             y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y"

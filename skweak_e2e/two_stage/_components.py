@@ -13,7 +13,6 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import check_random_state, has_fit_parameter
 
 from ..label_model import MajorityVote
-from ..utils._dask import is_dask_collection
 from ..utils._routing import default_weight_requests
 from ..utils._sklearn_compat import _routing_enabled
 from ..utils._targets import encode_vote_target
@@ -22,8 +21,8 @@ __all__ = [
     "derived_seed",
     "encode_for_label_model",
     "make_label_model",
-    "refuse_dask",
     "sample_weight_key",
+    "scale_out_advice",
     "seed_random_states",
     "with_positive_weight",
 ]
@@ -38,23 +37,19 @@ def with_positive_weight(index, labels, sample_weight):
     return index[positive], labels[positive], weight[positive]
 
 
-def refuse_dask(method, *arrays):
-    """A dask collection would be gathered whole: point to the scale-out paths."""
-    for name, array in zip(("X", "y"), arrays):
-        if is_dask_collection(array):
-            how = (
-                f"map {method} over the blocks, e.g. "
-                f"X.map_blocks(clf.{method}, ...)"
-                if method in ("predict", "predict_proba", "decision_function")
-                else "train on a weighted sample of the rows "
-                "(sample_training_rows) or block by block with partial_fit"
-            )
-            raise TypeError(
-                f"LabelModelClassifier.{method} works on data in memory; got a "
-                f"dask {type(array).__name__} as {name}. For data beyond memory, "
-                f"{how} (see the user guide, 'Scaling out'); call .compute() "
-                "first if it fits in memory."
-            )
+def scale_out_advice(method):
+    """What to do instead of passing dask collections to ``method``.
+
+    The ``how`` of ``utils._dask.refuse_dask`` for the two-stage classifiers.
+    """
+    if method in ("predict", "predict_proba", "decision_function"):
+        how = f"map {method} over the blocks, e.g. X.map_blocks(clf.{method}, ...)"
+    else:
+        how = (
+            "train on a weighted sample of the rows (sample_training_rows) or "
+            "block by block with partial_fit"
+        )
+    return f"{how} (see the user guide, 'Scaling out')"
 
 
 def seed_random_states(estimator, seed):

@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import indexable
 
 from ..utils._atomic import atomic_fit
+from ..utils._dask import refuse_dask
 from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -35,7 +36,7 @@ from ._components import (
     derived_seed,
     encode_for_label_model,
     make_label_model,
-    refuse_dask,
+    scale_out_advice,
     sample_weight_key,
     seed_random_states,
 )
@@ -376,8 +377,10 @@ class LabelModelClassifierCV(LabelModelClassifier):
         self : object
             The selected, fitted classifier.
         """
-        refuse_dask("fit", X, y)
-        refuse_dask("fit", X_val, y_val)
+        refuse_dask(
+            type(self).__name__, "fit", scale_out_advice("fit"),
+            X=X, y=y, X_val=X_val, y_val=y_val,
+        )
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be given together.")
         Y = check_vote_target(y, abstain=self.abstain, owner=type(self).__name__)

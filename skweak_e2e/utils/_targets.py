@@ -637,16 +637,19 @@ def fill_masked(L, abstain=-1, input_name="L"):
 # ------------------------------------------------- the classifiers' door
 def y_required_error(owner):
     return ValueError(
-        f"{owner} requires y to be passed, but the target y is None."
+        f"{owner} requires y to be passed, but the target y is None. "
+        "Pass the label matrix L as y."
     )
 
 
-def check_vote_target(y, *, abstain=-1, owner="LabelModelClassifier"):
+def check_vote_target(y, *, abstain=-1, owner="LabelModelClassifier", block=False):
     """Validate the votes passed as ``y`` and give them a label matrix's shape.
 
     The front door of the classifiers that take their label matrix as
-    ``y``: a 1-D ``y`` (or a column vector, with scikit-learn's
-    ``DataConversionWarning``) is one source; masked votes are abstains.
+    ``y`` (:class:`LabelModelClassifier`, :class:`WeaSELClassifier`, and
+    each row block of a dask ``y``): a 1-D ``y`` (or a column vector, with
+    scikit-learn's ``DataConversionWarning``) is one source; masked votes
+    are abstains.
 
     Parameters
     ----------
@@ -654,6 +657,11 @@ def check_vote_target(y, *, abstain=-1, owner="LabelModelClassifier"):
     abstain : int, str or None, default=-1
     owner : str, default="LabelModelClassifier"
         The estimator's name, for the messages.
+    block : bool, default=False
+        ``y`` is one row block of a larger ``y`` whose shape the caller
+        has checked: a block may be empty, and a column vector is one
+        source without the warning (given once for the whole ``y``, not
+        once per block).
 
     Returns
     -------
@@ -669,11 +677,19 @@ def check_vote_target(y, *, abstain=-1, owner="LabelModelClassifier"):
     if sp.issparse(y):
         as_array(y)  # the label-matrix message: zeros would be votes
     y = fill_masked(y, abstain, "y")  # masked votes are abstains
-    y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
+    y = check_array(
+        y,
+        ensure_2d=False,
+        allow_nd=True,
+        dtype=None,
+        ensure_min_samples=0 if block else 1,
+        estimator=owner,
+        input_name="y",
+    )
     if y.ndim == 1:
         return y[:, None]
     if y.ndim == 2 and y.shape[1] == 1:
-        return column_or_1d(y, warn=True)[:, None]
+        return column_or_1d(y, warn=not block)[:, None]
     if y.ndim in (2, 3):
         return y
     raise ValueError(

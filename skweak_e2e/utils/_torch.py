@@ -1,10 +1,10 @@
 """Torch helpers shared by the layers that run networks: the reading of a
-``device`` parameter, the batch size of whole-data-set passes, and
-gradient-free inference in row chunks. torch is imported on first use."""
+``device`` parameter, the batch size of whole-data-set passes and their
+row slices. torch is imported on first use."""
 
 from ._optional import import_optional
 
-__all__ = ["TORCH_CHUNK", "map_row_chunks", "resolve_device"]
+__all__ = ["TORCH_CHUNK", "resolve_device", "row_slices"]
 
 #: Rows per batch when a network runs over a whole data set (prediction,
 #: validation, influence's forward and JVP passes): bounds the activations,
@@ -64,33 +64,28 @@ def resolve_device(device, caller="this estimator"):
     return resolved
 
 
-def map_row_chunks(function, n_rows, chunk=TORCH_CHUNK):
-    """``[function(rows) for rows in row slices]`` under ``torch.no_grad()``.
+def row_slices(n_rows, chunk=TORCH_CHUNK):
+    """Row slices of at most ``chunk`` rows covering ``0..n_rows``.
+
+    The callers loop over them themselves (under ``torch.no_grad()``) rather
+    than handing a function to this layer, so that the data never climbs back
+    from ``utils`` into the estimator's layer through a callback.
 
     Parameters
     ----------
-    function : callable
-        Called with a ``slice`` of at most ``chunk`` rows; it cuts its inputs
-        (features, votes) with it, runs the network and returns the output
-        moved off the device.
     n_rows : int
     chunk : int, default=TORCH_CHUNK
 
     Returns
     -------
-    outputs : list
-        One output per chunk, in row order (empty when ``n_rows`` is 0).
+    slices : list of slice
+        In row order; empty when ``n_rows`` is 0.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> X = np.arange(5.0)
-    >>> [out.tolist() for out in map_row_chunks(lambda rows: X[rows] * 2, 5, chunk=2)]
-    [[0.0, 2.0], [4.0, 6.0], [8.0]]
+    >>> row_slices(5, chunk=2)
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
     """
-    torch = import_optional("torch", "Chunked inference")
-    with torch.no_grad():
-        return [
-            function(slice(start, start + chunk))
-            for start in range(0, n_rows, chunk)
-        ]
+    return [
+        slice(start, min(start + chunk, n_rows)) for start in range(0, n_rows, chunk)
+    ]
