@@ -14,7 +14,12 @@ import numpy as np
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_array, validate_data
 
-from ..utils._targets import check_sample_alignment, encode_votes, infer_classes
+from ..utils._targets import (
+    check_sample_alignment,
+    encode_votes,
+    infer_classes,
+    refuse_missing_votes,
+)
 from ..utils._validation import check_fits_in_dtype, check_label_matrix, fill_masked
 
 
@@ -85,6 +90,7 @@ def validate_training_data(estimator, X, y):
             f"{name} requires y to be passed, but the target y is None. "
             "Pass the label matrix L as y."
         )
+    refuse_missing_votes(y)
     if is_soft(y):
         X = validate_features(estimator, X, reset=True)
         n_classes = None if estimator.classes is None else len(estimator.classes)

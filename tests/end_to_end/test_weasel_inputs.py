@@ -205,3 +205,12 @@ def test_rows_of_a_read_only_array_become_a_tensor_of_their_own():
     rows[0, 0] = -1.0
     assert X[1, 0] == 3.0
     np.testing.assert_array_equal(rows[1].numpy(), [6.0, 7.0, 8.0])
+
+
+def test_missing_string_votes_say_how_to_mark_abstains():
+    X, _, _ = _data(n=4, m=2, n_features=4)
+    L = np.array([["a", None], ["b", "a"], [None, "b"], ["a", "a"]], dtype=object)
+    with pytest.raises(ValueError, match=r"missing value\(s\).*abstain=''"):
+        WeaSELClassifier(**FAST).fit(X, L)
+    L[[0, 2], [1, 0]] = ""
+    assert WeaSELClassifier(**FAST, abstain="").fit(X, L).classes_.tolist() == ["a", "b"]
