@@ -50,11 +50,15 @@ def validate_features(estimator, X, *, reset=False, input_name="X"):
     """Float features (sparse CSR kept) that fit in the networks' dtype."""
     if not reset and input_name != "X":
         # scikit-learn's width check says "X has ... features": name the input.
-        X = check_array(X, accept_sparse="csr", dtype=FLOAT_DTYPES, input_name=input_name)
+        # validate_data below still gets the original, whose feature names
+        # (a DataFrame's columns) it checks against those of X.
+        checked = check_array(
+            X, accept_sparse="csr", dtype=FLOAT_DTYPES, input_name=input_name
+        )
         expected = getattr(estimator, "n_features_in_", None)
-        if expected is not None and X.shape[1] != expected:
+        if expected is not None and checked.shape[1] != expected:
             raise ValueError(
-                f"{input_name} has {X.shape[1]} features, but "
+                f"{input_name} has {checked.shape[1]} features, but "
                 f"{type(estimator).__name__} is fitted on X with {expected}; "
                 f"{input_name} must have the columns of X."
             )

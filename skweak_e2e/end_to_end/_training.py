@@ -69,7 +69,12 @@ def feature_rows(X, index, dtype, device, sparse=False):
         )
     if isinstance(X, torch.Tensor):
         return X[index]
-    return torch.as_tensor(X[index], dtype=dtype, device=device)
+    rows = X[index]
+    if not rows.flags.writeable:
+        # A slice of a read-only array (pandas hands those out): torch would
+        # share its memory and warn that it is not writable.
+        rows = rows.copy()
+    return torch.as_tensor(rows, dtype=dtype, device=device)
 
 
 def predict_in_chunks(function, X, dtype, device, L=None, sparse=False):

@@ -31,7 +31,14 @@ from ..utils._targets import (
 )
 from ..utils._validation import check_sample_weight
 from ._classifier import LabelModelClassifier
-from ._gold_rows import AUTO_WEIGHTS, can_stack_rows, gold_folds, weighted_rows
+from ._gold_rows import (
+    AUTO_WEIGHTS,
+    can_stack_rows,
+    check_gold_rows,
+    gold_codes,
+    gold_folds,
+    weighted_rows,
+)
 from ._components import (
     derived_seed,
     encode_for_label_model,
@@ -387,7 +394,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
         n_samples = _num_samples(X)
         check_sample_alignment(n_samples, Y.shape[0], "X", "y")
         if X_val is not None:
-            check_sample_alignment(_num_samples(X_val), _num_samples(y_val), "X_val", "y_val")
+            y_val = check_gold_rows(X, X_val, y_val)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, n_samples)
         self._seed = derived_seed(self.random_state)
@@ -422,6 +429,8 @@ class LabelModelClassifierCV(LabelModelClassifier):
                             )
                         candidate.fit(X, y, sample_weight=sample_weight, **fit_params)
                     if X_val is not None:
+                        if best is None:  # the classes are known from here on
+                            gold_codes(y_val, candidate.classes_, self.abstain)
                         score = float(scorer(candidate, X_val, y_val))
                     params.append({**lm_params, **est_params})
                     scores.append(score)
@@ -563,11 +572,15 @@ class LabelModelClassifierCV(LabelModelClassifier):
                 fold_scores = []
                 for train, test in folds:
                     shell = copy.copy(candidate)
-                    shell.estimator_ = self._fit_with_gold(
-                        candidate, est_params, X, weak_rows,
-                        (_safe_indexing(X_gold, train), y_gold[train]),
-                        weight_key, fraction,
-                    )
+                    # These refits only score; the final fit's warnings are
+                    # the ones that concern the user (as in the search).
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        shell.estimator_ = self._fit_with_gold(
+                            candidate, est_params, X, weak_rows,
+                            (_safe_indexing(X_gold, train), y_gold[train]),
+                            weight_key, fraction,
+                        )
                     fold_scores.append(fold_score(shell, test))
                 score = float(np.mean(fold_scores))
                 if fraction not in best or score > best[fraction][0]:

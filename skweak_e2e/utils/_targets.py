@@ -42,6 +42,7 @@ __all__ = [
     "proba_to_labels",
     "check_gold_labels",
     "check_sample_alignment",
+    "refuse_missing_votes",
     "encode_votes",
     "expand_soft_labels",
     "infer_classes",
@@ -642,6 +643,51 @@ def y_required_error(owner):
     )
 
 
+def refuse_missing_votes(y):
+    """None or NaN among object votes: say how to mark abstains.
+
+    Labeling functions written for strings often return None to abstain;
+    scikit-learn then says "Input contains NaN", or the classes fail to sort,
+    neither of which says what to do.
+
+    Parameters
+    ----------
+    y : array-like
+        The votes, before scikit-learn's conversion.
+
+    Raises
+    ------
+    ValueError
+        When an object array, DataFrame or list of votes holds None or NaN.
+
+    Examples
+    --------
+    >>> refuse_missing_votes([["a", "b"], ["b", ""]])   # '' can be the abstain
+    >>> refuse_missing_votes([["a", None]])
+    Traceback (most recent call last):
+    ...
+    ValueError: y holds 1 missing value(s) (None or NaN) among its votes. ...
+    """
+    try:
+        # Lists as objects: numpy would turn a NaN among strings into "nan".
+        values = np.asarray(
+            getattr(y, "values", y), dtype=object if isinstance(y, list) else None
+        )
+    except ValueError:  # ragged lists: check_array names the problem
+        return
+    if values.dtype != object or not values.size:
+        return
+    missing = np.equal(values, None) | (values != values)  # None, NaN
+    if missing.any():
+        raise ValueError(
+            f"y holds {int(missing.sum())} missing value(s) (None or NaN) among "
+            "its votes. Mark the abstains with one value of the votes' type and "
+            "pass it as abstain, e.g. abstain='' with string votes "
+            "(numpy.where(pandas.isna(y), '', y)); abstain=None means that every "
+            "value is a vote."
+        )
+
+
 def check_vote_target(y, *, abstain=-1, owner="LabelModelClassifier", block=False):
     """Validate the votes passed as ``y`` and give them a label matrix's shape.
 
@@ -677,6 +723,7 @@ def check_vote_target(y, *, abstain=-1, owner="LabelModelClassifier", block=Fals
     if sp.issparse(y):
         as_array(y)  # the label-matrix message: zeros would be votes
     y = fill_masked(y, abstain, "y")  # masked votes are abstains
+    refuse_missing_votes(y)
     y = check_array(
         y,
         ensure_2d=False,

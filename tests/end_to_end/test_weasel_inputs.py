@@ -1,5 +1,7 @@
 """Bad input to WeaSELClassifier gives clear errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -168,3 +170,47 @@ def test_bad_inspection_input_gives_a_clear_error():
 
 
 # ----------------------------------------------------------------------------
+
+
+def test_dataframes_fit_without_spurious_warnings():
+    # A DataFrame X_val was converted before the feature-name check, which
+    # then warned that it had none; pandas' read-only arrays reached torch,
+    # which warned that they are not writable.
+    import pandas as pd
+
+    X, L, y = _data(n=120, m=3, n_features=4)
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame_val = frame.iloc[:40]
+    read_only = X.copy()
+    read_only.setflags(write=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = WeaSELClassifier(**FAST).fit(frame, L, X_val=frame_val, y_val=y[:40])
+        clf.predict_proba(frame)
+        WeaSELClassifier(**FAST).fit(read_only, L).predict_proba(read_only)
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "feature names" in m or "not writable" in m], messages
+    with pytest.warns(UserWarning, match="feature names"):  # the check still runs
+        WeaSELClassifier(**FAST).fit(frame, L, X_val=X[:40], y_val=y[:40])
+
+
+def test_rows_of_a_read_only_array_become_a_tensor_of_their_own():
+    # torch warns once per process, so the warning above may not show: check
+    # the copy itself.
+    from skweak_e2e.end_to_end._training import feature_rows
+
+    X = np.arange(12.0).reshape(4, 3)
+    X.setflags(write=False)
+    rows = feature_rows(X, slice(1, 3), torch.float64, "cpu")
+    rows[0, 0] = -1.0
+    assert X[1, 0] == 3.0
+    np.testing.assert_array_equal(rows[1].numpy(), [6.0, 7.0, 8.0])
+
+
+def test_missing_string_votes_say_how_to_mark_abstains():
+    X, _, _ = _data(n=4, m=2, n_features=4)
+    L = np.array([["a", None], ["b", "a"], [None, "b"], ["a", "a"]], dtype=object)
+    with pytest.raises(ValueError, match=r"missing value\(s\).*abstain=''"):
+        WeaSELClassifier(**FAST).fit(X, L)
+    L[[0, 2], [1, 0]] = ""
+    assert WeaSELClassifier(**FAST, abstain="").fit(X, L).classes_.tolist() == ["a", "b"]

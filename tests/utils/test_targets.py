@@ -198,3 +198,22 @@ def test_string_minus_one_in_a_dataframe_is_an_error_not_a_class():
         LabelModelClassifier().fit(X, frame)
     clf = LabelModelClassifier(abstain="-1").fit(X, frame)
     np.testing.assert_array_equal(clf.classes_, ["0", "1", "2"])
+
+
+@pytest.mark.parametrize("missing", [None, np.nan], ids=["None", "nan"])
+@pytest.mark.parametrize("container", ["array", "DataFrame", "list"])
+def test_missing_string_votes_say_how_to_mark_abstains(missing, container):
+    # String LFs that return None to abstain gave "Input contains NaN" or
+    # "The votes mix types that cannot be ordered": neither says what to do.
+    import pandas as pd
+
+    from skweak_e2e.utils._targets import check_vote_target
+
+    y = np.array([["a", missing], [missing, "b"], ["b", "a"]], dtype=object)
+    y = {"array": y, "DataFrame": pd.DataFrame(y), "list": y.tolist()}[container]
+    for abstain in (-1, None, ""):
+        with pytest.raises(ValueError, match=r"y holds 2 missing value\(s\).*abstain=''"):
+            check_vote_target(y, abstain=abstain)
+    # The fix it suggests works.
+    filled = np.where(pd.isna(np.asarray(y, dtype=object)), "", np.asarray(y, dtype=object))
+    assert check_vote_target(filled, abstain="").shape == (3, 2)
