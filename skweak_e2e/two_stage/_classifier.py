@@ -735,7 +735,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         covered = is_covered(codes)
         if getattr(self, "_label_model_set", False):
             warnings.warn(
-                "LabelModelClassifier.score with a label matrix measures agreement "
+                f"{type(self).__name__}.score with a label matrix measures agreement "
                 "with the classifier's own label model; candidates whose "
                 "label_model settings differ are each scored against different "
                 "labels, so their scores cannot be compared. To compare label "
