@@ -32,7 +32,6 @@ user guide page :ref:`scaling_out` describes each step.
 # driver holds the task graph, never the comments. In real use the frame
 # comes from files, e.g. ``dask.dataframe.read_parquet``, with the same
 # laziness. The training comments carry no gold label.
-import dask.array as da
 import dask.dataframe as dd
 import matplotlib.pyplot as plt
 import numpy as np
