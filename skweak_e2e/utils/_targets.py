@@ -426,6 +426,9 @@ def encode_votes(y, classes, *, abstain=-1, input_name="y"):
         # classes is sorted: one binary search per vote, no sort of y.
         index = np.searchsorted(classes, votes)
         unknown = classes[np.minimum(index, classes.size - 1)] != votes
+        if np.ndim(unknown) == 0:
+            # numpy < 1.25 compares numbers with strings as one scalar.
+            unknown = np.full(votes.shape, bool(unknown))
     except TypeError:  # labels of mixed, unorderable types
         index = None
         unknown = np.ones(votes.shape, dtype=bool)
