@@ -17,6 +17,7 @@ from ..utils._targets import (
     check_sample_alignment,
     check_vote_target,
     encode_votes,
+    gold_label_vector,
     infer_classes,
 )
 from ..utils._validation import check_fits_in_dtype, check_label_matrix, fill_masked
@@ -176,14 +177,7 @@ def validate_validation_data(estimator, X_val, y_val):
     if X_val is None:
         return None, None
     X_val = validate_features(estimator, X_val, input_name="X_val")
-    y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
-    if y_val.ndim == 2 and y_val.shape[1] == 1:
-        y_val = y_val.ravel()
-    if y_val.ndim != 1:
-        raise ValueError(
-            "y_val must be 1-D gold labels (validation data selects the best "
-            f"epoch); got shape {y_val.shape}."
-        )
+    y_val = gold_label_vector(y_val, input_name="y_val")
     check_sample_alignment(X_val.shape[0], y_val.shape[0], "X_val", "y_val")
     codes = _encode(estimator, y_val, "y_val")
     known = codes >= 0

@@ -1,28 +1,27 @@
 """Gold validation rows joining the end model's training set.
 
-A few hundred gold rows are worth more than selecting hyper-parameters: on
-the text suite, adding them to the weakly labelled rows (with a weight
-chosen by cross-validation on the gold rows themselves) raised the end
-model's accuracy by 1 to 12 points over the weak rows alone. This module
-holds the pieces :class:`~skweak_e2e.LabelModelClassifierCV` uses for that:
-stacking rows of any feature container, and the weighted training set.
+A few hundred gold rows can teach the end model more than choosing its
+settings does: on the text suite, adding them to the weakly labelled rows
+(with a weight chosen by cross-validation on the gold rows themselves)
+raised the mean test accuracy over six tasks from 72.2 to 74.4 (paired
+runs, two seeds), by 10 points on Yoruba, whose weak labels are 52 %
+accurate; YouTube, with 120 gold rows, lost 1.4. This module holds the pieces
+:class:`~skweak_e2e.LabelModelClassifierCV` uses for that: the checks of
+the gold rows, their folds and the weighted training set.
 """
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.utils.validation import check_array
 
-from ..utils._sklearn_compat import _num_samples, _safe_indexing
-from ..utils._targets import check_sample_alignment, encode_votes
+from ..utils._rows import stack_rows
+from ..utils._sklearn_compat import _num_samples
+from ..utils._targets import check_sample_alignment, encode_votes, gold_label_vector
 
 __all__ = [
     "AUTO_WEIGHTS",
-    "can_stack_rows",
     "check_gold_rows",
     "gold_codes",
     "gold_folds",
-    "stack_rows",
     "weighted_rows",
 ]
 
@@ -50,16 +49,7 @@ def check_gold_rows(X, X_val, y_val):
     rows, and their messages name ``X`` and ``y`` (a label matrix passed as
     ``y_val`` would even be scored as agreement with the label model).
     """
-    y_val = check_array(
-        y_val, ensure_2d=False, dtype=None, ensure_min_samples=0, input_name="y_val"
-    )
-    if y_val.ndim == 2 and y_val.shape[1] == 1:
-        y_val = y_val.ravel()
-    if y_val.ndim != 1:
-        raise ValueError(
-            "y_val must be 1-D gold labels (n_val,), not votes; got shape "
-            f"{y_val.shape}."
-        )
+    y_val = gold_label_vector(y_val, input_name="y_val")
     n_columns = _n_columns(X)
     if n_columns is not None and _n_columns(X_val) != n_columns:
         found = (
@@ -86,42 +76,14 @@ def gold_codes(y_val, classes, abstain):
     return codes
 
 
-def can_stack_rows(X):
-    """Whether :func:`stack_rows` knows how to append rows to ``X``."""
-    return sp.issparse(X) or isinstance(X, (np.ndarray, list)) or hasattr(X, "iloc")
-
-
-def stack_rows(top, bottom):
-    """The rows of ``top`` followed by those of ``bottom``, in ``top``'s type.
-
-    Sparse matrices, numpy arrays, lists (e.g. of texts) and pandas
-    DataFrames; the caller checks :func:`can_stack_rows` first.
-    """
-    if sp.issparse(top):
-        fmt = top.format if top.format in ("csr", "csc", "coo") else "csr"
-        return sp.vstack([top, sp.csr_matrix(bottom)], format=fmt)
-    if sp.issparse(bottom):  # sparse gold rows under dense training rows
-        bottom = bottom.toarray()
-    if isinstance(top, np.ndarray):
-        return np.concatenate([top, np.asarray(bottom, dtype=top.dtype)])
-    if isinstance(top, list):
-        return top + list(bottom)
-    # pandas, imported by whoever made the frame: rows renumbered.
-    pd = __import__("pandas")
-    if not isinstance(bottom, pd.DataFrame):  # gold rows as an array
-        bottom = pd.DataFrame(np.asarray(bottom), columns=top.columns)
-    return pd.concat([top, bottom], ignore_index=True)
-
-
-def weighted_rows(X, index, labels, weight, X_gold, y_gold, fraction):
+def weighted_rows(X_weak, labels, weight, X_gold, y_gold, fraction):
     """Weak rows plus gold rows whose total weight is ``fraction`` of theirs.
 
     Parameters
     ----------
-    X : indexable
-        All training features; ``index`` selects the weak training rows.
-    index, labels, weight : ndarray
-        The weak training set (row indices, class codes, weights or None).
+    X_weak, labels, weight : indexable, ndarray, ndarray or None
+        The weak training set: features, class codes (or probability
+        targets) and weights (None: all 1).
     X_gold, y_gold : indexable, ndarray of int
         Gold rows and their class codes.
     fraction : float
@@ -132,13 +94,13 @@ def weighted_rows(X, index, labels, weight, X_gold, y_gold, fraction):
     X_train, labels, weight
         The stacked training set.
     """
-    weak = np.ones(index.size) if weight is None else np.asarray(weight, dtype=float)
+    weak = np.ones(len(labels)) if weight is None else np.asarray(weight, dtype=float)
     per_gold = fraction * weak.sum() / len(y_gold)
     labels = np.asarray(labels)
     if labels.ndim == 2:  # soft_labels="proba": probability targets
         y_gold = np.eye(labels.shape[1], dtype=labels.dtype)[y_gold]
     return (
-        stack_rows(_safe_indexing(X, index), X_gold),
+        stack_rows(X_weak, X_gold),
         np.concatenate([labels, y_gold]),
         np.concatenate([weak, np.full(len(y_gold), per_gold)]),
     )

@@ -41,6 +41,7 @@ __all__ = [
     "fill_masked",
     "proba_to_labels",
     "check_gold_labels",
+    "gold_label_vector",
     "check_sample_alignment",
     "refuse_missing_votes",
     "encode_votes",
@@ -473,6 +474,30 @@ def check_sample_alignment(n_left, n_right, left="X", right="L"):
             f"{left} and {right} have different numbers of samples: {n_left} and "
             f"{n_right}."
         )
+
+
+def gold_label_vector(y, *, input_name="y_val"):
+    """Gold labels of any type as a 1-D array (a column vector is raveled).
+
+    The check both classifiers apply to their validation labels; a label
+    matrix passed by mistake is named as such.
+
+    Examples
+    --------
+    >>> gold_label_vector([["a"], ["b"]])
+    array(['a', 'b'], dtype='<U1')
+    """
+    y = check_array(
+        y, ensure_2d=False, dtype=None, ensure_min_samples=0, input_name=input_name
+    )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(
+            f"{input_name} must be 1-D gold labels (n_samples,), not votes; got "
+            f"shape {y.shape}."
+        )
+    return y
 
 
 def check_gold_labels(y, n_samples, *, n_classes=None, input_name="y", left="L"):

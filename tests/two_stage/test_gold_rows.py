@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from skweak_e2e import LabelModelClassifierCV, MajorityVote
-from skweak_e2e.two_stage._gold_rows import stack_rows
+from skweak_e2e.utils._rows import stack_rows
 
 
 class _Recording(LogisticRegression):

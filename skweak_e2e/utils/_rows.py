@@ -1,0 +1,44 @@
+"""Appending rows to a feature container, whatever its type.
+
+The classifiers add their gold validation rows to the weakly labelled
+training rows (``validation_weight``); the features may be a sparse matrix,
+an array, a list of texts or a DataFrame.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["can_stack_rows", "stack_rows"]
+
+
+def can_stack_rows(X):
+    """Whether :func:`stack_rows` knows how to append rows to ``X``."""
+    return sp.issparse(X) or isinstance(X, (np.ndarray, list)) or hasattr(X, "iloc")
+
+
+def stack_rows(top, bottom):
+    """The rows of ``top`` followed by those of ``bottom``, in ``top``'s type.
+
+    Sparse matrices, numpy arrays, lists (e.g. of texts) and pandas
+    DataFrames; the caller checks :func:`can_stack_rows` first.
+
+    Examples
+    --------
+    >>> stack_rows(np.zeros((1, 2)), [[1, 2]])
+    array([[0., 0.],
+           [1., 2.]])
+    """
+    if sp.issparse(top):
+        fmt = top.format if top.format in ("csr", "csc", "coo") else "csr"
+        return sp.vstack([top, sp.csr_matrix(bottom)], format=fmt)
+    if sp.issparse(bottom):  # sparse gold rows under dense training rows
+        bottom = bottom.toarray()
+    if isinstance(top, np.ndarray):
+        return np.concatenate([top, np.asarray(bottom, dtype=top.dtype)])
+    if isinstance(top, list):
+        return top + list(bottom)
+    # pandas, imported by whoever made the frame: rows renumbered.
+    pd = __import__("pandas")
+    if not isinstance(bottom, pd.DataFrame):  # gold rows as an array
+        bottom = pd.DataFrame(np.asarray(bottom), columns=top.columns)
+    return pd.concat([top, bottom], ignore_index=True)
