@@ -46,9 +46,8 @@ def _run(call):
             call()
         except TypeError as exc:
             message = str(exc)
-            assert "dask" in message and (
-                ".compute()" in message or "compute" in message
-            ), message
+            # A refusal names dask and the way out (compute, or a sample).
+            assert "dask" in message and "compute" in message, message
             return "refused"
     return "ok"
 

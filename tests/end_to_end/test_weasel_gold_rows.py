@@ -8,16 +8,11 @@ pytest.importorskip("skorch")
 
 from skweak_e2e import WeaSELClassifier  # noqa: E402
 
+from .._shifted_rules import shifted_rules  # noqa: E402
 
-def _shifted_rules(n, seed, shift=1.0):
-    """Sources that all put the class boundary at x0 = shift instead of 0."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(int)
-    believed = (X[:, 0] > shift).astype(int)
-    L = np.where(rng.random((n, 5)) < 0.9, believed[:, None], 1 - believed[:, None])
-    L[rng.random((n, 5)) < 0.3] = -1
-    return X, L, y
+
+def _shifted_rules(n, seed):
+    return shifted_rules(n, seed, dtype=np.float32)
 
 
 def _fit(validation_weight, with_val=True, seed=0):

@@ -12,6 +12,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from skweak_e2e import LabelModelClassifierCV, MajorityVote
 from skweak_e2e.utils._rows import stack_rows
 
+from .._shifted_rules import shifted_rules as _shifted_rules
+
 
 class _Recording(LogisticRegression):
     """A logistic regression that keeps what its last fit was given."""
@@ -19,20 +21,6 @@ class _Recording(LogisticRegression):
     def fit(self, X, y, sample_weight=None):
         self.fit_X_, self.fit_y_, self.fit_weight_ = X, np.asarray(y), sample_weight
         return super().fit(X, y, sample_weight=sample_weight)
-
-
-def _shifted_rules(n, seed, shift=1.0):
-    """Sources that all put the class boundary at x0 = shift instead of 0.
-
-    Weak labels alone teach the wrong threshold; only gold rows can move it.
-    """
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    y = (X[:, 0] > 0).astype(int)
-    believed = (X[:, 0] > shift).astype(int)
-    L = np.where(rng.random((n, 5)) < 0.9, believed[:, None], 1 - believed[:, None])
-    L[rng.random((n, 5)) < 0.3] = -1
-    return X, L, y
 
 
 def test_the_gold_rows_join_with_the_requested_share_of_the_weight():
@@ -145,3 +133,22 @@ def test_probability_targets_get_one_hot_gold_rows():
     np.testing.assert_allclose(
         est.sample_weight_[n_weak:].sum(), est.sample_weight_[:n_weak].sum()
     )
+
+
+def test_a_join_that_fails_keeps_the_previous_fit():
+    X, L, _ = _shifted_rules(300, 0)
+    X_val, _, y_val = _shifted_rules(60, 1)
+    clf = LabelModelClassifierCV(
+        MajorityVote(), validation_weight=0.3, random_state=0
+    ).fit(X, L, X_val=X_val, y_val=y_val)
+    before = (clf.predict_proba(X_val), dict(clf.best_params_), clf.estimator_)
+    # The search succeeds, then joining fails (KNN takes no sample weights):
+    # every fitted attribute must be the previous fit's.
+    clf.set_params(estimator=KNeighborsClassifier())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match="validation_weight=0.3"):
+            clf.fit(X, L, X_val=X_val, y_val=y_val)
+    np.testing.assert_array_equal(clf.predict_proba(X_val), before[0])
+    assert clf.best_params_ == before[1] and clf.estimator_ is before[2]
+    assert clf.validation_weight_ == 0.3
