@@ -28,37 +28,55 @@ def _planted(seed, n_sources):
     return rng.uniform(0.55, 0.9, n_sources), rng.uniform(0.1, 0.6, n_sources)
 
 
-def _block(index, n_rows, n_features, n_sources, seed):
-    """Features and votes of one block (generated on a worker)."""
+def _classes(rng, n_rows):
+    return (rng.random_sample(n_rows) < 0.4).astype(np.int8)
+
+
+def _votes_block(index, n_rows, n_sources, seed):
+    """Votes and classes of one block (generated on a worker)."""
     rng = np.random.RandomState([seed, index + 1])
     accuracy, coverage = _planted(seed, n_sources)
-    y = (rng.random_sample(n_rows) < 0.4).astype(np.int8)
-    mean = np.random.RandomState([seed, 0]).normal(size=n_features) / np.sqrt(n_features)
-    X = rng.normal(size=(n_rows, n_features)) + (2.0 * y - 1.0)[:, None] * mean
+    y = _classes(rng, n_rows)
     right = rng.random_sample((n_rows, n_sources)) < accuracy
     L = np.where(right, y[:, None], 1 - y[:, None]).astype(np.int8)
     L[rng.random_sample((n_rows, n_sources)) >= coverage] = -1
-    return X, L, y
+    return L, y
 
 
-def make_problem(n_rows, n_features, n_sources, chunk_rows, seed=0):
-    """Lazy ``X`` (n, d), ``L`` (n, m) and ``y`` (n,), one task per block."""
+def _features_block(index, n_rows, n_features, seed, dtype):
+    """Features of one block, of ``dtype``, whose mean shifts with the class.
+
+    A task of its own, apart from the votes: its result is the only large
+    thing a worker keeps, and is held where it was made. The classes are
+    drawn again from the votes' seed (the first draw of both).
+    """
+    y = _classes(np.random.RandomState([seed, index + 1]), n_rows)
+    rng = np.random.RandomState([seed, index + 1, 1])
+    mean = np.random.RandomState([seed, 0]).normal(size=n_features) / np.sqrt(n_features)
+    X = rng.normal(size=(n_rows, n_features))
+    X += (2.0 * y - 1.0)[:, None] * mean
+    return X.astype(dtype, copy=False)
+
+
+def make_problem(n_rows, n_features, n_sources, chunk_rows, seed=0, dtype=np.float64):
+    """Lazy ``X`` (n, d) of ``dtype``, ``L`` (n, m) and ``y`` (n,), blockwise tasks."""
     import dask
     import dask.array as da
 
     Xs, Ls, ys = [], [], []
     for index, start in enumerate(range(0, n_rows, chunk_rows)):
         rows = min(chunk_rows, n_rows - start)
-        task = dask.delayed(_block, pure=True, nout=3)(index, rows, n_features,
-                                                        n_sources, seed)
-        Xs.append(da.from_delayed(task[0], shape=(rows, n_features), dtype=np.float64))
-        Ls.append(da.from_delayed(task[1], shape=(rows, n_sources), dtype=np.int8))
-        ys.append(da.from_delayed(task[2], shape=(rows,), dtype=np.int8))
+        votes = dask.delayed(_votes_block, pure=True, nout=2)(index, rows, n_sources, seed)
+        features = dask.delayed(_features_block, pure=True)(index, rows, n_features, seed,
+                                                             dtype)
+        Xs.append(da.from_delayed(features, shape=(rows, n_features), dtype=dtype))
+        Ls.append(da.from_delayed(votes[0], shape=(rows, n_sources), dtype=np.int8))
+        ys.append(da.from_delayed(votes[1], shape=(rows,), dtype=np.int8))
     return da.concatenate(Xs), da.concatenate(Ls), da.concatenate(ys)
 
 
 def run_influence(client, n_rows, n_features, n_sources, chunk_rows, l2, check_rows,
-                  measure):
+                  measure, dtype=np.float64):
     """``(steps, summary, check)``: every step's times, totals, the equality check.
 
     ``measure(run)`` returns ``run()`` and its wall time and CPU seconds of
@@ -71,8 +89,8 @@ def run_influence(client, n_rows, n_features, n_sources, chunk_rows, l2, check_r
     from ._dask_fit import PeakMemory
     from skweak_e2e import MajorityVote, SourceAwareInfluence
 
-    X, L, _ = make_problem(n_rows, n_features, n_sources, chunk_rows)
-    Xv, _, yv = make_problem(2000, n_features, n_sources, 2000, seed=1)
+    X, L, _ = make_problem(n_rows, n_features, n_sources, chunk_rows, dtype=dtype)
+    Xv, _, yv = make_problem(2000, n_features, n_sources, 2000, seed=1, dtype=dtype)
     Xv, yv = dask.compute(Xv, yv)
     steps = []
 

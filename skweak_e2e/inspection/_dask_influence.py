@@ -43,6 +43,7 @@ from ._backends import (
 from ._dask_blocks import (
     BlockCurvature,
     aligned_blocks,
+    as_float64,
     cross_validated_l2,
     newton_fit,
     training_blocks,
@@ -239,7 +240,9 @@ class _RowContext:
         self.kernels = kernels
 
     def rows(self, block):
-        return _BlockRows(self, block.X)
+        # A float32 block is copied to float64 once per task, not once for
+        # every product that reads it.
+        return _BlockRows(self, as_float64(block.X))
 
 
 class _BlockRows:
@@ -270,9 +273,9 @@ class _BlockRows:
 def _block_result(block, ctx, V, method, relative, names, classes):
     if block.terms is None:
         return None
-    model = ctx.model
-    U = model.pad(model.apply(block.X, V.reshape(model.n_rows, model.n_free)))
-    builder = ResultBuilder(block.terms, ctx.rows(block), block.index,
+    model, rows = ctx.model, ctx.rows(block)
+    U = model.pad(model.apply(rows.X, V.reshape(model.n_rows, model.n_free)))
+    builder = ResultBuilder(block.terms, rows, block.index,
                             block.n_rows, names, classes)
     return builder.result(U, method, relative)
 
@@ -460,9 +463,9 @@ class DaskResultBuilder:
 def _block_source_removal(block, ctx, V):
     if block.terms is None:
         return np.zeros(block.n_sources)
-    model = ctx.model
-    U = model.pad(model.apply(block.X, V.reshape(model.n_rows, model.n_free)))
-    P = model.proba(block.X, ctx.theta)
+    model, X = ctx.model, as_float64(block.X)
+    U = model.pad(model.apply(X, V.reshape(model.n_rows, model.n_free)))
+    P = model.proba(X, ctx.theta)
     return source_removal_influence(block.terms, (P * U).sum(axis=1, keepdims=True) - U)
 
 

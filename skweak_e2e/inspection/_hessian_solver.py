@@ -273,6 +273,7 @@ def jacobi_row_kernels(model, diag, X):
     """
     inv = 1.0 / diag.reshape(model.n_rows, model.n_free)
     d = model.n_features
+    X = X.astype(np.float64, copy=False)  # a float32 block's squares in float64
     sq = X.multiply(X).tocsr() if sp.issparse(X) else X * X
     K = np.asarray(sq @ inv[:d])
     if model.fit_intercept:

@@ -190,7 +190,7 @@ class LogisticModel:
         return value, grad.ravel()
 
     # ---------------------------------------------------------- curvature
-    def hessian(self, X, P, rho, n_norm=None):
+    def hessian(self, X, P, rho, n_norm=None, scratch=None):
         """Explicit Hessian ``(1/n) sum_i rho_i (x~ x~^T) (x) A_i + diag(l2)``.
 
         ``A_i = diag(p_i) - p_i p_i^T`` restricted to the free classes. The
@@ -205,6 +205,10 @@ class LogisticModel:
         rho : ndarray of shape (n,)
             Label mass of each row (1 for normalised labels).
         n_norm : float, default=None
+        scratch : ndarray of shape (r, d), default=None
+            Float64 work space for the weighted rows of a dense ``X``, reused
+            instead of a new array per chunk of rows (see
+            :func:`_weighted_gram`).
 
         Returns
         -------
@@ -221,10 +225,9 @@ class LogisticModel:
                 for start in range(0, X.shape[0], CHUNK_ROWS):
                     Xc = X[start : start + CHUNK_ROWS]
                     wc = w[start : start + CHUNK_ROWS]
-                    WX = _scale_rows(Xc, wc)
-                    block[:d, :d] += _dense(Xc.T @ WX)
+                    block[:d, :d] += _weighted_gram(Xc, wc, scratch)
                     if self.fit_intercept:
-                        col = np.asarray(WX.sum(axis=0)).ravel()
+                        col = np.asarray(Xc.T @ wc).ravel()
                         block[:d, d] += col
                         block[d, :d] += col
                         block[d, d] += wc.sum()
@@ -428,8 +431,32 @@ def _scale_rows(X, w):
     return X * w[:, None]
 
 
+def _weighted_gram(X, w, scratch=None):
+    """``X^T diag(w) X`` (dense), for a dense or sparse ``X``.
+
+    With ``w >= 0`` (every diagonal block of the Hessian) and a dense ``X``
+    it is ``S^T S`` with ``S = diag(sqrt(w)) X``, which BLAS computes as a
+    symmetric rank-k update: half the work of the general product. ``S`` is
+    written into ``scratch`` when it is large enough: on a dask worker,
+    whose allocator returns every large array to the system as it is freed
+    (distributed sets ``MALLOC_TRIM_THRESHOLD_``), a fresh array per chunk
+    of rows costs more than the product.
+    """
+    if not sp.issparse(X) and w.size and w.min() >= 0:
+        out = None
+        if scratch is not None and scratch.shape[0] >= X.shape[0]:
+            out = scratch[: X.shape[0]]
+        S = np.multiply(X, np.sqrt(w)[:, None], out=out)
+        return S.T @ S
+    return _dense(X.T @ _scale_rows(X, w))
+
+
 def _square(X):
-    """Entry-wise square of a dense or sparse ``X``."""
+    """Entry-wise square of a dense or sparse ``X``, in float64.
+
+    (Blocks of a float32 ``X`` stay float32; their squares must not.)
+    """
+    X = X.astype(np.float64, copy=False)
     return X.multiply(X).tocsr() if sp.issparse(X) else X * X
 
 
