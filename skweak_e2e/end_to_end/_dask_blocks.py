@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..utils._dask import import_dask, is_dask_array, is_dask_collection, map_sum
+from ..utils._dask import align_rows, import_dask, is_dask_collection, map_sum
 from ..utils._label_matrix import is_covered
 from ..utils._targets import (
     check_vote_target,
@@ -48,33 +48,12 @@ __all__ = [
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def _as_dask_rows(array, name, caller):
-    """A dask array (whole rows per block) of a dask or in-memory ``array``."""
-    if is_dask_collection(array) and not is_dask_array(array):
-        hint = (
-            f"{name}.to_dask_array(lengths=True)"
-            if hasattr(array, "to_dask_array")
-            else f"a dask array, e.g. dask.array.from_delayed blocks of {name}"
-        )
-        raise TypeError(
-            f"{caller} takes a dask array as {name}, not a dask "
-            f"{type(array).__name__}; pass {hint}."
-        )
-    if any(np.isnan(c) for c in array.chunks[0]):
-        raise ValueError(
-            f"{name} has row chunks of unknown size (nan); call "
-            f"{name}.compute_chunk_sizes() first (or to_dask_array(lengths=True))."
-        )
-    if array.ndim > 1 and any(len(c) > 1 for c in array.chunks[1:]):
-        array = array.rechunk({axis: -1 for axis in range(1, array.ndim)})
-    return array
-
-
 def aligned_blocks(X, others, caller):
     """Row blocks of ``X`` and of every array in ``others``, aligned.
 
     ``X`` or an entry of ``others`` is a dask array; in-memory arrays (and
-    None) ride along, cut into the row chunks of the first dask array.
+    None) ride along, cut into the row chunks of the first dask array
+    (:func:`~skweak_e2e.utils._dask.align_rows`).
 
     Returns
     -------
@@ -84,32 +63,11 @@ def aligned_blocks(X, others, caller):
     other_parts : list of list
         For each of ``others``, one delayed (or None) per row block.
     """
-    da = import_dask(caller, "dask.array")
-    names = ["X"] + [name for name, _ in others]
-    arrays = [X] + [array for _, array in others]
-    position = next(i for i, a in enumerate(arrays) if is_dask_collection(a))
-    lead = _as_dask_rows(arrays[position], names[position], caller)
-    rows = lead.chunks[0]
-    n_rows = int(sum(rows))
-    parts = []
-    for name, array in zip(names, arrays):
-        if array is None:
-            parts.append([None] * len(rows))
-            continue
-        if is_dask_collection(array):
-            array = _as_dask_rows(array, name, caller)
-        elif not sp.issparse(array):
-            array = np.asarray(array)
-        if array.shape[0] != n_rows:
-            raise ValueError(
-                f"Found input variables with inconsistent numbers of samples: "
-                f"{names[position]} has {n_rows} rows but {name} has {array.shape[0]}."
-            )
-        if not is_dask_collection(array):
-            array = da.from_array(array, chunks=(rows,) + (-1,) * (array.ndim - 1))
-        if array.chunks[0] != rows:
-            array = array.rechunk({0: rows})
-        parts.append(array.to_delayed().ravel().tolist())
+    rows, aligned = align_rows([("X", X), *others], caller)
+    parts = [
+        [None] * len(rows) if array is None else array.to_delayed().ravel().tolist()
+        for array in aligned
+    ]
     return rows, parts[0], parts[1:]
 
 

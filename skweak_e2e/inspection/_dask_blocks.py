@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..label_model._tensor_form import tensor_scores
-from ..utils._dask import import_dask, map_sum
+from ..utils._dask import align_rows, import_dask, map_sum
 from ..utils._label_matrix import is_covered
 from ..utils._math import logsumexp_rows
 from ..utils._validation import check_label_matrix
@@ -45,19 +45,11 @@ __all__ = [
 def aligned_blocks(X, L, caller):
     """``X`` and ``L`` as dask arrays with the same row chunks, whole rows each.
 
-    An in-memory ``X`` or ``L`` beside a dask one is cut along the other's
-    row chunks; row chunks must be known.
+    An in-memory ``X`` (dense or scipy.sparse) or ``L`` beside a dask one is
+    cut along the other's row chunks
+    (:func:`~skweak_e2e.utils._dask.align_rows`); row chunks must be known.
     """
-    da = import_dask(caller, "dask.array")
-    lazy = [A for A in (X, L) if hasattr(A, "chunks") and hasattr(A, "dask")]
-    rows = lazy[0].chunks[0]
-    if any(np.isnan(c) for A in lazy for c in A.chunks[0]):
-        raise ValueError(
-            f"{caller} needs the row chunk sizes of X and L, which are unknown "
-            "(nan); call .compute_chunk_sizes() on them first."
-        )
-    X = _as_dask(da, X, rows, "X")
-    L = _as_dask(da, L, rows, "L")
+    _, (X, L) = align_rows([("X", X), ("L", L)], caller)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
     if L.ndim not in (2, 3):
@@ -65,29 +57,11 @@ def aligned_blocks(X, L, caller):
             "L must be 2-D (n_samples, n_sources) or 3-D soft votes; got shape "
             f"{L.shape}."
         )
-    if X.shape[0] != L.shape[0]:
-        raise ValueError(
-            f"X has {X.shape[0]} rows but L has {L.shape[0]}; they must describe "
-            "the same samples."
-        )
     if X.dtype.kind not in "biuf" or L.dtype.kind not in "biuf":
         raise TypeError(
             f"X and L must hold numbers; got dtypes {X.dtype} and {L.dtype}."
         )
-    L = L.rechunk({0: X.chunks[0], **{axis: -1 for axis in range(1, L.ndim)}})
-    return X.rechunk({0: X.chunks[0], 1: -1}), L
-
-
-def _as_dask(da, A, rows, name):
-    if hasattr(A, "chunks") and hasattr(A, "dask"):
-        return A
-    if hasattr(A, "tocsr"):
-        raise TypeError(
-            f"A sparse in-memory {name} beside a dask array is not supported; "
-            f"pass {name} as a dask array of dense blocks, or both in memory."
-        )
-    A = np.asarray(A)
-    return da.from_array(A, chunks=(rows,) + tuple(-1 for _ in A.shape[1:]))
+    return X, L
 
 
 class TrainingBlock:

@@ -22,6 +22,7 @@ from ._optional import import_optional
 
 __all__ = [
     "DASK_EXTRA",
+    "align_rows",
     "import_dask",
     "is_dask_array",
     "is_dask_collection",
@@ -93,6 +94,85 @@ def import_dask(caller, module="dask"):
         ) from exc
 
 
+def _whole_rows(array, name, caller):
+    """A dask array whose blocks hold whole rows, with known row chunks."""
+    if not is_dask_array(array):
+        hint = (
+            f"{name}.to_dask_array(lengths=True)"
+            if hasattr(array, "to_dask_array")
+            else f"a dask array, e.g. dask.array.from_delayed blocks of {name}"
+        )
+        raise TypeError(
+            f"{caller} takes a dask array as {name}, not a dask "
+            f"{type(array).__name__}; pass {hint}."
+        )
+    if any(np.isnan(c) for c in array.chunks[0]):
+        raise ValueError(
+            f"{name} has row chunks of unknown size (nan); call "
+            f"{name}.compute_chunk_sizes() first (or to_dask_array(lengths=True))."
+        )
+    if array.ndim > 1 and any(len(c) > 1 for c in array.chunks[1:]):
+        array = array.rechunk({axis: -1 for axis in range(1, array.ndim)})
+    return array
+
+
+def align_rows(arrays, caller):
+    """Inputs cut into the same row blocks, each block holding whole rows.
+
+    The one rule of every estimator that takes several dask inputs: the
+    first dask array leads; the others (dask arrays, in-memory arrays, dense
+    or scipy.sparse) take its row chunks, and every axis but the first
+    becomes one chunk.
+
+    Parameters
+    ----------
+    arrays : list of (str, array or None)
+        The inputs with their names (for messages), at least one of them a
+        dask collection; None stays None.
+    caller : str
+        Who asks, for messages.
+
+    Returns
+    -------
+    rows : tuple of int
+        The row chunks.
+    aligned : list of dask arrays (or None)
+        One per input, in order.
+
+    Raises
+    ------
+    TypeError
+        A dask collection that is not an array (a DataFrame: the message
+        names ``to_dask_array(lengths=True)``).
+    ValueError
+        Row chunks of unknown size, or inputs of different lengths.
+    """
+    da = import_dask(caller, "dask.array")
+    lead_name, lead = next((n, a) for n, a in arrays if is_dask_collection(a))
+    rows = _whole_rows(lead, lead_name, caller).chunks[0]
+    n_rows = int(sum(rows))
+    aligned = []
+    for name, array in arrays:
+        if array is None:
+            aligned.append(None)
+            continue
+        if is_dask_collection(array):
+            array = _whole_rows(array, name, caller)
+        elif not hasattr(array, "tocsr"):
+            array = np.asarray(array)
+        if array.shape[0] != n_rows:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"{lead_name} has {n_rows} rows but {name} has {array.shape[0]}."
+            )
+        if not is_dask_collection(array):
+            array = da.from_array(array, chunks=(rows,) + (-1,) * (array.ndim - 1))
+        elif array.chunks[0] != rows:
+            array = array.rechunk({0: rows})
+        aligned.append(array)
+    return rows, aligned
+
+
 def row_blocks(L, sample_weight=None, *, caller, input_name="L",
                aligned_name="sample_weight"):
     """The row blocks of a dask array, as delayed ``(L_block, weight_block)``.
@@ -108,7 +188,6 @@ def row_blocks(L, sample_weight=None, *, caller, input_name="L",
     blocks : list of tuple of delayed objects
         One ``(L_block, weight_block or None)`` per row chunk, in row order.
     """
-    da = import_dask(caller, "dask.array")
     if L.ndim not in (2, 3):
         raise ValueError(
             f"{input_name} must be a 2-D dask array (n_samples, n_sources) or a 3-D "
@@ -127,24 +206,18 @@ def row_blocks(L, sample_weight=None, *, caller, input_name="L",
             f"unknown (nan); call {input_name}.compute_chunk_sizes() first."
         )
     n_samples = int(sum(row_chunks))
-    lazy = is_dask_collection(sample_weight)
-    weight = sample_weight if lazy else np.asarray(sample_weight)
+    weight = sample_weight if is_dask_collection(sample_weight) else np.asarray(
+        sample_weight
+    )
     if weight.ndim != 1:
         raise ValueError(f"{aligned_name} must be 1-D; got shape {weight.shape}.")
-    if np.isnan(weight.shape[0]):
-        raise ValueError(
-            f"{aligned_name} has row chunks of unknown size (nan); call "
-            f"{aligned_name}.compute_chunk_sizes() first."
-        )
-    if weight.shape[0] != n_samples:
+    if weight.shape[0] == n_samples or np.isnan(weight.shape[0]):
+        weight = align_rows([(input_name, L), (aligned_name, weight)], caller)[1][1]
+    else:
         raise ValueError(
             f"{aligned_name} has {weight.shape[0]} entries but {input_name} has "
             f"{n_samples} samples."
         )
-    if lazy:
-        weight = weight.rechunk((row_chunks,))
-    else:
-        weight = da.from_array(weight, chunks=(row_chunks,))
     w_parts = weight.to_delayed().ravel().tolist()
     return list(zip(L_parts, w_parts))
 

@@ -160,13 +160,20 @@ def test_l2_auto_chooses_as_in_memory(gold):
     _close(mem.influence(Xv, yv).per_source, lazy.influence(Xv, yv).per_source)
 
 
-def test_sparse_blocks_stay_sparse():
+@pytest.mark.parametrize("where", ["dask blocks", "in memory beside a dask L"])
+def test_sparse_blocks_stay_sparse(where):
     sparse = pytest.importorskip("scipy.sparse")
     X, L, Xv, yv = _problem()
-    X = np.where(X > 0.3, X, 0.0)  # a sparse feature matrix
-    blocks = _lazy(X).map_blocks(sparse.csr_matrix, meta=sparse.csr_matrix((0, 0)))
-    mem = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(sparse.csr_matrix(X), L)
-    lazy = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(blocks, _lazy(L))
+    X = sparse.csr_matrix(np.where(X > 0.3, X, 0.0))  # a sparse feature matrix
+    if where == "dask blocks":
+        X_in = _lazy(X.toarray()).map_blocks(sparse.csr_matrix,
+                                             meta=sparse.csr_matrix((0, 0)))
+    else:  # cut along the row chunks of L, as a dense X would be
+        X_in = X
+    mem = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(X, L)
+    lazy = SourceAwareInfluence(l2=1e-2, tol=1e-12).fit(X_in, _lazy(L))
+    held = dask.compute(*lazy._backend.data.blocks)
+    assert all(sparse.issparse(block.X) for block in held)
     want, got = mem.influence(Xv, yv), lazy.influence(Xv, yv)
     _close(want.per_source, got.per_source)
     _close(want.per_sample, got.per_sample.compute())
