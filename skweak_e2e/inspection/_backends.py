@@ -206,8 +206,10 @@ class LogisticBackend:
             cg_max_iter=cg_max_iter,
             damping=damping,
         )
-        # Row kernels of H^-1 ("exact" or "jacobi"), computed on first use.
+        # Row kernels of H^-1 ("exact" or "jacobi") and the training logits,
+        # computed on first use.
         self._kernels = {}
+        self._logits = None
         self.end_model = None if make_estimator is None else make_estimator(self.theta)
 
     @property
@@ -270,8 +272,10 @@ class LogisticBackend:
         with Cholesky, the Jacobi approximation with CG.
         """
         kernels = self.kernels("exact" if self.has_inverse else "jacobi")
+        if self._logits is None:  # once for all the sources' removals
+            self._logits = self.model.logits(self.X, self.theta)
         return leave_out_proba(
-            self.model, self.theta, self.X, self.P, kernels, self.n_norm, rows, delta
+            self.model, self._logits, self.P, kernels, self.n_norm, rows, delta
         )
 
     def with_gold_rows(self, X_gold, y_gold, weight):
@@ -349,7 +353,7 @@ def self_influence(model, kernels, G):
     return np.einsum("ia,iab,ib->i", Gf, kernels, Gf)
 
 
-def leave_out_proba(model, theta, X, P, kernels, n_norm, rows, delta):
+def leave_out_proba(model, logits, P, kernels, n_norm, rows, delta):
     """Training-row probabilities after changing their labels by ``delta``.
 
     First-order (influence) retraining: changing row ``i``'s label by
@@ -361,11 +365,11 @@ def leave_out_proba(model, theta, X, P, kernels, n_norm, rows, delta):
     Parameters
     ----------
     model : LogisticModel
-    theta : ndarray of shape (D,)
-    X : ndarray or sparse matrix of shape (n, d)
-        Training inputs.
+    logits : ndarray of shape (n, C)
+        The training rows' logits at the fitted parameters (computed once by
+        the caller: every source's removals read them).
     P : ndarray of shape (n, C)
-        Their probabilities at ``theta``.
+        Their probabilities.
     kernels : ndarray of shape (n, K, K)
         Their row kernels.
     n_norm : float
@@ -381,7 +385,7 @@ def leave_out_proba(model, theta, X, P, kernels, n_norm, rows, delta):
     """
     grad = model.free(delta.sum(axis=1, keepdims=True) * P[rows] - delta)
     dz = -np.einsum("iab,ib->ia", kernels[rows], grad) / n_norm
-    Z = model.logits(X[rows], theta) + model.pad(dz)
+    Z = logits[rows] + model.pad(dz)
     Z -= Z.max(axis=1, keepdims=True)
     proba = np.exp(Z)
     return proba / proba.sum(axis=1, keepdims=True)

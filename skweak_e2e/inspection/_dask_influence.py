@@ -251,6 +251,7 @@ class _BlockRows:
     def __init__(self, ctx, X):
         self.ctx, self.X = ctx, X
         self.P = ctx.model.proba(X, ctx.theta)
+        self._logits = None  # computed on first use (leave-one-out)
         self.has_inverse = ctx.kernels is not None and ctx.kernels[0] == "exact"
         self._kernels = {}  # computed on first use (RelatIF, leave-one-out)
 
@@ -266,7 +267,9 @@ class _BlockRows:
 
     def leave_out_proba(self, rows, delta):
         ctx = self.ctx
-        return leave_out_proba(ctx.model, ctx.theta, self.X, self.P,
+        if self._logits is None:  # once for all the sources' removals
+            self._logits = ctx.model.logits(self.X, ctx.theta)
+        return leave_out_proba(ctx.model, self._logits, self.P,
                                self.row_kernels(), ctx.n_norm, rows, delta)
 
 
