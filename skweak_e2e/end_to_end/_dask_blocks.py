@@ -107,6 +107,8 @@ def _votes(y_block, classes, n_classes, abstain):
     The block enters through the in-memory fit's front door
     (``check_vote_target``), so a block is checked as a whole ``y`` is.
     """
+    if np.shape(y_block)[0] == 0:  # filtering leaves empty blocks: normal
+        return _no_votes(np.shape(y_block), classes, n_classes)
     y = check_vote_target(y_block, abstain=abstain, owner="WeaSELClassifier",
                           block=True)
     if y.ndim == 3:
@@ -117,6 +119,18 @@ def _votes(y_block, classes, n_classes, abstain):
     L, _ = check_label_matrix(codes, n_classes=classes.size, allow_soft=False,
                               require_votes=False)
     return L
+
+
+def _no_votes(shape, classes, n_classes):
+    """The votes of an empty block, in the dtype of every other block's."""
+    n_sources = shape[1] if len(shape) > 1 else 1
+    if len(shape) == 3:
+        L, _ = check_label_matrix(np.zeros((1, n_sources, shape[2])), n_classes=n_classes,
+                                  allow_soft=True, require_votes=False, input_name="y")
+    else:
+        L, _ = check_label_matrix(np.full((1, n_sources), -1), n_classes=classes.size,
+                                  allow_soft=False, require_votes=False)
+    return L[:0]
 
 
 def prepare_block(X_block, y_block, classes, n_classes, abstain, drop_uncovered, dtype):
@@ -237,6 +251,10 @@ def lazy_block_map(model, method, X, L, out_tail, dtype):
 def validate_dask_training(estimator, X, y):
     """Row blocks of a dask ``X`` and ``y``; set the shape attributes.
 
+    Whether ``X`` is sparse is read from its blocks later (the probe rows of
+    :func:`block_counts`), not from the dask array's ``meta``, which says
+    ndarray for blocks made by ``from_delayed`` or ``map_blocks`` unless told.
+
     Sets ``n_features_in_``, ``n_sources_`` and ``classes_`` (hard votes:
     from the distinct values of ``y``, one pass over its blocks).
     """
@@ -254,7 +272,7 @@ def validate_dask_training(estimator, X, y):
         y = fill_masked(y, estimator.abstain, "y")  # masked votes are abstains
     _, X_parts, (y_parts,) = aligned_blocks(X, [("y", y)], caller)
     soft = len(shape) == 3
-    estimator.n_features_in_ = int(X.shape[1])
+    estimator.n_features_in_ = int(np.shape(X)[1])
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     estimator.n_sources_ = 1 if len(shape) == 1 else int(shape[1])
@@ -262,8 +280,7 @@ def validate_dask_training(estimator, X, y):
         set_soft_classes(estimator, int(shape[2]))
     else:
         estimator.classes_ = dask_classes(y_parts, estimator.classes, estimator.abstain, soft)
-    meta = getattr(X, "_meta", X)
-    return Bunch(X_parts=X_parts, y_parts=y_parts, soft=soft, sparse=sp.issparse(meta))
+    return Bunch(X_parts=X_parts, y_parts=y_parts, soft=soft)
 
 
 def lazy_method(estimator, method, X, L=None):

@@ -576,17 +576,18 @@ default=None
             lazy = is_dask_collection(X) or is_dask_collection(y)
             if lazy:
                 blocks = validate_dask_training(self, X, y)
-                soft, sparse = blocks.soft, blocks.sparse
+                soft = blocks.soft
             else:
                 X, L = validate_training_data(self, X, y)
                 self.n_sources_ = L.shape[1]
                 soft, sparse = L.ndim == 3, sp.issparse(X)
             self.n_classes_ = self.classes_.size
             X_val, y_val = validate_validation_data(self, X_val, y_val)
-            options = self._resolve_options(soft, X_val, y_val, sparse)
             if lazy:
                 counts = self._dask_training_rows(blocks)
-            else:
+                sparse = sp.issparse(counts.probe[0])  # what the blocks hold
+            options = self._resolve_options(soft, X_val, y_val, sparse)
+            if not lazy:
                 X, L = self._training_rows(X, L)
             device = resolve_device(self.device, name)
             self.device_ = str(device)

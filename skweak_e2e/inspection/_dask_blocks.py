@@ -13,6 +13,7 @@ blocks per step gives the objective, the gradient and the Hessian at once.
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import assert_all_finite
 
 from ..label_model._tensor_form import tensor_scores
 from ..utils._dask import align_rows, import_dask, map_sum
@@ -100,6 +101,8 @@ class TrainingBlock:
             rows &= scores.sum(axis=1) > 0
         self.index = np.flatnonzero(rows)
         X = _stored_features(X)
+        # Every row, covered or not, as the in-memory fit checks X whole.
+        assert_all_finite(X, input_name="X")
         self.X = X if rows.all() else X[self.index]
         self.terms = None
         self.labels = np.zeros((0, n_classes))

@@ -518,7 +518,10 @@ class SourceAwareInfluence(BaseEstimator):
             raise refusal(method, "the inspector was fitted in memory: pass the "
                           "target in memory (X.compute(), y.compute()), or fit the "
                           "inspector on dask arrays")
-        if reduce == "none" or not is_dask_collection(X):
+        if not is_dask_collection(X):
+            raise refusal(method, "X is in memory but y is a dask array: pass "
+                          "y.compute(), or both X and y as dask arrays")
+        if reduce == "none":
             raise refusal(method, "one result per target point needs the targets "
                           "in memory: pass X.compute() and y.compute(), or reduce="
                           "'mean' / 'sum' with X and y as dask arrays")

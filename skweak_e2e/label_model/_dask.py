@@ -5,7 +5,7 @@ weight totals, the covered weight, every source's vote count (silent
 sources), the largest vote (the class count), then the model's own
 statistics (the Gram of the vote one-hot for Snorkel, pattern counts or
 per-iteration expected counts for DawidSkene). Each is computed per row
-block on the workers and added up on the driver, so ``L`` is never
+block on the workers and added up there, so ``L`` is never
 gathered, and every quantity that depends on ``n`` comes from the global
 counts: the fit equals the in-memory fit up to rounding.
 

@@ -8,7 +8,7 @@ collection arrives.
 The label models fit from statistics that are sums over rows. For a dask
 array ``L`` (and aligned ``sample_weight``) every row block becomes one task
 (:func:`row_blocks`); :func:`map_sum` computes a function of every block and
-adds the results up on the driver, and :func:`persist_map` keeps per-block
+adds the results up on the workers, and :func:`persist_map` keeps per-block
 objects (such as encoded votes) in the workers' memory, for statistics that
 are summed again and again (one EM iteration each). Only the small results
 travel to the driver: ``L`` is never gathered.
@@ -158,7 +158,9 @@ def align_rows(arrays, caller):
             continue
         if is_dask_collection(array):
             array = _whole_rows(array, name, caller)
-        elif not hasattr(array, "tocsr"):
+        elif hasattr(array, "tocsr"):
+            array = array.tocsr()  # COO and DIA matrices cannot be sliced by rows
+        else:
             array = np.asarray(array)
         if array.shape[0] != n_rows:
             raise ValueError(
@@ -230,12 +232,19 @@ def _delayed(func):
     return dask.delayed(func, pure=False)
 
 
+#: Per-block results merged by one task of :func:`map_sum`'s tree.
+SUM_FAN_IN = 8
+
+
 def map_sum(func, blocks, *args, combine=None):
     """``sum(func(L_block, w_block, *args) for every block)``, computed on dask.
 
-    The per-block results (numbers, arrays or tuples of them) are small; they
-    are gathered and added on the driver in block order, so the result does
-    not depend on which worker finished first.
+    The per-block results (numbers, arrays or tuples of them) are added on
+    the workers, ``SUM_FAN_IN`` at a time in block order, in a tree whose
+    shape depends on the number of blocks only: the result does not depend
+    on which worker finished first, and only the total reaches the driver
+    (a D x D Hessian per block, gathered whole, would grow with the number
+    of blocks).
 
     Parameters
     ----------
@@ -253,8 +262,15 @@ def map_sum(func, blocks, *args, combine=None):
     total : object
     """
     dask = import_dask(func.__name__)
-    task = _delayed(func)
-    parts = dask.compute(*[task(*block, *args) for block in blocks])
+    level = [_delayed(func)(*block, *args) for block in blocks]
+    fold = _delayed(_fold)
+    while len(level) > 1:
+        level = [fold(combine, *level[i : i + SUM_FAN_IN])
+                 for i in range(0, len(level), SUM_FAN_IN)]
+    return dask.compute(level[0])[0]
+
+
+def _fold(combine, *parts):
     return functools.reduce(combine or add_results, parts)
 
 

@@ -87,12 +87,18 @@ def test_one_block_soft_votes_and_string_labels_are_the_in_memory_fit():
     _same_numbers(memory.predict_proba(X), streamed.predict_proba(X))
 
 
-def test_one_sparse_block_is_the_in_memory_sparse_fit():
+@pytest.mark.parametrize("blocks", ["csr meta", "ndarray meta", "coo blocks"])
+def test_one_sparse_block_is_the_in_memory_sparse_fit(blocks):
+    # Whether X is sparse is read from the blocks, not from the dask meta
+    # (which says ndarray for map_blocks or from_delayed unless told).
     X, L, _ = _data(n=200)
     X = np.maximum(X, 0)
     params = dict(random_state=0, max_epochs=4)
     memory = _quiet_fit(WeaSELClassifier(**params), sp.csr_matrix(X), L)
-    X_blocks = _blocks(X, 200).map_blocks(sp.csr_matrix, meta=sp.csr_matrix((0, 0)))
+    make, meta = {"csr meta": (sp.csr_matrix, sp.csr_matrix((0, 0))),
+                  "ndarray meta": (sp.csr_matrix, None),
+                  "coo blocks": (sp.coo_matrix, None)}[blocks]
+    X_blocks = _blocks(X, 200).map_blocks(make, **({"meta": meta} if meta is not None else {}))
     streamed = _quiet_fit(WeaSELClassifier(**params), X_blocks, L)
     assert streamed.hidden_layer_sizes_ == (16,)  # the sparse "auto" options
     assert streamed.warmup_epochs_ == 3 and streamed.encoder_init_ == "majority_vote"
@@ -117,6 +123,29 @@ def test_several_blocks_reach_the_in_memory_accuracy():
     accuracy = memory.score(X[4000:], y[4000:])
     assert accuracy > 0.85  # a trained model, not a coin
     assert abs(streamed.score(X[4000:], y[4000:]) - accuracy) <= 0.005
+
+
+def test_empty_blocks_and_in_memory_inputs_of_any_kind_beside_a_dask_one():
+    # Filtering a dask array leaves empty blocks; an in-memory X (a list, a
+    # COO matrix) beside a dask L is cut along L's row chunks.
+    X, L, y = _data(n=600, m=6, accuracy=0.8, class_sep=1.5, n_features=5)
+    params = dict(max_epochs=3, random_state=0, hidden_layer_sizes=(8,),
+                  encoder_hidden=(8,))
+    chunks = ((200, 0, 400), (X.shape[1],))
+    holed = _quiet_fit(WeaSELClassifier(**params), da.from_array(X, chunks=chunks),
+                       da.from_array(L, chunks=((200, 0, 400), (L.shape[1],))))
+    whole = _quiet_fit(WeaSELClassifier(**params), _blocks(X, 200), _blocks(L, 200))
+    for name in ("coverage_", "n_train_used_", "batch_size_", "silent_sources_"):
+        assert np.array_equal(getattr(holed, name), getattr(whole, name)), name
+    proba = holed.predict_proba(da.from_array(X, chunks=chunks))
+    _same_numbers(proba.compute(), holed.predict_proba(X))
+    # Another block order, the same training rows: as accurate within noise.
+    assert abs(holed.score(X, y) - whole.score(X, y)) <= 0.05
+    L_blocks = _blocks(L, 200)
+    for given, usual in ((X.tolist(), X), (sp.coo_matrix(X), sp.csr_matrix(X))):
+        want = _quiet_fit(WeaSELClassifier(**params), usual, L_blocks)
+        got = _quiet_fit(WeaSELClassifier(**params), given, L_blocks)
+        _same_numbers(want.predict_proba(X), got.predict_proba(X))
 
 
 def test_block_order_follows_random_state():

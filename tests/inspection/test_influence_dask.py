@@ -179,6 +179,31 @@ def test_sparse_blocks_stay_sparse(where):
     _close(want.per_sample, got.per_sample.compute())
     _close(np.nan_to_num(mem.mislabel_scores(Xv, yv)),
            np.nan_to_num(lazy.mislabel_scores(Xv, yv).compute()))
+    gold = sparse.csr_matrix(Xv)  # sparse gold rows join the refit as they are
+    _close(np.nan_to_num(mem.mislabel_scores(gold, yv)),
+           np.nan_to_num(lazy.mislabel_scores(gold, yv).compute()))
+
+
+@pytest.mark.parametrize("row", [10, "uncovered"])
+def test_non_finite_features_are_refused_by_name(row):
+    X, L, _, _ = _problem()
+    X = X.copy()
+    if row == "uncovered":  # the in-memory fit checks every row, so do the blocks
+        row = int(np.flatnonzero((L < 0).all(axis=1))[0]) if (L < 0).all(axis=1).any() else 0
+        L = L.copy()
+        L[row] = -1
+    X[row, 0] = np.nan
+    with pytest.raises(ValueError, match="contains NaN"):
+        SourceAwareInfluence(l2=1e-2).fit(X, L)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        SourceAwareInfluence(l2=1e-2).fit(_lazy(X), _lazy(L))
+
+
+def test_in_memory_targets_beside_dask_ones_are_refused_by_name():
+    X, L, Xv, yv = _problem()
+    lazy = SourceAwareInfluence(l2=1e-2).fit(_lazy(X), _lazy(L))
+    with pytest.raises(TypeError, match="X is in memory but y is a dask array"):
+        lazy.influence(Xv, da.from_array(yv, chunks=100))
 
 
 def test_uncovered_block_and_stationarity():
