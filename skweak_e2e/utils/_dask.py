@@ -94,8 +94,8 @@ def import_dask(caller, module="dask"):
         ) from exc
 
 
-def _whole_rows(array, name, caller):
-    """A dask array whose blocks hold whole rows, with known row chunks."""
+def _whole_rows(array, name, caller, known=True):
+    """A dask array whose blocks hold whole rows (with known row chunks)."""
     if not is_dask_array(array):
         hint = (
             f"{name}.to_dask_array(lengths=True)"
@@ -106,7 +106,7 @@ def _whole_rows(array, name, caller):
             f"{caller} takes a dask array as {name}, not a dask "
             f"{type(array).__name__}; pass {hint}."
         )
-    if any(np.isnan(c) for c in array.chunks[0]):
+    if known and any(np.isnan(c) for c in array.chunks[0]):
         raise ValueError(
             f"{name} has row chunks of unknown size (nan); call "
             f"{name}.compute_chunk_sizes() first (or to_dask_array(lengths=True))."
@@ -135,7 +135,8 @@ def align_rows(arrays, caller):
     Returns
     -------
     rows : tuple of int
-        The row chunks.
+        The row chunks (``nan`` for a block of unknown size: only when
+        every other input is None, with nothing to align).
     aligned : list of dask arrays (or None)
         One per input, in order.
 
@@ -145,11 +146,16 @@ def align_rows(arrays, caller):
         A dask collection that is not an array (a DataFrame: the message
         names ``to_dask_array(lengths=True)``).
     ValueError
-        Row chunks of unknown size, or inputs of different lengths.
+        Row chunks of unknown size beside another input, or inputs of
+        different lengths.
     """
     da = import_dask(caller, "dask.array")
     lead_name, lead = next((n, a) for n, a in arrays if is_dask_collection(a))
-    rows = _whole_rows(lead, lead_name, caller).chunks[0]
+    alone = sum(a is not None for _, a in arrays) == 1
+    rows = _whole_rows(lead, lead_name, caller, known=not alone).chunks[0]
+    if alone:
+        return rows, [None if a is None else _whole_rows(a, n, caller, known=False)
+                      for n, a in arrays]
     n_rows = int(sum(rows))
     aligned = []
     for name, array in arrays:

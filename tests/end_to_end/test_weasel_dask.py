@@ -349,6 +349,22 @@ def test_inputs_that_would_be_gathered_are_refused_with_the_way_out():
         clf.fit(_blocks(X, 50), L[:-1])
 
 
+def test_predictions_need_no_chunk_sizes():
+    # Blockwise predictions align with nothing: a dask DataFrame's array of
+    # unknown row chunks is predicted lazily; a fit or a score needs them.
+    dd = pytest.importorskip("dask.dataframe")
+    X, L, y = _data(n=120)
+    clf = _quiet_fit(WeaSELClassifier(**FAST), X, L)
+    unknown = dd.from_array(X, chunksize=50).to_dask_array()
+    assert np.isnan(unknown.chunks[0]).all()
+    proba = clf.predict_proba(unknown)
+    assert isinstance(proba, da.Array)
+    _same_numbers(proba.compute(), clf.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict(unknown).compute(), clf.predict(X))
+    with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
+        clf.score(unknown, _blocks(y, 50))
+
+
 def test_lazy_outputs_check_the_widths_on_the_driver():
     X, L, _ = _data(n=120)
     clf = _quiet_fit(WeaSELClassifier(**FAST), X, L)

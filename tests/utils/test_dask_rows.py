@@ -39,5 +39,8 @@ def test_refusals_name_the_input_and_the_way_out():
     with pytest.raises(ValueError, match=r"X has row chunks of unknown size.*"
                                          r"X\.compute_chunk_sizes\(\)"):
         align_rows([("X", frame.to_dask_array()), ("L", L)], "Caller")
+    # Alone, with nothing to align, unknown row chunks are fine.
+    rows, (X, none) = align_rows([("X", frame.to_dask_array()), ("L", None)], "Caller")
+    assert np.isnan(rows).all() and none is None and X.shape[1] == 2
     with pytest.raises(ValueError, match="L has 10 rows but w has 9"):
         align_rows([("L", L), ("w", np.ones(9))], "Caller")
