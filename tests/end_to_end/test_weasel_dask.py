@@ -349,6 +349,22 @@ def test_inputs_that_would_be_gathered_are_refused_with_the_way_out():
         clf.fit(_blocks(X, 50), L[:-1])
 
 
+def test_votes_as_a_dask_dataframe():
+    # What LFApplier writes with set_output(transform="pandas"): the same
+    # fit as the dask array of the same row blocks.
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, L, _ = _data(n=300)
+    frame = dd.from_pandas(pd.DataFrame(L, columns=[f"lf{j}" for j in range(L.shape[1])]),
+                           npartitions=3)
+    rows = tuple(int(n) for n in frame.map_partitions(len).compute())
+    X_blocks = da.from_array(X, chunks=(rows, -1))
+    want = _quiet_fit(WeaSELClassifier(**FAST), X_blocks, da.from_array(L, chunks=(rows, -1)))
+    got = _quiet_fit(WeaSELClassifier(**FAST), X_blocks, frame)
+    _same_fit(want, got)
+    _same_numbers(want.predict_proba(X), got.predict_proba(X))
+
+
 def test_predictions_need_no_chunk_sizes():
     # Blockwise predictions align with nothing: a dask DataFrame's array of
     # unknown row chunks is predicted lazily; a fit or a score needs them.
