@@ -257,6 +257,9 @@ default="auto"
         raised the mean accuracy from 71.9 to 74.2 points (Yoruba, whose
         weak labels are 52 % accurate: from 48.2 to 58.9). ``best_score_`` and a tuned
         ``threshold_`` are those of the network before the gold rows join.
+        Once joined, the gold rows are training rows: ``score(X_val, y_val)``
+        after the fit no longer estimates accuracy (``best_score_`` does, or
+        rows kept out of the fit).
         With a dask ``X`` the gold rows only select the epoch (joining is
         done in memory), and a fit interrupted with Ctrl-C keeps its best
         epoch as it is.

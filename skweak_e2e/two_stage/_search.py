@@ -162,7 +162,10 @@ class LabelModelClassifierCV(LabelModelClassifier):
         fewer than 2 gold rows per fold. Not used without validation data.
         The choice costs ``3 x cv`` extra fits of the end model per setting
         of its grid (90 with the defaults): about 4 to 6 times the search
-        itself on the text suite; a float costs one fit.
+        itself on the text suite; a float costs one fit. Once they have
+        joined, the gold rows are training rows: ``score(X_val, y_val)``
+        after the fit no longer estimates accuracy (``best_score_`` and
+        ``validation_weight_scores_`` do, or rows kept out of the fit).
     soft_labels : bool or "proba", default=True
         As in :class:`LabelModelClassifier`.
     tie_break : {"random", "lowest", "abstain"}, default="random"
