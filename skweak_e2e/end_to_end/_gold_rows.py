@@ -11,10 +11,9 @@ to 65.6, and cost IMDB with lexicon rules 0.9 point. This module imports
 torch.
 """
 
-import numpy as np
 import torch
 
-from ..utils._rows import stack_rows
+from ..utils._rows import weighted_rows
 from ._training import accepts_sparse, feature_rows, predict_in_chunks
 
 __all__ = ["JOIN_EPOCHS", "JOIN_LR_FACTOR", "join_gold_rows"]
@@ -65,11 +64,7 @@ def join_gold_rows(module, X, L, X_gold, y_gold, *, fraction, lr, weight_decay,
         targets = _encoder_targets(module, X, L)
     finally:
         module.train(was_training)
-    n_weak, n_gold = targets.shape[0], len(y_gold)
-    n_classes = targets.shape[1]
-    targets = np.concatenate([targets, np.eye(n_classes)[y_gold]])
-    weight = np.concatenate([np.ones(n_weak), np.full(n_gold, fraction * n_weak / n_gold)])
-    features = stack_rows(X, X_gold)
+    features, targets, weight = weighted_rows(X, targets, None, X_gold, y_gold, fraction)
 
     downstream = module.downstream
     param = next(downstream.parameters())
@@ -81,7 +76,7 @@ def join_gold_rows(module, X, L, X_gold, y_gold, *, fraction, lr, weight_decay,
         downstream.parameters(), lr=lr * JOIN_LR_FACTOR, weight_decay=weight_decay
     )
     generator = torch.Generator().manual_seed(seed)
-    n_rows = n_weak + n_gold
+    n_rows = len(targets)
     downstream.train()
     for _ in range(JOIN_EPOCHS):
         order = torch.randperm(n_rows, generator=generator)

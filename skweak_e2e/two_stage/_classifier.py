@@ -240,7 +240,8 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return LogisticRegression() if self.estimator is None else self.estimator
 
     def _training_rows(
-        self, proba, rows, sample_weight, estimator, weight_key, allow_empty=False
+        self, proba, rows, sample_weight, estimator, weight_key, allow_empty=False,
+        settings=None,
     ):
         """Rows, labels and weights ``estimator`` trains on (fit and partial_fit).
 
@@ -248,11 +249,15 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         class), or the probabilities as targets (``soft_labels="proba"``),
         for the samples ``rows``; zero-weight rows are left out. With
         ``allow_empty`` (one block of ``partial_fit``), a block left without
-        training rows returns empty arrays instead of raising.
+        training rows returns empty arrays instead of raising. ``settings``:
+        the classifier whose ``soft_labels``, ``tie_break`` and
+        ``random_state`` apply (this one when None).
         """
-        targets = isinstance(self.soft_labels, str)  # "proba"
-        soft = not targets and self.soft_labels and weight_key is not None
-        if not targets and self.soft_labels and weight_key is None:
+        settings = self if settings is None else settings
+        soft_labels = settings.soft_labels
+        targets = isinstance(soft_labels, str)  # "proba"
+        soft = not targets and soft_labels and weight_key is not None
+        if not targets and soft_labels and weight_key is None:
             if isinstance(estimator, Pipeline) and _routing_enabled():
                 how = (
                     "with metadata routing enabled, the pipeline passes sample "
@@ -265,7 +270,7 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"{type(estimator).__name__} takes no sample weights here, so soft "
                 "labels cannot be used; training on hard labels instead (most "
-                f"probable class, tie_break={self.tie_break!r}). To train on soft "
+                f"probable class, tie_break={settings.tie_break!r}). To train on soft "
                 f"labels, {how}. To train on hard labels on purpose, pass "
                 "soft_labels=False.",
                 UserWarning,
@@ -276,7 +281,8 @@ class LabelModelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if soft:
             return expand_soft_labels(proba, rows, sample_weight)
         labels = proba_to_labels(
-            proba[rows], tie_break=self.tie_break, random_state=self.random_state
+            proba[rows], tie_break=settings.tie_break,
+            random_state=settings.random_state,
         )
         decided = labels >= 0  # tie_break="abstain" leaves ties out
         index, labels = rows[decided], labels[decided]

@@ -7,13 +7,13 @@ raised the mean test accuracy over six tasks from 72.2 to 74.4 (paired
 runs, two seeds), by 10 points on Yoruba, whose weak labels are 52 %
 accurate; YouTube, with 120 gold rows, lost 1.4. This module holds the pieces
 :class:`~skweak_e2e.LabelModelClassifierCV` uses for that: the checks of
-the gold rows, their folds and the weighted training set.
+the gold rows and their folds (the weighted training set is
+:func:`~skweak_e2e.utils._rows.weighted_rows`, shared with WeaSEL).
 """
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from ..utils._rows import stack_rows
 from ..utils._sklearn_compat import _num_samples
 from ..utils._targets import check_sample_alignment, encode_votes, gold_label_vector
 
@@ -22,7 +22,6 @@ __all__ = [
     "check_gold_rows",
     "gold_codes",
     "gold_folds",
-    "weighted_rows",
 ]
 
 # The gold rows' total weight as a fraction of the weak rows' total weight,
@@ -74,36 +73,6 @@ def gold_codes(y_val, classes, abstain):
             f"abstain={abstain!r}."
         )
     return codes
-
-
-def weighted_rows(X_weak, labels, weight, X_gold, y_gold, fraction):
-    """Weak rows plus gold rows whose total weight is ``fraction`` of theirs.
-
-    Parameters
-    ----------
-    X_weak, labels, weight : indexable, ndarray, ndarray or None
-        The weak training set: features, class codes (or probability
-        targets) and weights (None: all 1).
-    X_gold, y_gold : indexable, ndarray of int
-        Gold rows and their class codes.
-    fraction : float
-        Total gold weight over total weak weight.
-
-    Returns
-    -------
-    X_train, labels, weight
-        The stacked training set.
-    """
-    weak = np.ones(len(labels)) if weight is None else np.asarray(weight, dtype=float)
-    per_gold = fraction * weak.sum() / len(y_gold)
-    labels = np.asarray(labels)
-    if labels.ndim == 2:  # soft_labels="proba": probability targets
-        y_gold = np.eye(labels.shape[1], dtype=labels.dtype)[y_gold]
-    return (
-        stack_rows(X_weak, X_gold),
-        np.concatenate([labels, y_gold]),
-        np.concatenate([weak, np.full(len(y_gold), per_gold)]),
-    )
 
 
 def gold_folds(y_gold, n_folds, random_state):

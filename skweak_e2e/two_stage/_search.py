@@ -26,18 +26,16 @@ from ..utils._label_matrix import is_covered
 from ..utils._targets import (
     check_sample_alignment,
     check_vote_target,
-    encode_votes,
     proba_to_labels,
 )
 from ..utils._validation import check_sample_weight
 from ._classifier import LabelModelClassifier
-from ..utils._rows import can_stack_rows
+from ..utils._rows import can_stack_rows, weighted_rows
 from ._gold_rows import (
     AUTO_WEIGHTS,
     check_gold_rows,
     gold_codes,
     gold_folds,
-    weighted_rows,
 )
 from ._components import (
     derived_seed,
@@ -100,6 +98,16 @@ def _split_grid(param_grid):
         rest = {k: v for k, v in grid.items() if not _is_label_model_key(k)}
         pairs.append((ParameterGrid(lm), ParameterGrid(rest)))
     return pairs
+
+
+def _end_model_grid(est_grid):
+    """The distinct ``estimator__*`` settings of a grid (``[{}]`` when none)."""
+    settings = []
+    for params in est_grid:
+        own = {k: v for k, v in params.items() if k.startswith("estimator__")}
+        if own not in settings:
+            settings.append(own)
+    return settings
 
 
 class LabelModelClassifierCV(LabelModelClassifier):
@@ -438,7 +446,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
                         candidate.fit(X, y, sample_weight=sample_weight, **fit_params)
                     if X_val is not None:
                         if best is None:  # the classes are known from here on
-                            gold_codes(y_val, candidate.classes_, self.abstain)
+                            gold = gold_codes(y_val, candidate.classes_, self.abstain)
                         score = float(scorer(candidate, X_val, y_val))
                     params.append({**lm_params, **est_params})
                     scores.append(score)
@@ -458,7 +466,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
         self.validation_weight_, self.validation_weight_scores_ = 0.0, {}
         if X_val is not None:
             candidate, est_params = self._join_gold_rows(
-                candidate, best_est_grid, X, Y, X_val, y_val, sample_weight,
+                candidate, best_est_grid, X, Y, X_val, gold, sample_weight,
                 fit_params, scorer,
             )
             if est_params:
@@ -483,17 +491,18 @@ class LabelModelClassifierCV(LabelModelClassifier):
         self.best_params_ = params[index]
         self.best_score_ = float(scores[index])
 
-    def _join_gold_rows(self, candidate, est_grid, X, Y, X_val, y_val,
+    def _join_gold_rows(self, candidate, est_grid, X, Y, X_val, gold,
                         sample_weight, fit_params, scorer):
         """The chosen candidate, refitted with the gold rows if that helps.
 
-        Returns the classifier and its end-model parameters; sets
-        ``validation_weight_`` and ``validation_weight_scores_``.
+        ``gold``: the class codes of ``y_val``. Only the end model's own
+        settings (``estimator__*``) are searched again; the rest of the
+        candidate's (its label model, ``soft_labels``...) made the weak rows
+        and stays. Returns the classifier and its end-model parameters;
+        sets ``validation_weight_`` and ``validation_weight_scores_``.
         """
         estimator = clone(candidate.estimator_)
         weight_key = sample_weight_key(estimator)
-        gold = encode_votes(y_val, candidate.classes_, abstain=self.abstain,
-                            input_name="y_val")
         keep = np.flatnonzero(gold >= 0)
         gold_rows = (_safe_indexing(indexable(X_val)[0], keep), gold[keep])
         usable = (
@@ -520,14 +529,16 @@ class LabelModelClassifierCV(LabelModelClassifier):
             fraction, est_params = float(self.validation_weight), None
         else:
             fraction, est_params = self._choose_fraction(
-                candidate, est_grid, weak_rows, gold_rows, weight_key, scorer
+                candidate, _end_model_grid(est_grid), weak_rows, gold_rows,
+                weight_key, scorer,
             )
         self.validation_weight_ = fraction
         if fraction == 0:
             return candidate, None
         joined = copy.copy(candidate)
         joined.estimator_ = self._fit_with_gold(
-            candidate, est_params, weak_rows, gold_rows, weight_key, fraction
+            candidate, est_params, weighted_rows(*weak_rows, *gold_rows, fraction),
+            weight_key,
         )
         return joined, est_params
 
@@ -542,25 +553,25 @@ class LabelModelClassifierCV(LabelModelClassifier):
         )
         proba = candidate.label_model_.predict_proba(codes)
         rows = np.arange(len(codes))
-        if self.drop_uncovered:
+        if candidate.drop_uncovered:
             rows = np.flatnonzero(is_covered(codes))
-        # This search shares the candidate's target settings (soft_labels,
-        # tie_break, random_state): its own rows are the candidate's.
+        # With the candidate's target settings (soft_labels, tie_break and
+        # its seed, which the grid may have changed): the rows it trained on.
         index, labels, weight = self._training_rows(
-            proba, rows, sample_weight, candidate.estimator_, weight_key
+            proba, rows, sample_weight, candidate.estimator_, weight_key,
+            settings=candidate,
         )
         return _safe_indexing(X, index), labels, weight
 
-    def _fit_with_gold(self, candidate, est_params, weak_rows, gold_rows,
-                       weight_key, fraction):
-        """A fresh end model trained on the weak rows plus weighted gold rows."""
+    def _fit_with_gold(self, candidate, est_params, training, weight_key):
+        """A fresh end model fitted on ``training`` = (X, labels, weights)."""
         estimator = clone(candidate.estimator_)
         if est_params:
             estimator.set_params(**{
                 key[len("estimator__"):]: value for key, value in est_params.items()
             })
         seed_random_states(estimator, self._seed)
-        X_train, labels, weight = weighted_rows(*weak_rows, *gold_rows, fraction)
+        X_train, labels, weight = training
         return estimator.fit(X_train, labels, **{weight_key: weight})
 
     def _choose_fraction(self, candidate, est_grid, weak_rows, gold_rows,
@@ -584,24 +595,30 @@ class LabelModelClassifierCV(LabelModelClassifier):
              (_safe_indexing(X_gold, test), classes[y_gold[test]]))
             for train, test in gold_folds(y_gold, self.cv, self._seed)
         ]
-        best = {}
-        for fraction in AUTO_WEIGHTS:
-            for est_params in est_grid:
-                fold_scores = []
-                for train_rows, (X_test, y_test) in folds:
+        n_weak = len(weak_rows[1])
+        totals = np.zeros((len(AUTO_WEIGHTS), len(est_grid)))
+        for train_rows, (X_test, y_test) in folds:
+            # One stacked copy of the training rows per fold: the fractions
+            # differ only in the gold rows' weights.
+            X_train, labels, unit = weighted_rows(*weak_rows, *train_rows, 1.0)
+            for i, fraction in enumerate(AUTO_WEIGHTS):
+                weight = unit.copy()
+                weight[n_weak:] *= fraction
+                for j, est_params in enumerate(est_grid):
                     shell = copy.copy(candidate)
                     # These refits only score; the final fit's warnings are
                     # the ones that concern the user (as in the search).
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         shell.estimator_ = self._fit_with_gold(
-                            candidate, est_params, weak_rows, train_rows,
-                            weight_key, fraction,
+                            candidate, est_params, (X_train, labels, weight),
+                            weight_key,
                         )
-                    fold_scores.append(float(scorer(shell, X_test, y_test)))
-                score = float(np.mean(fold_scores))
-                if fraction not in best or score > best[fraction][0]:
-                    best[fraction] = (score, est_params)
+                    totals[i, j] += float(scorer(shell, X_test, y_test))
+        best = {}
+        for i, fraction in enumerate(AUTO_WEIGHTS):
+            j = int(np.argmax(totals[i]))  # the first best, as before
+            best[fraction] = (float(totals[i, j] / len(folds)), est_grid[j])
         self.validation_weight_scores_ = {f: v[0] for f, v in best.items()}
         # Ties go to the smaller fraction.
         fraction = max(best, key=lambda f: (best[f][0], -f))

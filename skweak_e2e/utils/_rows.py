@@ -8,7 +8,7 @@ an array, a list of texts or a DataFrame.
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["can_stack_rows", "stack_rows"]
+__all__ = ["can_stack_rows", "stack_rows", "weighted_rows"]
 
 
 def can_stack_rows(X):
@@ -42,3 +42,33 @@ def stack_rows(top, bottom):
     if not isinstance(bottom, pd.DataFrame):  # gold rows as an array
         bottom = pd.DataFrame(np.asarray(bottom), columns=top.columns)
     return pd.concat([top, bottom], ignore_index=True)
+
+
+def weighted_rows(X_weak, labels, weight, X_gold, y_gold, fraction):
+    """Weak rows plus gold rows whose total weight is ``fraction`` of theirs.
+
+    Parameters
+    ----------
+    X_weak, labels, weight : indexable, ndarray, ndarray or None
+        The weak training set: features, class codes (or probability
+        targets) and weights (None: all 1).
+    X_gold, y_gold : indexable, ndarray of int
+        Gold rows and their class codes.
+    fraction : float
+        Total gold weight over total weak weight.
+
+    Returns
+    -------
+    X_train, labels, weight
+        The stacked training set.
+    """
+    weak = np.ones(len(labels)) if weight is None else np.asarray(weight, dtype=float)
+    per_gold = fraction * weak.sum() / len(y_gold)
+    labels = np.asarray(labels)
+    if labels.ndim == 2:  # soft_labels="proba": probability targets
+        y_gold = np.eye(labels.shape[1], dtype=labels.dtype)[y_gold]
+    return (
+        stack_rows(X_weak, X_gold),
+        np.concatenate([labels, y_gold]),
+        np.concatenate([weak, np.full(len(y_gold), per_gold)]),
+    )

@@ -47,6 +47,28 @@ def test_the_gold_rows_join_with_the_requested_share_of_the_weight():
     np.testing.assert_allclose(est.coef_, alone.coef_, rtol=1e-6)
 
 
+def test_the_join_keeps_the_target_settings_the_grid_chose():
+    # soft_labels in the grid: the weak rows the gold rows join are those
+    # the chosen candidate trained on (hard labels, one row per covered
+    # sample), and "auto" searches the end model's own settings only.
+    X, L, _ = _shifted_rules(600, 0)
+    X_val, _, y_val = _shifted_rules(100, 1)
+    grid = {"soft_labels": [False], "estimator__C": [0.1, 1.0]}
+    fixed = LabelModelClassifierCV(
+        MajorityVote(), _Recording(), param_grid=grid, validation_weight=0.5,
+        random_state=0,
+    ).fit(X, L, X_val=X_val, y_val=y_val)
+    n_weak = fixed.estimator_.fit_X_.shape[0] - len(y_val)
+    assert n_weak == int((L != -1).any(axis=1).sum())
+    assert fixed.estimator_.fit_weight_[:n_weak].tolist() == [1.0] * n_weak
+    auto = LabelModelClassifierCV(
+        MajorityVote(), param_grid=grid, random_state=0,
+    ).fit(X, L, X_val=X_val, y_val=y_val)
+    assert auto.best_params_["soft_labels"] is False
+    assert auto.best_params_["estimator__C"] in (0.1, 1.0)
+    assert auto.validation_weight_ in (0.1, 0.3, 1.0)
+
+
 def test_auto_lets_gold_rows_correct_a_boundary_every_rule_gets_wrong():
     X, L, _ = _shifted_rules(1500, 0)
     X_val, _, y_val = _shifted_rules(150, 1)

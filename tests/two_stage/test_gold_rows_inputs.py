@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from skweak_e2e import LabelModelClassifierCV, MajorityVote
-from skweak_e2e.two_stage._gold_rows import stack_rows
+from skweak_e2e.utils._rows import stack_rows
 
 from .test_gold_rows import _shifted_rules
 
