@@ -308,22 +308,6 @@ def _block_stats(block, hessian, model, theta, n_norm, removed):
     return value / n_norm, grad / n_norm, H * hessian if hessian else 0.0
 
 
-def _block_hvp(block, model, theta, v, n_norm):
-    if block.X.shape[0] == 0:
-        return np.zeros(model.n_params)
-    X = as_float64(block.X)
-    P = model.proba(X, theta)
-    return model.hvp(X, P, block.labels.sum(axis=1), v, n_norm)
-
-
-def _block_diag(block, model, theta, n_norm):
-    if block.X.shape[0] == 0:
-        return np.zeros(model.n_params)
-    X = as_float64(block.X)
-    P = model.proba(X, theta)
-    return model.hessian_diag(X, P, block.labels.sum(axis=1), n_norm)
-
-
 class BlockData:
     """The training blocks of a dask ``X`` and ``L``, kept on the workers.
 
@@ -447,10 +431,11 @@ class BlockCurvature:
     """The curvature interface :class:`HessianSolver` reads, over row blocks.
 
     At fixed parameters ``theta``: ``hessian`` returns the Hessian reduced
-    during the fit (a copy), ``hvp`` and ``hessian_diag`` are sums over the
-    blocks. The arguments ``X``, ``P`` and ``rho`` of the interface are
-    ignored: every block holds its rows, and ``P`` and ``rho`` follow from
-    ``theta`` and the labels.
+    during the fit (a copy; D x D with D at most
+    ``CHOLESKY_MAX_PARAMS``, so it is always held), and ``hvp`` and
+    ``hessian_diag`` read it rather than pass over the blocks again (one
+    pass per conjugate-gradient iteration otherwise). The arguments ``X``,
+    ``P`` and ``rho`` of the interface are ignored.
     """
 
     def __init__(self, model, data, theta, hessian):
@@ -463,24 +448,11 @@ class BlockCurvature:
     def hessian(self, X, P, rho, n_norm=None):
         return self.hessian_.copy()
 
-    def _bare(self):
-        return LogisticModel(
-            self.n_features,
-            self.n_classes,
-            fit_intercept=self.fit_intercept,
-            reference=self.model.reference,
-            l2=0.0,
-        )
-
     def hvp(self, X, P, rho, v, n_norm=None):
-        out = self.data.map_sum(_block_hvp, self._bare(), self.theta, v,
-                                self.data.n_norm)
-        return out + (self.l2_rows[:, None] * v.reshape(self.n_rows, self.n_free)).ravel()
+        return self.hessian_ @ v
 
     def hessian_diag(self, X, P, rho, n_norm=None):
-        out = self.data.map_sum(_block_diag, self._bare(), self.theta,
-                                self.data.n_norm)
-        return out + np.repeat(self.l2_rows, self.n_free)
+        return np.diag(self.hessian_).copy()
 
     def apply(self, X, M):
         return self.model.apply(X, M)

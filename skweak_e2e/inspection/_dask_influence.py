@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils import Bunch
 
 from ..label_model._dask import as_dask_array
+from ..utils._math import logsumexp_rows
 from ..utils._dask import (
     import_dask,
     is_dask_collection,
@@ -126,7 +127,7 @@ class DaskLogisticBackend:
     can_refit = True
     raw_inputs = False
 
-    def __init__(self, model, data, init, make_estimator, options):
+    def __init__(self, model, data, init, make_estimator, options, polish=None):
         if model.n_params > CHOLESKY_MAX_PARAMS:
             raise ValueError(
                 f"The end model has {model.n_params} parameters; on dask arrays the "
@@ -138,10 +139,11 @@ class DaskLogisticBackend:
         self.n_norm = data.n_norm
         self._fit_options = {"tol": options.tol,
                              "max_iter": min(options.max_iter, NEWTON_MAX_STEPS)}
-        self.theta, info, H = newton_fit(
-            data, model, init, polish=options.polish or init is None,
-            **self._fit_options,
-        )
+        if polish is None:
+            polish = options.polish or init is None
+        self.theta, info, H = newton_fit(data, model, init, polish=polish,
+                                         **self._fit_options)
+        self._inverse = None  # H^-1, computed on first use
         self.stationarity = info
         cg_tol, cg_it = options.cg(False)
         self.solver = HessianSolver(
@@ -162,7 +164,10 @@ class DaskLogisticBackend:
         """
         gold = float(weight) * np.eye(self.model.n_classes)[y_gold]
         data = self.data.with_rows(X_gold, gold)  # checked: float64 or CSR
-        return DaskLogisticBackend(self.model, data, self.theta, None, self.options)
+        # Refitted whatever ``polish`` says, as in memory: the gold rows
+        # move the optimum.
+        return DaskLogisticBackend(self.model, data, self.theta, None, self.options,
+                                   polish=True)
 
     @property
     def has_inverse(self):
@@ -185,8 +190,10 @@ class DaskLogisticBackend:
 
     def refit(self, removed):
         """Parameters refitted on the labels without the sources ``removed``."""
+        # The parameters only: no exact Hessian pass at the end.
         theta, _, _ = newton_fit(self.data, self.model, self.theta,
-                                 removed=tuple(removed), **self._fit_options)
+                                 removed=tuple(removed), exact_hessian=False,
+                                 **self._fit_options)
         return theta
 
     def target_gradients(self, X_t, y_t, reduce):
@@ -210,7 +217,9 @@ class DaskLogisticBackend:
     def kernel_source(self, exact):
         """``("exact", H^-1)`` or ``("jacobi", diag(H))`` for the row kernels."""
         if exact:
-            return ("exact", self.solver.inverse())
+            if self._inverse is None:  # O(D^3): once, not once per query
+                self._inverse = self.solver.inverse()
+            return ("exact", self._inverse)
         return ("jacobi", self.solver.damped_diagonal())
 
 
@@ -227,8 +236,7 @@ def _sklearn_init(lr, model, n_classes):
 
 
 def _target_block(X, y, model, theta):
-    X = np.asarray(X, dtype=np.float64)
-    y = check_target(X, y, model.n_features, model.n_classes)[1]
+    X, y = check_target(X, y, model.n_features, model.n_classes)  # dense or CSR
     return target_gradients(model, theta, X, y, "sum").ravel(), len(y)
 
 
@@ -250,8 +258,9 @@ class _BlockRows:
 
     def __init__(self, ctx, X):
         self.ctx, self.X = ctx, X
-        self.P = ctx.model.proba(X, ctx.theta)
-        self._logits = None  # computed on first use (leave-one-out)
+        # The logits once: the probabilities, and the leave-one-out's logits.
+        self._logits = ctx.model.logits(X, ctx.theta)
+        self.P = np.exp(self._logits - logsumexp_rows(self._logits)[:, None])
         self.has_inverse = ctx.kernels is not None and ctx.kernels[0] == "exact"
         self._kernels = {}  # computed on first use (RelatIF, leave-one-out)
 
@@ -267,8 +276,6 @@ class _BlockRows:
 
     def leave_out_proba(self, rows, delta):
         ctx = self.ctx
-        if self._logits is None:  # once for all the sources' removals
-            self._logits = ctx.model.logits(self.X, ctx.theta)
         return leave_out_proba(ctx.model, self._logits, self.P,
                                self.row_kernels(), ctx.n_norm, rows, delta)
 
@@ -354,7 +361,7 @@ class DaskResultBuilder:
 
     def _context(self, exact):
         kernels = self.backend.kernel_source(exact) if exact is not None else None
-        return self._dask.delayed(self.backend.context(kernels), pure=True)
+        return self._dask.delayed(self.backend.context(kernels), pure=False)
 
     def _lazy(self, parts, shape_of, dtype=float):
         """One dask array from per-block delayed arrays, in row order."""
@@ -380,7 +387,7 @@ class DaskResultBuilder:
         ])
         per_source = sum(s[0] for s in summaries)
         per_parameter = sum(s[1] for s in summaries)
-        field = delayed(_field, pure=True)
+        field = delayed(_field, pure=False)
         m = len(self.source_names)
         return DaskInfluenceResult(
             per_sample=self._lazy(
@@ -404,7 +411,7 @@ class DaskResultBuilder:
     def terms(self, results, fmt, dtype, relative):
         """Lazy per-term arrays of per-block results (see ``terms``)."""
         da, delayed = self._da, self._dask.delayed
-        pick = delayed(_block_terms, pure=True)
+        pick = delayed(_block_terms, pure=False)
         blocks = self.data.blocks
         if fmt == "dense":
             m, C = len(self.source_names), self.n_classes
@@ -424,7 +431,7 @@ class DaskResultBuilder:
 
     def top_components(self, result, k):
         """:meth:`ResultBuilder.top_components`: ``k`` candidates per block, merged."""
-        task = self._dask.delayed(_block_top, pure=True)
+        task = self._dask.delayed(_block_top, pure=False)
         parts = self._dask.compute(*[
             task(r, b, k, self.source_names, self.classes)
             for r, b in zip(result._results, self.data.blocks)
@@ -433,7 +440,7 @@ class DaskResultBuilder:
 
     def vote_scores(self, result):
         """Lazy ``(n_samples, n_sources)`` vote influences, NaN off the votes."""
-        task = self._dask.delayed(_block_vote_scores, pure=True)
+        task = self._dask.delayed(_block_vote_scores, pure=False)
         parts = [
             task(r, b, self.source_names, self.classes)
             for r, b in zip(result._results, self.data.blocks)
@@ -457,7 +464,7 @@ class DaskResultBuilder:
         ``backend``: this builder's, or one refitted with gold rows.
         """
         kernels = backend.kernel_source(backend.has_inverse)
-        ctx = self._dask.delayed(backend.context(kernels), pure=True)
+        ctx = self._dask.delayed(backend.context(kernels), pure=False)
         task = self._dask.delayed(_block_leave_one_out, pure=False)
         parts = [task(b, ctx, method) for b in self.data.blocks]
         return self._lazy(parts, lambda n: (n, len(self.source_names)))

@@ -182,6 +182,11 @@ def test_sparse_blocks_stay_sparse(where):
     gold = sparse.csr_matrix(Xv)  # sparse gold rows join the refit as they are
     _close(np.nan_to_num(mem.mislabel_scores(gold, yv)),
            np.nan_to_num(lazy.mislabel_scores(gold, yv).compute()))
+    # A dask target of sparse blocks is summed block by block.
+    targets = _lazy(Xv, chunks=(100, 100)).map_blocks(
+        sparse.csr_matrix, meta=sparse.csr_matrix((0, 0)))
+    _close(want.per_source,
+           lazy.influence(targets, da.from_array(yv, chunks=100)).per_source)
 
 
 @pytest.mark.parametrize("row", [10, "uncovered"])
@@ -197,6 +202,18 @@ def test_non_finite_features_are_refused_by_name(row):
         SourceAwareInfluence(l2=1e-2).fit(X, L)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         SourceAwareInfluence(l2=1e-2).fit(_lazy(X), _lazy(L))
+
+
+def test_gold_rows_refit_even_without_polish():
+    # polish=False keeps the given end model's parameters, but gold rows
+    # move the optimum: they are refitted with, in memory and on dask alike.
+    X, L, Xv, yv = _problem()
+    end = (MajorityVote(), LogisticRegression(C=0.5).fit(X, MajorityVote().fit(L).predict(L)))
+    params = dict(l2=1e-2, tol=1e-12, polish=False)
+    mem = SourceAwareInfluence(end, **params).fit(X, L)
+    lazy = SourceAwareInfluence(end, **params).fit(_lazy(X), _lazy(L))
+    _close(np.nan_to_num(mem.mislabel_scores(Xv, yv)),
+           np.nan_to_num(lazy.mislabel_scores(Xv, yv).compute()))
 
 
 def test_in_memory_targets_beside_dask_ones_are_refused_by_name():
