@@ -100,7 +100,9 @@ class Boom(Exception):
 
 
 def fitted_state(est):
-    return {k: v for k, v in vars(est).items() if k.endswith("_") or k.startswith("_n")}
+    """Every attribute but the constructor's parameters (private ones too)."""
+    params = set(est.get_params(deep=False))
+    return {k: v for k, v in vars(est).items() if k not in params}
 
 
 def same_state(before, after):

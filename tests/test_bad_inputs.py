@@ -395,9 +395,19 @@ def test_failed_refit_of_weasel_keeps_the_previous_fit():
     assert not fitted_state(fresh)
 
 
-def test_failed_refit_of_source_aware_influence_keeps_the_previous_fit():
+def test_failed_refit_of_source_aware_influence_keeps_the_previous_fit(monkeypatch):
     sai = SourceAwareInfluence().fit(X, L)
-    before = fitted_state(sai)
-    with pytest.raises(ValueError):
-        sai.fit(X[:10], L)  # misaligned rows, refused after the label model refit
+    before, scores = fitted_state(sai), sai.influence(X[:20], Y[:20]).per_source
+    with pytest.raises(ValueError, match="rows"):
+        sai.fit(X[:10], L)  # misaligned rows: refused before any state is set
     same_state(before, fitted_state(sai))
+
+    def boom(self):
+        raise Boom()
+
+    # Refused late, after the new label model, terms and end model are set.
+    monkeypatch.setattr(SourceAwareInfluence, "_finish_fit", boom)
+    with pytest.raises(Boom):
+        sai.fit(X, np.where(L == 1, 0, L))
+    same_state(before, fitted_state(sai))
+    np.testing.assert_array_equal(sai.influence(X[:20], Y[:20]).per_source, scores)

@@ -261,12 +261,13 @@ def test_every_method_is_lazy_on_dask_input_and_equals_the_in_memory_one():
         assert isinstance(lazy, da.Array), name
         assert lazy.chunks[0] == (70, 70, 70, 70, 20), name
         assert lazy.dtype == memory.dtype and lazy.shape == memory.shape, name
-        np.testing.assert_allclose(lazy.compute(), memory, rtol=1e-12, err_msg=name)
+        # Blocks of 70 rows against one pass over 300: other BLAS shapes.
+        assert_allclose_scaled(lazy.compute(), memory, rtol=1e-9, atol=1e-9)
     weight = np.linspace(0.5, 2, 300)
     for target in (y, L):
         expected = clf.score(X, target, sample_weight=weight)
         got = clf.score(X_blocks, _blocks(target, 50), sample_weight=_blocks(weight, 50))
-        assert got == pytest.approx(expected, rel=1e-12)
+        assert got == pytest.approx(expected, rel=1e-9)
 
 
 def test_the_fitted_model_enters_the_graph_once():
@@ -327,7 +328,7 @@ def test_streamed_fit_on_cuda():
         streamed.predict_proba(X), memory.predict_proba(X), rtol=1e-6, atol=1e-9
     )
     lazy = streamed.predict_proba(_blocks(X, 100)).compute()
-    np.testing.assert_allclose(lazy, streamed.predict_proba(X), rtol=1e-12)
+    assert_allclose_scaled(lazy, streamed.predict_proba(X), rtol=1e-9, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------

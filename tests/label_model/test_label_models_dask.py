@@ -53,7 +53,8 @@ def _assert_same_fit(local, remote):
             _close(np.asarray(getattr(remote, name), float),
                    np.asarray(getattr(local, name), float), name)
     if hasattr(local, "n_iter_"):
-        assert remote.n_iter_ == local.n_iter_
+        # Sums in another order may cross the tolerance one iteration apart.
+        assert abs(remote.n_iter_ - local.n_iter_) <= 1
 
 
 @pytest.fixture(scope="module")
