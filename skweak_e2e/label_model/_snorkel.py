@@ -24,6 +24,8 @@ from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import unique_rows, vote_indicator
 from ._base import BaseLabelModel
 from ._dask import validated_block
+from ._majority_vote import majority_vote_sums, onehot_majority_sums
+from ._overlaps import overlap_sums
 from ._prior import estimate_class_prior
 from ._sparse_votes import (
     drop_source_blocks,
@@ -32,7 +34,7 @@ from ._sparse_votes import (
     sparse_snorkel_loss,
 )
 from ._tensor_form import exp_proba
-from ._vote_codes import CHUNK_ROWS, compress_rows, pattern_weights
+from ._vote_codes import compress_rows, pattern_weights
 
 __all__ = ["Snorkel"]
 
@@ -44,143 +46,13 @@ _CONVERGENCE_RTOL = 1e-4
 _CONVERGENCE_WINDOW = 5  # last epochs inspected (Adam oscillates)
 # Absolute floor of that test: a loss this small is numerically zero.
 _LOSS_FLOOR = 1e-12
-_SAMPLE_ROWS = 4096
 
 
 # ---------------------------------------------------------------- statistics
-def _one_hot_table(n_classes):
-    """Rows of the vote one-hot (row 0 = abstain), viewed as single items.
-
-    Gathering whole rows of ``n_classes`` float32 values through one item
-    type is several times faster than a fancy-indexed (n, m, C) gather.
-    """
-    table = np.zeros((n_classes + 1, n_classes), dtype=np.float32)
-    table[1:] = np.eye(n_classes, dtype=np.float32)
-    item = {4: np.uint32, 8: np.uint64, 16: np.complex128}.get(
-        4 * n_classes, np.dtype((np.void, 4 * n_classes))
-    )
-    return table.view(item).ravel()
-
-
-def _overlaps_dense(L, n_classes, sample_weight=None):
-    """Sum of psi psi^T and of psi over the rows, by chunked float32 products.
-
-    Every chunk product counts at most ``CHUNK_ROWS < 2**24`` ones per
-    entry, so float32 is exact; the chunks are summed in float64. Weighted
-    rows are multiplied in float64.
-    """
-    n_samples, n_sources = L.shape
-    d = n_sources * n_classes
-    table = _one_hot_table(n_classes)
-    gram = np.zeros((d, d))
-    first = np.zeros(d)
-    for a in range(0, n_samples, CHUNK_ROWS):
-        codes = L[a : a + CHUNK_ROWS].astype(np.intp)
-        codes += 1
-        psi = np.take(table, codes).view(np.float32).reshape(codes.shape[0], d)
-        if sample_weight is None:
-            gram += psi.T @ psi  # numpy runs A.T @ A as a symmetric rank-k update
-            first += psi.sum(axis=0, dtype=np.float64)
-        else:
-            weighted = psi * sample_weight[a : a + CHUNK_ROWS, None]
-            gram += weighted.T @ psi
-            first += weighted.sum(axis=0)
-    return gram, first
-
-
-def _overlaps_sparse(L, n_classes, sample_weight=None):
-    psi = vote_indicator(L, n_classes)
-    weighted = psi if sample_weight is None else sp.diags(sample_weight) @ psi
-    gram = (psi.T @ weighted).toarray()
-    first = np.asarray(weighted.sum(axis=0)).ravel()
-    return gram, first
-
-
-def _prefer_sparse(L, n_classes):
-    """Cost model: a sparse Gram wins when rows hold few votes for their width.
-
-    Per row, the dense path costs about ``d**2`` (BLAS) and the sparse one
-    about ``2500 E[v**2] + 500 m`` in the same units (v = votes in the row),
-    as measured with OpenBLAS and scipy 1.17 on two cores.
-    """
-    n_samples, n_sources = L.shape
-    rows = L
-    if n_samples > _SAMPLE_ROWS:
-        rng = np.random.default_rng(0)  # O(k) memory, unlike RandomState.choice
-        rows = L[np.sort(rng.choice(n_samples, _SAMPLE_ROWS, replace=False))]
-    votes = (rows >= 0).sum(axis=1).astype(np.float64)
-    d = n_sources * n_classes
-    return 2500.0 * np.mean(votes**2) + 500.0 * n_sources < d * d
-
-
-def overlap_sums(L, n_classes, sample_weight=None):
-    """Sums over the rows of ``w_i psi_i psi_i^T`` and of ``w_i psi_i``.
-
-    The statistics of :func:`overlap_matrix` before the division by the
-    total weight; sums of row blocks add up to the sums of the whole
-    matrix. Products of (m C)-sized blocks run on one BLAS thread: they are
-    too small for threads, which stall when other jobs hold the cores.
-
-    Parameters
-    ----------
-    L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
-        Validated hard votes (-1 = abstain) or soft votes.
-    n_classes : int
-    sample_weight : ndarray of shape (n_samples,), default=None
-
-    Returns
-    -------
-    gram : ndarray of shape (n_sources * n_classes, n_sources * n_classes)
-    first : ndarray of shape (n_sources * n_classes,)
-    """
-    with serial_blas():
-        n_samples = L.shape[0]
-        if L.ndim == 3:
-            psi = L.reshape(n_samples, -1)
-            weighted = psi if sample_weight is None else psi * sample_weight[:, None]
-            return weighted.T @ psi, weighted.sum(axis=0)
-        unique = compress_rows(L, n_classes)
-        if unique is not None:
-            first, inverse, counts = unique
-            counts = pattern_weights(inverse, counts, sample_weight)
-            psi = vote_indicator(L[first], n_classes)
-            weighted = sp.diags(counts) @ psi
-            gram = (psi.T @ weighted).toarray()
-            return gram, np.asarray(weighted.sum(axis=0)).ravel()
-        if _prefer_sparse(L, n_classes):
-            return _overlaps_sparse(L, n_classes, sample_weight)
-        return _overlaps_dense(L, n_classes, sample_weight)
-
-
-def overlap_matrix(L, n_classes, sample_weight=None):
-    """Uncentred overlap matrix of the votes and their first moment.
-
-    With ``psi_i`` the vote one-hot of row i (``psi_i[j C + k] = 1`` when
-    source j votes k; abstains are all-zero), returns ``O = mean_i psi_i
-    psi_i^T`` and ``q = mean_i psi_i`` (means weighted by ``sample_weight``).
-    For soft votes ``psi_i`` is the flattened (n_sources, n_classes)
-    probability array.
-
-    Parameters
-    ----------
-    L : ndarray of shape (n_samples, n_sources) or (n_samples, n_sources, n_classes)
-        Validated hard votes (-1 = abstain) or soft votes.
-    n_classes : int
-    sample_weight : ndarray of shape (n_samples,), default=None
-
-    Returns
-    -------
-    O : ndarray of shape (n_sources * n_classes, n_sources * n_classes)
-    q : ndarray of shape (n_sources * n_classes,)
-    """
-    gram, first = overlap_sums(L, n_classes, sample_weight)
-    total = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-    return gram / total, first / total
-
-
-def _block_overlaps(L_block, weight, n_classes, abstain, allow_soft):
+def _block_overlaps(L_block, weight, n_classes, abstain, allow_soft, with_start):
     L, weight, _ = validated_block(L_block, weight, n_classes, abstain, allow_soft)
-    return overlap_sums(L, n_classes, weight)
+    # with_start: the majority vote's sums too (init "auto" or "majority_vote")
+    return overlap_sums(L, n_classes, weight, majority=with_start)
 
 
 # ------------------------------------------------------------------ objective
@@ -298,12 +170,14 @@ class MaskedOverlaps:
         return out
 
 
-def masked_overlaps(L, n_classes, sample_weight=None):
+def masked_overlaps(L, n_classes, sample_weight=None, majority=False):
     """:class:`MaskedOverlaps` of ``L`` and the vote marginals ``q``.
 
     The cheaper of the two forms is chosen from the pattern counts, before
     anything of size ``(m C)^2`` is allocated; a fit that needs more memory
     than the budget for either is refused with the amount it would need.
+    With ``majority``, the majority vote's sums (:func:`majority_vote_sums`,
+    divided by the total weight) follow.
     """
     n_samples, n_sources = L.shape[:2]
     C = n_classes
@@ -325,6 +199,7 @@ def masked_overlaps(L, n_classes, sample_weight=None):
     total = float(weights.sum())
     weights = np.asarray(weights, dtype=np.float64) / total
     q = np.asarray(psi.T @ weights).ravel()
+    start = onehot_majority_sums(psi, C, weights) if majority else ()
     votes = np.diff(psi.indptr).astype(np.float64)
     # Entries of the explicit form (at most), and work of one low-rank product.
     explicit_nnz = min(float(d) * d, float(votes @ votes))
@@ -334,12 +209,12 @@ def masked_overlaps(L, n_classes, sample_weight=None):
     if low_rank < explicit_nnz or need > _MEMORY_BUDGET:
         if need_low_rank > _MEMORY_BUDGET:
             _refuse_memory(min(need, need_low_rank), d, L)
-        return MaskedOverlaps(n_sources, C, psi=psi, weights=weights), q
+        return (MaskedOverlaps(n_sources, C, psi=psi, weights=weights), q, *start)
     weighted = sp.diags(weights) @ psi
     gram = psi.T @ weighted
     if explicit_nnz > d * d / 4:
         gram = gram.toarray()
-    return MaskedOverlaps(n_sources, C, explicit=gram), q
+    return (MaskedOverlaps(n_sources, C, explicit=gram), q, *start)
 
 
 def snorkel_loss_factored(mu, overlaps, q, class_prior, mu_init=None, l2=0.0):
@@ -371,7 +246,7 @@ def snorkel_loss_factored(mu, overlaps, q, class_prior, mu_init=None, l2=0.0):
 
 
 def initial_mu(q, prec_init, class_prior, n_sources):
-    """Snorkel's starting point (before its random scale).
+    """Snorkel 0.10's starting point (before its random scale).
 
     ``mu_init[j C + k, c] = 1[k = c] clip(q[j C + k] prec_j / p_c, 0, 1)``.
     """
@@ -523,14 +398,26 @@ class Snorkel(BaseLabelModel):
 
     with ``P = diag(class_prior)`` and ``M`` zero on the blocks of the same
     source. ``O`` is built once, so each epoch costs O((n_sources
-    n_classes)^2 n_classes) whatever the number of samples. This follows
-    snorkel 0.10 (``LabelModel``) step by step: initialisation,
-    full-batch SGD with momentum, clamping and column symmetry breaking.
+    n_classes)^2 n_classes) whatever the number of samples. Training
+    follows snorkel 0.10 (``LabelModel``) step by step: full-batch SGD with
+    momentum, clamping and column symmetry breaking; with
+    ``init="precision"`` its starting point too.
 
     Parameters
     ----------
     n_epochs : int, default=100
         Number of full-batch gradient steps.
+    init : {"auto", "majority_vote", "precision"}, default="auto"
+        Starting point of ``mu`` (and centre of the ``l2`` penalty).
+        ``"precision"``: snorkel 0.10's, ``mu[j C + k, k] = P(source j votes
+        k) prec_init / p_k`` and zero off the diagonal, times one uniform
+        draw of ``random_state``. ``"majority_vote"``: every source's
+        vote-given-class rates under the soft majority vote (uncovered rows
+        spread uniformly), the starting point of :class:`DawidSkene`'s EM.
+        ``"auto"``: the majority-vote rates for the sources that vote for
+        one class only (rules), snorkel's start for the others (crowd
+        workers, classifiers). The default 100 epochs stop short of the
+        optimum, so the start matters; see the Notes.
     lr : float, default=0.01
         Learning rate.
     l2 : float, default=0.0
@@ -542,7 +429,9 @@ class Snorkel(BaseLabelModel):
     momentum : float, default=0.9
         Momentum of SGD.
     prec_init : float or array-like of shape (n_sources,), default=0.7
-        Initial guess of every source's precision P(y = k | source votes k).
+        Initial guess of every source's precision P(y = k | source votes k),
+        in snorkel's start (``init="precision"``, and the sources that vote
+        for several classes under ``"auto"``).
     mu_eps : float, default=None
         ``mu`` is clamped to ``[mu_eps, 1 - mu_eps]`` after training; None
         uses ``min(0.01, 10 ** -ceil(log10(n_samples)))`` as snorkel. Sparse
@@ -563,8 +452,8 @@ class Snorkel(BaseLabelModel):
         ``estimate_class_prior(L_dev, y_dev)``.
     {tie_break}
     random_state : int, RandomState instance or None, default=None
-        Seeds the random scale of the starting point (an int reproduces
-        snorkel's ``seed``) and ``tie_break="random"``.
+        Seeds ``tie_break="random"`` and the random scale of snorkel's start
+        (an int reproduces snorkel's ``seed`` under ``init="precision"``).
 
     Attributes
     ----------
@@ -599,7 +488,29 @@ class Snorkel(BaseLabelModel):
     -----
     ``predict_proba`` is ``softmax_c(sum_j log mu_[j C + L_j, c] + log p_c)``
     over the votes only: abstaining carries no information, so a row with no
-    vote gets the class prior. At least 3 sources are needed. 100 SGD steps
+    vote gets the class prior. At least 3 sources are needed.
+
+    Why ``init="auto"``: from snorkel's start, a rule that rarely overlaps
+    with others (a narrow one-class LF) gets almost no signal from ``O`` in
+    100 epochs, and the marginal term spreads its missing vote mass evenly
+    over the classes, so it looks about as accurate as a broad,
+    low-precision fallback and loses their conflicts. Measured (test
+    accuracy, label model alone, snorkel's start -> ``"auto"``): on the six
+    tasks of ``benchmarks/text_suite.py``, whose LFs are one-class rules,
+    +3.7 (Yoruba), +5.8 (IMDB narrow rules), +0.4 (YouTube), and within 0.2
+    elsewhere; on simulated six-class sets of 50 narrow rules and 3
+    fallbacks, 1.4 to 3.9 points below the majority vote -> 0 to 4 above.
+    Sources that vote for several classes keep snorkel's start:
+    ``"majority_vote"`` for them lost 2 points on a sparse crowd and 8 to
+    13 on synthetic 80/20 and 90/10 sets under the default uniform prior
+    (the rates carry the imbalance that the prior then ignores).
+
+    Adam takes steps of about ``lr`` whatever the gradient, so from a
+    majority-vote start, which can be near the optimum, it may jitter
+    around it for the remaining epochs (and the ``ConvergenceWarning``
+    below says so); SGD, the default, settles.
+
+    100 SGD steps
     (the default, as in snorkel) often stop short of the optimum, and a
     ``ConvergenceWarning`` says so. Running to the optimum is not always
     better: on the six tasks of ``benchmarks/text_suite.py``, 500 epochs (or
@@ -641,6 +552,7 @@ class Snorkel(BaseLabelModel):
     _parameter_constraints: dict = {
         **BaseLabelModel._parameter_constraints,
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"auto", "majority_vote", "precision"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"sgd", "adam"})],
@@ -655,6 +567,7 @@ class Snorkel(BaseLabelModel):
         self,
         *,
         n_epochs=100,
+        init="auto",
         lr=0.01,
         l2=0.0,
         optimizer="sgd",
@@ -668,6 +581,7 @@ class Snorkel(BaseLabelModel):
         random_state=None,
     ):
         self.n_epochs = n_epochs
+        self.init = init
         self.lr = lr
         self.l2 = l2
         self.optimizer = optimizer
@@ -685,22 +599,26 @@ class Snorkel(BaseLabelModel):
             return self._fit_sparse(L, sample_weight)
         self._check_fit(L.shape[1])
         n_eff = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        majority = self.init != "precision"
         if L.shape[1] * self.n_classes_ >= _FACTORED_MIN_D:
-            O, q = masked_overlaps(L, self.n_classes_, sample_weight)
+            O, q, *start = masked_overlaps(L, self.n_classes_, sample_weight, majority)
         else:
-            O, q = overlap_matrix(L, self.n_classes_, sample_weight)
-        self._fit_overlaps(O, q, n_eff)
+            gram, first, *start = overlap_sums(L, self.n_classes_, sample_weight, majority)
+            O, q = gram / n_eff, first / n_eff
+        self._fit_overlaps(O, q, n_eff, tuple(start) or None)
 
     def _fit_blocks(self, blocks, summary):
         """One pass over the row blocks of a dask array: the summed Gram."""
         n_sources = summary.n_sources
         self._check_fit(n_sources)
         _check_memory(None, self.n_classes_, n_sources)
-        gram, first = map_sum(
-            _block_overlaps, blocks, self.n_classes_, self.abstain, self.accepts_soft
+        with_start = self.init != "precision"
+        sums = map_sum(
+            _block_overlaps, blocks, self.n_classes_, self.abstain, self.accepts_soft,
+            with_start,
         )
         total = summary.weight_total
-        self._fit_overlaps(gram / total, first / total, total)
+        self._fit_overlaps(sums[0] / total, sums[1] / total, total, sums[2:] or None)
 
     def _fit_sparse(self, L, sample_weight):
         """A sparse ``L``: the Gram of the votes stays sparse when it is large.
@@ -732,7 +650,10 @@ class Snorkel(BaseLabelModel):
             O = gram.toarray() / total
         else:
             O = drop_source_blocks(gram, C) / total
-        self._fit_overlaps(O, first / total, total)
+        start = None
+        if self.init != "precision":
+            start = majority_vote_sums(L, C, sample_weight)
+        self._fit_overlaps(O, first / total, total, start)
 
     def _check_fit(self, n_sources):
         if n_sources < 3:
@@ -745,24 +666,57 @@ class Snorkel(BaseLabelModel):
                 f"Snorkel needs a class_prior with no zero entry; got {p.tolist()}."
             )
 
-    def _fit_overlaps(self, O, q, n_samples):
-        """Fit from the overlap matrix, the vote marginals and the row count."""
+    def _starting_point(self, q, start):
+        """``mu_init`` (the l2 centre) and the first iterate of training.
+
+        ``start``: the majority vote's sums (None for ``init="precision"``).
+        """
+        n_sources, C = self.n_features_in_, self.n_classes_
+        if self.init == "majority_vote":
+            if np.ndim(self.prec_init) > 0 or self.prec_init != 0.7:
+                # As scikit-learn for a parameter that the chosen option ignores.
+                warnings.warn(
+                    f"prec_init={self.prec_init!r} is not used with "
+                    "init='majority_vote'; it sets snorkel's start "
+                    "(init='precision', or 'auto' for sources that vote for "
+                    "several classes).",
+                    UserWarning,
+                    stacklevel=user_stacklevel(),
+                )
+        else:
+            prec = np.asarray(self.prec_init, dtype=np.float64)
+            if prec.ndim > 0:
+                prec = prec.ravel()
+                if prec.shape != (n_sources,):
+                    raise ValueError(
+                        f"prec_init has {prec.size} entries but there are "
+                        f"{n_sources} sources."
+                    )
+                if not np.all((prec >= 0) & (prec <= 1)):
+                    raise ValueError("prec_init must lie in [0, 1].")
+            snorkel_mu = initial_mu(q, prec, self.class_prior_, n_sources)
+            scale = check_random_state(self.random_state).random_sample()
+            if self.init == "precision":
+                return snorkel_mu, snorkel_mu * scale
+        vote_class, class_mass = start
+        rates = vote_class / np.where(class_mass > 0, class_mass, 1.0)
+        if self.init == "majority_vote":
+            return rates, rates
+        # "auto": the rates for sources that vote for one class only (rules),
+        # snorkel's start for the others.
+        one_class = np.repeat((q.reshape(n_sources, C) > 0).sum(axis=1) <= 1, C)
+        rule = one_class[:, None]
+        return np.where(rule, rates, snorkel_mu), np.where(rule, rates, snorkel_mu * scale)
+
+    def _fit_overlaps(self, O, q, n_samples, start=None):
+        """Fit from the overlap matrix, the vote marginals and the row count.
+
+        ``start``: the majority vote's sums (None for ``init="precision"``).
+        """
         n_sources = self.n_features_in_
         C = self.n_classes_
         p = self.class_prior_
-        prec = np.asarray(self.prec_init, dtype=np.float64)
-        if prec.ndim > 0:
-            prec = prec.ravel()
-            if prec.shape != (n_sources,):
-                raise ValueError(
-                    f"prec_init has {prec.size} entries but there are {n_sources} "
-                    "sources."
-                )
-            if not np.all((prec >= 0) & (prec <= 1)):
-                raise ValueError("prec_init must lie in [0, 1].")
-
-        mu_init = initial_mu(q, prec, p, n_sources)
-        scale = check_random_state(self.random_state).random_sample()
+        mu_init, mu_first = self._starting_point(q, start)
 
         if n_sources * C >= _FACTORED_MIN_D:
             if not isinstance(O, MaskedOverlaps):  # the summed Gram of dask blocks
@@ -780,7 +734,7 @@ class Snorkel(BaseLabelModel):
         # BLAS, whose threads spin and stall when other jobs hold the cores.
         with serial_blas():
             mu, history = _optimise(
-                mu_init * scale, loss_grad, self.n_epochs, self.lr, self.optimizer,
+                mu_first, loss_grad, self.n_epochs, self.lr, self.optimizer,
                 self.momentum,
             )
         tail = history[-(_CONVERGENCE_WINDOW + 1) :]

@@ -232,7 +232,7 @@ def test_gram_and_em_blocks_run_on_one_blas_thread(monkeypatch):
     """Small products under threaded BLAS stall when the cores are shared."""
     from threadpoolctl import threadpool_info
 
-    from skweak_e2e.label_model import _dawid_skene, _snorkel
+    from skweak_e2e.label_model import _dawid_skene, _overlaps
 
     seen = []
 
@@ -247,7 +247,7 @@ def test_gram_and_em_blocks_run_on_one_blas_thread(monkeypatch):
 
         monkeypatch.setattr(module, name, wrapper)
 
-    spy(_snorkel, "_overlaps_dense")
+    spy(_overlaps, "_overlaps_dense")
     spy(_dawid_skene, "em_step")
     _, L, _ = make_weak_supervision(3000, 30, 2, n_features=0, coverage=0.9,
                                     random_state=0)

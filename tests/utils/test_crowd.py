@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from skweak_e2e import DawidSkene, LinearizedApprox, MajorityVote, Snorkel
 from skweak_e2e.datasets import make_crowd
-from skweak_e2e.label_model import _snorkel
+from skweak_e2e.label_model import _overlaps, _snorkel
 from skweak_e2e.label_model._sparse_votes import (
     drop_source_blocks,
     sparse_snorkel_loss,
@@ -188,7 +188,7 @@ def test_snorkel_refuses_sparse_overlaps_beyond_its_budget(monkeypatch):
 def test_sparse_snorkel_loss_is_the_dense_objective():
     L, _ = _dense_crowd(n=500, m=8)
     C, m = 3, 8
-    O, q = _snorkel.overlap_matrix(L, C)
+    O, q = _overlaps.overlap_matrix(L, C)
     rng = np.random.default_rng(0)
     mu, mu_init = rng.random((m * C, C)), rng.random((m * C, C))
     p = np.array([0.2, 0.3, 0.5])
