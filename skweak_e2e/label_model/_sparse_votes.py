@@ -194,9 +194,18 @@ def sparse_snorkel_loss(mu, O_masked, q, class_prior, n_sources, mu_init=None, l
     loss = O_norm2 - 2.0 * cross + full - blocks + float(r @ r)
     RM = Om_mu_p - mu_p @ G + np.einsum("jkc,jcd->jkd", mu_p3, blocks_G).reshape(-1, C)
     grad = -4.0 * RM + 2.0 * np.outer(r, class_prior)
-    if l2 > 0:
+    return add_penalty(loss, grad, mu, mu_init, l2)
+
+
+def add_penalty(loss, grad, mu, mu_init, l2):
+    """Add Snorkel's ``l2 ||mu - mu_init||^2`` (and its gradient) in place.
+
+    ``l2``: a float, or one weight per row of ``mu`` (shape (d, 1)), so
+    that some sources are held to their start and others are not.
+    """
+    if np.any(l2 > 0):
         diff = mu - mu_init
-        loss += l2 * float(np.vdot(diff, diff))
+        loss += float(np.sum(l2 * diff * diff))
         grad += 2.0 * l2 * diff
     return loss, grad
 

@@ -64,21 +64,25 @@ def one_hot_votes(L, n_classes):
 
 
 # ----------------------------------------------------------------- objective
-def test_gradient_matches_central_differences():
+@pytest.mark.parametrize("per_row", [False, True])
+def test_gradient_matches_central_differences(per_row):
+    # per_row: one penalty weight per row of mu (l2="auto" holds some
+    # sources to their start and not others).
     L, _, _, _ = planted(3000, 3, seed=0, prior=[0.5, 0.3, 0.2])
     O, q = overlap_matrix(L, 3)
     rng = np.random.RandomState(1)
     prior = np.array([0.5, 0.3, 0.2])
     mu = rng.uniform(0.05, 0.6, size=(30, 3))
     mu_init = rng.uniform(0.0, 0.5, size=(30, 3))
-    loss, grad = snorkel_loss(mu, O, q, prior, 10, mu_init, l2=0.3)
+    l2 = np.repeat(rng.choice([0.0, 0.6], 10), 3)[:, None] if per_row else 0.3
+    loss, grad = snorkel_loss(mu, O, q, prior, 10, mu_init, l2=l2)
     numeric = np.zeros_like(mu)
     h = 1e-6
     for idx in np.ndindex(*mu.shape):
         step = np.zeros_like(mu)
         step[idx] = h
-        up = snorkel_loss(mu + step, O, q, prior, 10, mu_init, 0.3)[0]
-        down = snorkel_loss(mu - step, O, q, prior, 10, mu_init, 0.3)[0]
+        up = snorkel_loss(mu + step, O, q, prior, 10, mu_init, l2)[0]
+        down = snorkel_loss(mu - step, O, q, prior, 10, mu_init, l2)[0]
         numeric[idx] = (up - down) / (2 * h)
     assert np.abs(grad - numeric).max() <= 1e-6 * np.abs(grad).max()
     # The loss itself, written out entry by entry.
@@ -87,7 +91,7 @@ def test_gradient_matches_central_differences():
         mask[3 * j : 3 * j + 3, 3 * j : 3 * j + 3] = False
     resid = (O - mu @ np.diag(prior) @ mu.T)[mask]
     expected = resid @ resid + np.sum((mu @ prior - q) ** 2)
-    expected += 0.3 * np.sum((mu - mu_init) ** 2)
+    expected += np.sum(l2 * (mu - mu_init) ** 2)
     assert loss == pytest.approx(expected, rel=1e-12)
 
 
@@ -177,6 +181,28 @@ def test_majority_vote_start_is_the_majority_vote_rates(weighted):
     assert first.loss_history_[0] == pytest.approx(expected, rel=1e-9)
     # No random draw in this start: the seed changes nothing.
     np.testing.assert_array_equal(first.mu_, other.mu_)
+
+
+def test_auto_penalty_holds_the_rules_to_their_start():
+    # Two one-class rules beside ten sources that vote for both classes:
+    # l2="auto" holds the rules near their majority-vote rates and leaves
+    # the other sources as free as l2=0; a float holds every source.
+    L, y, _, _ = planted(3000, 2, seed=8)
+    rng = np.random.RandomState(1)
+    rules = np.where((rng.rand(3000, 2) < 0.3) & (y[:, None] == [0, 1]), [0, 1], -1)
+    L = np.c_[L, rules]
+    rates = majority_rates(L, 2)
+    snorkel_start = initial_mu(overlap_matrix(L, 2)[1], 0.7, np.full(2, 0.5), 12)
+
+    def moved(l2):
+        mu = Snorkel(n_epochs=500, l2=l2, random_state=0).fit(L).mu_
+        return (np.abs(mu[20:] - rates[20:]).max(),
+                np.abs(mu[:20] - snorkel_start[:20]).max())
+
+    (rules_auto, others_auto), (rules_free, others_free) = moved("auto"), moved(0.0)
+    assert rules_auto < 0.8 * rules_free
+    assert others_auto > 0.95 * others_free
+    assert moved(0.3)[1] < 0.9 * others_free
 
 
 def test_auto_start_takes_the_rates_for_rules_only():
