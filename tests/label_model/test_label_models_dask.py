@@ -98,6 +98,27 @@ def test_weighted_fit_on_dask_equals_in_memory_fit(model, dask_weight, few_patte
     _assert_same_fit(local, remote)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_snorkel_rules_start_and_penalty_on_dask(weighted):
+    # One-class rules beside sources that vote for both classes: the
+    # majority vote's sums (init="auto") and the rules' penalty (l2="auto")
+    # come from the blocks and give the in-memory fit.
+    _, L, y = make_weak_supervision(9000, 4, 2, n_features=0, coverage=0.5,
+                                    random_state=2)
+    rng = np.random.RandomState(3)
+    fires = rng.rand(9000, 6) < 0.15
+    owner = np.array([0, 0, 0, 1, 1, 1])
+    right = rng.rand(9000, 6) < 0.85
+    rules = np.where(fires & ((y[:, None] == owner) == right), owner, -1)
+    L = np.c_[L, rules]
+    weight = rng.uniform(0.5, 2.0, 9000) if weighted else None
+    local, remote = _fit_both(Snorkel(random_state=0), L, 2000, weight)
+    _assert_same_fit(local, remote)
+    # The rules really took the majority-vote start: snorkel's start differs.
+    other = Snorkel(init="precision", random_state=0).fit(L, sample_weight=weight)
+    assert np.abs(other.mu_ - local.mu_).max() > 1e-3
+
+
 def test_soft_votes_on_dask(few_patterns):
     soft = np.zeros(few_patterns.shape + (2,))
     rows, cols = np.nonzero(few_patterns >= 0)
