@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Label models on simulated multi-class rule sets, against the majority vote.
 
-The text suite's narrow-rule tasks are binary. Issue 19's hidden task A is
-not: 6 classes, about 50 narrow rules (mostly one class each, at most one
-firing on most rows) and a few broad low-precision fallbacks; task B has 4
-classes and 22 broad keyword lists. This script simulates both kinds of
+The text suite's narrow-rule tasks are binary. Many real rule sets are
+not: a six-class question-type task with about 50 narrow rules (mostly one
+class each, at most one firing on most rows) and a few broad low-precision
+fallbacks, or a four-class topic task with 22 broad keyword lists. This
+script simulates both kinds of
 label matrix, several seeds each, and checks target T1 of the text suite
 (every default label model >= the majority vote's argmax - 1 point) on the
 test rows of each:

@@ -73,8 +73,22 @@ def onehot_majority_sums(psi, n_classes, weights=None):
     ``psi``: (n_rows, n_sources n_classes), dense or sparse, one row per
     sample or per distinct pattern (then ``weights`` holds the pattern
     weights); callers that already hold it skip a second encoding of ``L``.
+    A sparse ``psi`` stays sparse: the posteriors are only formed for the
+    votes present (memory grows with the votes, not with n_rows x
+    n_classes), and the uncovered rows add their uniform share directly.
     """
     n_rows, d = psi.shape
+    w = np.ones(n_rows) if weights is None else np.asarray(weights, np.float64)
+    if sp.issparse(psi):
+        per_class = sp.csr_matrix(np.tile(np.eye(n_classes), (d // n_classes, 1)))
+        counts = (psi @ per_class).tocsr()  # (n_rows, C), the votes per class
+        total = np.asarray(counts.sum(axis=1)).ravel()
+        covered = total > 0
+        scale = np.where(covered, w / np.where(covered, total, 1.0), 0.0)
+        T = (sp.diags(scale) @ counts).tocsr()  # weighted posteriors, covered rows
+        vote_class = np.asarray((psi.T @ T).todense())
+        class_mass = np.asarray(T.sum(axis=0)).ravel() + w[~covered].sum() / n_classes
+        return vote_class, class_mass
     # Votes per class: a product with stacked identities (exact in float32,
     # the counts being small integers; several times faster than a sum over
     # a reshaped axis).
@@ -82,10 +96,9 @@ def onehot_majority_sums(psi, n_classes, weights=None):
     counts = np.asarray(psi @ per_class, dtype=np.float64)
     total = counts.sum(axis=1, keepdims=True)
     T = np.where(total > 0, counts / np.where(total > 0, total, 1.0), 1.0 / n_classes)
-    if weights is not None:
-        T *= weights[:, None]
-    if sp.issparse(psi) or psi.dtype == np.float64:
-        return np.asarray(psi.T @ T), T.sum(axis=0)
+    T *= w[:, None]
+    if psi.dtype == np.float64:
+        return psi.T @ T, T.sum(axis=0)
     # A float32 chunk of the dense overlaps: float64 products (every path
     # gives the same start to rounding) over slices small enough for cache.
     vote_class = np.zeros((d, n_classes))

@@ -24,7 +24,7 @@ from ..utils._warnings import user_stacklevel
 from ..utils._label_matrix import unique_rows, vote_indicator
 from ._base import BaseLabelModel
 from ._dask import validated_block
-from ._majority_vote import majority_vote_sums, onehot_majority_sums
+from ._majority_vote import onehot_majority_sums
 from ._overlaps import overlap_sums
 from ._prior import estimate_class_prior
 from ._sparse_votes import (
@@ -33,6 +33,7 @@ from ._sparse_votes import (
     sparse_exp_proba,
     sparse_overlaps,
     sparse_snorkel_loss,
+    vote_onehot,
 )
 from ._tensor_form import exp_proba
 from ._vote_codes import compress_rows, pattern_weights
@@ -425,8 +426,8 @@ class Snorkel(BaseLabelModel):
     lr : float, default=0.01
         Learning rate.
     l2 : float or "auto", default="auto"
-        Weight of the penalty ``l2 ||mu - mu_init||_F^2``. ``"auto"``: 1 on
-        the sources that vote for one class only (rules), which stay near
+        Weight of the penalty ``l2 ||mu - mu_init||_F^2``. ``"auto"``: 0.3
+        on the sources that vote for one class only (rules), which stay near
         their majority-vote start (``init`` "auto" or "majority_vote"), and
         0 on the others, as in snorkel; 0 everywhere with
         ``init="precision"``. A float applies to every source. It is applied
@@ -656,7 +657,8 @@ class Snorkel(BaseLabelModel):
                 f"{_MEMORY_BUDGET / 2**30:g} GiB. Use DawidSkene or MajorityVote, "
                 "whose memory grows with the number of votes."
             )
-        gram, first = sparse_overlaps(L, C, sample_weight)
+        V = vote_onehot(L, C)  # encoded once for the overlaps and the start
+        gram, first = sparse_overlaps(L, C, sample_weight, V=V)
         total = L.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         d = n_sources * C
         small = _DENSE_COPIES * 8 * d * d <= _SPARSE_GRAM_ABOVE
@@ -666,7 +668,7 @@ class Snorkel(BaseLabelModel):
             O = drop_source_blocks(gram, C) / total
         start = None
         if self.init != "precision":
-            start = majority_vote_sums(L, C, sample_weight)
+            start = onehot_majority_sums(V, C, sample_weight)
         self._fit_overlaps(O, first / total, total, start)
 
     def _check_fit(self, n_sources):

@@ -138,14 +138,16 @@ class SparseVoteData:
 
 
 # ------------------------------------------------------------------ Snorkel
-def sparse_overlaps(L, n_classes, sample_weight=None):
+def sparse_overlaps(L, n_classes, sample_weight=None, V=None):
     """Sparse ``sum_i w_i psi_i psi_i^T`` and ``sum_i w_i psi_i`` of a sparse ``L``.
 
-    ``psi_i`` is row i of the vote one-hot; the Gram matrix has one entry
-    per pair of (source, class) outcomes that co-occur on some row, so its
-    size grows with the votes, not with n_sources^2.
+    ``psi_i`` is row i of the vote one-hot (``V``, built from ``L`` when
+    None); the Gram matrix has one entry per pair of (source, class)
+    outcomes that co-occur on some row, so its size grows with the votes,
+    not with n_sources^2.
     """
-    V = vote_onehot(L, n_classes)
+    if V is None:
+        V = vote_onehot(L, n_classes)
     Vw = V if sample_weight is None else sp.diags(sample_weight) @ V
     gram = (V.T @ Vw).tocsr()
     first = np.asarray(Vw.sum(axis=0)).ravel()

@@ -205,6 +205,38 @@ def test_auto_penalty_holds_the_rules_to_their_start():
     assert moved(0.3)[1] < 0.9 * others_free
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("init", ["auto", "majority_vote"])
+def test_rules_start_is_the_same_on_every_path(init, monkeypatch):
+    # Broad sources beside one-class rules, weighted rows: the start and the
+    # rules' penalty come out the same from the dense statistics, the
+    # factored objective, one-hot soft votes and a sparse (crowd) matrix.
+    rng = np.random.RandomState(0)
+    n, C = 3000, 3
+    y = rng.randint(C, size=n)
+    noisy = np.where(rng.rand(n, 5) < 0.7, y[:, None], rng.randint(C, size=(n, 5)))
+    broad = np.where(rng.rand(n, 5) < 0.6, noisy, -1)
+    owner = np.array([0, 1, 2, 1])
+    fires = (rng.rand(n, 4) < 0.1) & ((y[:, None] == owner) | (rng.rand(n, 4) < 0.1))
+    L = np.c_[broad, np.where(fires, owner, -1)]
+    w = rng.uniform(0.5, 2.0, n)
+    rows, cols = np.nonzero(L >= 0)
+    crowd = sp.csr_matrix((L[rows, cols] + 1, (rows, cols)), shape=L.shape)
+
+    def fit(data):
+        return Snorkel(init=init, random_state=0).fit(data, sample_weight=w).mu_
+
+    reference = fit(L)
+    paths = [fit(one_hot_votes(L, C)), fit(crowd)]
+    monkeypatch.setattr(_snorkel, "_FACTORED_MIN_D", 2)
+    paths += [fit(L), fit(crowd)]
+    for mu in paths:
+        assert_allclose_scaled(mu, reference, rtol=1e-9, atol=1e-9)
+    # The weights reach the start: unweighted, the fit differs.
+    unweighted = Snorkel(init=init, random_state=0).fit(L).mu_
+    assert np.abs(unweighted - reference).max() > 1e-4
+
+
 def test_auto_start_takes_the_rates_for_rules_only():
     # Sources 0-9 vote for both classes; 10 and 11 are one-class rules.
     L, y, _, _ = planted(3000, 2, seed=8)
