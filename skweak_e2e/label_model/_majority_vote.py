@@ -12,33 +12,34 @@ from ..utils._docstring import (
 from ..utils._hints import snorkel_hints
 from ..utils._sklearn_compat import StrOptions
 from ._base import BaseLabelModel
-from ..utils._label_matrix import vote_indicator
-from ._sparse_votes import sparse_tensor_scores, vote_onehot
+from ._sparse_votes import sparse_tensor_scores
 from ._tensor_form import scores_to_proba
-from ._vote_codes import compress_rows, pattern_weights
 
-__all__ = ["MajorityVote", "majority_vote_sums", "onehot_majority_sums"]
+__all__ = ["MajorityVote", "onehot_majority_sums"]
 
 
-def majority_vote_sums(L, n_classes, sample_weight=None):
+def onehot_majority_sums(psi, n_classes, weights=None):
     """Sums over the rows of the soft majority vote, per class and per vote.
 
     With ``T_i`` the soft majority vote of row i (vote fractions; uniform
-    on rows with no vote) and ``psi_i`` its vote one-hot (as
+    on rows with no vote) and ``psi_i`` its vote one-hot (a row of
     :func:`~skweak_e2e.utils.vote_indicator`), returns ``sum_i w_i psi_i
     T_i^T`` and ``sum_i w_i T_i``. Their ratio is every source's
     vote-given-class rate under the majority vote, the starting point of
-    :class:`DawidSkene`'s EM and of :class:`Snorkel` (``init=
-    "majority_vote"``). Sums of row blocks add up to those of the matrix.
+    :class:`DawidSkene`'s EM and of :class:`Snorkel`'s rules. Sums of row
+    blocks add up to those of the matrix. It reads the one-hot that the
+    caller already built for the vote overlaps, so ``L`` is encoded once.
 
     Parameters
     ----------
-    L : ndarray or scipy.sparse matrix
-        Validated votes: hard (n_samples, n_sources) with -1 = abstain,
-        soft (n_samples, n_sources, n_classes), or sparse with ``class + 1``
-        stored (the crowd layout).
+    psi : ndarray or scipy.sparse matrix of shape (n_rows, n_sources * n_classes)
+        One row per sample, or per distinct pattern (``weights`` then holds
+        the pattern weights). A sparse ``psi`` stays sparse: the posteriors
+        are formed for the covered rows only (memory grows with the votes,
+        not with n_rows x n_classes), and the uncovered rows add their
+        uniform share directly.
     n_classes : int
-    sample_weight : ndarray of shape (n_samples,), default=None
+    weights : ndarray of shape (n_rows,), default=None
 
     Returns
     -------
@@ -48,39 +49,20 @@ def majority_vote_sums(L, n_classes, sample_weight=None):
     Examples
     --------
     >>> import numpy as np
-    >>> vote_class, mass = majority_vote_sums(np.array([[0, 0, 1], [-1, -1, -1]]), 2)
+    >>> from skweak_e2e.utils import vote_indicator
+    >>> psi = vote_indicator(np.array([[0, 0, 1], [-1, -1, -1]]), 2)
+    >>> vote_class, mass = onehot_majority_sums(psi, 2)
     >>> mass.round(3)  # 2/3 + 1/2 and 1/3 + 1/2
     array([1.167, 0.833])
     >>> (vote_class[:2] / mass).round(2)  # source 0 voted 0: P(vote | class)
     array([[0.57, 0.4 ],
            [0.  , 0.  ]])
     """
-    weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-    if sp.issparse(L):
-        psi = vote_onehot(L, n_classes)
-    else:
-        unique = compress_rows(L, n_classes) if L.ndim == 2 else None
-        if unique is not None:  # the same rows, once per distinct pattern
-            first, inverse, counts = unique
-            L, weights = L[first], pattern_weights(inverse, counts, weights)
-        psi = vote_indicator(L, n_classes)
-    return onehot_majority_sums(psi, n_classes, weights)
-
-
-def onehot_majority_sums(psi, n_classes, weights=None):
-    """:func:`majority_vote_sums` from the vote one-hot ``psi`` of the rows.
-
-    ``psi``: (n_rows, n_sources n_classes), dense or sparse, one row per
-    sample or per distinct pattern (then ``weights`` holds the pattern
-    weights); callers that already hold it skip a second encoding of ``L``.
-    A sparse ``psi`` stays sparse: the posteriors are only formed for the
-    votes present (memory grows with the votes, not with n_rows x
-    n_classes), and the uncovered rows add their uniform share directly.
-    """
     n_rows, d = psi.shape
     w = np.ones(n_rows) if weights is None else np.asarray(weights, np.float64)
     if sp.issparse(psi):
-        per_class = sp.csr_matrix(np.tile(np.eye(n_classes), (d // n_classes, 1)))
+        rows = np.arange(d)
+        per_class = sp.csr_matrix((np.ones(d), (rows, rows % n_classes)), shape=(d, n_classes))
         counts = (psi @ per_class).tocsr()  # (n_rows, C), the votes per class
         total = np.asarray(counts.sum(axis=1)).ravel()
         covered = total > 0

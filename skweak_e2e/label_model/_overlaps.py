@@ -108,7 +108,7 @@ def overlap_sums(L, n_classes, sample_weight=None, majority=False):
     n_classes : int
     sample_weight : ndarray of shape (n_samples,), default=None
     majority : bool, default=False
-        Also return the majority vote's sums (:func:`majority_vote_sums`),
+        Also return the majority vote's sums (:func:`onehot_majority_sums`),
         from the same one-hot encoding.
 
     Returns

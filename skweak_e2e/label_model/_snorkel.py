@@ -184,7 +184,7 @@ def masked_overlaps(L, n_classes, sample_weight=None, majority=False):
     The cheaper of the two forms is chosen from the pattern counts, before
     anything of size ``(m C)^2`` is allocated; a fit that needs more memory
     than the budget for either is refused with the amount it would need.
-    With ``majority``, the majority vote's sums (:func:`majority_vote_sums`,
+    With ``majority``, the majority vote's sums (:func:`onehot_majority_sums`,
     divided by the total weight) follow.
     """
     n_samples, n_sources = L.shape[:2]
@@ -687,7 +687,7 @@ class Snorkel(BaseLabelModel):
 
         ``start``: the majority vote's sums (None for ``init="precision"``).
         """
-        n_sources, C = self.n_features_in_, self.n_classes_
+        n_sources = self.n_features_in_
         if self.init == "majority_vote":
             if np.ndim(self.prec_init) > 0 or self.prec_init != 0.7:
                 # As scikit-learn for a parameter that the chosen option ignores.
@@ -720,9 +720,14 @@ class Snorkel(BaseLabelModel):
             return rates, rates
         # "auto": the rates for sources that vote for one class only (rules),
         # snorkel's start for the others.
-        one_class = np.repeat((q.reshape(n_sources, C) > 0).sum(axis=1) <= 1, C)
-        rule = one_class[:, None]
+        rule = self._rule_rows(q)
         return np.where(rule, rates, snorkel_mu), np.where(rule, rates, snorkel_mu * scale)
+
+    def _rule_rows(self, q):
+        """Rows of ``mu`` (shape (d, 1)) of the sources that vote one class only."""
+        n_sources, C = self.n_features_in_, self.n_classes_
+        one_class = (q.reshape(n_sources, C) > 0).sum(axis=1) <= 1
+        return np.repeat(one_class, C)[:, None]
 
     def _penalty_weights(self, q):
         """``l2`` as a float, or one weight per row of ``mu`` for ``"auto"``."""
@@ -730,9 +735,7 @@ class Snorkel(BaseLabelModel):
             return float(self.l2)
         if self.init == "precision":
             return 0.0
-        n_sources, C = self.n_features_in_, self.n_classes_
-        one_class = (q.reshape(n_sources, C) > 0).sum(axis=1) <= 1
-        return np.repeat(np.where(one_class, _RULE_L2, 0.0), C)[:, None]
+        return np.where(self._rule_rows(q), _RULE_L2, 0.0)
 
     def _fit_overlaps(self, O, q, n_samples, start=None):
         """Fit from the overlap matrix, the vote marginals and the row count.

@@ -286,7 +286,7 @@ def narrow_rules(seed, n=6000):
 def test_narrow_rules_are_not_outvoted_by_fallbacks(seed):
     # From snorkel's start, 100 epochs leave the narrow rules looking as
     # inaccurate as the fallbacks: below the majority vote on these seeds
-    # (by 1.4 to 3.9 points). The majority-vote start keeps them ahead.
+    # (by 1.4 to 3.9 points). The defaults keep them ahead (by 1.3 or more).
     from skweak_e2e import MajorityVote
 
     L, y = narrow_rules(seed)
@@ -300,7 +300,8 @@ def test_narrow_rules_are_not_outvoted_by_fallbacks(seed):
 
     vote = accuracy(MajorityVote())
     assert accuracy(Snorkel(random_state=0)) >= vote
-    assert accuracy(Snorkel(init="precision", random_state=0)) < vote - 0.01
+    # Margins of 13 or more of the 1000 test rows, far above rounding.
+    assert accuracy(Snorkel(init="precision", random_state=0)) < vote
 
 
 # -------------------------------------------------------------- statistics
