@@ -18,7 +18,6 @@ from sklearn.utils.validation import assert_all_finite
 from ..label_model._tensor_form import tensor_scores
 from ..utils._dask import align_rows, import_dask, map_sum
 from ..utils._label_matrix import is_covered
-from ..utils._math import logsumexp_rows
 from ..utils._validation import check_label_matrix
 from ._hessian_solver import HessianSolver
 from ._linear_loss import LogisticModel, damped_step
@@ -296,13 +295,11 @@ def _block_stats(block, hessian, model, theta, n_norm, removed):
             np.copyto(Xc, X[start : start + STATS_CHUNK_ROWS])
         elif not dense:
             Xc = as_float64(Xc)
-        Tc = T[start : start + STATS_CHUNK_ROWS]
-        Z = model.logits(Xc, theta)
-        lse = logsumexp_rows(Z)
-        rho = Tc.sum(axis=1)
-        value += rho @ lse - np.sum(Tc * Z)
-        P = np.exp(Z - lse[:, None])
-        grad += model.apply_t(Xc, model.free(rho[:, None] * P - Tc)).ravel()
+        loss_sum, grad_sum, P, rho = model.data_terms(
+            theta, Xc, T[start : start + STATS_CHUNK_ROWS]
+        )
+        value += loss_sum
+        grad += grad_sum
         if hessian:
             H = H + model.hessian(Xc, P, rho, n_norm, scratch=scratch)
     return value / n_norm, grad / n_norm, H * hessian if hessian else 0.0
@@ -438,8 +435,7 @@ class BlockCurvature:
     ``P`` and ``rho`` of the interface are ignored.
     """
 
-    def __init__(self, model, data, theta, hessian):
-        self.model, self.data, self.theta = model, data, theta
+    def __init__(self, model, hessian):
         self.hessian_ = hessian
         for name in ("n_params", "n_rows", "n_free", "n_features", "n_classes",
                      "fit_intercept", "null_rows", "l2_rows"):
@@ -453,9 +449,6 @@ class BlockCurvature:
 
     def hessian_diag(self, X, P, rho, n_norm=None):
         return np.diag(self.hessian_).copy()
-
-    def apply(self, X, M):
-        return self.model.apply(X, M)
 
 
 def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None,
@@ -492,7 +485,7 @@ def newton_fit(data, model, init, *, tol, max_iter, polish=True, removed=None,
     while polish and np.max(np.abs(grad)) > tol and n_newton < max_iter:
         g_inf = np.max(np.abs(grad))
         solver = HessianSolver(
-            BlockCurvature(model, data, theta, H), None, None, None,
+            BlockCurvature(model, H), None, None, None,
             n_norm=data.n_norm, solver="cholesky",
         )
         step = solver.solve(grad)

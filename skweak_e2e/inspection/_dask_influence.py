@@ -147,7 +147,7 @@ class DaskLogisticBackend:
         self.stationarity = info
         cg_tol, cg_it = options.cg(False)
         self.solver = HessianSolver(
-            BlockCurvature(model, data, self.theta, H), None, None, None,
+            BlockCurvature(model, H), None, None, None,
             n_norm=self.n_norm, solver=options.hessian_solver(), cg_tol=cg_tol,
             cg_max_iter=cg_it, damping=float(options.damping),
         )

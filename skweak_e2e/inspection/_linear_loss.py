@@ -179,15 +179,28 @@ class LogisticModel:
         grad : ndarray of shape (D,)
         """
         n_norm = X.shape[0] if n_norm is None else n_norm
+        loss_sum, grad_sum, _, _ = self.data_terms(theta, X, T)
+        Th = theta.reshape(self.n_rows, self.n_free)
+        value = loss_sum / n_norm + self.penalty(theta)
+        grad = grad_sum / n_norm + (self.l2_rows[:, None] * Th).ravel()
+        return value, grad
+
+    def data_terms(self, theta, X, T):
+        """Summed data loss and gradient of the rows, and what the Hessian needs.
+
+        The unnormalised, unpenalised part of :meth:`objective`, so that row
+        blocks (a dask worker's chunks) add up. Returns ``(loss_sum,
+        grad_sum, P, rho)``: ``sum_i rho_i lse_i - T_i . z_i``, its gradient
+        (flat, shape (D,)), the class probabilities (n, C) and the row
+        weights ``rho = T.sum(axis=1)``.
+        """
         Z = self.logits(X, theta)
         lse = logsumexp_rows(Z)
         rho = T.sum(axis=1)
-        value = (rho @ lse - np.sum(T * Z)) / n_norm + self.penalty(theta)
+        loss_sum = float(rho @ lse - np.sum(T * Z))
         P = np.exp(Z - lse[:, None])
-        R = self.free(rho[:, None] * P - T)
-        Th = theta.reshape(self.n_rows, self.n_free)
-        grad = self.apply_t(X, R) / n_norm + self.l2_rows[:, None] * Th
-        return value, grad.ravel()
+        grad_sum = self.apply_t(X, self.free(rho[:, None] * P - T)).ravel()
+        return loss_sum, grad_sum, P, rho
 
     # ---------------------------------------------------------- curvature
     def hessian(self, X, P, rho, n_norm=None, scratch=None):
@@ -434,14 +447,17 @@ def _scale_rows(X, w):
 def _weighted_gram(X, w, scratch=None):
     """``X^T diag(w) X`` (dense), for a dense or sparse ``X``.
 
-    With ``w >= 0`` (every diagonal block of the Hessian) and a dense ``X``
-    it is ``S^T S`` with ``S = diag(sqrt(w)) X``, which BLAS computes as a
+    With ``w >= 0`` (every diagonal block of the Hessian; ``w <= 0``, every
+    off-diagonal one, is its negation) and a dense ``X`` it is ``S^T S`` with ``S = diag(sqrt(w)) X``, which BLAS computes as a
     symmetric rank-k update: half the work of the general product. ``S`` is
     written into ``scratch`` when it is large enough: on a dask worker,
     whose allocator returns every large array to the system as it is freed
     (distributed sets ``MALLOC_TRIM_THRESHOLD_``), a fresh array per chunk
     of rows costs more than the product.
     """
+    if not sp.issparse(X) and w.size and w.max() <= 0:
+        # The off-diagonal class pairs (w = -rho pa pb): the same update.
+        return -_weighted_gram(X, -w, scratch)
     if not sp.issparse(X) and w.size and w.min() >= 0:
         out = None
         if scratch is not None and scratch.shape[0] >= X.shape[0]:
