@@ -501,7 +501,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
         and stays. Returns the classifier and its end-model parameters;
         sets ``validation_weight_`` and ``validation_weight_scores_``.
         """
-        estimator = clone(candidate.estimator_)
+        estimator = candidate.estimator_
         weight_key = sample_weight_key(estimator)
         keep = np.flatnonzero(gold >= 0)
         gold_rows = (_safe_indexing(indexable(X_val)[0], keep), gold[keep])
@@ -570,7 +570,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
             estimator.set_params(**{
                 key[len("estimator__"):]: value for key, value in est_params.items()
             })
-        seed_random_states(estimator, self._seed)
+        # The clone keeps the seed the candidate's fit gave its end model.
         X_train, labels, weight = training
         return estimator.fit(X_train, labels, **{weight_key: weight})
 

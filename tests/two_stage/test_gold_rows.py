@@ -62,11 +62,16 @@ def test_the_join_keeps_the_target_settings_the_grid_chose():
     assert n_weak == int((L != -1).any(axis=1).sum())
     assert fixed.estimator_.fit_weight_[:n_weak].tolist() == [1.0] * n_weak
     auto = LabelModelClassifierCV(
-        MajorityVote(), param_grid=grid, random_state=0,
+        MajorityVote(), _Recording(), param_grid=grid, random_state=0,
     ).fit(X, L, X_val=X_val, y_val=y_val)
     assert auto.best_params_["soft_labels"] is False
     assert auto.best_params_["estimator__C"] in (0.1, 1.0)
     assert auto.validation_weight_ in (0.1, 0.3, 1.0)
+    # The same weak rows under "auto": hard labels, one per covered sample
+    # (soft labels would give two weighted rows per sample).
+    n_weak = auto.estimator_.fit_X_.shape[0] - len(y_val)
+    assert n_weak == int((L != -1).any(axis=1).sum())
+    assert auto.estimator_.fit_weight_[:n_weak].tolist() == [1.0] * n_weak
 
 
 def test_auto_lets_gold_rows_correct_a_boundary_every_rule_gets_wrong():
