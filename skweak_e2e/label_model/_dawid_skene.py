@@ -181,7 +181,7 @@ class _SoftData:
     def __init__(self, L, n_classes, sample_weight=None):
         self.n_sources = L.shape[1]
         self.K = n_classes + 1
-        self.aug = soft_augmented(L).reshape(L.shape[0], -1)
+        self.aug = soft_augmented(L).reshape(L.shape[0], L.shape[1] * self.K)
         self.weights = None if sample_weight is None else np.asarray(sample_weight, float)
 
     def raw_scores_t(self, W):

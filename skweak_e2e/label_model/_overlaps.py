@@ -123,7 +123,7 @@ def overlap_sums(L, n_classes, sample_weight=None, majority=False):
         unique = None if L.ndim == 3 else compress_rows(L, n_classes)
         if L.ndim == 3 or unique is not None:
             if unique is None:
-                psi, weights = L.reshape(n_samples, -1), sample_weight
+                psi, weights = L.reshape(n_samples, L.shape[1] * L.shape[2]), sample_weight
             else:
                 first, inverse, counts = unique
                 weights = pattern_weights(inverse, counts, sample_weight)

@@ -55,7 +55,7 @@ def tensor_scores(L, W):
     n_samples, n_sources = L.shape[:2]
     n_classes = W.shape[2]
     if L.ndim == 3:
-        aug = soft_augmented(L).reshape(n_samples, -1)
+        aug = soft_augmented(L).reshape(n_samples, n_sources * (n_classes + 1))
         return aug @ W.reshape(n_sources * (n_classes + 1), n_classes)
     return np.ascontiguousarray(VoteCodes(L, n_classes).scores_t(W).T)
 
@@ -164,7 +164,7 @@ def expected_vote_counts(L, T, n_classes, sample_weight=None):
         T = T * np.asarray(sample_weight, dtype=np.float64)[:, None]
     n_samples, n_sources = L.shape[:2]
     if L.ndim == 3:
-        aug = soft_augmented(L).reshape(n_samples, -1)
+        aug = soft_augmented(L).reshape(n_samples, n_sources * (n_classes + 1))
         return (aug.T @ T).reshape(n_sources, n_classes + 1, T.shape[1])
     return VoteCodes(L, n_classes).counts_t(np.ascontiguousarray(T.T))
 

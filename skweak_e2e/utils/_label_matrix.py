@@ -61,7 +61,8 @@ def is_covered(L, *, abstain=-1):
             f"{L.shape}."
         )
     if L.ndim == 3:
-        return L.reshape(L.shape[0], -1).sum(axis=1) > 0
+        # Not reshape(n, -1): an empty block (n = 0) has no such shape.
+        return L.sum(axis=(1, 2)) > 0
     if L.dtype == np.int8 and L.flags.c_contiguous:
         # All-abstain rows are the rows whose bytes all have the sign bit set
         # (votes are >= -1): one AND-reduction over bytes, twice as fast as

@@ -148,6 +148,28 @@ def test_empty_blocks_and_in_memory_inputs_of_any_kind_beside_a_dask_one():
         _same_numbers(want.predict_proba(X), got.predict_proba(X))
 
 
+def test_empty_blocks_of_soft_votes():
+    # An empty block of soft (n, m, C) votes: the same statistics as without it.
+    X, L, _ = _data(n=400, m=5, accuracy=0.8, class_sep=1.5, n_features=5)
+    soft = np.zeros(L.shape + (2,), dtype=np.float32)
+    rows, cols = np.nonzero(L >= 0)
+    soft[rows, cols, L[rows, cols]] = 0.9
+    params = dict(max_epochs=2, random_state=0, hidden_layer_sizes=(8,),
+                  encoder_hidden=(8,))
+    holed = _quiet_fit(
+        WeaSELClassifier(**params),
+        da.from_array(X, chunks=((150, 0, 250), (X.shape[1],))),
+        da.from_array(soft, chunks=((150, 0, 250), (5,), (2,))),
+    )
+    whole = _quiet_fit(
+        WeaSELClassifier(**params),
+        da.from_array(X, chunks=((150, 250), (X.shape[1],))),
+        da.from_array(soft, chunks=((150, 250), (5,), (2,))),
+    )
+    for name in ("coverage_", "n_train_used_", "n_sources_", "silent_sources_"):
+        assert np.array_equal(getattr(holed, name), getattr(whole, name)), name
+
+
 def test_block_order_follows_random_state():
     X, L, _ = _data(n=300)
     X_blocks = _blocks(X, 50)

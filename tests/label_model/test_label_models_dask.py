@@ -129,6 +129,20 @@ def test_soft_votes_on_dask(few_patterns):
         _assert_same_fit(local, remote)
 
 
+def test_soft_votes_with_an_empty_block_on_dask(few_patterns):
+    # Filtering leaves empty blocks; soft (n, m, C) ones failed to reshape.
+    soft = np.zeros(few_patterns.shape + (2,))
+    rows, cols = np.nonzero(few_patterns >= 0)
+    soft[rows, cols, few_patterns[rows, cols]] = 0.8
+    blocks = ((3000, 0, len(soft) - 3000), (soft.shape[1],), (2,))
+    for model in (MajorityVote(), DawidSkene(max_iter=15), Snorkel(random_state=0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            remote = clone(model).fit(da.from_array(soft, chunks=blocks))
+            local = clone(model).fit(soft)
+        _assert_same_fit(local, remote)
+
+
 def test_dawid_skene_finds_spread_soft_votes_on_dask(few_patterns):
     """Half the sources spread their votes (anchored fully under "auto"),
     half do not: the blocks' off-top masses add up to the in-memory ones."""
