@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..utils._dask import align_rows, import_dask, is_dask_collection, is_dask_frame, map_sum
+from ..utils._dask import align_rows, import_dask, is_dask_collection, map_sum
 from ..utils._label_matrix import is_covered
 from ..utils._targets import (
     check_vote_target,
@@ -260,8 +260,6 @@ def validate_dask_training(estimator, X, y):
     """
     if y is None:
         raise y_required_error(type(estimator).__name__)
-    if is_dask_frame(y):  # votes as LFApplier writes them: row counts read once
-        y = y.to_dask_array(lengths=True)
     shape = getattr(y, "shape", None) or np.shape(y)
     if len(shape) not in (1, 2, 3) or len(np.shape(X)) != 2:
         raise ValueError(

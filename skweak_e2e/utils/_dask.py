@@ -95,16 +95,18 @@ def import_dask(caller, module="dask"):
 
 
 def _whole_rows(array, name, caller, known=True):
-    """A dask array whose blocks hold whole rows (with known row chunks)."""
+    """A dask array whose blocks hold whole rows (with known row chunks).
+
+    A dask DataFrame or Series (votes as ``LFApplier`` writes them) becomes
+    its dask array, its partition lengths read in one pass.
+    """
+    if is_dask_frame(array):
+        array = array.to_dask_array(lengths=True)
     if not is_dask_array(array):
-        hint = (
-            f"{name}.to_dask_array(lengths=True)"
-            if hasattr(array, "to_dask_array")
-            else f"a dask array, e.g. dask.array.from_delayed blocks of {name}"
-        )
         raise TypeError(
-            f"{caller} takes a dask array as {name}, not a dask "
-            f"{type(array).__name__}; pass {hint}."
+            f"{caller} takes a dask array or DataFrame as {name}, not a dask "
+            f"{type(array).__name__}; pass a dask array, e.g. "
+            f"dask.array.from_delayed blocks of {name}."
         )
     if known and any(np.isnan(c) for c in array.chunks[0]):
         raise ValueError(

@@ -363,8 +363,10 @@ def test_inputs_that_would_be_gathered_are_refused_with_the_way_out():
         clf.fit(_blocks(X, 50), L, X_val=_blocks(X_val, 50), y_val=y_val)
     dd = pytest.importorskip("dask.dataframe")
     frame = dd.from_array(X, chunksize=50)
-    with pytest.raises(TypeError, match=r"to_dask_array\(lengths=True\)"):
-        clf.fit(frame, L)
+    # A dask DataFrame X is taken as its array (partition lengths read once).
+    from_frame = _quiet_fit(WeaSELClassifier(**FAST), frame, L)
+    from_array = _quiet_fit(WeaSELClassifier(**FAST), frame.to_dask_array(lengths=True), L)
+    _same_numbers(from_frame.predict_proba(X), from_array.predict_proba(X))
     unknown = frame.to_dask_array()
     with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
         clf.fit(unknown, L)
@@ -386,6 +388,15 @@ def test_votes_as_a_dask_dataframe():
     got = _quiet_fit(WeaSELClassifier(**FAST), X_blocks, frame)
     _same_fit(want, got)
     _same_numbers(want.predict_proba(X), got.predict_proba(X))
+    # Every method that reads votes takes the frame too (fit alone did).
+    L_blocks = da.from_array(L, chunks=(rows, -1))
+    _same_numbers(got.predict_proba_encoder(X_blocks, frame).compute(),
+                  got.predict_proba_encoder(X_blocks, L_blocks).compute())
+    _same_numbers(got.accuracy_scores(X_blocks, frame).compute(),
+                  got.accuracy_scores(X_blocks, L_blocks).compute())
+    y = got.predict(X)
+    series = dd.from_pandas(pd.Series(y), npartitions=3)
+    assert got.score(X_blocks, series) == pytest.approx(got.score(X, y), abs=1e-12)
 
 
 def test_predictions_need_no_chunk_sizes():

@@ -33,9 +33,14 @@ def test_refusals_name_the_input_and_the_way_out():
     pd = pytest.importorskip("pandas")
     L = da.from_array(np.zeros((10, 2)), chunks=5)
     frame = dd.from_pandas(pd.DataFrame(np.zeros((10, 2))), npartitions=2)
-    with pytest.raises(TypeError, match=r"Caller takes a dask array as X.*"
-                                        r"X\.to_dask_array\(lengths=True\)"):
-        align_rows([("X", frame), ("L", L)], "Caller")
+    # A dask DataFrame (votes as LFApplier writes them) is taken as its array.
+    rows, (X_al, L_al) = align_rows([("X", frame), ("L", L)], "Caller")
+    assert rows == (5, 5) and X_al.chunks[0] == (5, 5)
+    np.testing.assert_array_equal(X_al.compute(), np.zeros((10, 2)))
+    bag = pytest.importorskip("dask.bag").from_sequence(range(10), npartitions=2)
+    with pytest.raises(TypeError, match=r"Caller takes a dask array or DataFrame as X, "
+                                        r"not a dask Bag"):
+        align_rows([("X", bag), ("L", L)], "Caller")
     with pytest.raises(ValueError, match=r"X has row chunks of unknown size.*"
                                          r"X\.compute_chunk_sizes\(\)"):
         align_rows([("X", frame.to_dask_array()), ("L", L)], "Caller")
