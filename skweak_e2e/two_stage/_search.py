@@ -549,7 +549,7 @@ class LabelModelClassifierCV(LabelModelClassifier):
         weak rows.
         """
         codes, _ = encode_for_label_model(
-            Y, make_label_model(candidate.label_model), self.abstain
+            Y, make_label_model(candidate.label_model), candidate.abstain
         )
         proba = candidate.label_model_.predict_proba(codes)
         rows = np.arange(len(codes))
