@@ -5,10 +5,13 @@ A few hundred clean labels can teach the network more than that: after the
 end-to-end training (best epoch restored), the downstream network is
 trained a little further on its weak rows, whose targets are the trained
 encoder's probabilistic labels, together with the gold rows and their
-labels. On the text suite in ``benchmarks/`` (three seeds) this stage
-raised Yoruba from 48.2 to 58.9 points and MR with keyword rules from 62.8
-to 65.6, and cost IMDB with lexicon rules 0.9 point. This module imports
-torch.
+labels. The weak rows then act as a prior that keeps a few hundred gold
+rows from being memorised. On the text suite in ``benchmarks/`` (three
+seeds, sparse TF-IDF, the sparse ``"auto"`` settings) the mean test
+accuracy is 76.4 % with the gold rows joined, 70.3 % without gold rows
+(Yoruba, whose weak labels are 52 % accurate: 68.8 % and 47.1 %), and the
+result beats logistic regression on the gold rows alone on five of six
+tasks. This module imports torch.
 """
 
 import torch
@@ -16,15 +19,15 @@ import torch
 from ..utils._rows import weighted_rows
 from ._training import accepts_sparse, feature_rows, predict_in_chunks
 
-__all__ = ["JOIN_EPOCHS", "JOIN_LR_FACTOR", "join_gold_rows"]
+__all__ = ["JOIN_EPOCHS", "join_gold_rows"]
 
-# A short, gentle continuation: the network is already trained, and the gold
-# rows are few. Tried on four text-suite tasks (seed 0), with the gold rows'
-# share at 0.3 and 1: 5 or 20 epochs at the training learning rate, and 10
-# at a tenth of it; 10 gentle epochs at share 1 was best on average and the
-# only one within 1.2 points of the plain fit on IMDB (lexicon rules).
+# A short continuation: the network is already trained, and the gold rows are
+# few. Tried on four text-suite tasks (seed 0, hidden layer of 16), with the
+# gold rows' share at 0.3 and 1: 5 or 20 epochs at the training learning
+# rate, and 10 at a tenth of it; 10 epochs was best on average. The
+# learning rate and the share are the caller's (WeaSELClassifier resolves
+# them by the type of X).
 JOIN_EPOCHS = 10
-JOIN_LR_FACTOR = 0.1
 
 
 def _encoder_targets(module, X, L):
@@ -52,8 +55,7 @@ def join_gold_rows(module, X, L, X_gold, y_gold, *, fraction, lr, weight_decay,
     fraction : float
         Total weight of the gold rows over that of the weak rows.
     lr, weight_decay : float
-        The training's Adam settings (the learning rate is scaled by
-        :data:`JOIN_LR_FACTOR`).
+        Adam settings of the join.
     batch_size : int
     seed : int
         Seeds the order of the rows.
@@ -73,7 +75,7 @@ def join_gold_rows(module, X, L, X_gold, y_gold, *, fraction, lr, weight_decay,
     targets = torch.as_tensor(targets, dtype=dtype, device=device)
     weight = torch.as_tensor(weight, dtype=dtype, device=device)
     optimizer = torch.optim.Adam(
-        downstream.parameters(), lr=lr * JOIN_LR_FACTOR, weight_decay=weight_decay
+        downstream.parameters(), lr=lr, weight_decay=weight_decay
     )
     generator = torch.Generator().manual_seed(seed)
     n_rows = len(targets)

@@ -70,3 +70,56 @@ def test_negative_weight_is_refused():
     X, L, _ = _shifted_rules(50, 0)
     with pytest.raises(ValueError, match="validation_weight"):
         WeaSELClassifier(validation_weight=-1.0).fit(X, L)
+
+
+def _sparse_task(n, seed):
+    sp = pytest.importorskip("scipy.sparse")
+    X, L, y = _shifted_rules(n, seed)
+    return sp.csr_matrix(X), L, y  # the "auto" options read the type of X
+
+
+def test_auto_join_depends_on_the_type_of_X_and_on_the_gold_rows():
+    X, L, _ = _sparse_task(300, 0)
+    X_val, _, y_val = _sparse_task(60, 1)
+    fit = dict(X_val=X_val, y_val=y_val)
+    joined = WeaSELClassifier(max_epochs=3, random_state=0).fit(X, L, **fit)
+    # Sparse X with gold rows: a linear downstream model, gold rows at 10
+    # times the weak rows' weight.
+    assert joined.hidden_layer_sizes_ == () and joined.validation_weight_ == 10.0
+    explicit = WeaSELClassifier(
+        max_epochs=3, hidden_layer_sizes=(), validation_weight=10.0, random_state=0
+    ).fit(X, L, **fit)
+    np.testing.assert_array_equal(joined.predict_proba(X_val), explicit.predict_proba(X_val))
+    # Nothing joins without gold rows: the hidden layer of 16 stays.
+    alone = WeaSELClassifier(max_epochs=3, random_state=0).fit(X, L)
+    assert alone.hidden_layer_sizes_ == (16,) and alone.validation_weight_ == 0.0
+    # validation_weight=0 keeps the gold rows out, and the hidden layer too.
+    kept_out = WeaSELClassifier(max_epochs=3, validation_weight=0, random_state=0)
+    kept_out.fit(X, L, **fit)
+    assert kept_out.hidden_layer_sizes_ == (16,) and kept_out.validation_weight_ == 0.0
+    # An explicit network is kept whatever joins.
+    own = WeaSELClassifier(max_epochs=3, hidden_layer_sizes=(4,), random_state=0)
+    assert own.fit(X, L, **fit).hidden_layer_sizes_ == (4,)
+
+
+def test_auto_join_on_dense_X_weighs_the_gold_rows_as_the_weak_rows():
+    dense = _fit("auto")
+    assert dense.validation_weight_ == 1.0 and dense.hidden_layer_sizes_ == (50, 50, 25)
+    X_test, _, _ = _shifted_rules(300, 2)
+    np.testing.assert_array_equal(
+        dense.predict_proba(X_test), _fit(1.0).predict_proba(X_test)
+    )
+
+
+def test_the_sparse_join_corrects_a_boundary_every_rule_gets_wrong():
+    # As on dense X above: the weak labels teach the wrong boundary, the gold
+    # rows (at the sparse "auto" share and learning rate) move it.
+    X, L, _ = _sparse_task(800, 0)
+    X_val, _, y_val = _sparse_task(150, 1)
+    X_test, _, y_test = _sparse_task(2000, 2)
+    params = dict(max_epochs=8, hidden_layer_sizes=(), random_state=0)
+    alone = WeaSELClassifier(validation_weight=0, **params)
+    joined = WeaSELClassifier(**params)
+    alone.fit(X, L, X_val=X_val, y_val=y_val)
+    joined.fit(X, L, X_val=X_val, y_val=y_val)
+    assert joined.score(X_test, y_test) > alone.score(X_test, y_test) + 0.05

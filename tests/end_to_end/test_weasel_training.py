@@ -187,7 +187,8 @@ def test_sparse_features_give_the_dense_model():
     # The "auto" options differ between dense and sparse X: pin them.
     params = dict(
         FAST, max_epochs=4, warmup_epochs=2, encoder_uses_features=True,
-        weight_decay=1e-4, encoder_init="random",
+        weight_decay=1e-4, encoder_init="random", validation_weight=1.0,
+        validation_lr=1e-3,
     )
     dense = WeaSELClassifier(**params).fit(X, L, X_val=X_val, y_val=y_val)
     sparse = WeaSELClassifier(**params).fit(
