@@ -31,6 +31,7 @@ from ._options import (
     LF_ENCODINGS,
     LOSSES,
     SCORINGS,
+    resolve_join,
 )
 from ._networks import ModuleSpec, check_hidden_sizes
 from ._inputs import (
@@ -69,19 +70,6 @@ _SPARSE_AUTO = dict(
     encoder_init="majority_vote",
     warmup_epochs=3,
 )
-# Where gold rows join (``validation_weight``), sparse X gets a linear
-# downstream model, the gold rows 10 times the weak rows' total weight and a
-# join at the training learning rate (dense X: 1 and a tenth). On the text
-# suite (3 seeds) this took the mean test accuracy from 74.2 to 76.4 (Yoruba
-# 58.9 -> 68.8, IMDB-narrow 80.0 -> 82.6, the MR tasks -0.4 and -1.4), seed
-# spread at most 0.7 point. The hidden layer of 16 stays where nothing joins:
-# there a linear model trained end to end lost 1.4 points on average
-# (IMDB-narrow 75.8 -> 69.2); with the strong join the hidden layer scored 3
-# points below the linear model.
-_SPARSE_JOINED_HIDDEN = ()
-_JOIN_AUTO = {False: dict(share=1.0, lr_factor=0.1), True: dict(share=10.0, lr_factor=1.0)}
-
-
 _DASK_VALIDATION = (
     "validation data must be in memory: pass X_val.compute() and y_val.compute() "
     "(a sample of rows: they are scored after every epoch)"
@@ -134,7 +122,9 @@ class WeaSELClassifier(ClassifierMixin, BaseEstimator):
         ``X`` (TF-IDF and other high-dimensional sparse features, where a
         wide first layer is slow and fits the noise of the labels; see
         Notes) ``()``, a linear model, when gold validation rows join the
-        training (``validation_weight``), else ``(16,)``.
+        training (``validation_weight``), else ``(16,)``. The width is
+        fixed before training: a fit interrupted with Ctrl-C keeps the
+        linear model without the join.
     dropout : float, default=0.3
         Dropout of the default downstream MLP.
     encoder : torch.nn.Module subclass or instance, default=None
@@ -265,8 +255,9 @@ default="auto"
         validation rows and their labels, whose total weight is this
         fraction of the weak rows' (1 weighs the two sets equally). 0 keeps
         the gold rows for epoch selection only, as in the paper. ``"auto"``:
-        10 for a scipy.sparse ``X`` (and ``hidden_layer_sizes="auto"`` then
-        gives a linear downstream model), 1 for a dense ``X``. On the text
+        10 for a scipy.sparse ``X`` with the default network
+        (``hidden_layer_sizes="auto"``, which then gives a linear model,
+        and no ``module``), else 1. On the text
         suite in ``benchmarks/`` (sparse TF-IDF, three seeds) the sparse
         ``"auto"`` raised the mean test accuracy from 74.2 points (share 1
         at a tenth of the learning rate, hidden layer of 16) to 76.4, and
@@ -281,13 +272,16 @@ default="auto"
         done in memory; ``"auto"`` then means 0, a float above 0 warns), and
         a fit interrupted with Ctrl-C keeps its best epoch as it is.
     validation_lr : "auto" or float, default="auto"
-        Adam learning rate of those 10 epochs. ``"auto"``: ``lr_`` for a
-        scipy.sparse ``X``, ``lr_ / 10`` for a dense ``X``. On the text
-        suite the full rate was what Yoruba's poor weak labels needed
-        (share 10: 68.8 against 59.9 at ``lr_ / 3``) and cost IMDB about 2
-        points. Dense ``X`` keeps the earlier choice (share 1, a tenth of
-        the learning rate: the best of the continuations tried with the
-        hidden layer of 16 on four text tasks).
+        Adam learning rate of those 10 epochs. ``"auto"``: ``lr_`` where
+        ``validation_weight="auto"`` gives 10 (a scipy.sparse ``X`` with
+        the default network), else ``lr_ / 10``. On the text suite the full
+        rate was what Yoruba's poor weak labels needed (share 10: 68.8
+        against 59.9 at ``lr_ / 3``) and cost IMDB about 2 points. Dense
+        ``X`` and networks of your own keep the earlier choice (share 1, a
+        tenth of the learning rate: the best of the continuations tried
+        with the hidden layer of 16 on four text tasks; with that layer,
+        share 10 at the full rate lost 2.3 points on IMDB with narrow
+        rules).
     device : str, default="cpu"
         Torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``...); ``"auto"``
         takes CUDA when it is available. A CUDA device that is not available
@@ -686,20 +680,17 @@ default=None
         for key, default in auto.items():
             value = getattr(self, key)
             resolved[key] = default if isinstance(value, str) and value == "auto" else value
-        # Gold rows join only in memory, after training on them is possible.
-        join_auto = _JOIN_AUTO[bool(sparse)]
-        share = self.validation_weight
-        share = join_auto["share"] if share == "auto" else float(share)
-        self.validation_weight_ = share if X_val is not None and not lazy else 0.0
-        if sparse and self.hidden_layer_sizes == "auto" and self.validation_weight_ > 0:
-            resolved["hidden_layer_sizes"] = _SPARSE_JOINED_HIDDEN
+        join = resolve_join(self, sparse, joinable=X_val is not None and not lazy)
+        self.validation_weight_ = join.share
+        if join.hidden is not None:
+            resolved["hidden_layer_sizes"] = join.hidden
         self.hidden_layer_sizes_ = check_hidden_sizes(
             resolved["hidden_layer_sizes"], "hidden_layer_sizes"
         )
         self.encoder_uses_features_ = bool(resolved["encoder_uses_features"])
         self.lr_ = float(resolved["lr"])
         self.validation_lr_ = (
-            self.lr_ * join_auto["lr_factor"] if self.validation_lr == "auto"
+            self.lr_ * join.lr_factor if self.validation_lr == "auto"
             else float(self.validation_lr)
         )
         self.weight_decay_ = float(resolved["weight_decay"])

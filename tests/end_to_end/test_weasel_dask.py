@@ -430,9 +430,9 @@ def test_lazy_outputs_check_the_widths_on_the_driver():
 def test_gold_rows_that_cannot_join_on_dask_input_say_so():
     X, L, X_val, y_val = _split(n=300, accuracy=0.7, class_sep=1.5)
     with pytest.warns(UserWarning, match="did not join training.*validation_weight=0"):
-        WeaSELClassifier(**dict(FAST, max_epochs=2, validation_weight=1.0)).fit(
-            _blocks(X, 100), _blocks(L, 100), X_val=X_val, y_val=y_val
-        )
+        clf = WeaSELClassifier(**dict(FAST, max_epochs=2, validation_weight=1.0))
+        clf.fit(_blocks(X, 100), _blocks(L, 100), X_val=X_val, y_val=y_val)
+    assert clf.validation_weight_ == 0.0
     # 0, and "auto" (which means 0 on dask input), ask for exactly this.
     for weight in (0, "auto"):
         with warnings.catch_warnings():

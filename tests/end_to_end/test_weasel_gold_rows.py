@@ -84,12 +84,19 @@ def test_auto_join_depends_on_the_type_of_X_and_on_the_gold_rows():
     fit = dict(X_val=X_val, y_val=y_val)
     joined = WeaSELClassifier(max_epochs=3, random_state=0).fit(X, L, **fit)
     # Sparse X with gold rows: a linear downstream model, gold rows at 10
-    # times the weak rows' weight.
+    # times the weak rows' weight, joined at the training learning rate.
     assert joined.hidden_layer_sizes_ == () and joined.validation_weight_ == 10.0
+    assert joined.validation_lr_ == joined.lr_
     explicit = WeaSELClassifier(
-        max_epochs=3, hidden_layer_sizes=(), validation_weight=10.0, random_state=0
+        max_epochs=3, hidden_layer_sizes=(), validation_weight=10.0,
+        validation_lr=joined.lr_, random_state=0,
     ).fit(X, L, **fit)
     np.testing.assert_array_equal(joined.predict_proba(X_val), explicit.predict_proba(X_val))
+    # A network you set keeps the gentle join it was measured with.
+    for own in [dict(hidden_layer_sizes=(16,)), dict(hidden_layer_sizes=np.array([16, 8]))]:
+        clf = WeaSELClassifier(max_epochs=2, random_state=0, **own).fit(X, L, **fit)
+        assert clf.hidden_layer_sizes_ == tuple(own["hidden_layer_sizes"])
+        assert clf.validation_weight_ == 1.0 and clf.validation_lr_ == clf.lr_ / 10
     # Nothing joins without gold rows: the hidden layer of 16 stays.
     alone = WeaSELClassifier(max_epochs=3, random_state=0).fit(X, L)
     assert alone.hidden_layer_sizes_ == (16,) and alone.validation_weight_ == 0.0
@@ -97,14 +104,16 @@ def test_auto_join_depends_on_the_type_of_X_and_on_the_gold_rows():
     kept_out = WeaSELClassifier(max_epochs=3, validation_weight=0, random_state=0)
     kept_out.fit(X, L, **fit)
     assert kept_out.hidden_layer_sizes_ == (16,) and kept_out.validation_weight_ == 0.0
-    # An explicit network is kept whatever joins.
-    own = WeaSELClassifier(max_epochs=3, hidden_layer_sizes=(4,), random_state=0)
-    assert own.fit(X, L, **fit).hidden_layer_sizes_ == (4,)
+    # An array of widths is a network of your own on sparse X, without gold
+    # rows too.
+    own = WeaSELClassifier(max_epochs=2, hidden_layer_sizes=np.array([4]), random_state=0)
+    assert own.fit(X, L).hidden_layer_sizes_ == (4,)
 
 
 def test_auto_join_on_dense_X_weighs_the_gold_rows_as_the_weak_rows():
     dense = _fit("auto")
     assert dense.validation_weight_ == 1.0 and dense.hidden_layer_sizes_ == (50, 50, 25)
+    assert dense.validation_lr_ == dense.lr_ / 10
     X_test, _, _ = _shifted_rules(300, 2)
     np.testing.assert_array_equal(
         dense.predict_proba(X_test), _fit(1.0).predict_proba(X_test)
@@ -117,9 +126,14 @@ def test_the_sparse_join_corrects_a_boundary_every_rule_gets_wrong():
     X, L, _ = _sparse_task(800, 0)
     X_val, _, y_val = _sparse_task(150, 1)
     X_test, _, y_test = _sparse_task(2000, 2)
-    params = dict(max_epochs=8, hidden_layer_sizes=(), random_state=0)
-    alone = WeaSELClassifier(validation_weight=0, **params)
-    joined = WeaSELClassifier(**params)
-    alone.fit(X, L, X_val=X_val, y_val=y_val)
-    joined.fit(X, L, X_val=X_val, y_val=y_val)
-    assert joined.score(X_test, y_test) > alone.score(X_test, y_test) + 0.05
+    fit = dict(X_val=X_val, y_val=y_val)
+    joined = WeaSELClassifier(max_epochs=8, random_state=0).fit(X, L, **fit)
+    linear = dict(max_epochs=8, hidden_layer_sizes=(), random_state=0)
+    alone = WeaSELClassifier(validation_weight=0, **linear).fit(X, L, **fit)
+    # The same linear model with the gentle join of dense X (share 1, a
+    # tenth of the rate) moves the boundary much less.
+    gentle = WeaSELClassifier(
+        validation_weight=1.0, validation_lr=joined.lr_ / 10, **linear
+    ).fit(X, L, **fit)
+    assert joined.score(X_test, y_test) > gentle.score(X_test, y_test) + 0.05
+    assert gentle.score(X_test, y_test) > alone.score(X_test, y_test)

@@ -268,6 +268,7 @@ def test_ctrl_c_keeps_the_best_epoch_so_far_and_warns():
         clf.fit(X, L, X_val=X_val, y_val=y_val)
     assert clf.n_epochs_ == 2 and clf.best_epoch_ in (1, 2)
     assert np.isfinite(clf.predict_proba(X_val)).all()
+    assert clf.validation_weight_ == 0.0  # the gold rows did not join
 
 
 def test_ctrl_c_before_any_epoch_reraises():
