@@ -66,14 +66,18 @@ def _overlaps_dense(L, n_classes, sample_weight=None, majority=False):
     return (gram, first, *sums)
 
 
-def _overlaps_sparse(L, n_classes, sample_weight=None, majority=False):
-    psi = vote_indicator(L, n_classes)
-    weighted = psi if sample_weight is None else sp.diags(sample_weight) @ psi
-    gram = (psi.T @ weighted).toarray()
-    first = np.asarray(weighted.sum(axis=0)).ravel()
+def _onehot_sums(psi, n_classes, weights=None, majority=False):
+    """The sums of :func:`overlap_sums` from a built one-hot ``psi`` (rows or
+    distinct patterns with their ``weights``; dense, sparse or soft)."""
+    weighted = psi if weights is None else sp.diags(weights) @ psi
+    gram = psi.T @ weighted
+    sums = (
+        gram.toarray() if sp.issparse(gram) else gram,
+        np.asarray(weighted.sum(axis=0)).ravel(),
+    )
     if majority:
-        return (gram, first, *onehot_majority_sums(psi, n_classes, sample_weight))
-    return gram, first
+        sums += onehot_majority_sums(psi, n_classes, weights)
+    return sums
 
 
 def _prefer_sparse(L, n_classes):
@@ -119,26 +123,18 @@ def overlap_sums(L, n_classes, sample_weight=None, majority=False):
         With ``majority`` only.
     """
     with serial_blas():
-        n_samples = L.shape[0]
-        unique = None if L.ndim == 3 else compress_rows(L, n_classes)
-        if L.ndim == 3 or unique is not None:
-            if unique is None:
-                psi, weights = L.reshape(n_samples, L.shape[1] * L.shape[2]), sample_weight
-            else:
-                first, inverse, counts = unique
-                weights = pattern_weights(inverse, counts, sample_weight)
-                psi = vote_indicator(L[first], n_classes)
-            weighted = psi if weights is None else sp.diags(weights) @ psi
-            gram = psi.T @ weighted
-            sums = (
-                gram.toarray() if sp.issparse(gram) else gram,
-                np.asarray(weighted.sum(axis=0)).ravel(),
-            )
-            if majority:
-                sums += onehot_majority_sums(psi, n_classes, weights)
-            return sums
+        if L.ndim == 3:  # soft votes: the flattened probabilities
+            psi = L.reshape(L.shape[0], L.shape[1] * L.shape[2])
+            return _onehot_sums(psi, n_classes, sample_weight, majority)
+        unique = compress_rows(L, n_classes)
+        if unique is not None:  # few distinct patterns: one row each
+            first, inverse, counts = unique
+            weights = pattern_weights(inverse, counts, sample_weight)
+            psi = vote_indicator(L[first], n_classes)
+            return _onehot_sums(psi, n_classes, weights, majority)
         if _prefer_sparse(L, n_classes):
-            return _overlaps_sparse(L, n_classes, sample_weight, majority)
+            psi = vote_indicator(L, n_classes)
+            return _onehot_sums(psi, n_classes, sample_weight, majority)
         return _overlaps_dense(L, n_classes, sample_weight, majority)
 
 

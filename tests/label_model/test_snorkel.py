@@ -22,6 +22,7 @@ from skweak_e2e.label_model._snorkel import (
 )
 from skweak_e2e.label_model._overlaps import overlap_matrix, overlap_sums
 from skweak_e2e.label_model._vote_codes import compress_rows
+from skweak_e2e.utils import vote_indicator
 
 from .._tolerance import assert_allclose_scaled
 
@@ -311,7 +312,7 @@ def test_overlap_matrix_paths_agree_with_explicit_one_hot():
     psi = one_hot_votes(L, 3).reshape(len(L), -1)
     O_ref, q_ref = psi.T @ psi / len(L), psi.mean(axis=0)
     dense, dense_q = _overlaps._overlaps_dense(L, 3)
-    sparse, sparse_q = _overlaps._overlaps_sparse(L, 3)
+    sparse, sparse_q = _overlaps._onehot_sums(vote_indicator(L, 3), 3)  # the sparse path
     for gram, first in [(dense, dense_q), (sparse, sparse_q)]:
         assert_allclose_scaled(gram / len(L), O_ref, rtol=0, atol=1e-12)
         assert_allclose_scaled(first / len(L), q_ref, rtol=0, atol=1e-12)
@@ -342,7 +343,7 @@ def test_majority_vote_sums_agree_on_every_path(weighted):
     paths = [
         overlap_sums(L, 3, w, majority=True),  # distinct patterns
         _overlaps._overlaps_dense(L, 3, w, majority=True),
-        _overlaps._overlaps_sparse(L, 3, w, majority=True),
+        _overlaps._onehot_sums(vote_indicator(L, 3), 3, w, majority=True),  # sparse rows
         overlap_sums(psi, 3, w, majority=True),  # one-hot soft votes
     ]
     for sums in paths:
