@@ -12,8 +12,8 @@ the gold rows and their folds (the weighted training set is
 """
 
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold
 
+from ..utils._rows import gold_folds
 from ..utils._sklearn_compat import _num_samples
 from ..utils._targets import check_sample_alignment, encode_votes, gold_label_vector
 
@@ -73,15 +73,3 @@ def gold_codes(y_val, classes, abstain):
             f"abstain={abstain!r}."
         )
     return codes
-
-
-def gold_folds(y_gold, n_folds, random_state):
-    """Train/test splits of the gold rows (stratified when every class can be)."""
-    counts = np.bincount(y_gold)
-    counts = counts[counts > 0]
-    n_folds = min(n_folds, len(y_gold))
-    if counts.min() >= n_folds:
-        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
-    else:
-        splitter = KFold(n_folds, shuffle=True, random_state=random_state)
-    return list(splitter.split(np.zeros(len(y_gold)), y_gold))

@@ -1,14 +1,15 @@
-"""Appending rows to a feature container, whatever its type.
+"""Appending rows to a feature container, whatever its type, and folds of rows.
 
 The classifiers add their gold validation rows to the weakly labelled
 training rows (``validation_weight``); the features may be a sparse matrix,
-an array, a list of texts or a DataFrame.
+an array, a list of texts or a DataFrame. Both classifiers also
+cross-validate on the gold rows (:func:`gold_folds`).
 """
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["can_stack_rows", "stack_rows", "weighted_rows"]
+__all__ = ["can_stack_rows", "gold_folds", "stack_rows", "weighted_rows"]
 
 
 def can_stack_rows(X):
@@ -72,3 +73,27 @@ def weighted_rows(X_weak, labels, weight, X_gold, y_gold, fraction):
         np.concatenate([labels, y_gold]),
         np.concatenate([weak, np.full(len(y_gold), per_gold)]),
     )
+
+
+def gold_folds(y_gold, n_folds, random_state):
+    """Train/test splits of the gold rows (stratified when every class can be).
+
+    ``y_gold`` holds class codes; ``n_folds`` is capped at the number of
+    rows. Shuffled and seeded by ``random_state``.
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 1, 1])
+    >>> [sorted(y[test].tolist()) for _, test in gold_folds(y, 2, random_state=0)]
+    [[0, 1], [0, 1]]
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    counts = np.bincount(y_gold)
+    counts = counts[counts > 0]
+    n_folds = min(n_folds, len(y_gold))
+    if counts.min() >= n_folds:
+        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
+    else:
+        splitter = KFold(n_folds, shuffle=True, random_state=random_state)
+    return list(splitter.split(np.zeros(len(y_gold)), y_gold))
