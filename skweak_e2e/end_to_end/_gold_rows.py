@@ -22,6 +22,8 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 
 from ..utils._rows import gold_folds, weighted_rows
 from ..utils._threads import serial_blas
@@ -54,9 +56,6 @@ def _gold_alone_hits(X, y, seed):
     None for fewer than 4 rows or a single class: the gold rows then
     cannot be judged on their own.
     """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-
     if y.size < 4 or np.unique(y).size < 2:
         return None
     hits = np.zeros((len(GOLD_ALONE_C), y.size), dtype=bool)

@@ -53,7 +53,7 @@ SCORINGS = ("auto", "accuracy", "neg_log_loss", "roc_auc")
 # 1.4 points on average (IMDB-narrow 75.8 -> 69.2).
 GOLD_LED = dict(share=10.0, lr_factor=1.0)
 WEAK_LED = dict(share=3.0, lr_factor=1 / 3)
-_GENTLE = dict(share=1.0, lr_factor=0.1)
+GENTLE = dict(share=1.0, lr_factor=0.1)
 
 #: The resolved join: the gold rows' share (0.0: they do not join), the
 #: factor of ``lr_`` for ``validation_lr="auto"``, the hidden widths it
@@ -88,7 +88,7 @@ def resolve_join(estimator, sparse, joinable):
         and isinstance(estimator.hidden_layer_sizes, str)  # "auto", not an array
     )
     strong = sparse and default_network
-    auto = GOLD_LED if strong else _GENTLE
+    auto = GOLD_LED if strong else GENTLE
     share = estimator.validation_weight
     choose = strong and joinable and share == "auto"
     share = auto["share"] if share == "auto" else float(share)

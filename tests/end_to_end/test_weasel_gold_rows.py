@@ -78,11 +78,24 @@ def _sparse_task(n, seed):
     return sp.csr_matrix(X), L, y  # the "auto" options read the type of X
 
 
-def test_auto_join_depends_on_the_type_of_X_and_on_the_gold_rows():
-    X, L, _ = _sparse_task(300, 0)
-    X_val, _, y_val = _sparse_task(60, 1)
+def _auto_join_and_its_twin(task, n_train, n_gold, max_epochs):
+    """A sparse ``"auto"`` fit, and the fit that asks for the join it chose.
+
+    Returns both classifiers and the training data ``(X, L, fit_params)``.
+    """
+    X, L, _ = task(n_train, 0)
+    X_val, _, y_val = task(n_gold, 1)
     fit = dict(X_val=X_val, y_val=y_val)
-    joined = WeaSELClassifier(max_epochs=3, random_state=0).fit(X, L, **fit)
+    auto = WeaSELClassifier(max_epochs=max_epochs, random_state=0).fit(X, L, **fit)
+    twin = WeaSELClassifier(
+        max_epochs=max_epochs, hidden_layer_sizes=(), random_state=0,
+        validation_weight=auto.validation_weight_, validation_lr=auto.validation_lr_,
+    ).fit(X, L, **fit)
+    return auto, twin, (X, L, fit)
+
+
+def test_auto_join_depends_on_the_type_of_X_and_on_the_gold_rows():
+    joined, explicit, (X, L, fit) = _auto_join_and_its_twin(_sparse_task, 300, 60, 3)
     # Sparse X with gold rows: a linear downstream model. Every rule puts the
     # boundary in the wrong place, which the gold rows alone learn better
     # than the weak model did: they lead the join (10 times the weak rows'
@@ -91,10 +104,7 @@ def test_auto_join_depends_on_the_type_of_X_and_on_the_gold_rows():
     assert scores["gold_rows_alone"] > scores["weak_model"] + 0.1 and scores["z"] < 0
     assert joined.hidden_layer_sizes_ == () and joined.validation_weight_ == 10.0
     assert joined.validation_lr_ == joined.lr_
-    explicit = WeaSELClassifier(
-        max_epochs=3, hidden_layer_sizes=(), validation_weight=10.0,
-        validation_lr=joined.lr_, random_state=0,
-    ).fit(X, L, **fit)
+    X_val = fit["X_val"]
     np.testing.assert_array_equal(joined.predict_proba(X_val), explicit.predict_proba(X_val))
     # A network you set keeps the gentle join it was measured with.
     for own in [dict(hidden_layer_sizes=(16,)), dict(hidden_layer_sizes=np.array([16, 8]))]:
@@ -163,19 +173,12 @@ def test_the_weak_rows_lead_when_the_gold_rows_alone_teach_less():
     # dimensions teach much less on their own: the weak rows lead the join
     # (the gold rows at 3 times their weight, a third of the rate), exactly
     # as if asked for.
-    X, L, _ = _high_dimensional_task(1000, 0)
-    X_val, _, y_val = _high_dimensional_task(20, 1)
-    fit = dict(X_val=X_val, y_val=y_val)
-    clf = WeaSELClassifier(max_epochs=5, random_state=0).fit(X, L, **fit)
+    clf, explicit, (X, L, fit) = _auto_join_and_its_twin(_high_dimensional_task, 1000, 20, 5)
     scores = clf.join_scores_
     assert scores["weak_model"] > scores["gold_rows_alone"] + 0.1
     assert scores["z"] > 1.645  # significantly, on 20 rows
     assert clf.validation_weight_ == 3.0
     assert clf.validation_lr_ == pytest.approx(clf.lr_ / 3, rel=1e-12)
-    explicit = WeaSELClassifier(
-        max_epochs=5, hidden_layer_sizes=(), validation_weight=3.0,
-        validation_lr=clf.validation_lr_, random_state=0,
-    ).fit(X, L, **fit)
     X_test, _, y_test = _high_dimensional_task(1000, 2)
     np.testing.assert_array_equal(clf.predict_proba(X_test), explicit.predict_proba(X_test))
     # The choice is the right one: led by the 20 gold rows, the model is
